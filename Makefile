@@ -1,0 +1,42 @@
+# Every target creates and reuses .venv, so a fresh machine needs only python3 and make.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+LISTEN  ?= 127.0.0.1:8750
+DATA    ?= .demo
+
+.PHONY: demo test lint bench browser-deps schema clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/gatewayd demo --listen $(LISTEN) --data $(DATA)
+
+# Chromium for the browser tests comes from Debian (Playwright drives /usr/bin/chromium).
+browser-deps:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) browser-deps
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check . || true
+
+bench: $(STAMP)
+	$(BIN)/python -m bench all
+
+schema: $(STAMP)
+	$(BIN)/gatewayd schema
+
+clean:
+	rm -rf $(VENV) .pytest_cache .demo

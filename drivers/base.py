@@ -1,0 +1,118 @@
+"""What every device driver shares: identity, state, status, and how it reports.
+
+A driver couples a sans-I/O codec (in its own folder) to a transport. The manager
+(`drivers.manager`) owns the task that runs it: open the transport, call `run`, and on
+`TransportError` mark the device offline, back off and reopen. Drivers never catch
+`TransportError` themselves except to clean up; they let it reach the manager.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import trio
+
+DeviceState = Literal["offline", "online", "error"]
+
+# emit(topic, data): publish an event on the daemon's bus. Topic is the dotted event
+# name ("scanner.data", "scale.reading", "devices.status", "printer.status", ...);
+# subscribers match on its first segment. Must not block: the bus never awaits.
+Emit = Callable[[str, dict[str, Any]], None]
+
+
+class TransportError(Exception):
+    """The one error a transport raises when the device is gone or the link broke."""
+
+
+class DeviceOffline(Exception):
+    """A command was sent to a device that is not online (maps to `device_offline`)."""
+
+
+class DeviceBusy(Exception):
+    """The device cannot take this command now (maps to `device_busy`)."""
+
+
+class Transport:
+    """A byte stream to a device. Implementations live in drivers/transports/."""
+
+    async def send(self, data: bytes) -> None:
+        raise NotImplementedError
+
+    async def receive(self, max_bytes: int = 4096) -> bytes:
+        """Return at least one byte; raise TransportError on disconnect (never return b'')."""
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+
+@dataclass
+class DeviceInfo:
+    id: str
+    kind: str  # scanner | scale | printer | drawer | display
+    driver: str  # codec name, e.g. "toledo8217", "escpos", "cd5220"
+    transport: str  # "serial:/dev/pos/scale", "tcp:10.0.0.9:9100", "usb:04b8:0202", "hid:...", "evdev:..."
+    state: DeviceState = "offline"
+    status: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    counters: dict[str, int] = field(default_factory=dict)  # e.g. garbage_bytes
+
+    def as_wire(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "driver": self.driver,
+            "transport": self.transport,
+            "state": self.state,
+            "status": dict(self.status),
+            "error": self.error,
+            "counters": dict(self.counters),
+        }
+
+
+class Device:
+    """Base of every driver. Subclasses implement `run` and their kind's commands."""
+
+    kind: str = ""
+
+    def __init__(self, info: DeviceInfo, emit: Emit, options: dict[str, Any] | None = None):
+        self.info = info
+        self.emit = emit
+        self.options = options or {}
+        self.transport: Transport | None = None
+        self.online = trio.Event()
+
+    # -- called by the manager -------------------------------------------------
+    async def run(self, transport: Transport) -> None:
+        """Drive the device until the transport fails (raise TransportError)."""
+        raise NotImplementedError
+
+    def set_state(self, state: DeviceState, error: str | None = None) -> None:
+        if state == self.info.state and error == self.info.error:
+            return
+        self.info.state = state
+        self.info.error = error
+        if state == "online":
+            self.online.set()
+        elif self.online.is_set():
+            self.online = trio.Event()
+        self.emit("devices.status", self.info.as_wire())
+
+    def update_status(self, **status: Any) -> bool:
+        """Merge kind-specific status; emit `devices.status` when anything changed."""
+        changed = {k: v for k, v in status.items() if self.info.status.get(k) != v}
+        if not changed:
+            return False
+        self.info.status.update(changed)
+        self.emit("devices.status", self.info.as_wire())
+        return True
+
+    def count(self, counter: str, n: int = 1) -> None:
+        self.info.counters[counter] = self.info.counters.get(counter, 0) + n
+
+    def require_online(self) -> Transport:
+        if self.info.state != "online" or self.transport is None:
+            raise DeviceOffline(f"{self.info.id} is {self.info.state}")
+        return self.transport

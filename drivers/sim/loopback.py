@@ -1,0 +1,48 @@
+"""An in-memory transport wired straight to a simulator, for driver tests without a pty."""
+
+from __future__ import annotations
+
+import trio
+
+from drivers.base import Transport, TransportError
+from drivers.sim.base import SimDevice
+
+
+class LoopbackTransport(Transport):
+    def __init__(self, sim: SimDevice):
+        self.sim = sim
+        self._data = bytearray()
+        self._wake = trio.Event()
+        self.closed = False
+
+    def flush(self) -> None:
+        """Move whatever the simulator queued to the host side (call after a sim action)."""
+        out = self.sim.read_output()
+        if out:
+            self._data += out
+            self._wake.set()
+
+    def unplug(self) -> None:
+        self.closed = True
+        self._wake.set()
+
+    async def send(self, data: bytes) -> None:
+        if self.closed:
+            raise TransportError("loopback closed")
+        self.sim.feed(data)
+        self.flush()
+        await trio.lowlevel.checkpoint()
+
+    async def receive(self, max_bytes: int = 4096) -> bytes:
+        while not self._data:
+            if self.closed:
+                raise TransportError("loopback closed")
+            self._wake = trio.Event()
+            await self._wake.wait()
+        out = bytes(self._data[:max_bytes])
+        del self._data[:max_bytes]
+        return out
+
+    async def aclose(self) -> None:
+        self.closed = True
+        self._wake.set()
