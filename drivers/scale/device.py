@@ -1,0 +1,229 @@
+"""Scale drivers: the trio shell around the sans-I/O codecs in this package.
+
+Options (``[devices.scale.options]``):
+  poll_hz    polls a second for polled protocols (Toledo 8217, Aclas passive), default 5
+  fresh_s    how old the latest reading may be and still count as "now", default max(1, 3/poll_hz)
+  silence_s  no valid frame for this long while open -> state offline "no answer",
+             default max(2, 10/poll_hz)
+  unit       Toledo only: the unit the scale is set to ("kg" or "lb"), default "kg"
+
+Events: ``scale.reading {device, grams, stable, zero, over, under, tare_grams, net}`` only when
+the reading differs from the previous one; ``devices.status`` with status
+``{stable, zero, over, under, grams}`` (UnifiedPOS meanings) when any of them changes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import trio
+
+from drivers.base import (
+    Device,
+    DeviceBusy,
+    DeviceInfo,
+    DeviceOffline,
+    Emit,
+    Transport,
+    TransportError,
+)
+from drivers.scale.aclas import AclasCodec
+from drivers.scale.cas import CasCodec
+from drivers.scale.reading import Reading
+from drivers.scale.toledo8217 import Toledo8217Codec
+
+
+async def run_until_transport_error(*tasks: Callable[[], Awaitable[None]]) -> None:
+    """Run tasks side by side; the first TransportError stops them all and is re-raised as is
+    (not wrapped in an ExceptionGroup), so the manager sees the error it expects."""
+    failure: list[TransportError] = []
+
+    async with trio.open_nursery() as nursery:
+
+        async def guard(task: Callable[[], Awaitable[None]]) -> None:
+            try:
+                await task()
+            except TransportError as exc:
+                failure.append(exc)
+                nursery.cancel_scope.cancel()
+
+        for task in tasks:
+            nursery.start_soon(guard, task)
+    if failure:
+        raise failure[0]
+
+
+class ScaleDevice(Device):
+    kind = "scale"
+    polled = False
+
+    def __init__(self, info: DeviceInfo, emit: Emit, options: dict[str, Any] | None = None):
+        super().__init__(info, emit, options)
+        self.codec = self.make_codec()
+        self.poll_hz = float(self.options.get("poll_hz", 5))
+        if self.poll_hz <= 0:
+            raise ValueError("poll_hz must be > 0")
+        self.fresh_s = float(self.options.get("fresh_s", max(1.0, 3 / self.poll_hz)))
+        self.silence_s = float(self.options.get("silence_s", max(2.0, 10 / self.poll_hz)))
+        self.latest: Reading | None = None
+        self._latest_at = -math.inf
+        self._last_answer = -math.inf
+        self._new_reading = trio.Event()
+        self._send_lock = trio.Lock()
+        self._garbage_seen = 0
+        self._frames_seen = 0
+
+    def make_codec(self) -> Any:
+        raise NotImplementedError
+
+    # -- manager side --------------------------------------------------------------------
+    async def run(self, transport: Transport) -> None:
+        self.transport = transport
+        self._last_answer = trio.current_time()  # grace period before "no answer"
+        tasks: list[Callable[[], Awaitable[None]]] = [self._reader, self._watchdog]
+        if self.polled:
+            tasks.append(self._poller)
+        try:
+            await self.on_open()
+            await run_until_transport_error(*tasks)
+        finally:
+            self.transport = None
+            self._latest_at = -math.inf
+
+    async def on_open(self) -> None:
+        """Protocol greeting after the transport opens (Aclas: ENQ)."""
+
+    async def _reader(self) -> None:
+        assert self.transport is not None
+        while True:
+            data = await self.transport.receive()
+            self.feed(data)
+
+    async def _poller(self) -> None:
+        while True:
+            await self._send(self.codec.request_weight())
+            await trio.sleep(1 / self.poll_hz)
+
+    async def _watchdog(self) -> None:
+        while True:
+            await trio.sleep(self.silence_s / 4)
+            silent = trio.current_time() - self._last_answer > self.silence_s
+            if silent and self.info.state == "online":
+                self.set_state("offline", "no answer")
+
+    async def _send(self, data: bytes) -> None:
+        transport = self.transport
+        if transport is None:
+            raise DeviceOffline(f"{self.info.id} is not connected")
+        async with self._send_lock:
+            await transport.send(data)
+
+    # -- decoding --------------------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        """Bytes from the scale: decode, count garbage, publish changes."""
+        readings = self.codec.feed(data)
+        garbage = self.codec.garbage_bytes - self._garbage_seen
+        if garbage:
+            self._garbage_seen = self.codec.garbage_bytes
+            self.count("garbage_bytes", garbage)
+        if self.codec.frames != self._frames_seen:
+            self._frames_seen = self.codec.frames
+            self._last_answer = trio.current_time()
+            if self.info.state != "online":
+                self.set_state("online")
+        for reading in readings:
+            self._accept(reading)
+
+    def _accept(self, reading: Reading) -> None:
+        previous = self.latest
+        self.latest = reading
+        self._latest_at = trio.current_time()
+        if reading != previous:
+            self.emit("scale.reading", {"device": self.info.id, **reading.as_wire()})
+            self.update_status(
+                stable=reading.stable,
+                zero=reading.zero,
+                over=reading.over,
+                under=reading.under,
+                grams=reading.grams,
+            )
+        event, self._new_reading = self._new_reading, trio.Event()
+        event.set()
+
+    def _fresh(self) -> bool:
+        return trio.current_time() - self._latest_at <= self.fresh_s
+
+    # -- commands ------------------------------------------------------------------------
+    async def read(self, timeout: float = 3.0) -> Reading:
+        """The current stable weight.
+
+        Returns at once when the latest reading is fresh and stable (an item already on the
+        scale, or the same weight read twice); otherwise waits up to `timeout` for one.
+        Raises DeviceOffline when the scale is offline or did not answer in time, DeviceBusy
+        when it answers but the weight stays unstable, over capacity or under zero.
+        """
+        self.require_online()
+        deadline = trio.current_time() + timeout
+        while True:
+            reading = self.latest
+            if reading is not None and reading.valid and self._fresh():
+                return reading
+            if trio.current_time() >= deadline:
+                break
+            waiting = self._new_reading
+            with trio.move_on_at(deadline):
+                await waiting.wait()
+        reading = self.latest
+        if self.info.state != "online" or reading is None or not self._fresh():
+            raise DeviceOffline(f"{self.info.id}: no answer within {timeout}s")
+        if reading.over:
+            raise DeviceBusy(f"{self.info.id}: over capacity")
+        if reading.under:
+            raise DeviceBusy(f"{self.info.id}: under zero")
+        raise DeviceBusy(f"{self.info.id}: weight not stable")
+
+    async def zero(self) -> None:
+        await self._command("zero")
+
+    async def tare(self) -> None:
+        await self._command("tare")
+
+    async def _command(self, name: str) -> None:
+        build = getattr(self.codec, name, None)
+        if build is None:
+            raise DeviceBusy(f"{self.info.id}: the {self.info.driver} protocol cannot {name}")
+        self.require_online()
+        await self._send(build())
+        # whatever we read before the command no longer describes the platter
+        self._latest_at = -math.inf
+
+
+class Toledo8217Scale(ScaleDevice):
+    polled = True
+
+    def make_codec(self) -> Toledo8217Codec:
+        return Toledo8217Codec(unit=str(self.options.get("unit", "kg")))
+
+    async def clear_tare(self) -> None:
+        await self._command("clear_tare")
+
+
+class CasScale(ScaleDevice):
+    """Continuous stream: nothing to send, and no zero/tare from the host (DeviceBusy)."""
+
+    polled = False
+
+    def make_codec(self) -> CasCodec:
+        return CasCodec()
+
+
+class AclasScale(ScaleDevice):
+    polled = True
+
+    def make_codec(self) -> AclasCodec:
+        return AclasCodec()
+
+    async def on_open(self) -> None:
+        await self._send(self.codec.handshake())
