@@ -1,0 +1,3 @@
+from clients.python.client import Client, ConnectionLost, GatewayError, connect
+
+__all__ = ["Client", "ConnectionLost", "GatewayError", "connect"]

@@ -1,0 +1,68 @@
+"""The event bus: per-daemon seq, a replay ring, and non-blocking fan-out.
+
+`publish` never awaits and never blocks on a subscriber: each subscriber owns a bounded
+outbox and decides itself what to do when it is full (server/session.py).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from protocol.codec import pack
+
+# Topics whose events are snapshots: a slow client gets the latest, not every one.
+SNAPSHOT_TOPICS = frozenset({"scale.reading", "devices.status", "printer.status", "drawer.status"})
+
+
+@dataclass(frozen=True, slots=True)
+class BusEvent:
+    seq: int
+    topic: str
+    data: dict[str, Any]
+    frame: bytes  # the encoded event frame, shared by every subscriber
+
+    @property
+    def group(self) -> str:
+        return self.topic.split(".", 1)[0]
+
+
+class Subscriber(Protocol):
+    def offer(self, event: BusEvent) -> None: ...
+
+
+def matches(topics: Iterable[str], event_topic: str) -> bool:
+    group = event_topic.split(".", 1)[0]
+    return any(t == "*" or t == group or t == event_topic for t in topics)
+
+
+class Bus:
+    def __init__(self, replay: int = 4096):
+        self.seq = 0
+        self._ring: deque[BusEvent] = deque(maxlen=replay)
+        self._subscribers: set[Subscriber] = set()
+        self.published = 0
+
+    def publish(self, topic: str, data: dict[str, Any]) -> BusEvent:
+        self.seq += 1
+        frame = pack({"type": "event", "topic": topic, "seq": self.seq, "data": data})
+        event = BusEvent(self.seq, topic, data, frame)
+        self._ring.append(event)
+        self.published += 1
+        for sub in tuple(self._subscribers):
+            sub.offer(event)
+        return event
+
+    def attach(self, sub: Subscriber) -> None:
+        self._subscribers.add(sub)
+
+    def detach(self, sub: Subscriber) -> None:
+        self._subscribers.discard(sub)
+
+    def since(self, seq: int) -> tuple[list[BusEvent], bool]:
+        """Buffered events after `seq`, and whether some were already dropped (a gap)."""
+        events = [e for e in self._ring if e.seq > seq]
+        oldest = self._ring[0].seq if self._ring else self.seq + 1
+        return events, seq + 1 < oldest and seq < self.seq

@@ -1,0 +1,134 @@
+"""TOML config -> one pydantic model tree. `gatewayd config check` validates a file.
+
+With no file at all the defaults start a development daemon: 127.0.0.1:8750, the store in
+the per-user data directory, no devices.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from drivers.config import DeviceConfig
+
+DEFAULT_CONFIG = Path("/etc/gatewayd/gatewayd.toml")
+
+
+def default_data_dir() -> Path:
+    # systemd's StateDirectory= sets STATE_DIRECTORY; otherwise the XDG per-user location.
+    if state := os.environ.get("STATE_DIRECTORY"):
+        return Path(state.split(":")[0])
+    base = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return Path(base) / "gatewayd"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TillConfig(Section):
+    store: str = "S001"
+    till: str = "T01"
+    name: str = "gatewayd"
+    timezone: str = "Asia/Shanghai"
+    currency: str = "CNY"
+
+
+class ServerConfig(Section):
+    listen: str = "127.0.0.1:8750"
+    # Browser pages from other origins must not reach the daemon (a page could open the drawer).
+    # The daemon's own origin (http://LISTEN) is always allowed; add kiosks' origins here.
+    allowed_origins: list[str] = Field(default_factory=list)
+    max_frame_bytes: int = Field(default=1 << 20, ge=1024)
+    client_queue: int = Field(default=256, ge=8, description="frames buffered per client")
+    replay_buffer: int = Field(default=4096, ge=16)
+    max_calls_in_flight: int = Field(default=16, ge=1)
+    web_root: Path | None = None
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        host, sep, port = v.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise ValueError(
+                "listen must be HOST:PORT, e.g. 127.0.0.1:8750 (port 0: any free port)"
+            )
+        return v
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+class StoreConfig(Section):
+    path: Path | None = None  # default: DATA_DIR/gatewayd.db
+
+
+class AuthConfig(Section):
+    lock_after_failures: int = Field(default=5, ge=1)
+    lock_minutes: int = Field(default=5, ge=1)
+    pair_code_minutes: int = Field(default=10, ge=1)
+    # Methods that need a higher role than their catalogue minimum at this site,
+    # e.g. {"drawer.open" = "supervisor"} makes a no-sale drawer open need approval.
+    require: dict[str, Literal["cashier", "supervisor", "manager", "admin"]] = Field(
+        default_factory=dict
+    )
+
+
+class Config(Section):
+    till: TillConfig = Field(default_factory=TillConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    devices: dict[str, DeviceConfig] = Field(default_factory=dict)
+    # Sections owned by later modules (sale, promotions, members, ...) validate themselves.
+    sale: dict[str, Any] = Field(default_factory=dict)
+    promotions: list[dict[str, Any]] = Field(default_factory=list)
+    data_dir: Path = Field(default_factory=default_data_dir)
+
+    @property
+    def store_path(self) -> Path:
+        return self.store.path or self.data_dir / "gatewayd.db"
+
+
+class ConfigError(Exception):
+    pass
+
+
+def format_errors(exc: ValidationError, source: str) -> str:
+    lines = [f"{source}: {exc.error_count()} error(s)"]
+    for err in exc.errors(include_url=False):
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  {key}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def load(path: Path | None = None, **overrides: Any) -> Config:
+    """Load `path` (or the default file if it exists, else pure defaults)."""
+    data: dict[str, Any] = {}
+    source = "defaults"
+    if path is None and DEFAULT_CONFIG.exists():
+        path = DEFAULT_CONFIG
+    if path is not None:
+        source = str(path)
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    for key, value in overrides.items():
+        if value is not None:
+            data[key] = value
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_errors(exc, source)) from None

@@ -1,0 +1,63 @@
+"""Plain HTTP on the WebSocket port: /healthz, /metrics and the web clients' static files."""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from http import HTTPStatus
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+if TYPE_CHECKING:
+    from gatewayd.app import App
+
+WS_PATH = "/ws"
+
+
+def response(status: int, body: bytes, content_type: str, **headers: str) -> Response:
+    h = Headers(
+        {
+            "Content-Type": content_type,
+            "Content-Length": str(len(body)),
+            "Cache-Control": "no-store",
+            "Connection": "close",
+            **headers,
+        }
+    )
+    return Response(status, HTTPStatus(status).phrase, h, body)
+
+
+def static_file(root: Path, path: str) -> Response:
+    rel = path.split("?", 1)[0].lstrip("/") or "index.html"
+    target = (root / rel).resolve()
+    if target.is_dir():
+        target = target / "index.html"
+    if not target.is_relative_to(root.resolve()) or not target.is_file():
+        return response(404, b"not found\n", "text/plain; charset=utf-8")
+    ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+    if ctype.startswith("text/") or ctype in ("application/javascript", "application/json"):
+        ctype += "; charset=utf-8"
+    return response(200, target.read_bytes(), ctype, **{"X-Content-Type-Options": "nosniff"})
+
+
+def make_process_request(app: App):
+    web_root = app.web_root
+
+    def process_request(connection, request: Request) -> Response | None:
+        path = request.path.split("?", 1)[0]
+        if path == WS_PATH:
+            return None  # WebSocket handshake (Origin checked by websockets)
+        if path == "/healthz":
+            health = app.health()
+            body = json.dumps(health, ensure_ascii=False).encode()
+            return response(200 if health["status"] == "ok" else 503, body, "application/json")
+        if path == "/metrics":
+            return response(200, app.metrics.render().encode(), "text/plain; version=0.0.4")
+        if web_root is None:
+            return response(404, b"no web clients installed\n", "text/plain; charset=utf-8")
+        return static_file(web_root, path)
+
+    return process_request

@@ -1,0 +1,99 @@
+"""Handlers of the session, system, auth and pairing methods."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from gatewayd import auth
+from gatewayd.bus import matches
+from protocol.errors import ProtocolError
+from protocol.version import PROTOCOL_VERSION
+
+if TYPE_CHECKING:
+    from gatewayd.app import App
+    from gatewayd.server.registry import CallContext, Registry
+
+
+def bind(registry: Registry, app: App) -> None:
+    @registry.method("subscribe")
+    async def subscribe(ctx: CallContext, p) -> dict[str, Any]:
+        session = ctx.session
+        since = p.since if p.since is not None else session.pending_since
+        session.pending_since = None
+        new = set(p.topics) - session.topics
+        replayed, gap = 0, False
+        if since is not None:
+            events, gap = app.bus.since(since)
+            for event in events:
+                if matches(new, event.topic) and not matches(session.topics, event.topic):
+                    session.outbox.put(event.frame)
+                    replayed += 1
+        session.topics |= new
+        return {
+            "topics": sorted(session.topics),
+            "seq": app.bus.seq,
+            "replayed": replayed,
+            "gap": gap,
+        }
+
+    @registry.method("unsubscribe")
+    async def unsubscribe(ctx: CallContext, p) -> dict[str, Any]:
+        ctx.session.topics -= set(p.topics)
+        return {"topics": sorted(ctx.session.topics)}
+
+    @registry.method("system.info")
+    async def system_info(ctx: CallContext, p) -> dict[str, Any]:
+        return {
+            "name": app.config.till.name,
+            "version": app.version,
+            "protocol": PROTOCOL_VERSION,
+            "till": {"store": app.config.till.store, "till": app.config.till.till},
+            "seq": app.bus.seq,
+            "journal_seq": app.store.last_seq,
+            "uptime_s": int(time.monotonic() - app.started),
+            "demo": app.demo,
+            "role": ctx.session.role,
+            "operator": ctx.operator.id if ctx.operator else None,
+        }
+
+    @registry.method("system.health")
+    async def system_health(ctx: CallContext, p) -> dict[str, Any]:
+        return app.health()
+
+    @registry.method("auth.login")
+    async def login(ctx: CallContext, p) -> dict[str, Any]:
+        op = await app.auth.login(p.operator, p.pin, ctx.session.client_name)
+        ctx.session.operator = op
+        return {
+            "operator": op.id,
+            "name": op.name,
+            "role": op.role,
+            "effective_role": ctx.session.role,
+        }
+
+    @registry.method("auth.logout")
+    async def logout(ctx: CallContext, p) -> dict[str, Any]:
+        if ctx.session.operator is not None:
+            await app.auth.logout(ctx.session.operator, ctx.session.client_name)
+            ctx.session.operator = None
+        return {"ok": True}
+
+    @registry.method("pair.request")
+    async def pair_request(ctx: CallContext, p) -> dict[str, Any]:
+        name = p.name or ctx.session.client_name
+        minutes = app.config.auth.pair_code_minutes
+        result, _ = await app.store.write(
+            lambda tx: auth.pair_request(tx, name, ctx.session.client_kind, minutes)
+        )
+        app.bus.publish("alerts.pairing", {"code": result["code"], "name": name})
+        return result
+
+    @registry.method("pair.status")
+    async def pair_status(ctx: CallContext, p) -> dict[str, Any]:
+        result, _ = await app.store.write(lambda tx: auth.pair_collect(tx, p.request_id))
+        return result
+
+
+def not_found(what: str) -> ProtocolError:
+    return ProtocolError("not_found", f"{what} not found")

@@ -1,0 +1,54 @@
+"""Binds the protocol's method catalogue to handlers. Params are validated before a handler
+runs; roles, approvals and the operator requirement are checked in server/session.py."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from protocol.methods import SPECS, MethodSpec, Params
+
+if TYPE_CHECKING:
+    from gatewayd.auth import Operator
+    from gatewayd.server.session import Session
+
+
+@dataclass
+class CallContext:
+    session: Session
+    method: str
+    operator: Operator | None  # the operator logged in on this connection
+    approver: Operator | None = None  # who approved this call, when approval was needed
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def actor(self) -> str | None:
+        return self.operator.id if self.operator else None
+
+
+Handler = Callable[[CallContext, Any], Awaitable[Any]]
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.handlers: dict[str, tuple[MethodSpec, Handler]] = {}
+
+    def bind(self, name: str, handler: Handler) -> None:
+        if name not in SPECS:
+            raise KeyError(f"{name} is not in protocol.methods: add its spec first")
+        self.handlers[name] = (SPECS[name], handler)
+
+    def method(self, name: str) -> Callable[[Handler], Handler]:
+        def deco(fn: Handler) -> Handler:
+            self.bind(name, fn)
+            return fn
+
+        return deco
+
+    def get(self, name: str) -> tuple[MethodSpec, Handler] | None:
+        return self.handlers.get(name)
+
+
+def params_of(spec: MethodSpec, raw: dict[str, Any]) -> Params:
+    return spec.params.model_validate(raw)

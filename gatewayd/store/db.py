@@ -1,0 +1,163 @@
+"""The till's SQLite store (DESIGN §5).
+
+One write connection, used by one thread at a time through `trio.to_thread.run_sync` with a
+`CapacityLimiter(1)`: every `write()` is a `BEGIN IMMEDIATE` transaction that appends journal
+events and updates projections, and it is never abandoned on cancel (the thread finishes
+the commit or the rollback before the caller sees the cancellation). Reads use a separate
+connection on the trio thread: index lookups take microseconds.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import trio
+
+from gatewayd.store.migrations import migrate
+from protocol.codec import pack, unpack
+
+T = TypeVar("T")
+
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+)
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+@dataclass(frozen=True)
+class JournalEvent:
+    seq: int
+    at: int
+    kind: str
+    data: dict[str, Any]
+
+    def as_wire(self) -> dict[str, Any]:
+        return {"seq": self.seq, "at": self.at, "kind": self.kind, "data": self.data}
+
+
+class Tx:
+    """One open write transaction. `append` puts an event on the journal; `execute` and
+    friends update projections. Everything commits together or not at all."""
+
+    def __init__(self, conn: sqlite3.Connection, last_seq: int):
+        self.conn = conn
+        self.seq = last_seq
+        self.events: list[JournalEvent] = []
+        self.at = now_us()
+
+    def append(self, kind: str, data: dict[str, Any]) -> int:
+        self.seq += 1
+        self.conn.execute(
+            "INSERT INTO journal(seq, at, kind, data) VALUES (?, ?, ?, ?)",
+            (self.seq, self.at, kind, pack(data)),
+        )
+        self.events.append(JournalEvent(self.seq, self.at, kind, data))
+        return self.seq
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Any) -> sqlite3.Cursor:
+        return self.conn.executemany(sql, rows)
+
+    def one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
+        return self.conn.execute(sql, params).fetchone()
+
+
+def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=5.0)
+    conn.row_factory = sqlite3.Row
+    for pragma in PRAGMAS:
+        if readonly and "journal_mode" in pragma:
+            continue
+        conn.execute(pragma)
+    if readonly:
+        conn.execute("PRAGMA query_only=ON")
+    return conn
+
+
+class Store:
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._w = connect(self.path)
+        self.schema_version = migrate(self._w)
+        self._r = connect(self.path, readonly=True)
+        self._limiter = trio.CapacityLimiter(1)
+        self._lock = threading.Lock()  # guards the write connection for sync callers (CLI)
+        self.last_seq = self._w.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()[0]
+
+    # -- writes ------------------------------------------------------------------------
+    def write_sync(self, fn: Callable[[Tx], T]) -> tuple[T, list[JournalEvent]]:
+        """Run `fn` in one BEGIN IMMEDIATE transaction (in the calling thread)."""
+        with self._lock:
+            conn = self._w
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Another process (the CLI) may have appended since we last looked.
+                last = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()[0]
+                tx = Tx(conn, last)
+                result = fn(tx)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            self.last_seq = tx.seq
+            return result, tx.events
+
+    async def write(self, fn: Callable[[Tx], T]) -> tuple[T, list[JournalEvent]]:
+        """The one way to change the store from trio. Cancellation waits for the commit."""
+        return await trio.to_thread.run_sync(self.write_sync, fn, limiter=self._limiter)
+
+    # -- reads -------------------------------------------------------------------------
+    def one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
+        return self._r.execute(sql, params).fetchone()
+
+    def all(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        return self._r.execute(sql, params).fetchall()
+
+    def journal(self, after: int = 0, limit: int = 1000) -> list[JournalEvent]:
+        rows = self._r.execute(
+            "SELECT seq, at, kind, data FROM journal WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after, limit),
+        ).fetchall()
+        return [JournalEvent(r["seq"], r["at"], r["kind"], unpack(r["data"])) for r in rows]
+
+    def journal_seq(self) -> int:
+        return self._r.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()[0]
+
+    def backup(
+        self, target: Path | str, progress: Callable[[int, int], None] | None = None
+    ) -> None:
+        """SQLite online backup: consistent while the daemon keeps writing."""
+        dest = sqlite3.connect(str(target))
+        try:
+            src = sqlite3.connect(str(self.path))
+            try:
+
+                def _progress(status: int, remaining: int, total: int) -> None:
+                    if progress:
+                        progress(total - remaining, total)
+
+                src.backup(dest, pages=256, progress=_progress)
+            finally:
+                src.close()
+        finally:
+            dest.close()
+
+    def close(self) -> None:
+        self._r.close()
+        self._w.close()

@@ -1,0 +1,54 @@
+"""Shared fixtures: a real daemon in-process on an ephemeral port with a fresh store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import trio
+
+from gatewayd import auth
+from gatewayd.app import App
+from gatewayd.config import Config
+
+
+def make_config(tmp_path: Path, **extra) -> Config:
+    data = {"server": {"listen": "127.0.0.1:0"}, "data_dir": str(tmp_path)}
+    for key, value in extra.items():
+        data[key] = value
+    return Config.model_validate(data)
+
+
+class Daemon:
+    def __init__(self, app: App):
+        self.app = app
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.app.port}/ws"
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.app.port}"
+
+    def token(self, role: str = "admin", name: str | None = None) -> str:
+        (_, token), _ = self.app.store.write_sync(
+            lambda tx: auth.add_token(tx, name or f"test-{role}", role)
+        )
+        return token
+
+    def operator(self, op_id: str, role: str, pin: str = "1234", name: str = "Test") -> None:
+        self.app.store.write_sync(lambda tx: auth.add_operator(tx, op_id, name, role, pin))
+
+
+@pytest.fixture
+async def daemon(tmp_path, nursery):
+    app = App(make_config(tmp_path))
+    await nursery.start(app.run)
+    yield Daemon(app)
+    app.close()
+
+
+@pytest.fixture
+def run_trio():
+    return trio.run
