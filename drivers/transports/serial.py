@@ -1,0 +1,106 @@
+"""Serial transport: pyserial configures the port, a trio FdStream does the I/O.
+
+pyserial is only used for what it is good at: opening the port with `exclusive=True`
+(flock, so a second daemon or a stray `screen` cannot share it) and applying the termios
+settings (baud, 7E1, ...). The bytes then travel through a `trio.lowlevel.FdStream` on a
+dup of its file descriptor, so reads and writes are non-blocking and cancellable.
+
+Works on real ttys, on `/dev/serial/by-id/...` and `/dev/pos/...` symlinks, and on a pty
+slave (the simulators): the modem-control ioctls a pty does not support (TIOCMBIS for
+DTR/RTS) are already tolerated by pyserial; anything else it raises becomes TransportError.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import serial  # pyserial
+import trio
+
+from drivers.base import Transport, TransportError
+from drivers.config import SerialSettings
+
+_PARITY = {
+    "N": serial.PARITY_NONE,
+    "E": serial.PARITY_EVEN,
+    "O": serial.PARITY_ODD,
+    "M": serial.PARITY_MARK,
+    "S": serial.PARITY_SPACE,
+}
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return f"{errno.errorcode.get(exc.errno, exc.errno)}: {exc.strerror or exc}"
+    return str(exc) or type(exc).__name__
+
+
+class SerialTransport(Transport):
+    def __init__(self, port: serial.Serial, stream: trio.lowlevel.FdStream, path: str):
+        self._port = port
+        self._stream = stream
+        self.path = path
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls, path: str | os.PathLike[str], settings: SerialSettings | None = None
+    ) -> SerialTransport:
+        settings = settings or SerialSettings()
+        path = os.fspath(path)
+        port = serial.Serial()
+        port.port = path
+        port.baudrate = settings.baudrate
+        port.bytesize = settings.bytesize
+        port.parity = _PARITY[settings.parity]
+        port.stopbits = settings.stopbits
+        port.rtscts = settings.rtscts
+        port.xonxoff = settings.xonxoff
+        port.exclusive = True
+        port.timeout = 0
+        try:
+            port.open()
+        except (serial.SerialException, OSError, ValueError) as exc:
+            where = path if not os.path.islink(path) else f"{path} -> {os.path.realpath(path)}"
+            raise TransportError(f"cannot open {where}: {_describe(exc)}") from exc
+        try:
+            fd = os.dup(port.fileno())
+            stream = trio.lowlevel.FdStream(fd)
+        except OSError as exc:
+            port.close()
+            raise TransportError(f"cannot open {path}: {_describe(exc)}") from exc
+        await trio.lowlevel.checkpoint()
+        return cls(port, stream, path)
+
+    async def send(self, data: bytes) -> None:
+        if self._closed:
+            raise TransportError(f"{self.path}: closed")
+        try:
+            await self._stream.send_all(data)
+        except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            raise TransportError(f"{self.path}: write failed: {_describe(exc)}") from exc
+
+    async def receive(self, max_bytes: int = 4096) -> bytes:
+        if self._closed:
+            raise TransportError(f"{self.path}: closed")
+        try:
+            data = await self._stream.receive_some(max_bytes)
+        except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            # EIO: a pty whose master closed, or a USB-serial adapter that was unplugged.
+            raise TransportError(f"{self.path}: read failed: {_describe(exc)}") from exc
+        if not data:
+            raise TransportError(f"{self.path}: end of file (device gone)")
+        return data
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._stream.aclose()
+        finally:
+            try:
+                self._port.close()
+            except (OSError, serial.SerialException):
+                pass
