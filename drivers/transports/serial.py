@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import termios
 
 import serial  # pyserial
 import trio
@@ -65,9 +66,16 @@ class SerialTransport(Transport):
             where = path if not os.path.islink(path) else f"{path} -> {os.path.realpath(path)}"
             raise TransportError(f"cannot open {where}: {_describe(exc)}") from exc
         try:
+            # pyserial leaves VMIN=0/VTIME=0 (it polls with select), and a non-blocking read
+            # then returns 0 bytes when nothing is waiting, which a stream takes for EOF.
+            # VMIN=1 makes "nothing yet" EAGAIN, so 0 bytes again means hang-up only.
+            attrs = termios.tcgetattr(port.fileno())
+            attrs[6][termios.VMIN] = 1
+            attrs[6][termios.VTIME] = 0
+            termios.tcsetattr(port.fileno(), termios.TCSANOW, attrs)
             fd = os.dup(port.fileno())
             stream = trio.lowlevel.FdStream(fd)
-        except OSError as exc:
+        except (OSError, termios.error) as exc:
             port.close()
             raise TransportError(f"cannot open {path}: {_describe(exc)}") from exc
         await trio.lowlevel.checkpoint()
