@@ -161,14 +161,18 @@ class ScaleDevice(Device):
 
         Returns at once when the latest reading is fresh and stable (an item already on the
         scale, or the same weight read twice); otherwise waits up to `timeout` for one.
-        Raises DeviceOffline when the scale is offline or did not answer in time, DeviceBusy
-        when it answers but the weight stays unstable, over capacity or under zero.
+        Raises DeviceOffline at once when the driver is not connected, and after `timeout` when
+        the scale does not answer (a connected scale still getting its first answer is waited
+        for); DeviceBusy when it answers but the weight stays unstable, over capacity or
+        under zero.
         """
-        self.require_online()
+        if self.transport is None:
+            raise DeviceOffline(f"{self.info.id} is {self.info.state}")
         deadline = trio.current_time() + timeout
         while True:
             reading = self.latest
-            if reading is not None and reading.valid and self._fresh():
+            online = self.info.state == "online"
+            if online and reading is not None and reading.valid and self._fresh():
                 return reading
             if trio.current_time() >= deadline:
                 break
