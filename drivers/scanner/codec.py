@@ -140,10 +140,11 @@ class SuffixFramer:
             end = buf.find(self.suffix)
             if end < 0:
                 keep = len(self.suffix) - 1  # could be the start of a suffix
-                if len(buf) > self.max_len + keep:
+                if self._overflow or len(buf) > self.max_len + keep:
                     drop = len(buf) - keep
-                    self.garbage_bytes += drop
-                    del buf[:drop]
+                    if drop > 0:
+                        self.garbage_bytes += drop
+                        del buf[:drop]
                     self._overflow = True
                 return out
             frame = bytes(buf[:end])
