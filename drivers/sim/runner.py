@@ -17,6 +17,7 @@ import contextlib
 import errno
 import math
 import os
+import termios
 import tty
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,11 @@ from drivers.sim.base import SimDevice
 # Output the host does not read (nobody connected, or a full pty buffer) is kept up to this
 # size and then dropped oldest first, like bytes on a serial line nobody listens to.
 MAX_PENDING = 64 * 1024
+
+_BAUDS = {
+    getattr(termios, f"B{rate}"): rate
+    for rate in (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+}
 
 
 class _SimRunner:
@@ -119,6 +125,20 @@ class PtySim(_SimRunner):
 
     def _connected(self) -> bool:
         return self.master is not None
+
+    def line_settings(self) -> dict[str, Any] | None:
+        """The line settings the host last applied to the port (baud, data bits, parity),
+        read back from the pty, so a simulator can ignore a host talking at the wrong ones."""
+        if self._slave is None:
+            return None
+        _i, _o, cflag, _l, ispeed, _os, _cc = termios.tcgetattr(self._slave)
+        sizes = {termios.CS5: 5, termios.CS6: 6, termios.CS7: 7, termios.CS8: 8}
+        parity = "N" if not cflag & termios.PARENB else ("O" if cflag & termios.PARODD else "E")
+        return {
+            "baudrate": _BAUDS.get(ispeed, ispeed),
+            "bytesize": sizes[cflag & termios.CSIZE],
+            "parity": parity,
+        }
 
     def unplug(self) -> None:
         """Pull the cable: the daemon's reads fail with EIO; the link disappears."""
