@@ -47,7 +47,7 @@ class Client:
         self.reconnect = reconnect
         self.origin = origin
         self.welcome: dict[str, Any] = {}
-        self.last_seq = 0
+        self.last_seq: int | None = None  # the last event seq seen; None before welcome
         self.topics: set[str] = set()
         self._ids = itertools.count(1)
         self._pending: dict[int, trio.MemorySendChannel] = {}
@@ -125,14 +125,14 @@ class Client:
             "token": self.token,
             "client": {"name": self.name, "kind": self.kind},
         }
-        if self.last_seq:
+        if self.last_seq is not None:
             hello["since"] = self.last_seq
         await ws.send(pack(hello))
         frame = unpack(await ws.recv())
         if frame.get("type") != "welcome":
             raise GatewayError(frame.get("code", "bad_frame"), frame.get("message", str(frame)))
         self.welcome = frame
-        if not self.last_seq:
+        if self.last_seq is None:
             self.last_seq = frame["seq"]
 
     async def _run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
@@ -175,7 +175,7 @@ class Client:
                 frame = unpack(raw)
                 kind = frame.get("type")
                 if kind == "event":
-                    self.last_seq = max(self.last_seq, frame["seq"])
+                    self.last_seq = max(self.last_seq or 0, frame["seq"])
                     self._events_send.send_nowait(frame)
                 elif kind in ("result", "error"):
                     send = self._pending.get(frame.get("id"))
@@ -203,10 +203,23 @@ async def connect(
     origin: str | None = None,
 ) -> AsyncIterator[Client]:
     client = Client(url, token, name, kind, reconnect, origin)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(client._run)
-        try:
-            yield client
-        finally:
-            await client.aclose()
-            nursery.cancel_scope.cancel()
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(client._run)
+            try:
+                yield client
+            finally:
+                await client.aclose()
+                nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        # Callers should see `GatewayError`/`OSError`, not our nurseries' wrapping.
+        leaves = _leaves(group)
+        if len(leaves) == 1:
+            raise leaves[0] from None
+        raise
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
+    return [exc]

@@ -85,12 +85,14 @@ class Session:
         self.client_kind = "?"
         self.pending_since: int | None = None  # hello's `since`, used by the first subscribe
         self.closed = trio.Event()
+        self.overflow = trio.Event()
 
     # -- bus subscriber ----------------------------------------------------------------
     def offer(self, event: BusEvent) -> None:
         if self.topics and matches(self.topics, event.topic):
             if not self.outbox.offer_event(event):
                 self.app.metrics.inc("gatewayd_events_dropped_total", reason="slow_client")
+                self.overflow.set()
 
     @property
     def role(self) -> str | None:
@@ -110,7 +112,8 @@ class Session:
                 return
             self.app.bus.attach(self)
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._writer, nursery.cancel_scope)
+                nursery.start_soon(self._writer)
+                nursery.start_soon(self._drop_when_too_slow, nursery.cancel_scope)
                 await self._reader(nursery)
                 nursery.cancel_scope.cancel()
         except ConnectionClosed:
@@ -127,7 +130,7 @@ class Session:
         self.app.metrics.inc("gatewayd_auth_failures_total", reason=code)
         try:
             await self._send_now({"type": "error", "id": call_id, "code": code, "message": message})
-            await self.ws.close(CLOSE_POLICY, message[:100])
+            await self.ws.aclose(CLOSE_POLICY, message[:100])
         except ConnectionClosed:
             pass
 
@@ -168,16 +171,19 @@ class Session:
         await self._refuse("unauthenticated", "no hello within 10 s")
         return False
 
-    async def _writer(self, scope: trio.CancelScope) -> None:
+    async def _writer(self) -> None:
         while True:
             await self.outbox.wake.wait()
-            if self.outbox.overflowed:
-                self.app.metrics.inc("gatewayd_slow_clients_closed_total")
-                await self.ws.close(CLOSE_POLICY, "client too slow: event queue overflowed")
-                scope.cancel()
-                return
             for frame in self.outbox.drain():
                 await self.ws.send(frame)
+
+    async def _drop_when_too_slow(self, scope: trio.CancelScope) -> None:
+        """A client that cannot keep up is closed; its writer may be stuck in send()."""
+        await self.overflow.wait()
+        self.app.metrics.inc("gatewayd_slow_clients_closed_total")
+        with trio.move_on_after(1):
+            await self.ws.aclose(CLOSE_POLICY, "client too slow: event queue overflowed")
+        scope.cancel()  # the handler returns and websockets closes the TCP connection
 
     async def _reader(self, nursery: trio.Nursery) -> None:
         async for raw in self.ws:
