@@ -21,14 +21,14 @@ discount, a net of 0, and counts in neither subtotal nor total):
 
 1. unit price = the override if given, else the catalog price; amount =
    ``line_amount(unit_price, qty)`` (round half-up, or ``config.rounding``).
-2. promotions and member price (``promotions.apply_promotions``; the best-price rule is
-   documented there). A line with a price override takes no promotion and no member
-   price: the override is the price.
+2. promotions and member benefits (``promotions.apply_promotions``; the best-price rule
+   is documented there). The member price (``CatalogItem.member_price``, when
+   ``Member.member_price``) and the tier discount (``Member.discount_bp``) are per-unit
+   offers that compete with the promotions: a line gets the best of them, they do not
+   stack. A line with a price override takes no promotion and no member benefit.
 3. the manual line discount, on what is left after (2): a percent of it, or an amount
    capped at it.
-4. the member's tier discount (``Member.discount_bp``), on what is left, only on lines with
-   no promotion or member price and no override (tier discount does not stack on offers).
-5. the order discount, on the sum of the lines left after (4): a percent of it, or an
+4. the order discount, on the sum of the lines left after (3): a percent of it, or an
    amount capped at it; spread over the lines in proportion to what is left of each
    (floor, then one fen each to the largest remainders, ties to the earlier line), so the
    line nets add up to the total exactly.
@@ -64,7 +64,7 @@ from .money import (
     line_amount,
     percent_of,
 )
-from .promotions import Applied, PromoLine, Promotion, apply_promotions
+from .promotions import MEMBER_IDS, Applied, PromoLine, Promotion, apply_promotions
 
 __all__ = [
     "CatalogItem",
@@ -162,9 +162,9 @@ class PricedLine:
     unit: str
     unit_price: int  # the price used (override or catalog list price)
     amount: int  # line_amount(unit_price, qty), before any discount
-    promo_discount: int
+    promo_discount: int  # configured promotions
+    member_discount: int  # member price and tier discount
     manual_discount: int
-    member_discount: int  # member tier discount
     order_discount: int  # this line's share of the order discount
     discount: int  # all of the above
     net: int  # amount - discount (0 when voided)
@@ -302,6 +302,7 @@ def price_sale(
             unit_price=items[i].price,
             qty=lines[i].qty,
             member_price=items[i].member_price if may_member_price else None,
+            member_discount_bp=member.discount_bp if member is not None else 0,
         )
         for i in live
         if lines[i].unit_price is None
@@ -323,22 +324,21 @@ def price_sale(
             explain[i].append(f"price ¥{format_yuan(ln.unit_price)} (override)")
         res = promo.get(ln.line_id)
         if res is not None:
-            promo_d[i] = res.discount
             applied[i] = res.applied
-            explain[i] += [a.label for a in res.applied]
-        rest = amounts[i] - promo_d[i]
+            for a in res.applied:
+                if a.promo_id in MEMBER_IDS:
+                    member_d[i] += a.discount
+                else:
+                    promo_d[i] += a.discount
+                explain[i].append(a.label)
+        rest = amounts[i] - promo_d[i] - member_d[i]
         if ln.discount is not None:
             manual_d[i] = ln.discount.off(rest, mode)
             rest -= manual_d[i]
             explain[i].append(ln.discount.describe())
-        if member is not None and member.discount_bp and not applied[i] and ln.unit_price is None:
-            member_d[i] = min(rest, percent_of(rest, member.discount_bp, mode))
-            rest -= member_d[i]
-            if member_d[i]:
-                explain[i].append(f"member -{format_percent(member.discount_bp)}")
         left[i] = rest
 
-    # 5. order discount
+    # 4. order discount
     order_d = [0] * n
     sale_explain: list[str] = []
     order_total = 0

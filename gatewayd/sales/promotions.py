@@ -31,9 +31,12 @@ Kinds (money in fen, percentages in basis points: 10000 = 100 %)::
                                    ``end`` is exclusive, None = midnight; ``end < start`` wraps
                                    past midnight and the late part belongs to the start day.
 
-Member price is not a configured kind: it is the catalog item's ``member_price``, offered to
-a member (``PromoLine.member_price`` is set by the caller only when the customer may have it)
-under the id ``"member_price"``.
+Member benefits are not configured kinds. The catalog item's ``member_price`` (offered
+under the id ``"member_price"``, label "member price") and the member tier's percent off
+(id ``"member_discount"``, label "member -5%") are per-unit offers the caller passes on the
+line (``PromoLine.member_price`` / ``member_discount_bp``) only when the customer may have
+them. They compete with the promotions like any offer, so a member never ends up worse off
+because a promotion exists.
 
     parse_promotion(data) -> Promotion       # PromotionError naming the bad field
     parse_promotions(items) -> tuple[Promotion, ...]   # + duplicate id check
@@ -45,13 +48,15 @@ promotions):
 
 1. *Per-unit offers.* For each line, every live ``time_price`` promotion that matches it and
    its member price are offers. The line's offer is the one with the largest discount on
-   the whole line; ties go to the lower promotion id (member price is id "member_price").
+   the whole line; ties go to the lower promotion id ("member_discount", "member_price"
+   compare as ids too).
    The offer's per-unit price is the line's *baseline* price.
 2. *Group promotions* (qty_tier, mix_match, buy_x_get_y) work on whole pieces of "pc" lines
    (weighed items and fractions of a piece never take part). They compete in rounds: in
    each round every group promotion not yet used is applied as fully as it can to the
    pieces still free, counting only groups that cost less than the same pieces at their
-   baseline price; its saving is measured against that baseline. The promotion with the
+   baseline price by at least one fen; its saving is measured against that baseline. The
+   promotion with the
    largest saving wins the round (ties: fewer pieces, then lower promotion id), takes its
    pieces, and is used up. Rounds repeat until no promotion saves anything.
 3. Whatever is left of each line (free pieces, fractions, weighed quantities) gets the
@@ -89,6 +94,8 @@ from pydantic import (
 from .money import QTY_ONE, allocate, format_percent, format_yuan, line_amount, percent_of
 
 __all__ = [
+    "MEMBER_DISCOUNT_ID",
+    "MEMBER_IDS",
     "MEMBER_PRICE_ID",
     "Applied",
     "BuyXGetY",
@@ -105,6 +112,8 @@ __all__ = [
 ]
 
 MEMBER_PRICE_ID = "member_price"
+MEMBER_DISCOUNT_ID = "member_discount"
+MEMBER_IDS = (MEMBER_DISCOUNT_ID, MEMBER_PRICE_ID)
 
 Fen = Annotated[StrictInt, Field(ge=0, le=10**11)]
 Percent = Annotated[StrictInt, Field(ge=1, le=10000)]
@@ -327,6 +336,7 @@ class PromoLine:
     unit_price: int  # list price in fen per unit
     qty: int  # thousandths
     member_price: int | None = None  # set only when this customer may have the member price
+    member_discount_bp: int = 0  # the member tier's percent off, when a member is on the sale
 
 
 @dataclass(frozen=True)
@@ -403,6 +413,9 @@ def apply_promotions(
         cands: list[_Offer] = []
         if ln.member_price is not None:
             cands.append(_Offer(MEMBER_PRICE_ID, "member price", ln.member_price, None))
+        if ln.member_discount_bp:
+            label = f"member -{format_percent(ln.member_discount_bp)}"
+            cands.append(_Offer(MEMBER_DISCOUNT_ID, label, None, ln.member_discount_bp))
         for p in live:
             if isinstance(p, TimePrice) and p.matches(ln.sku, ln.category):
                 cands.append(_Offer(p.id, p.label, p.price, p.percent_bp))
@@ -502,7 +515,7 @@ def _evaluate(
             for k in range(0, len(pieces) - promo.qty + 1, promo.qty):
                 chunk = pieces[k : k + promo.qty]
                 s = sum((baseline[i] for i in chunk), Fraction(0)) - promo.price
-                if s > 0:
+                if s >= 1:
                     groups.append(_Group(chunk, chunk, sum(price[i] for i in chunk) - promo.price))
                     saving += s
     elif isinstance(promo, BuyXGetY):
@@ -557,7 +570,7 @@ def _bxgy_saving(
     discount = percent_of(sum(price[i] for i in reward), promo.percent_bp, rounding)
     cost = sum(price[i] for i in chunk) - discount
     s = sum((baseline[i] for i in chunk), Fraction(0)) - cost
-    if s <= 0:
+    if s < 1:
         return None
     return s, _Group(list(chunk), list(reward), discount)
 
