@@ -12,6 +12,8 @@ The reconnect rule (documented in docs/devices.md):
   udev removed /dev/pos/scale) the manager does not count backoff at all: it checks whether
   the path exists every 0.25 s (a cheap stat, no open) and reopens as soon as it is back, so
   a device plugged in comes online within about a quarter of a second plus its handshake;
+- a device whose transport is `peer:ID` (or the same string as its `options.printer` peer's)
+  opens nothing itself: its `run(None)` works through the peer set with `set_peer`;
 - an unplug is seen at once: the driver's pending read fails (EIO/ENODEV/EOF) and the
   device is marked offline in the same moment, long before any timeout.
 """
@@ -64,7 +66,11 @@ class _Slot:
     def __init__(self, config: DeviceConfig, device: Device):
         self.config = config
         self.device = device
-        self.path: Path | None = parse_transport(config.transport).device_path
+        spec = parse_transport(config.transport)
+        self.path: Path | None = spec.device_path
+        # Works through a peer (drawer on the printer's kick-out port): never opens a transport.
+        self.peer_only = spec.scheme == "peer"
+        self.peer_id: str | None = config.options.get("printer") or spec.peer
         self.delay = BACKOFF_INITIAL
         self.attempt: trio.CancelScope | None = None
         self.wake = trio.Event()
@@ -104,14 +110,22 @@ class DeviceManager:
 
     def _wire_peers(self) -> None:
         for dev_id, slot in self._slots.items():
-            peer_id = slot.config.options.get("printer")
-            if peer_id is None or not hasattr(slot.device, "set_peer"):
+            peer_id = slot.peer_id
+            if peer_id is None or not (slot.peer_only or hasattr(slot.device, "set_peer")):
                 continue
             if peer_id not in self._slots:
                 raise ValueError(
                     f"device {dev_id!r}: options.printer={peer_id!r} is not a configured device"
                 )
-            slot.device.set_peer(self._slots[peer_id].device)
+            if not hasattr(slot.device, "set_peer"):
+                if slot.peer_only:
+                    raise ValueError(f"device {dev_id!r}: driver cannot work through a peer")
+                continue
+            peer = self._slots[peer_id]
+            # Same port as its peer: opening it twice would fail (serial ports are exclusive).
+            if slot.config.transport == peer.config.transport:
+                slot.peer_only = True
+            slot.device.set_peer(peer.device)
 
     # -- lookups ---------------------------------------------------------------------------
     @property
@@ -165,9 +179,10 @@ class DeviceManager:
         with trio.CancelScope() as scope:
             slot.attempt = scope
             try:
-                transport = await self._open_transport(slot.config)
+                if not slot.peer_only:
+                    transport = await self._open_transport(slot.config)
                 device.transport = transport
-                await device.run(transport)
+                await device.run(transport)  # type: ignore[arg-type]  # None for peer_only
             except Exception as exc:
                 if _is_link_failure(exc):
                     state, reason = "offline", _reason(exc)

@@ -7,6 +7,8 @@
     usb:04b8:0202[:SERIAL]         UsbTransport (hex vendor:product, optional serial number)
     hid:0c2e:0b61[:SERIAL]         HidTransport (hex vendor:product)
     evdev:/dev/input/by-id/...     EvdevTransport (options: layout="us", grab=true)
+    peer:printer                   no transport of its own: the device works through another
+                                   device (a cash drawer on the receipt printer's kick-out port)
 
 The transport modules are imported only when used, so a till without libhidapi or libusb
 can still run its serial devices.
@@ -17,10 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from drivers.base import Transport
+from drivers.base import Transport, TransportError
 from drivers.config import DeviceConfig
 
-SCHEMES = ("serial", "tcp", "usb", "hid", "evdev")
+SCHEMES = ("serial", "tcp", "usb", "hid", "evdev", "peer")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class TransportSpec:
     vid: int | None = None  # usb, hid
     pid: int | None = None  # usb, hid
     serial: str | None = None  # usb, hid (optional)
+    peer: str | None = None  # peer: the id of the device this one works through
 
     @property
     def device_path(self) -> Path | None:
@@ -55,8 +58,11 @@ def parse_transport(spec: str) -> TransportSpec:
     if not sep or scheme not in SCHEMES or not rest:
         raise ValueError(
             f"bad transport {spec!r}: expected one of "
-            "serial:PATH, tcp:HOST:PORT, usb:VID:PID[:SERIAL], hid:VID:PID[:SERIAL], evdev:PATH"
+            "serial:PATH, tcp:HOST:PORT, usb:VID:PID[:SERIAL], hid:VID:PID[:SERIAL], evdev:PATH, "
+            "peer:DEVICE"
         )
+    if scheme == "peer":
+        return TransportSpec(scheme, peer=rest)
     if scheme in ("serial", "evdev"):
         if not rest.startswith("/"):
             raise ValueError(f"bad transport {spec!r}: the path must be absolute")
@@ -85,6 +91,8 @@ async def open_transport(config: DeviceConfig) -> Transport:
     """Open the transport a device config names (raises TransportError if it cannot)."""
     spec = parse_transport(config.transport)
     opts = config.options
+    if spec.scheme == "peer":
+        raise TransportError(f"{config.transport}: a peer device has no transport of its own")
     if spec.scheme == "serial":
         from drivers.transports.serial import SerialTransport
 

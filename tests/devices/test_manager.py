@@ -69,11 +69,14 @@ class PeerDevice(Device):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.peer = None
+        self.ran_with: list = []
 
     def set_peer(self, peer):
         self.peer = peer
 
     async def run(self, transport):
+        self.ran_with.append(transport)
+        self.set_state("online")
         await trio.sleep_forever()
 
 
@@ -361,3 +364,60 @@ def test_real_registry_is_the_default(events):
     assert type(manager.get("scale")).__name__ == "Toledo8217Scale"
     with pytest.raises(ValueError, match="unknown scale driver"):
         DeviceManager({"s": cfg("serial:/dev/x", kind="scale", driver="nope")}, events.emit)
+
+
+async def test_peer_device_opens_no_transport(nursery, events):
+    opened: list[str] = []
+
+    class Null:
+        async def receive(self, max_bytes=4096):
+            await trio.sleep_forever()
+
+        async def send(self, data):
+            pass
+
+        async def aclose(self):
+            pass
+
+    async def opener(config):
+        opened.append(config.transport)
+        return Null()
+
+    class Printer(Device):
+        async def run(self, transport):
+            self.set_state("online")
+            await transport.receive()
+
+    CLASSES["printer-test"] = Printer
+    manager = DeviceManager(
+        {
+            "printer": cfg("serial:/dev/pos/printer", driver="printer-test", kind="printer"),
+            "drawer": cfg("peer:printer", driver="peer", kind="drawer"),
+            "drawer2": cfg(
+                "serial:/dev/pos/printer",
+                driver="peer",
+                kind="drawer",
+                options={"printer": "printer"},
+            ),
+        },
+        events.emit,
+        open_transport=opener,
+        classes=classes,
+    )
+    await nursery.start(manager.run)
+    for dev_id in ("printer", "drawer", "drawer2"):
+        with trio.fail_after(2):
+            await manager.get(dev_id).online.wait()
+    assert opened == ["serial:/dev/pos/printer"]  # only the printer's own port
+    for dev_id in ("drawer", "drawer2"):
+        assert manager.get(dev_id).peer is manager.get("printer")
+        assert manager.get(dev_id).ran_with == [None]
+
+
+def test_peer_transport_needs_a_peer_capable_driver(events):
+    with pytest.raises(ValueError, match="cannot work through a peer"):
+        DeviceManager(
+            {"p": cfg("tcp:h:1", kind="printer"), "d": cfg("peer:p", kind="drawer")},
+            events.emit,
+            classes=classes,
+        )

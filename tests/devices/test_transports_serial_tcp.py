@@ -162,6 +162,7 @@ async def test_tcp_refused_is_transport_error():
         ("usb:04B8:0E15:ABC123", {"vid": 0x04B8, "pid": 0x0E15, "serial": "ABC123"}),
         ("hid:0c2e:0b61", {"scheme": "hid", "vid": 0x0C2E, "pid": 0x0B61}),
         ("evdev:/dev/input/event3", {"scheme": "evdev", "path": "/dev/input/event3"}),
+        ("peer:printer", {"scheme": "peer", "peer": "printer", "device_path": None}),
     ],
 )
 def test_parse_transport(spec, fields):
@@ -185,6 +186,7 @@ def test_parse_transport(spec, fields):
         "usb:104b8:0202",
         "hid:0c2e:0b61:",
         "usb:1:2:3:4",
+        "peer:",
     ],
 )
 def test_bad_spec_names_it(spec):
