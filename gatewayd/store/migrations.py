@@ -1,67 +1,43 @@
-"""Numbered schema migrations under PRAGMA user_version. Never edit one once released:
-append a new one. Other modules add theirs with `register(n, sql)` at import time."""
+"""Numbered schema migrations under PRAGMA user_version: `sql/NNNN_name.sql`, applied in
+order, one transaction each. Never edit a file once released: add the next number."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from functools import cache
+from pathlib import Path
 
-MIGRATIONS: dict[int, str] = {
-    1: """
-    CREATE TABLE journal (
-        seq   INTEGER PRIMARY KEY,          -- gap-free, assigned inside BEGIN IMMEDIATE
-        at    INTEGER NOT NULL,             -- microseconds since the epoch, UTC
-        kind  TEXT    NOT NULL,
-        data  BLOB    NOT NULL              -- msgpack map
-    );
-    CREATE INDEX journal_kind ON journal(kind);
-    CREATE TABLE tokens (
-        id         TEXT PRIMARY KEY,
-        name       TEXT NOT NULL,
-        role       TEXT NOT NULL,
-        hash       BLOB NOT NULL UNIQUE,    -- sha256 of the token; the token itself is never stored
-        created_at INTEGER NOT NULL,
-        revoked_at INTEGER
-    );
-    CREATE TABLE operators (
-        id           TEXT PRIMARY KEY,
-        name         TEXT NOT NULL,
-        role         TEXT NOT NULL,
-        pin_hash     BLOB NOT NULL,         -- scrypt(pin, salt)
-        pin_salt     BLOB NOT NULL,
-        failures     INTEGER NOT NULL DEFAULT 0,
-        locked_until INTEGER,
-        active       INTEGER NOT NULL DEFAULT 1
-    );
-    CREATE TABLE pair_requests (
-        id          TEXT PRIMARY KEY,       -- secret, known to the requesting client only
-        code        TEXT NOT NULL UNIQUE,
-        name        TEXT NOT NULL,
-        kind        TEXT NOT NULL,
-        status      TEXT NOT NULL,          -- pending|approved|collected|denied
-        role        TEXT,
-        created_at  INTEGER NOT NULL,
-        expires_at  INTEGER NOT NULL
-    );
-    """,
-}
+SQL_DIR = Path(__file__).with_name("sql")
 
 
-def register(version: int, sql: str) -> None:
-    if version in MIGRATIONS and MIGRATIONS[version] != sql:
-        raise RuntimeError(f"migration {version} registered twice")
-    MIGRATIONS[version] = sql
+@cache
+def migrations() -> dict[int, str]:
+    found: dict[int, str] = {}
+    for path in sorted(SQL_DIR.glob("*.sql")):
+        match = re.match(r"(\d{4})_\w+\.sql$", path.name)
+        if not match:
+            raise RuntimeError(f"migration file {path.name} is not NNNN_name.sql")
+        version = int(match.group(1))
+        if version in found:
+            raise RuntimeError(f"two migrations numbered {version}")
+        found[version] = path.read_text(encoding="utf-8")
+    if sorted(found) != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"migrations are not numbered 1..n: {sorted(found)}")
+    return found
 
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the schema up to date, one transaction per migration. Returns the version."""
+    steps = migrations()
+    latest = max(steps)
     current = conn.execute("PRAGMA user_version").fetchone()[0]
-    latest = max(MIGRATIONS)
     if current > latest:
         raise RuntimeError(f"store schema {current} is newer than this gatewayd ({latest})")
     for version in range(current + 1, latest + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _statements(MIGRATIONS[version]):
+            for statement in _statements(steps[version]):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {version}")
             conn.execute("COMMIT")
@@ -78,6 +54,7 @@ def _statements(sql: str) -> list[str]:
         if sqlite3.complete_statement(buf):
             out.append(buf.strip())
             buf = ""
-    if buf.strip():
+    if buf.strip() and not all(l.strip().startswith("--") or not l.strip()
+                               for l in buf.splitlines()):
         out.append(buf.strip())
     return out

@@ -14,7 +14,7 @@ import pytest
 import trio
 
 from gatewayd.store.db import Store
-from gatewayd.store.migrations import MIGRATIONS, migrate
+from gatewayd.store.migrations import migrate, migrations
 
 
 def test_pragmas_and_schema(tmp_path):
@@ -22,8 +22,8 @@ def test_pragmas_and_schema(tmp_path):
     w = store._w
     assert w.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert w.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert w.execute("PRAGMA user_version").fetchone()[0] == max(MIGRATIONS)
-    assert migrate(w) == max(MIGRATIONS)  # idempotent
+    assert w.execute("PRAGMA user_version").fetchone()[0] == max(migrations())
+    assert migrate(w) == max(migrations())  # idempotent
 
 
 def test_a_failed_transaction_leaves_nothing(tmp_path):
@@ -71,7 +71,7 @@ async def test_concurrent_writers_are_serialised(tmp_path):
 
 def test_newer_schema_is_refused(tmp_path):
     conn = sqlite3.connect(tmp_path / "t.db")
-    conn.execute(f"PRAGMA user_version = {max(MIGRATIONS) + 1}")
+    conn.execute(f"PRAGMA user_version = {max(migrations()) + 1}")
     conn.close()
     with pytest.raises(RuntimeError, match="newer"):
         Store(tmp_path / "t.db")
