@@ -54,7 +54,7 @@ def _statements(sql: str) -> list[str]:
         if sqlite3.complete_statement(buf):
             out.append(buf.strip())
             buf = ""
-    if buf.strip() and not all(l.strip().startswith("--") or not l.strip()
-                               for l in buf.splitlines()):
+    if buf.strip() and not all(ln.strip().startswith("--") or not ln.strip()
+                               for ln in buf.splitlines()):
         out.append(buf.strip())
     return out
