@@ -152,7 +152,10 @@ class EscposPrinter(Device):
             self._answered = trio.Event()
         if self.info.state != "online":
             self.set_state("online")
-        self._publish(report.status)
+        if report.settled:
+            # DLE EOT replies are published per complete round (1..4), so a change that
+            # spans several replies (paper out: offline, then paper end) is one event.
+            self._publish(report.status)
 
     def _publish(self, status: PrinterStatus) -> None:
         self.printer_status = status
@@ -172,6 +175,8 @@ class EscposPrinter(Device):
         first = True
         while True:
             async with self._lock:
+                if self.codec.pending:
+                    self._publish(self.codec.status)  # a round left partly unanswered
                 if not first and self._answers == answers_before:
                     self._missed += 1
                     # Requests nobody answers must not eat the replies to the next round.

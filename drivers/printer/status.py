@@ -98,6 +98,9 @@ class StatusReport:
     source: str
     raw: bytes
     status: PrinterStatus
+    # False for a DLE EOT reply while more replies to requests are still due: the status
+    # is then mid-round (e.g. "offline" known, its cause not yet).
+    settled: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return {"source": self.source, "raw": self.raw.hex(), **self.status.as_dict()}
@@ -227,7 +230,9 @@ class StatusDecoder:
             if _is_eot_reply(b) and self.pending:
                 n = self.pending.popleft()
                 self.status = apply_eot(self.status, n, b)
-                reports.append(StatusReport(f"eot{n}", bytes([b]), self.status))
+                reports.append(
+                    StatusReport(f"eot{n}", bytes([b]), self.status, settled=not self.pending)
+                )
             elif _is_asb_head(b):
                 self._asb.append(b)
             else:

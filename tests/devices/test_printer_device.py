@@ -1,0 +1,181 @@
+"""EscposPrinter over LoopbackTransport against the simulator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import trio
+
+from drivers.base import DeviceInfo, DeviceOffline, TransportError
+from drivers.printer.device import EscposPrinter, PrinterNotReady
+from drivers.printer.receipt import Columns, Cut, Text, render
+from drivers.sim.loopback import LoopbackTransport
+from drivers.sim.printer import EscposPrinterSim
+
+DOC = [Text("欢迎光临", align="center")] + [Columns(f"商品 {i}", f"{i}.00") for i in range(8)] + [
+    Cut()
+]
+
+
+class MutableSim(EscposPrinterSim):
+    """A printer that can stop answering (hung firmware, wrong baud rate)."""
+
+    muted = False
+
+    def send(self, data: bytes) -> None:
+        if not self.muted:
+            super().send(data)
+
+
+async def until(pred: Callable[[], bool]) -> None:
+    with trio.fail_after(30):
+        while not pred():
+            await trio.sleep(0.01)
+
+
+async def start(nursery: trio.Nursery, events, sim=None, **options):
+    sim = sim or MutableSim(width=options.get("width", 32))
+    transport = LoopbackTransport(sim)
+    dev = EscposPrinter(DeviceInfo("printer", "printer", "escpos", "loopback"), events.emit,
+                        {"width": 32, "chunk_size": 24, **options})
+    nursery.start_soon(dev.run, transport)
+    await until(lambda: dev.info.state == "online")
+    return dev, sim, transport
+
+
+def _rendering(data: bytes) -> list[str]:
+    ref = EscposPrinterSim(width=32)
+    ref.feed(data)
+    return ref.receipts[0].text()
+
+
+@pytest.mark.parametrize("asb", [True, False])
+async def test_prints_a_receipt(events, asb: bool) -> None:
+    async with trio.open_nursery() as nursery:
+        dev, sim, _ = await start(nursery, events, asb=asb)
+        assert sim.asb_mask == (0x0F if asb else 0)
+        await dev.print_receipt(DOC)
+        (r,) = sim.receipts
+        assert r.complete and r.text() == _rendering(render(DOC, 32))
+        assert bytes(r.raw) == render(DOC, 32)
+        nursery.cancel_scope.cancel()
+    first = events.of("printer.status")[0]
+    assert first["device"] == "printer" and first["online"] and first["paper"] == "ok"
+
+
+@pytest.mark.parametrize("asb", [True, False])
+async def test_paper_out_mid_job_then_whole_reprint(events, asb: bool) -> None:
+    async with trio.open_nursery() as nursery:
+        dev, sim, transport = await start(nursery, events, asb=asb)
+        sim.run_out_after(4)
+        with pytest.raises(PrinterNotReady) as exc:
+            await dev.print_receipt(DOC)
+        assert exc.value.reason == "paper_empty"
+        (torn,) = sim.receipts
+        assert not torn.complete and len(torn.lines) == 4
+        # Nothing more can be printed until the paper is replaced; nothing reaches the sim.
+        with pytest.raises(PrinterNotReady) as exc:
+            await dev.print_receipt(DOC)
+        assert exc.value.reason == "paper_empty"
+        sim.set_paper("ok")
+        transport.flush()
+        await until(lambda: dev.printer_status.paper == "ok")
+        await dev.print_receipt(DOC)  # the queue's reprint
+        assert len(sim.receipts) == 2
+        again = sim.receipts[1]
+        assert again.complete and again.text() == _rendering(render(DOC, 32))
+        nursery.cancel_scope.cancel()
+    papers = [e["paper"] for e in events.of("printer.status")]
+    assert papers == ["ok", "empty", "ok"]
+
+
+async def test_cover_open_refuses_before_sending(events) -> None:
+    async with trio.open_nursery() as nursery:
+        dev, sim, transport = await start(nursery, events)
+        sim.set_cover(True)
+        transport.flush()
+        await until(lambda: dev.printer_status.cover_open)
+        with pytest.raises(PrinterNotReady) as exc:
+            await dev.print_bytes(b"hello\n")
+        assert exc.value.reason == "cover_open"
+        assert sim.receipts == [] and sim.current is None and sim.dropped_bytes == 0
+        status = events.of("printer.status")[-1]
+        assert status["cover_open"] and not status["online"]
+        assert dev.info.status["cover_open"] is True
+        nursery.cancel_scope.cancel()
+
+
+async def test_near_end_still_prints_and_is_reported(events) -> None:
+    async with trio.open_nursery() as nursery:
+        dev, sim, _transport = await start(nursery, events, asb=False, poll_s=0.05)
+        sim.set_paper("near_end")  # no ASB: seen by the next poll
+        await until(lambda: dev.printer_status.paper == "near_end")
+        await dev.print_bytes(b"x\n\x1dVB\x00")
+        assert sim.receipts[0].text() == ["x"]
+        assert events.of("printer.status")[-1]["paper"] == "near_end"
+        nursery.cancel_scope.cancel()
+
+
+async def test_silent_printer_goes_error_then_recovers(events, autojump_clock) -> None:
+    async with trio.open_nursery() as nursery:
+        dev, sim, _transport = await start(nursery, events, poll_s=1.0)
+        sim.muted = True
+        await trio.sleep(3.5)  # three unanswered polls: not yet
+        assert dev.info.state == "online"
+        await trio.sleep(2)
+        assert dev.info.state == "error"
+        assert events.of("printer.status")[-1]["online"] is False
+        with pytest.raises(DeviceOffline):
+            await dev.print_bytes(b"x")
+        sim.muted = False
+        await trio.sleep(1.5)
+        assert dev.info.state == "online"
+        assert events.of("printer.status")[-1]["online"] is True
+        await dev.print_bytes(b"back\n")
+        nursery.cancel_scope.cancel()
+
+
+async def test_job_without_status_confirmation_must_be_reprinted(events, autojump_clock) -> None:
+    async with trio.open_nursery() as nursery:
+        dev, sim, _transport = await start(nursery, events, poll_s=10.0)
+        sim.muted = True
+        with pytest.raises(PrinterNotReady) as exc:
+            await dev.print_bytes(b"job\n")
+        assert exc.value.reason == "offline"
+        nursery.cancel_scope.cancel()
+
+
+async def test_kick_drawer_escp_and_realtime_when_offline(events) -> None:
+    async with trio.open_nursery() as nursery:
+        dev, sim, transport = await start(nursery, events)
+        await dev.kick_drawer(pin=5, on_ms=60, off_ms=120)
+        assert sim.kicks == [{"pin": 5, "on_ms": 60, "off_ms": 120}]
+        sim.set_paper("empty")
+        transport.flush()
+        await until(lambda: dev.printer_status.paper == "empty")
+        await dev.kick_drawer()
+        assert sim.kicks[-1] == {"pin": 2, "on_ms": 100, "off_ms": 100}
+        nursery.cancel_scope.cancel()
+
+
+async def test_transport_error_propagates_bare(events) -> None:
+    sim = MutableSim()
+    transport = LoopbackTransport(sim)
+    dev = EscposPrinter(DeviceInfo("printer", "printer", "escpos", "loopback"), events.emit, {})
+    async with trio.open_nursery() as nursery:
+        async def unplug() -> None:
+            await until(lambda: dev.info.state == "online")
+            transport.unplug()
+
+        nursery.start_soon(unplug)
+        with pytest.raises(TransportError):
+            await dev.run(transport)
+
+
+def test_options_are_validated(events) -> None:
+    info = DeviceInfo("printer", "printer", "escpos", "loopback")
+    with pytest.raises(ValueError):
+        EscposPrinter(info, events.emit, {"width": 40})
+    with pytest.raises(ValueError):
+        EscposPrinter(info, events.emit, {"poll_s": 0})
