@@ -61,6 +61,7 @@ class App:
         self.sessions: set[Session] = set()
         self.web_root = config.server.web_root or (WEB_ROOT if WEB_ROOT.is_dir() else None)
         self.server = None
+        self.printing = None  # gatewayd.printing.PrintQueue, set by printing.bind
         # Background tasks that services need, started in run()'s nursery: (name, fn).
         self.tasks: list[tuple[str, Callable[..., Awaitable[Any]]]] = []
         self.listening = trio.Event()
@@ -75,9 +76,10 @@ class App:
 
     def _bind_services(self) -> None:
         """Each service binds its protocol methods and registers its owned tasks."""
-        from gatewayd import devices
+        from gatewayd import devices, printing
 
         devices.bind(self)
+        printing.bind(self)
         if self.demo:
             from gatewayd import demo
 

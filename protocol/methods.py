@@ -191,7 +191,7 @@ class ScaleReadParams(OptionalDeviceParams):
 
 class PrintParams(OptionalDeviceParams):
     lines: list[StrictStr] | None = None
-    receipt: dict[str, Any] | None = None
+    receipt: list[dict[str, Any]] | None = None  # drivers.printer.receipt items as dicts
 
 
 class DisplayShowParams(OptionalDeviceParams):
