@@ -22,9 +22,31 @@ class CallContext:
     approver: Operator | None = None  # who approved this call, when approval was needed
     extra: dict[str, Any] = field(default_factory=dict)
 
+    params: Any = None
+
     @property
     def actor(self) -> str | None:
         return self.operator.id if self.operator else None
+
+    async def require(self, role: str, action: str) -> None:
+        """A condition inside a handler that needs a higher role (a discount above the
+        cashier's limit, say): pass if this connection has it or a valid `approve` in the
+        params names someone who does; else `approval_required` {action, role}."""
+        from protocol.errors import ProtocolError
+        from protocol.roles import at_least
+
+        if at_least(self.session.role or "viewer", role):
+            return
+        if self.approver is not None and at_least(self.approver.role, role):
+            return
+        app = self.session.app
+        approve = getattr(self.params, "approve", None)
+        if approve is None:
+            await app.auth.denied(action, self.session.role or "viewer", role, self.actor)
+            raise ProtocolError("approval_required", f"{action} needs approval by a {role}",
+                                {"action": action, "role": role})
+        self.approver = await app.auth.approve(approve.operator, approve.pin, action, role,
+                                               self.actor)
 
 
 Handler = Callable[[CallContext, Any], Awaitable[Any]]

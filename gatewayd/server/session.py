@@ -246,7 +246,7 @@ class Session:
             raise ProtocolError(
                 "invalid_params", f"bad params for {call.method}", validation_details(exc)
             ) from None
-        ctx = CallContext(self, call.method, self.operator)
+        ctx = CallContext(self, call.method, self.operator, params=params)
         required = app.required_role(spec)
         role = self.role or "viewer"
         if not at_least(role, required):
