@@ -27,7 +27,8 @@ discount, a net of 0, and counts in neither subtotal nor total):
    offers that compete with the promotions: a line gets the best of them, they do not
    stack. A line with a price override takes no promotion and no member benefit.
 3. the manual line discount, on what is left after (2): a percent of it, or an amount
-   capped at it.
+   capped at it. (The best-price choice in (2) looks at list prices and offers only, not
+   at manual discounts: a cashier's discount is applied to whatever price results.)
 4. the order discount, on the sum of the lines left after (3): a percent of it, or an
    amount capped at it; spread over the lines in proportion to what is left of each
    (floor, then one fen each to the largest remainders, ties to the earlier line), so the
