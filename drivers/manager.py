@@ -164,7 +164,13 @@ class DeviceManager:
         while True:
             slot.wake = trio.Event()
             slot.restarting = False
-            was_online = await self._attempt(slot)
+            try:
+                was_online = await self._attempt(slot)
+            except Exception as exc:
+                # Only reachable when a restart cancelled a driver whose own tasks failed at
+                # the same moment: the cancel scope strips its Cancelled and re-raises the rest.
+                log.warning("%s: error while restarting: %r", slot.device.info.id, exc)
+                was_online = False
             if slot.restarting:
                 continue
             if was_online:
