@@ -62,6 +62,7 @@ class App:
         self.web_root = config.server.web_root or (WEB_ROOT if WEB_ROOT.is_dir() else None)
         self.server = None
         self.printing = None  # gatewayd.printing.PrintQueue, set by printing.bind
+        self.sims = None  # gatewayd.demo.SimSet in the demo
         # Background tasks that services need, started in run()'s nursery: (name, fn).
         self.tasks: list[tuple[str, Callable[..., Awaitable[Any]]]] = []
         self.listening = trio.Event()
@@ -164,9 +165,14 @@ class App:
     async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
         cfg = self.config.server
         async with trio.open_nursery() as nursery:
-            await nursery.start(self.devices.run)
+            # Owned tasks first (in the demo, the simulators the devices will open), then
+            # the devices themselves.
             for name, fn in self.tasks:
-                await nursery.start(fn) if _wants_status(fn) else nursery.start_soon(fn, name=name)
+                if _wants_status(fn):
+                    await nursery.start(fn, name=name)
+                else:
+                    nursery.start_soon(fn, name=name)
+            await nursery.start(self.devices.run)
             listeners = await trio.open_tcp_listeners(cfg.port, host=cfg.host)
             self.port = listeners[0].socket.getsockname()[1]
             origins = self._origins()

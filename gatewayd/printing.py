@@ -50,7 +50,7 @@ def enqueue(tx: Tx, printer: str, document: list[dict[str, Any]], *, kind: str =
 
 
 def lines_document(lines: list[str]) -> list[dict[str, Any]]:
-    return [*({"type": "text", "text": line} for line in lines), {"type": "feed", "lines": 3},
+    return [*({"type": "text", "text": line} for line in lines), {"type": "feed", "n": 3},
             {"type": "cut"}]
 
 

@@ -52,3 +52,20 @@ async def daemon(tmp_path, nursery):
 @pytest.fixture
 def run_trio():
     return trio.run
+
+
+@pytest.fixture
+async def demo(tmp_path, nursery):
+    """`gatewayd demo` in-process: simulators on ptys, real serial transports and drivers."""
+    from gatewayd import demo as demo_mod
+
+    cfg = demo_mod.prepare(tmp_path / "demo", "127.0.0.1:0")
+    app = App(cfg, demo=True)
+    await nursery.start(app.run)
+    d = Daemon(app)
+    d.admin = demo_mod.read_token(cfg.data_dir)
+    with trio.fail_after(10):
+        while any(dev["state"] != "online" for dev in app.devices.list()):
+            await trio.sleep(0.05)
+    yield d
+    app.close()
