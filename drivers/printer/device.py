@@ -212,6 +212,7 @@ class EscposPrinter(Device):
         async with self._lock:
             transport = self.require_online()
             self._check_ready()
+            await self._settle_pending()
             self._job_fault = None
             self._in_job = True
             try:
@@ -225,6 +226,16 @@ class EscposPrinter(Device):
             finally:
                 self._in_job = False
         self._check_ready()
+
+    async def _settle_pending(self) -> None:
+        """Let the replies to earlier status polls arrive before a job starts, so the
+        confirmation after the job counts only replies to its own requests (a late poll
+        reply must not confirm a job the printer has not printed)."""
+        with trio.move_on_after(self.confirm_s):
+            while self.codec.pending:
+                await self._answered.wait()
+        if self.codec.pending:
+            self.codec.drop_pending()
 
     async def _confirm(self, transport: Transport) -> None:
         """Ask DLE EOT 1..4 after the job and wait for the four replies."""

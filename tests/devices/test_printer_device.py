@@ -179,3 +179,49 @@ def test_options_are_validated(events) -> None:
         EscposPrinter(info, events.emit, {"width": 40})
     with pytest.raises(ValueError):
         EscposPrinter(info, events.emit, {"poll_s": 0})
+
+
+class SlowAnsweringSim(EscposPrinterSim):
+    """Holds its status replies until released: a printer busy with its buffer answers
+    late, so replies to an earlier poll can arrive while a job is being sent."""
+
+    held = False
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.backlog = bytearray()
+
+    def send(self, data: bytes) -> None:
+        if self.held:
+            self.backlog += data
+        else:
+            super().send(data)
+
+    def release(self) -> None:
+        self.held = False
+        out, self.backlog = bytes(self.backlog), bytearray()
+        super().send(out)
+
+
+async def test_late_poll_replies_do_not_confirm_a_job(events) -> None:
+    """The confirmation after a job counts only replies to its own status requests."""
+    sim = SlowAnsweringSim(width=32)
+    async with trio.open_nursery() as nursery:
+        dev, sim, transport = await start(nursery, events, sim=sim, asb=False, poll_s=0.05)
+        sim.held = True
+        await until(lambda: len(dev.codec.pending) > 0)  # a poll is waiting for replies
+        done = trio.Event()
+
+        async def job():
+            await dev.print_receipt(DOC)
+            done.set()
+
+        nursery.start_soon(job)
+        await trio.sleep(0.1)
+        assert not sim.receipts  # the job waits for the earlier poll to settle first
+        sim.release()
+        transport.flush()
+        await until(lambda: done.is_set())
+        (r,) = sim.receipts
+        assert r.complete
+        nursery.cancel_scope.cancel()
