@@ -22,7 +22,8 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 78
 
 
 def _load(args) -> config_mod.Config:
-    return config_mod.load(Path(args.config) if args.config else None)
+    data_dir = getattr(args, "data_dir", None)
+    return config_mod.load(Path(args.config) if args.config else None, data_dir=data_dir)
 
 
 def _store(args):
@@ -257,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(prog="gatewayd", description="The till gateway daemon.")
     p.add_argument("--config", help="TOML config (default /etc/gatewayd/gatewayd.toml if present)")
+    p.add_argument("--data-dir", help="data directory (overrides the config's data_dir; "
+                   "e.g. .demo for the demo's store)")
     p.add_argument("--log-level", default=os.environ.get("GATEWAYD_LOG", "INFO"))
     sub = p.add_subparsers(dest="command", required=True)
 
