@@ -1,0 +1,46 @@
+"""`python -m bench NAME [NAME ...]` or `python -m bench all` (what `make bench` runs).
+
+Each benchmark module has `run() -> list[Row]`; rows from all of them are printed as one
+table. Benchmarks print figures and never fail on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+
+from bench.harness import print_table
+
+BENCHMARKS = {
+    "roundtrip": "bench.roundtrip",
+    "journal": "bench.journal",
+    "startup": "bench.startup",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("names", nargs="+", metavar="NAME",
+                   help=f"all, or some of: {', '.join(BENCHMARKS)}")
+    args = p.parse_args(argv)
+    names = list(BENCHMARKS) if "all" in args.names else args.names
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        p.error(f"unknown benchmark {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+    rows = []
+    started = time.monotonic()
+    for name in names:
+        t0 = time.monotonic()
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        rows += importlib.import_module(BENCHMARKS[name]).run()
+        print(f"  {name}: {time.monotonic() - t0:.1f} s", file=sys.stderr, flush=True)
+    print_table(rows)
+    print(f"\n{len(names)} benchmark(s) in {time.monotonic() - started:.1f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

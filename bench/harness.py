@@ -1,0 +1,204 @@
+"""The benchmark harness: time a thing N times, compare with a baseline timed in the same
+run on the same machine, print one fixed table.
+
+Benchmarks print, they never assert (DESIGN §7): a ratio over target is printed as MISS,
+and the exit code stays 0.
+
+    subject = Timing.of(samples_s)            # seconds per operation
+    row = Row("roundtrip.1", subject, baseline, target=1.5)
+    print_table([row])
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+import trio
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Samples in seconds, summarised."""
+
+    samples: tuple[float, ...]
+
+    @classmethod
+    def of(cls, samples: Iterable[float]) -> Timing:
+        s = tuple(samples)
+        if not s:
+            raise ValueError("no samples")
+        return cls(s)
+
+    def pct(self, p: float) -> float:
+        """Nearest-rank percentile (p in 0..100)."""
+        ordered = sorted(self.samples)
+        rank = max(1, math.ceil(p / 100 * len(ordered)))
+        return ordered[rank - 1]
+
+    @property
+    def p50(self) -> float:
+        return self.pct(50)
+
+    @property
+    def p99(self) -> float:
+        return self.pct(99)
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.samples)
+
+    @property
+    def n(self) -> int:
+        return len(self.samples)
+
+
+def time_sync(fn: Callable[[], object], n: int, warmup: int = 0) -> Timing:
+    """Call `fn` n times (after `warmup` untimed calls); one sample per call."""
+    for _ in range(warmup):
+        fn()
+    clock = time.perf_counter
+    out = []
+    for _ in range(n):
+        t0 = clock()
+        fn()
+        out.append(clock() - t0)
+    return Timing.of(out)
+
+
+async def time_async(fn: Callable[[], Awaitable[object]], n: int, warmup: int = 0) -> Timing:
+    for _ in range(warmup):
+        await fn()
+    clock = time.perf_counter
+    out = []
+    for _ in range(n):
+        t0 = clock()
+        await fn()
+        out.append(clock() - t0)
+    return Timing.of(out)
+
+
+async def time_concurrent(
+    fns: list[Callable[[], Awaitable[object]]], n_each: int, warmup: int = 0
+) -> Timing:
+    """Each of `fns` (one per client) runs n_each times concurrently; all samples pooled."""
+    pooled: list[float] = []
+
+    async def one(fn: Callable[[], Awaitable[object]]) -> None:
+        timing = await time_async(fn, n_each, warmup)
+        pooled.extend(timing.samples)
+
+    async with trio.open_nursery() as nursery:
+        for fn in fns:
+            nursery.start_soon(one, fn)
+    return Timing.of(pooled)
+
+
+def merge(timings: Iterable[Timing]) -> Timing:
+    return Timing.of(s for t in timings for s in t.samples)
+
+
+@dataclass
+class Row:
+    """One line of the table. `subject` and `baseline` are Timings (seconds) or, for a
+    plain figure (RSS, start time), `value`/`unit` with an absolute `limit`."""
+
+    name: str
+    subject: Timing | None = None
+    baseline: Timing | None = None
+    target: float | None = None  # max ratio subject/baseline (p50 and p99)
+    value: float | None = None  # a plain figure, when there is no baseline
+    value_p99: float | None = None
+    unit: str = ""
+    limit: float | None = None  # max value for a plain figure
+    note: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ratio_p50(self) -> float | None:
+        if self.subject and self.baseline:
+            return self.subject.p50 / self.baseline.p50
+        return None
+
+    @property
+    def ratio_p99(self) -> float | None:
+        if self.subject and self.baseline:
+            return self.subject.p99 / self.baseline.p99
+        return None
+
+    def verdict(self) -> str:
+        if self.target is not None and self.ratio_p50 is not None:
+            ok = self.ratio_p50 <= self.target and (self.ratio_p99 or 0) <= self.target
+            return f"<={self.target:g}x {'ok' if ok else 'MISS'}"
+        if self.limit is not None and self.value is not None:
+            ok = self.value < self.limit
+            return f"<{self.limit:g} {self.unit} {'ok' if ok else 'MISS'}"
+        return "-"
+
+
+def fmt_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f}us"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f}ms"
+    return f"{seconds:.2f}s"
+
+
+def fmt_ratio(r: float | None) -> str:
+    return "-" if r is None else f"{r:.2f}x"
+
+
+def fmt_value(v: float | None, unit: str) -> str:
+    if v is None:
+        return "-"
+    if unit == "s":
+        return fmt_time(v)
+    return f"{v:.1f} {unit}".strip()
+
+
+COLUMNS = ("name", "p50", "p99", "baseline_p50", "baseline_p99", "ratio_p50", "ratio_p99",
+           "target")
+
+
+def cells(row: Row) -> list[str]:
+    if row.subject is not None:
+        return [
+            row.name,
+            fmt_time(row.subject.p50),
+            fmt_time(row.subject.p99),
+            fmt_time(row.baseline.p50 if row.baseline else None),
+            fmt_time(row.baseline.p99 if row.baseline else None),
+            fmt_ratio(row.ratio_p50),
+            fmt_ratio(row.ratio_p99),
+            row.verdict(),
+        ]
+    return [
+        row.name,
+        fmt_value(row.value, row.unit),
+        fmt_value(row.value_p99, row.unit),
+        "-", "-", "-", "-",
+        row.verdict(),
+    ]
+
+
+def render_table(rows: list[Row]) -> str:
+    table = [list(COLUMNS), *[cells(r) for r in rows]]
+    widths = [max(len(r[i]) for r in table) for i in range(len(COLUMNS))]
+    lines = []
+    for r in table:
+        first = r[0].ljust(widths[0])
+        rest = [c.rjust(w) for c, w in zip(r[1:-1], widths[1:-1], strict=True)]
+        lines.append("  ".join([first, *rest, r[-1]]).rstrip())
+    notes = [f"  {r.name}: {r.note}" for r in rows if r.note]
+    if notes:
+        lines += ["", "notes:", *notes]
+    return "\n".join(lines)
+
+
+def print_table(rows: list[Row]) -> None:
+    print(render_table(rows), flush=True)
