@@ -401,13 +401,23 @@ def cmd_watch(args: argparse.Namespace) -> Any:
     return s.run(body)
 
 
+# Flags worth showing even when false (a closed drawer, a moving scale, a disabled scanner).
+SHOW_FALSE = {"stable", "open", "enabled", "online", "cover_open"}
+
+
 def _status_text(status: dict[str, Any]) -> str:
+    """Compact status: values as key=value, true flags by name, false flags only when they
+    matter (SHOW_FALSE), so a printer's dozen error bits do not fill the line."""
     parts = []
     for key, value in status.items():
         if isinstance(value, (dict, list)):
             continue
         if isinstance(value, bool):
-            value = "yes" if value else "no"
+            if value:
+                parts.append(key)
+            elif key in SHOW_FALSE:
+                parts.append(f"{key}=no")
+            continue
         parts.append(f"{key}={value}")
     return " ".join(parts)
 

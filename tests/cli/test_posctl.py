@@ -217,3 +217,12 @@ def test_print_test_receipt_renders_with_the_printer_driver():
         data = render(receipt_from_dicts(test_receipt_items()), width_cols=width)
         assert ("0123456789" * 4)[:width].encode() in data
         assert "中文".encode("gb18030") in data
+
+
+def test_devices_status_is_compact():
+    from clients.cli.main import _status_text
+
+    printer = {"online": True, "paper": "near_end", "cover_open": False, "cutter_error": False,
+               "jobs": [1]}
+    assert _status_text(printer) == "online paper=near_end cover_open=no"
+    assert _status_text({"stable": False, "zero": False, "grams": 1235}) == "stable=no grams=1235"
