@@ -81,6 +81,9 @@ class App:
 
         devices.bind(self)
         printing.bind(self)
+        from gatewayd.sales import service as sale_service
+
+        sale_service.bind(self)
         if self.demo:
             from gatewayd import demo
 

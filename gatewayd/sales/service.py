@@ -1,0 +1,1371 @@
+"""The sale service: the one place a sale changes (DESIGN §1, §2).
+
+Every change is ONE store transaction that reads the sale from the projection, applies the
+intent, prices the basket with the functional core (``pricing.price_sale`` and
+``tenders.settle``: the service never adds money itself), writes the projection (sales,
+sale_lines, sale_tenders, payment_attempts) and appends the journal event(s). The service
+keeps no sale state in memory: after a kill -9 the projection IS the last acknowledged sale.
+After the commit the whole sale is published as ``sale.updated`` and the customer display
+follows it.
+
+Provider payments (card, Alipay, WeChat Pay) are three steps, each its own transaction:
+the attempt with its idempotency key ``{sale_id}:{n}`` is committed *before* the provider is
+called; the provider is called (and polled while the customer confirms, then cancelled on
+timeout); the outcome is committed (an approved charge becomes a tender, once: the tender
+row is UNIQUE on the attempt). On start, attempts left pending are settled by asking the
+provider about their key (`recover`).
+
+Hooks for the services built on this one (returns, shifts, members, inventory). Each hook
+runs INSIDE the transaction named, so what it writes commits or rolls back with the sale:
+
+    service.on_complete: list[Callable[[Tx, dict], None]]   sale completed (wire sale dict,
+                                                            receipt_no/business_day set)
+    service.on_void:     list[Callable[[Tx, dict], None]]   sale voided
+    service.on_refund:   list[Callable[[Tx, dict], None]]   a refund sale completed (call
+                                                            `run_refund_hooks` from returns)
+    service.business_day: Callable[[Tx], str]               YYYYMMDD of a completion
+                                                            (default: local date; the day
+                                                            close service replaces it)
+    service.shift_of:    Callable[[Tx, str | None], str | None]   shift id for an operator
+    service.refund_mode: bool and service.on_receipt_scan: async (code, operator) -> None
+                                                            (scan router hook for returns)
+
+Helpers the returns service may use: ``next_receipt_no(tx, day)``, ``load(tx, sale_id)``,
+``wire_from_tx(tx, sale_id)``, ``provider`` (``refund(key, original, amount)``),
+``receipt_document(wire)``, ``complete_side_effects(wire)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import trio
+
+from drivers.base import DeviceBusy, DeviceOffline
+from gatewayd.sales import paycodes
+from gatewayd.sales.catalog import Catalog, Match, scale_layouts
+from gatewayd.sales.config import SaleConfig, load_promotions, load_sale_config
+from gatewayd.sales.money import check_int, div_round, format_yuan, line_amount
+from gatewayd.sales.payments import (
+    PaymentProvider,
+    PaymentResult,
+    ProviderUnavailable,
+    SimulatedProvider,
+)
+from gatewayd.sales.pricing import (
+    CatalogItem,
+    Discount,
+    PricingConfig,
+    PricingError,
+    SaleLine,
+    price_sale,
+)
+from gatewayd.sales.promotions import Promotion, PromotionError, parse_promotions
+from gatewayd.sales.receipt import receipt_document
+from gatewayd.sales.tenders import (
+    CASH,
+    Tender,
+    TenderConfig,
+    TenderError,
+    TenderState,
+    apply_tender,
+    settle,
+)
+from gatewayd.store.db import Tx
+from protocol.codec import pack, unpack
+from protocol.errors import ProtocolError
+
+if TYPE_CHECKING:
+    from gatewayd.app import App
+
+log = logging.getLogger("gatewayd.sales")
+
+ACTIVE = ("open", "tendering")
+PROVIDER_METHODS = ("card", "alipay", "wechat", "mobile")
+Hook = Callable[[Tx, dict[str, Any]], None]
+
+
+def _err(code: str, message: str, **details: Any) -> ProtocolError:
+    return ProtocolError(code, message, details or None)  # type: ignore[arg-type]
+
+
+def code_hash(code: str) -> str:
+    return hashlib.sha256(code.strip().encode()).hexdigest()
+
+
+@dataclass
+class Loaded:
+    """A sale as read inside a transaction."""
+
+    sale: dict[str, Any]
+    lines: list[dict[str, Any]]
+    tenders: list[dict[str, Any]]
+    settlement: Any = None  # tenders.Settlement after _reprice
+
+    @property
+    def live_lines(self) -> list[dict[str, Any]]:
+        return [ln for ln in self.lines if not ln["voided"]]
+
+
+@dataclass
+class SaleService:
+    app: App
+    provider: PaymentProvider | None = None
+    cfg: SaleConfig = field(init=False)
+    on_complete: list[Hook] = field(default_factory=list)
+    on_void: list[Hook] = field(default_factory=list)
+    on_refund: list[Hook] = field(default_factory=list)
+    refund_mode: bool = False
+    on_receipt_scan: Callable[[str, str], Awaitable[None]] | None = None
+
+    def __post_init__(self) -> None:
+        app = self.app
+        self.cfg = load_sale_config(app.config.sale)
+        self.config_promotions: tuple[Promotion, ...] = load_promotions(app.config.promotions)
+        self.stored_promotions: tuple[Promotion, ...] = ()
+        self.till = app.config.till
+        self.tz = ZoneInfo(self.till.timezone)
+        catalog = getattr(app, "catalog", None)
+        self.catalog: Catalog = catalog or Catalog(app.store, scale_layouts(app.config.sale))
+        self.layouts = scale_layouts({"scale_layouts": self.cfg.scale_layouts})
+        if self.provider is None:
+            sim = self.cfg.payment_sim
+            path = app.config.data_dir / "payment-sim.jsonl"
+            self.provider = SimulatedProvider(sim.outcome, sim.polls, path=path)
+        self.pricing_config = PricingConfig(self.cfg.tax_mode, self.cfg.rounding)
+        self.tender_config = TenderConfig(self.cfg.cash_rounding, self.cfg.max_change)
+        self.business_day: Callable[[Tx], str] = self._local_day
+        self.shift_of: Callable[[Tx, str | None], str | None] = lambda tx, op: None
+        self._pay_lock = trio.Lock()
+        self._display_send, self._display_recv = trio.open_memory_channel[
+            tuple[str, Any]](64)
+        self.receipt_re = re.compile(
+            rf"^{re.escape(self.till.store)}-{re.escape(self.till.till)}-\d{{8}}-\d+$")
+        self._load_promotions()
+
+    # ------------------------------------------------------------------ small helpers
+    def now(self) -> datetime:
+        return datetime.now(self.tz)
+
+    def _local_day(self, tx: Tx) -> str:
+        return datetime.fromtimestamp(tx.at / 1e6, self.tz).strftime("%Y%m%d")
+
+    def _load_promotions(self) -> None:
+        rows = self.app.store.all("SELECT data FROM promotions ORDER BY id")
+        stored = [unpack(r["data"]) for r in rows]
+        ids = {p.id for p in self.config_promotions}
+        try:
+            parsed = parse_promotions([d for d in stored if d.get("id") not in ids])
+        except PromotionError as exc:
+            log.error("stored promotions are invalid, ignored: %s", exc)
+            parsed = ()
+        self.stored_promotions = parsed
+
+    @property
+    def promotions(self) -> tuple[Promotion, ...]:
+        return (*self.config_promotions, *self.stored_promotions)
+
+    def is_receipt_no(self, code: str) -> bool:
+        return bool(self.receipt_re.match(code.strip()))
+
+    # ------------------------------------------------------------------ reading
+    @staticmethod
+    def load(tx: Tx, sale_id: str) -> Loaded | None:
+        row = tx.one("SELECT * FROM sales WHERE id=?", (sale_id,))
+        if row is None:
+            return None
+        lines = [dict(r) for r in tx.execute(
+            "SELECT * FROM sale_lines WHERE sale_id=? ORDER BY pos", (sale_id,)).fetchall()]
+        tenders = [dict(r) for r in tx.execute(
+            "SELECT * FROM sale_tenders WHERE sale_id=? ORDER BY pos", (sale_id,)).fetchall()]
+        return Loaded(dict(row), lines, tenders)
+
+    def _active(self, tx: Tx) -> Loaded | None:
+        row = tx.one("SELECT id FROM sales WHERE till=? AND state IN ('open','tendering')",
+                     (self.till.till,))
+        return self.load(tx, row["id"]) if row else None
+
+    def _require_active(self, tx: Tx) -> Loaded:
+        st = self._active(tx)
+        if st is None:
+            raise _err("conflict", "there is no open sale")
+        return st
+
+    def _require_open(self, tx: Tx) -> Loaded:
+        st = self._require_active(tx)
+        if st.sale["state"] != "open":
+            raise _err("conflict", "the sale is being paid: finish paying or void the sale",
+                       state=st.sale["state"])
+        return st
+
+    def wire(self, sale: Any, lines: list[Any], tenders: list[Any],
+             attempt: Any | None = None) -> dict[str, Any]:
+        """The sale as DESIGN §4 carries it (extended: net/tax/explain/promo per line, the
+        tax breakdown, cash_due, operator, version, payment in progress)."""
+        s = sale
+        settlement_cash_due = s["due"]
+        try:
+            st = settle(s["total"], [Tender(t["method"], t["amount"]) for t in tenders],
+                        self.cfg.cash_rounding)
+            settlement_cash_due = st.cash_due
+        except TenderError:
+            pass
+        out = {
+            "id": s["id"],
+            "kind": s["kind"],
+            "receipt_no": s["receipt_no"],
+            "state": s["state"],
+            "lines": [
+                {
+                    "line_id": ln["id"],
+                    "sku": ln["sku"],
+                    "name": ln["name"],
+                    "qty": ln["qty"],
+                    "unit": ln["unit"],
+                    "unit_price": ln["unit_price"] if ln["unit_price"] is not None
+                    else ln["list_price"],
+                    "price_override": ln["price_source"],
+                    "amount": ln["amount"],
+                    "discount": ln["discount"],
+                    "net": ln["net"],
+                    "tax": ln["tax"],
+                    "tax_rate_bp": ln["tax_rate_bp"],
+                    "voided": bool(ln["voided"]),
+                    "promo": unpack(ln["promos"]) if ln["promos"] else [],
+                    "explain": unpack(ln["explain"]) if ln["explain"] else [],
+                }
+                for ln in lines
+            ],
+            "member": s["member"],
+            "subtotal": s["subtotal"],
+            "discount": s["discount"],
+            "total": s["total"],
+            "tax": unpack(s["tax"]) if s["tax"] else [],
+            "tax_total": s["tax_total"],
+            "tax_mode": self.cfg.tax_mode,
+            "explain": unpack(s["explain"]) if s["explain"] else [],
+            "rounding": s["rounding"],
+            "tenders": [
+                {"method": t["method"], "amount": t["amount"],
+                 **({"ref": t["ref"]} if t["ref"] is not None else {})}
+                for t in tenders
+            ],
+            "paid": s["paid"],
+            "due": s["due"],
+            "cash_due": settlement_cash_due if s["state"] in ACTIVE else 0,
+            "change": s["change"],
+            "operator": s["operator"],
+            "business_day": s["business_day"],
+            "shift_id": s["shift_id"],
+            "refund_of": s["refund_of"],
+            "reprints": s["reprints"],
+            "void_reason": s["void_reason"],
+            "version": s["version"],
+            "opened_at": _ts(s["opened_at"]),
+            "completed_at": _ts(s["completed_at"]),
+            "payment": None,
+        }
+        if attempt is not None:
+            out["payment"] = {"method": attempt["method"], "amount": attempt["amount"],
+                              "state": attempt["state"], "key": attempt["id"]}
+        return out
+
+    def wire_from_tx(self, tx: Tx, sale_id: str) -> dict[str, Any]:
+        st = self.load(tx, sale_id)
+        assert st is not None
+        attempt = tx.one("SELECT * FROM payment_attempts WHERE sale_id=? AND state IN "
+                         "('pending','user_paying') ORDER BY n DESC LIMIT 1", (sale_id,))
+        return self.wire(st.sale, st.lines, st.tenders, attempt)
+
+    def get_wire(self, sale_id: str) -> dict[str, Any] | None:
+        store = self.app.store
+        row = store.one("SELECT * FROM sales WHERE id=?", (sale_id,))
+        if row is None:
+            return None
+        lines = store.all("SELECT * FROM sale_lines WHERE sale_id=? ORDER BY pos", (sale_id,))
+        tenders = store.all("SELECT * FROM sale_tenders WHERE sale_id=? ORDER BY pos",
+                            (sale_id,))
+        attempt = store.one("SELECT * FROM payment_attempts WHERE sale_id=? AND state IN "
+                            "('pending','user_paying') ORDER BY n DESC LIMIT 1", (sale_id,))
+        return self.wire(row, lines, tenders, attempt)
+
+    def current(self) -> dict[str, Any]:
+        """The active sale; else the till's last completed/voided sale (so a checkout keeps
+        showing the change until the next scan); else an empty sale with id None."""
+        row = self.app.store.one(
+            "SELECT id FROM sales WHERE till=? AND state IN ('open','tendering')",
+            (self.till.till,))
+        if row is None:
+            row = self.app.store.one(
+                "SELECT id FROM sales WHERE till=? AND state IN ('completed','voided') "
+                "AND kind='sale' ORDER BY updated_at DESC, rowid DESC LIMIT 1",
+                (self.till.till,))
+        if row is None:
+            return empty_sale()
+        return self.get_wire(row["id"])  # type: ignore[return-value]
+
+    def by_receipt(self, receipt_no: str) -> dict[str, Any] | None:
+        row = self.app.store.one("SELECT id FROM sales WHERE receipt_no=?", (receipt_no,))
+        return self.get_wire(row["id"]) if row else None
+
+    def active_operator(self) -> str | None:
+        """The operator scans act for: the active sale's, else a logged-in session's."""
+        row = self.app.store.one(
+            "SELECT operator FROM sales WHERE till=? AND state IN ('open','tendering')",
+            (self.till.till,))
+        if row is not None and row["operator"]:
+            return row["operator"]
+        for session in self.app.sessions:
+            if session.operator is not None and session.role not in (None, "viewer"):
+                return session.operator.id
+        return None
+
+    # ------------------------------------------------------------------ pricing
+    def _reprice(self, tx: Tx, st: Loaded) -> None:
+        """Price the basket and settle the tenders with the functional core; write the
+        priced projection. Raises ProtocolError on bad input (nothing is committed)."""
+        s = st.sale
+        lines = []
+        catalog: dict[str, CatalogItem] = {}
+        for ln in st.lines:
+            disc = None
+            if ln["disc_bp"] is not None or ln["disc_amount"] is not None:
+                disc = Discount(ln["disc_bp"], ln["disc_amount"], ln["disc_reason"] or "")
+            lines.append(SaleLine(ln["id"], ln["sku"], ln["qty"], ln["unit_price"], disc,
+                                  bool(ln["voided"])))
+            catalog.setdefault(ln["sku"], CatalogItem(
+                ln["sku"], ln["name"], ln["list_price"], ln["unit"], ln["member_price"],
+                ln["tax_rate_bp"], ln["category"]))
+        order = None
+        if s["order_disc_bp"] is not None or s["order_disc_amount"] is not None:
+            order = Discount(s["order_disc_bp"], s["order_disc_amount"],
+                             s["order_disc_reason"] or "")
+        try:
+            priced = price_sale(lines, catalog, self.promotions, None,
+                                datetime.fromtimestamp(tx.at / 1e6, self.tz),
+                                self.pricing_config, order)
+        except PricingError as exc:
+            raise _err("invalid_params", str(exc)) from None
+        try:
+            settlement = settle(priced.total,
+                                [Tender(t["method"], t["amount"]) for t in st.tenders],
+                                self.cfg.cash_rounding)
+        except TenderError as exc:
+            raise _err(exc.code, f"{exc}: the tenders taken no longer fit the sale") from None
+        by_id = {ln["id"]: ln for ln in st.lines}
+        rows = []
+        for p in priced.lines:
+            promos = [{"id": a.promo_id, "label": a.label, "discount": a.discount}
+                      for a in p.promotions]
+            pk_promos, pk_explain = pack(promos), pack(list(p.explain))
+            ln = by_id[p.line_id]
+            ln.update(amount=p.amount, discount=p.discount, net=p.net, tax=p.tax,
+                      gross=p.gross, promos=pk_promos, explain=pk_explain)
+            rows.append((p.amount, p.discount, p.promo_discount + p.member_discount,
+                         p.manual_discount, p.order_discount, p.net, p.tax, p.gross,
+                         pk_promos, pk_explain, p.line_id))
+        tx.executemany(
+            "UPDATE sale_lines SET amount=?, discount=?, promo_discount=?, manual_discount=?,"
+            " order_discount=?, net=?, tax=?, gross=?, promos=?, explain=? WHERE id=?", rows)
+        tax = [{"rate_bp": t.rate_bp, "net": t.net, "tax": t.tax, "base": t.base}
+               for t in priced.tax]
+        s.update(subtotal=priced.subtotal, discount=priced.discount, total=priced.total,
+                 tax_total=priced.tax_total, tax=pack(tax), explain=pack(list(priced.explain)),
+                 rounding=settlement.rounding, paid=settlement.paid, due=settlement.due,
+                 change=settlement.change, version=s["version"] + 1, updated_at=tx.at)
+        tx.execute(
+            "UPDATE sales SET subtotal=:subtotal, discount=:discount, total=:total,"
+            " tax_total=:tax_total, tax=:tax, explain=:explain, rounding=:rounding, paid=:paid,"
+            " due=:due, change=:change, version=:version, updated_at=:updated_at,"
+            " state=:state, tender_n=:tender_n WHERE id=:id", s)
+        st.settlement = settlement
+
+    # ------------------------------------------------------------------ the write path
+    async def _change(self, fn: Callable[[Tx], Any], *, display: bool = True) -> dict[str, Any]:
+        """Run one change; publish the whole sale after the commit."""
+        wire, _ = await self.app.store.write(fn)
+        self._published(wire, display=display)
+        return wire
+
+    def _published(self, wire: dict[str, Any], *, display: bool = True) -> None:
+        self.app.emit("sale.updated", wire)
+        if display:
+            self._display(("sale", wire))
+
+    def _open_sale(self, tx: Tx, operator: str | None) -> Loaded:
+        sale_id = str(uuid.uuid4())
+        tx.execute(
+            "INSERT INTO sales(id, till, state, operator, opened_at, updated_at) "
+            "VALUES (?,?, 'open', ?, ?, ?)", (sale_id, self.till.till, operator, tx.at, tx.at))
+        tx.append("sale.opened", {"sale_id": sale_id, "till": self.till.till,
+                                  "operator": operator})
+        st = self.load(tx, sale_id)
+        assert st is not None
+        return st
+
+    def _check_qty(self, qty: int, unit: str) -> None:
+        check_int(qty, "qty")
+        if qty <= 0:
+            raise _err("invalid_params", "qty must be > 0 (thousandths: 1000 = 1 piece, "
+                       "grams for kg items)", field="qty")
+        if qty > self.cfg.max_qty:
+            raise _err("invalid_params", f"qty {qty} is above the limit {self.cfg.max_qty} "
+                       f"({self.cfg.max_qty // 1000} {unit})", field="qty")
+        if unit == "pc" and qty % 1000:
+            raise _err("invalid_params", "a piece item's qty is whole pieces (a multiple of "
+                       "1000)", field="qty")
+
+    def _check_price(self, price: int) -> None:
+        check_int(price, "unit_price")
+        if price < 0 or price > self.cfg.max_unit_price:
+            raise _err("invalid_params",
+                       f"unit price {price} fen is outside 0..{self.cfg.max_unit_price}",
+                       field="unit_price")
+
+    async def resolve(self, *, barcode: str | None = None, sku: str | None = None,
+                      plu: str | None = None) -> Match:
+        cat = self.catalog
+        if barcode is not None:
+            match = cat.lookup(barcode, self.layouts)
+            if match is None:
+                raise _err("not_found", f"unknown barcode {barcode!r}", barcode=barcode)
+        elif sku is not None:
+            item = cat.get(sku)
+            if item is None:
+                raise _err("not_found", f"no item with sku {sku!r}", sku=sku)
+            match = Match(item, None, None, "sku")
+        elif plu is not None:
+            item = cat.by_plu(plu)
+            if item is None:
+                raise _err("not_found", f"no item with PLU {plu!r}", plu=plu)
+            match = Match(item, None, None, "plu")
+        else:
+            raise _err("invalid_params", "give one of barcode, sku or plu")
+        if not match.item.active:
+            raise _err("conflict", f"{match.item.name} ({match.item.sku}) is not for sale "
+                       "(inactive in the catalog)", sku=match.item.sku)
+        return match
+
+    async def weigh(self) -> int:
+        from gatewayd.devices import pick
+
+        try:
+            scale = pick(self.app, "scale", self.app.config.sale.get("scale"))
+        except ProtocolError:
+            raise _err("device_offline", "this item is sold by weight and no scale is "
+                       "configured: give the weight as qty (grams)") from None
+        reading = await scale.read(timeout=self.cfg.scale_timeout_ms / 1000)
+        if not reading.stable:
+            raise DeviceBusy(f"{scale.info.id}: weight not stable")
+        if reading.grams <= 0:
+            raise _err("invalid_params", "the scale shows no weight: put the item on the scale",
+                       grams=reading.grams)
+        return reading.grams
+
+    async def add(self, operator: str | None, *, barcode: str | None = None,
+                  sku: str | None = None, plu: str | None = None,
+                  qty: int | None = None) -> dict[str, Any]:
+        given = [x for x in (barcode, sku, plu) if x is not None]
+        if len(given) != 1:
+            raise _err("invalid_params", "give exactly one of barcode, sku or plu")
+        match = await self.resolve(barcode=barcode, sku=sku, plu=plu)
+        item = match.item
+        unit_price: int | None = None
+        price_source: str | None = None
+        if match.price_override is not None:
+            # a price label: the amount printed for the whole pack is the line's amount
+            unit_price, qty = self._label_price(item, match.price_override, qty)
+            price_source = "label"
+        elif match.qty_override is not None:
+            if qty is not None:
+                raise _err("invalid_params", "the label carries the weight; do not give qty")
+            qty = match.qty_override
+        elif qty is None:
+            qty = await self.weigh() if item.unit == "kg" else 1000
+        self._check_qty(qty, item.unit)
+        if unit_price is not None:
+            self._check_price(unit_price)
+
+        def fn(tx: Tx) -> dict[str, Any]:
+            st = self._active(tx)
+            if st is not None and st.sale["state"] != "open":
+                raise _err("conflict", "the sale is being paid: finish paying or void the sale")
+            if st is None:
+                st = self._open_sale(tx, operator)
+            if len(st.lines) >= self.cfg.max_lines:
+                raise _err("conflict", f"a sale has at most {self.cfg.max_lines} lines")
+            same = next((ln for ln in st.lines if ln["sku"] == item.sku), None)
+            snap = (same["name"], same["unit"], same["list_price"], same["member_price"],
+                    same["tax_rate_bp"], same["category"]) if same else (
+                item.name, item.unit, item.price, item.member_price, item.tax_rate_bp,
+                item.category)
+            line_id = str(uuid.uuid4())
+            line = {
+                "id": line_id, "sale_id": st.sale["id"], "pos": len(st.lines),
+                "sku": item.sku, "name": snap[0], "unit": snap[1], "list_price": snap[2],
+                "member_price": snap[3], "tax_rate_bp": snap[4], "category": snap[5],
+                "barcode": barcode, "source": match.source, "qty": qty,
+                "unit_price": unit_price, "price_source": price_source,
+                "disc_bp": None, "disc_amount": None, "disc_reason": None, "voided": 0,
+            }
+            tx.execute(
+                "INSERT INTO sale_lines(id, sale_id, pos, sku, name, unit, list_price,"
+                " member_price, tax_rate_bp, category, barcode, source, qty, unit_price,"
+                " price_source) VALUES (:id,:sale_id,:pos,:sku,:name,:unit,:list_price,"
+                ":member_price,:tax_rate_bp,:category,:barcode,:source,:qty,:unit_price,"
+                ":price_source)", line)
+            st.lines.append(line)
+            self._reprice(tx, st)
+            tx.append("sale.line_added", {
+                "sale_id": st.sale["id"], "line_id": line_id, "sku": item.sku, "qty": qty,
+                "unit_price": unit_price, "source": match.source, "barcode": barcode,
+                "operator": operator, "version": st.sale["version"]})
+            wire = self.wire_from_tx(tx, st.sale["id"])
+            wire["added"] = line_id
+            return wire
+
+        return await self._change(fn)
+
+    def _label_price(self, item: Any, price: int, qty: int | None) -> tuple[int, int]:
+        if qty is not None:
+            raise _err("invalid_params", "the label carries the price; do not give qty")
+        if item.unit == "kg" and item.price > 0:
+            grams = max(1, div_round(price * 1000, item.price))
+            unit_price = div_round(price * 1000, grams)
+            if line_amount(unit_price, grams) == price:
+                return unit_price, grams
+        return price, 1000
+
+    async def set_qty(self, operator: str | None, line_id: str, qty: int) -> dict[str, Any]:
+        def fn(tx: Tx) -> dict[str, Any]:
+            st = self._require_open(tx)
+            ln = self._line(st, line_id)
+            self._check_qty(qty, ln["unit"])
+            ln["qty"] = qty
+            tx.execute("UPDATE sale_lines SET qty=? WHERE id=?", (qty, line_id))
+            self._reprice(tx, st)
+            tx.append("sale.qty_set", {"sale_id": st.sale["id"], "line_id": line_id,
+                                       "qty": qty, "operator": operator,
+                                       "version": st.sale["version"]})
+            return self.wire_from_tx(tx, st.sale["id"])
+
+        return await self._change(fn)
+
+    @staticmethod
+    def _line(st: Loaded, line_id: str, *, live: bool = True) -> dict[str, Any]:
+        for ln in st.lines:
+            if ln["id"] == line_id:
+                if live and ln["voided"]:
+                    raise _err("conflict", "that line is voided", line_id=line_id)
+                return ln
+        raise _err("not_found", f"no line {line_id!r} in the sale", line_id=line_id)
+
+    async def void_line(self, operator: str | None, line_id: str) -> dict[str, Any]:
+        def fn(tx: Tx) -> dict[str, Any]:
+            st = self._require_open(tx)
+            ln = self._line(st, line_id)
+            ln["voided"] = 1
+            tx.execute("UPDATE sale_lines SET voided=1 WHERE id=?", (line_id,))
+            self._reprice(tx, st)
+            tx.append("sale.line_voided", {"sale_id": st.sale["id"], "line_id": line_id,
+                                           "sku": ln["sku"], "qty": ln["qty"],
+                                           "operator": operator,
+                                           "version": st.sale["version"]})
+            return self.wire_from_tx(tx, st.sale["id"])
+
+        return await self._change(fn)
+
+    def discount_needs_approval(self, *, line_id: str | None, percent_bp: int | None,
+                                amount: int | None) -> bool:
+        """Above `max_cashier_discount_percent` of the line (or the sale's subtotal)?"""
+        limit_bp = self.cfg.max_cashier_discount_percent * 100
+        if percent_bp is not None:
+            return percent_bp > limit_bp
+        row = self.app.store.one(
+            "SELECT id, subtotal FROM sales WHERE till=? AND state IN ('open','tendering')",
+            (self.till.till,))
+        if row is None:
+            return False
+        if line_id is not None:
+            ln = self.app.store.one("SELECT amount FROM sale_lines WHERE id=? AND sale_id=?",
+                                    (line_id, row["id"]))
+            base = ln["amount"] if ln else 0
+        else:
+            base = row["subtotal"]
+        return (amount or 0) * 10000 > limit_bp * base
+
+    async def discount(self, operator: str | None, *, line_id: str | None,
+                       percent_bp: int | None, amount: int | None, reason: str,
+                       approver: str | None = None) -> dict[str, Any]:
+        if (percent_bp is None) == (amount is None):
+            raise _err("invalid_params", "give exactly one of percent (basis points) and amount")
+        if percent_bp is not None and not 0 <= percent_bp <= 10000:
+            raise _err("invalid_params", "percent is in basis points: 0..10000 (1000 = 10 %)")
+        if amount is not None and not 0 <= amount <= self.cfg.max_unit_price:
+            raise _err("invalid_params", "discount amount out of range")
+        if not reason.strip():
+            raise _err("invalid_params", "a discount needs a reason", field="reason")
+
+        def fn(tx: Tx) -> dict[str, Any]:
+            st = self._require_open(tx)
+            clear = percent_bp == 0 or amount == 0
+            values = (None, None, None) if clear else (percent_bp, amount, reason)
+            if line_id is not None:
+                ln = self._line(st, line_id)
+                ln.update(disc_bp=values[0], disc_amount=values[1], disc_reason=values[2])
+                tx.execute("UPDATE sale_lines SET disc_bp=?, disc_amount=?, disc_reason=? "
+                           "WHERE id=?", (*values, line_id))
+            else:
+                st.sale.update(order_disc_bp=values[0], order_disc_amount=values[1],
+                               order_disc_reason=values[2])
+                tx.execute("UPDATE sales SET order_disc_bp=?, order_disc_amount=?, "
+                           "order_disc_reason=? WHERE id=?", (*values, st.sale["id"]))
+            self._reprice(tx, st)
+            tx.append("sale.discount", {"sale_id": st.sale["id"], "line_id": line_id,
+                                        "percent_bp": percent_bp, "amount": amount,
+                                        "reason": reason, "operator": operator,
+                                        "approver": approver, "version": st.sale["version"]})
+            return self.wire_from_tx(tx, st.sale["id"])
+
+        return await self._change(fn)
+
+    async def set_price(self, operator: str | None, line_id: str, unit_price: int,
+                        approver: str | None = None) -> dict[str, Any]:
+        self._check_price(unit_price)
+
+        def fn(tx: Tx) -> dict[str, Any]:
+            st = self._require_open(tx)
+            ln = self._line(st, line_id)
+            ln.update(unit_price=unit_price, price_source="override")
+            tx.execute("UPDATE sale_lines SET unit_price=?, price_source='override' WHERE id=?",
+                       (unit_price, line_id))
+            self._reprice(tx, st)
+            tx.append("sale.price_overridden", {
+                "sale_id": st.sale["id"], "line_id": line_id, "sku": ln["sku"],
+                "list_price": ln["list_price"], "unit_price": unit_price,
+                "operator": operator, "approver": approver, "version": st.sale["version"]})
+            return self.wire_from_tx(tx, st.sale["id"])
+
+        return await self._change(fn)
+
+    # ------------------------------------------------------------------ suspend / void
+    async def suspend(self, operator: str | None) -> dict[str, Any]:
+        def fn(tx: Tx) -> dict[str, Any]:
+            st = self._require_open(tx)
+            if st.tenders:
+                raise _err("conflict", "a sale with tenders cannot be suspended")
+            if not st.live_lines:
+                raise _err("conflict", "nothing to suspend: the sale is empty")
+            st.sale["state"] = "suspended"
+            self._reprice(tx, st)
+            tx.append("sale.suspended", {"sale_id": st.sale["id"], "operator": operator,
+                                         "version": st.sale["version"]})
+            return self.wire_from_tx(tx, st.sale["id"])
+
+        return await self._change(fn)
+
+    async def resume(self, operator: str | None, sale_id: str) -> dict[str, Any]:
+        def fn(tx: Tx) -> dict[str, Any]:
+            active = self._active(tx)
+            if active is not None:
+                if active.live_lines or active.tenders:
+                    raise _err("conflict", "finish, suspend or void the open sale first",
+                               sale_id=active.sale["id"])
+                active.sale["state"] = "voided"  # an empty sale is simply dropped
+                tx.execute("UPDATE sales SET state='voided', void_reason='empty' WHERE id=?",
+                           (active.sale["id"],))
+                tx.append("sale.voided", {"sale_id": active.sale["id"], "reason": "empty",
+                                          "operator": operator})
+            st = self.load(tx, sale_id)
+            if st is None or st.sale["till"] != self.till.till:
+                raise _err("not_found", f"no suspended sale {sale_id!r}")
+            if st.sale["state"] != "suspended":
+                raise _err("conflict", f"sale {sale_id} is {st.sale['state']}, not suspended")
+            st.sale["state"] = "open"
+            self._reprice(tx, st)  # prices as of now (a time-window promotion may have ended)
+            tx.append("sale.resumed", {"sale_id": sale_id, "operator": operator,
+                                       "version": st.sale["version"]})
+            return self.wire_from_tx(tx, sale_id)
+
+        return await self._change(fn)
+
+    def suspended(self) -> list[dict[str, Any]]:
+        rows = self.app.store.all(
+            "SELECT s.id, s.operator, s.total, s.updated_at, s.opened_at,"
+            " (SELECT COUNT(*) FROM sale_lines l WHERE l.sale_id=s.id AND NOT l.voided) n"
+            " FROM sales s WHERE till=? AND state='suspended' ORDER BY updated_at",
+            (self.till.till,))
+        return [{"id": r["id"], "operator": r["operator"], "total": r["total"], "lines": r["n"],
+                 "opened_at": _ts(r["opened_at"]), "suspended_at": _ts(r["updated_at"])}
+                for r in rows]
+
+    async def void(self, operator: str | None, reason: str,
+                   approver: str | None = None) -> dict[str, Any]:
+        if not reason.strip():
+            raise _err("invalid_params", "a void needs a reason", field="reason")
+        async with self._pay_lock:
+            # give back what providers took first (a reversal of each approved charge)
+            row = self.app.store.one(
+                "SELECT id FROM sales WHERE till=? AND state IN ('open','tendering')",
+                (self.till.till,))
+            if row is None:
+                raise _err("conflict", "there is no open sale")
+            attempts = self.app.store.all(
+                "SELECT a.* FROM payment_attempts a JOIN sale_tenders t ON t.attempt_id=a.id "
+                "WHERE a.sale_id=? AND a.state='approved'", (row["id"],))
+            reversed_ = []
+            for a in attempts:
+                res = await self._provider_call(self.provider.cancel, a["id"])
+                if res.state != "cancelled":
+                    raise _err("conflict", f"the {a['method']} payment could not be reversed "
+                               f"({res.state}); refund it instead", key=a["id"])
+                reversed_.append(a["id"])
+
+            def fn(tx: Tx) -> dict[str, Any]:
+                st = self._require_active(tx)
+                for key in reversed_:
+                    tx.execute("UPDATE payment_attempts SET state='cancelled', updated_at=? "
+                               "WHERE id=?", (tx.at, key))
+                    tx.append("payment.reversed", {"key": key, "sale_id": st.sale["id"]})
+                st.sale["state"] = "voided"
+                tx.execute("UPDATE sales SET void_reason=?, approver=?, business_day=? "
+                           "WHERE id=?", (reason, approver, self.business_day(tx),
+                                          st.sale["id"]))
+                self._reprice(tx, st)
+                tx.append("sale.voided", {
+                    "sale_id": st.sale["id"], "reason": reason, "operator": operator,
+                    "approver": approver, "total": st.sale["total"],
+                    "cash_tendered": sum(t["amount"] for t in st.tenders
+                                         if t["method"] == CASH),
+                    "version": st.sale["version"]})
+                wire = self.wire_from_tx(tx, st.sale["id"])
+                for hook in self.on_void:
+                    hook(tx, wire)
+                return wire
+
+            wire = await self._change(fn, display=False)
+            self._display(("idle", None))
+            return wire
+
+    # ------------------------------------------------------------------ tenders
+    async def tender(self, operator: str | None, method: str | None, amount: int | None = None,
+                     code: str | None = None, ref: str | None = None) -> dict[str, Any]:
+        if method is None:
+            if code is None:
+                raise _err("invalid_params", "give a method, or a payment code to classify")
+            method = paycodes.classify_paycode(code)
+            if method is None:
+                raise _err("invalid_params", "not an Alipay or WeChat Pay payment code",
+                           field="code")
+        if amount is not None and amount <= 0:
+            raise _err("invalid_params", "amount must be > 0", field="amount")
+        if method in ("alipay", "wechat"):
+            if code is None:
+                raise _err("invalid_params", f"{method} needs the customer's payment code")
+            kind = paycodes.classify_paycode(code)
+            if kind != method:
+                raise _err("invalid_params", f"that code is not a {method} payment code",
+                           field="code", classified=kind)
+        if method in PROVIDER_METHODS:
+            return await self._provider_tender(operator, method, amount, code, ref)
+        if method == "voucher":
+            if code is None:
+                raise _err("invalid_params", "a voucher tender needs the voucher code")
+            return await self._voucher_tender(operator, code, amount)
+        if method != CASH:
+            raise _err("invalid_params", f"unknown tender method {method!r}")
+        async with self._pay_lock:
+            return await self._local_tender(operator, CASH, amount, ref)
+
+    def _take(self, st: Loaded, method: str, amount: int | None, ref: str | None) -> Tender:
+        if not st.live_lines:
+            raise _err("conflict", "the sale is empty: nothing to pay")
+        state = TenderState(st.sale["total"],
+                            tuple(Tender(t["method"], t["amount"]) for t in st.tenders))
+        try:
+            result = apply_tender(state, method, amount, self.tender_config, ref)
+        except TenderError as exc:
+            raise _err(exc.code, str(exc)) from None
+        return result.tender
+
+    def _insert_tender(self, tx: Tx, st: Loaded, tender: Tender, operator: str | None,
+                       attempt_id: str | None = None) -> None:
+        row = {"id": str(uuid.uuid4()), "sale_id": st.sale["id"], "pos": len(st.tenders),
+               "method": tender.method, "amount": tender.amount, "ref": tender.ref,
+               "attempt_id": attempt_id, "operator": operator, "at": tx.at}
+        tx.execute("INSERT INTO sale_tenders(id, sale_id, pos, method, amount, ref, attempt_id,"
+                   " operator, at) VALUES (:id,:sale_id,:pos,:method,:amount,:ref,:attempt_id,"
+                   ":operator,:at)", row)
+        st.tenders.append(row)
+        st.sale["state"] = "tendering"
+        self._reprice(tx, st)
+        tx.append("sale.tendered", {"sale_id": st.sale["id"], "tender_id": row["id"],
+                                    "method": tender.method, "amount": tender.amount,
+                                    "ref": tender.ref, "attempt_id": attempt_id,
+                                    "operator": operator, "version": st.sale["version"]})
+
+    def _finish(self, tx: Tx, st: Loaded, operator: str | None) -> dict[str, Any]:
+        if st.settlement.complete:
+            return self._complete(tx, st, operator)
+        return self.wire_from_tx(tx, st.sale["id"])
+
+    async def _local_tender(self, operator: str | None, method: str, amount: int | None,
+                            ref: str | None) -> dict[str, Any]:
+        def fn(tx: Tx) -> dict[str, Any]:
+            st = self._require_active(tx)
+            tender = self._take(st, method, amount, ref)
+            self._insert_tender(tx, st, tender, operator)
+            return self._finish(tx, st, operator)
+
+        wire, _ = await self.app.store.write(fn)
+        await self._after(wire)
+        return wire
+
+    async def _voucher_tender(self, operator: str | None, code: str,
+                              amount: int | None) -> dict[str, Any]:
+        async with self._pay_lock:
+            def fn(tx: Tx) -> dict[str, Any]:
+                st = self._require_active(tx)
+                v = tx.one("SELECT * FROM vouchers WHERE code=?", (code,))
+                if v is None:
+                    raise _err("not_found", "unknown voucher", code=code)
+                if v["used_sale"] is not None:
+                    raise _err("conflict", "this voucher was already redeemed", code=code,
+                               sale_id=v["used_sale"])
+                due = settle(st.sale["total"],
+                             [Tender(t["method"], t["amount"]) for t in st.tenders],
+                             self.cfg.cash_rounding).due
+                take = min(v["amount"], due if amount is None else amount)
+                if amount is not None and amount > v["amount"]:
+                    raise _err("invalid_params", "more than the voucher is worth")
+                tender = self._take(st, "voucher", take, code)
+                tx.execute("UPDATE vouchers SET used_sale=?, used_at=? WHERE code=?",
+                           (st.sale["id"], tx.at, code))
+                self._insert_tender(tx, st, tender, operator)
+                return self._finish(tx, st, operator)
+
+            wire, _ = await self.app.store.write(fn)
+        await self._after(wire)
+        return wire
+
+    async def _provider_call(self, fn: Callable[..., Awaitable[PaymentResult]],
+                             *args: Any) -> PaymentResult:
+        """A provider call with a bounded number of retries of an unreachable provider."""
+        for attempt in range(3):
+            try:
+                with trio.fail_after(self.cfg.payment_poll_s * 5):
+                    return await fn(*args)
+            except (ProviderUnavailable, trio.TooSlowError):
+                if attempt == 2:
+                    raise
+                await trio.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def _provider_tender(self, operator: str | None, method: str, amount: int | None,
+                               code: str | None, ref: str | None) -> dict[str, Any]:
+        async with self._pay_lock:
+            hashed = code_hash(code) if code is not None else None
+
+            def start(tx: Tx) -> tuple[dict[str, Any], bool]:
+                st = self._require_active(tx)
+                if hashed is not None:
+                    seen = tx.one("SELECT * FROM payment_attempts WHERE code_hash=?", (hashed,))
+                    if seen is not None:
+                        if seen["state"] in ("pending", "user_paying") and \
+                                seen["sale_id"] == st.sale["id"]:
+                            return dict(seen), True  # the same attempt: carry on with it
+                        raise _err("conflict", "this payment code was already used "
+                                   f"({seen['state']}); ask the customer to refresh it",
+                                   key=seen["id"], state=seen["state"])
+                tender = self._take(st, method, amount, ref)
+                n = st.sale["tender_n"] + 1
+                key = f"{st.sale['id']}:{n}"
+                st.sale["tender_n"] = n
+                tx.execute("UPDATE sales SET tender_n=? WHERE id=?", (n, st.sale["id"]))
+                att = {"id": key, "sale_id": st.sale["id"], "n": n, "method": method,
+                       "provider": self.provider.name, "amount": tender.amount,
+                       "code_hash": hashed, "state": "pending", "created_at": tx.at,
+                       "updated_at": tx.at}
+                tx.execute("INSERT INTO payment_attempts(id, sale_id, n, method, provider,"
+                           " amount, code_hash, state, created_at, updated_at) VALUES (:id,"
+                           ":sale_id,:n,:method,:provider,:amount,:code_hash,:state,"
+                           ":created_at,:updated_at)", att)
+                tx.append("payment.started", {"key": key, "sale_id": st.sale["id"],
+                                              "method": method, "amount": tender.amount,
+                                              "operator": operator})
+                return att, False
+
+            (att, resumed), _ = await self.app.store.write(start)
+            try:
+                if resumed:
+                    result = await self._provider_call(self.provider.query, att["id"])
+                else:
+                    result = await self._provider_call(
+                        self.provider.charge, att["id"], att["method"], att["amount"], code)
+            except (ProviderUnavailable, trio.TooSlowError):
+                # the outcome is unknown: keep the attempt pending; recover() asks again
+                raise _err("payment_declined", "the payment provider cannot be reached; "
+                           "the attempt is kept and will be checked", key=att["id"],
+                           reason="provider_unavailable") from None
+            if result.state == "user_paying":
+                result = await self._wait_user(att)
+            return await self._settle_attempt(att, result, operator)
+
+    async def _wait_user(self, att: dict[str, Any]) -> PaymentResult:
+        """The customer confirms in the wallet: poll until settled; cancel on timeout."""
+        key = att["id"]
+
+        def mark(tx: Tx) -> dict[str, Any]:
+            tx.execute("UPDATE payment_attempts SET state='user_paying', updated_at=? "
+                       "WHERE id=? AND state='pending'", (tx.at, key))
+            tx.append("payment.user_paying", {"key": key, "sale_id": att["sale_id"]})
+            return self.wire_from_tx(tx, att["sale_id"])
+
+        wire, _ = await self.app.store.write(mark)
+        self._published(wire, display=False)
+        deadline = trio.current_time() + self.cfg.payment_timeout_s
+        result = PaymentResult("user_paying")
+        while trio.current_time() < deadline:
+            await trio.sleep(min(self.cfg.payment_poll_s, max(0.0, deadline -
+                                                              trio.current_time())))
+            try:
+                result = await self._provider_call(self.provider.query, key)
+            except (ProviderUnavailable, trio.TooSlowError):
+                continue
+            if result.state != "user_paying":
+                return result
+        try:
+            cancelled = await self._provider_call(self.provider.cancel, key)
+        except (ProviderUnavailable, trio.TooSlowError):
+            raise _err("payment_declined", "the customer did not confirm in time and the "
+                       "provider cannot be reached to cancel; the attempt is kept and will "
+                       "be checked", key=key, reason="timeout") from None
+        if cancelled.state == "approved":  # it went through just before the cancel
+            return cancelled
+        return PaymentResult("cancelled", message="timed out waiting for the customer")
+
+    async def _settle_attempt(self, att: dict[str, Any], result: PaymentResult,
+                              operator: str | None) -> dict[str, Any]:
+        key = att["id"]
+        if result.state == "approved":
+            def ok(tx: Tx) -> dict[str, Any]:
+                return self._apply_approved(tx, att, result, operator)
+
+            wire, _ = await self.app.store.write(ok)
+            await self._after(wire)
+            return wire
+        state = {"declined": "declined", "cancelled": "cancelled"}.get(result.state, "failed")
+
+        def failed(tx: Tx) -> dict[str, Any]:
+            tx.execute("UPDATE payment_attempts SET state=?, error=?, updated_at=? WHERE id=?",
+                       (state, result.message or result.state, tx.at, key))
+            tx.append(f"payment.{state}", {"key": key, "sale_id": att["sale_id"],
+                                           "reason": result.message or result.state})
+            return self.wire_from_tx(tx, att["sale_id"])
+
+        wire, _ = await self.app.store.write(failed)
+        self._published(wire, display=False)
+        reason = "timeout" if state == "cancelled" else result.state
+        raise _err("payment_declined",
+                   f"{att['method']} payment {state}: {result.message or result.state}",
+                   key=key, reason=reason)
+
+    def _apply_approved(self, tx: Tx, att: dict[str, Any], result: PaymentResult,
+                        operator: str | None) -> dict[str, Any]:
+        key = att["id"]
+        cur = tx.one("SELECT state FROM payment_attempts WHERE id=?", (key,))
+        applied = tx.one("SELECT 1 FROM sale_tenders WHERE attempt_id=?", (key,))
+        tx.execute("UPDATE payment_attempts SET state='approved', provider_ref=?, updated_at=?"
+                   " WHERE id=?", (result.provider_ref, tx.at, key))
+        if cur is not None and cur["state"] != "approved":
+            tx.append("payment.approved", {"key": key, "sale_id": att["sale_id"],
+                                           "amount": att["amount"],
+                                           "provider_ref": result.provider_ref})
+        st = self.load(tx, att["sale_id"])
+        assert st is not None
+        if applied is None and st.sale["state"] in ACTIVE:
+            tender = Tender(att["method"], att["amount"], result.provider_ref)
+            self._insert_tender(tx, st, tender, operator, attempt_id=key)
+            return self._finish(tx, st, operator)
+        return self.wire_from_tx(tx, att["sale_id"])
+
+    async def recover(self) -> None:
+        """Settle the attempts a crash left pending: ask the provider about each key."""
+        rows = self.app.store.all("SELECT * FROM payment_attempts WHERE state IN "
+                                  "('pending','user_paying') ORDER BY created_at")
+        for row in rows:
+            att = dict(row)
+            try:
+                res = await self._provider_call(self.provider.query, att["id"])
+                if res.state in ("user_paying", "not_found"):
+                    # fence the key (a late charge with it is refused), then see what stuck
+                    res = await self._provider_call(self.provider.cancel, att["id"])
+            except (ProviderUnavailable, trio.TooSlowError):
+                log.warning("payment attempt %s: provider unreachable; left pending", att["id"])
+                continue
+            sale = self.app.store.one("SELECT state FROM sales WHERE id=?", (att["sale_id"],))
+            if res.state == "approved" and (sale is None or sale["state"] not in ACTIVE):
+                res = await self._provider_call(self.provider.cancel, att["id"])
+            try:
+                if res.state == "approved":
+                    wire, _ = await self.app.store.write(
+                        lambda tx, a=att, r=res: self._apply_approved(tx, a, r, None))
+                    await self._after(wire)
+                else:
+                    await self._settle_attempt(att, res, None)
+            except ProtocolError:
+                pass
+            log.info("payment attempt %s recovered: %s", att["id"], res.state)
+
+    # ------------------------------------------------------------------ completion
+    def next_receipt_no(self, tx: Tx, day: str) -> tuple[str, int]:
+        """Allocate the next receipt number of `day` inside `tx` (gap-free)."""
+        n = tx.one("INSERT INTO receipt_counters(business_day, last) VALUES (?, 1) "
+                   "ON CONFLICT(business_day) DO UPDATE SET last=last+1 RETURNING last",
+                   (day,))[0]
+        return f"{self.till.store}-{self.till.till}-{day}-{n:04d}", n
+
+    def _complete(self, tx: Tx, st: Loaded, operator: str | None) -> dict[str, Any]:
+        s = st.sale
+        day = self.business_day(tx)
+        receipt_no, n = self.next_receipt_no(tx, day)
+        shift = self.shift_of(tx, operator or s["operator"])
+        tx.execute("UPDATE sales SET state='completed', receipt_no=?, business_day=?,"
+                   " receipt_n=?, shift_id=?, completed_at=?, updated_at=?,"
+                   " operator=COALESCE(operator, ?) WHERE id=?",
+                   (receipt_no, day, n, shift, tx.at, tx.at, operator, s["id"]))
+        tx.execute("UPDATE sale_tenders SET shift_id=?, business_day=? WHERE sale_id=?",
+                   (shift, day, s["id"]))
+        wire = self.wire_from_tx(tx, s["id"])
+        tx.append("sale.completed", {
+            "sale_id": s["id"], "receipt_no": receipt_no, "business_day": day,
+            "shift_id": shift, "operator": wire["operator"], "total": wire["total"],
+            "subtotal": wire["subtotal"], "discount": wire["discount"],
+            "tax": wire["tax"], "rounding": wire["rounding"], "paid": wire["paid"],
+            "change": wire["change"], "tenders": wire["tenders"],
+            "lines": [{"line_id": ln["line_id"], "sku": ln["sku"], "qty": ln["qty"],
+                       "net": ln["net"]} for ln in wire["lines"] if not ln["voided"]]})
+        printers = self.app.devices.of_kind("printer")
+        printer = self.cfg.printer or (printers[0].info.id if printers else None)
+        if printer is not None:
+            from gatewayd import printing
+
+            printing.enqueue(tx, printer, self.receipt_document(wire), kind="receipt",
+                             ref=receipt_no)
+        for hook in self.on_complete:
+            hook(tx, wire)
+        return wire
+
+    def run_refund_hooks(self, tx: Tx, wire: dict[str, Any]) -> None:
+        for hook in self.on_refund:
+            hook(tx, wire)
+
+    def receipt_document(self, wire: dict[str, Any], reprint: int = 0) -> list[dict[str, Any]]:
+        return receipt_document(wire, self.cfg, self.till, self.tz, reprint=reprint)
+
+    async def _after(self, wire: dict[str, Any]) -> None:
+        """After a commit: publish, and when completed: print, drawer, display."""
+        self.app.emit("sale.updated", wire)
+        if wire["state"] == "completed":
+            await self.complete_side_effects(wire)
+        else:
+            self._display(("sale", wire))
+
+    async def complete_side_effects(self, wire: dict[str, Any]) -> None:
+        if self.app.printing is not None:
+            self.app.printing.wake()
+        self._display(("done", wire))
+        if any(t["method"] == CASH for t in wire["tenders"]):
+            self._display(("drawer", wire))
+
+    # ------------------------------------------------------------------ receipts
+    async def reprint(self, operator: str | None, receipt_no: str | None) -> dict[str, Any]:
+        if receipt_no is None:
+            row = self.app.store.one(
+                "SELECT receipt_no FROM sales WHERE till=? AND receipt_no IS NOT NULL "
+                "ORDER BY completed_at DESC, rowid DESC LIMIT 1", (self.till.till,))
+            if row is None:
+                raise _err("not_found", "no receipt has been printed yet")
+            receipt_no = row["receipt_no"]
+        printers = self.app.devices.of_kind("printer")
+        printer = self.cfg.printer or (printers[0].info.id if printers else None)
+        if printer is None:
+            raise _err("not_found", "no printer is configured")
+
+        def fn(tx: Tx) -> dict[str, Any]:
+            row = tx.one("SELECT id FROM sales WHERE receipt_no=?", (receipt_no,))
+            if row is None:
+                raise _err("not_found", f"no receipt {receipt_no}", receipt_no=receipt_no)
+            tx.execute("UPDATE sales SET reprints=reprints+1 WHERE id=?", (row["id"],))
+            wire = self.wire_from_tx(tx, row["id"])
+            from gatewayd import printing
+
+            job = printing.enqueue(tx, printer, self.receipt_document(wire, wire["reprints"]),
+                                   kind="reprint", ref=receipt_no)
+            tx.append("receipt.reprinted", {"receipt_no": receipt_no, "sale_id": row["id"],
+                                            "count": wire["reprints"], "operator": operator,
+                                            "job_id": job})
+            return {"receipt_no": receipt_no, "reprints": wire["reprints"], "job_id": job}
+
+        result, _ = await self.app.store.write(fn)
+        if self.app.printing is not None:
+            self.app.printing.wake()
+        return result
+
+    # ------------------------------------------------------------------ promotions, vouchers
+    async def upsert_promotions(self, operator: str | None,
+                                items: list[dict[str, Any]]) -> dict[str, Any]:
+        try:
+            parsed = parse_promotions(items)
+        except PromotionError as exc:
+            raise _err("invalid_params", str(exc), errors=exc.errors) from None
+        clash = sorted({p.id for p in parsed} & {p.id for p in self.config_promotions})
+        if clash:
+            raise _err("conflict", f"promotion(s) {', '.join(clash)} come from the config "
+                       "file; change them there", ids=clash)
+
+        def fn(tx: Tx) -> dict[str, Any]:
+            tx.executemany(
+                "INSERT INTO promotions(id, data, updated_at) VALUES (?,?,?) ON CONFLICT(id)"
+                " DO UPDATE SET data=excluded.data, updated_at=excluded.updated_at",
+                [(d["id"], pack(d), tx.at) for d in items])
+            seq = tx.append("promo.upserted", {"ids": [p.id for p in parsed],
+                                               "promotions": items, "operator": operator})
+            return {"count": len(parsed), "seq": seq}
+
+        result, _ = await self.app.store.write(fn)
+        self._load_promotions()
+        return result
+
+    def list_promotions(self) -> list[dict[str, Any]]:
+        return [{**p.model_dump(mode="json"), "source": src}
+                for src, ps in (("config", self.config_promotions),
+                                ("store", self.stored_promotions)) for p in ps]
+
+    async def issue_voucher(self, operator: str | None, code: str, amount: int) -> dict:
+        def fn(tx: Tx) -> dict[str, Any]:
+            if tx.one("SELECT 1 FROM vouchers WHERE code=?", (code,)):
+                raise _err("conflict", f"voucher {code} exists")
+            tx.execute("INSERT INTO vouchers(code, amount, created_at) VALUES (?,?,?)",
+                       (code, amount, tx.at))
+            tx.append("voucher.issued", {"code": code, "amount": amount, "operator": operator})
+            return {"code": code, "amount": amount}
+
+        result, _ = await self.app.store.write(fn)
+        return result
+
+    # ------------------------------------------------------------------ display, tasks
+    def _display(self, item: tuple[str, Any]) -> None:
+        try:
+            self._display_send.send_nowait(item)
+        except trio.WouldBlock:
+            pass  # the display is behind; the next change shows the latest anyway
+
+    async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """The service's own task: recovery of pending payments, then the customer display
+        and drawer worker (after-commit effects that must not slow the call path)."""
+        task_status.started()
+        await self.recover()
+        idle_at = math.inf
+        while True:
+            with trio.move_on_at(idle_at):
+                kind, wire = await self._display_recv.receive()
+                try:
+                    if kind == "drawer":
+                        await self._open_drawer(wire)
+                        continue
+                    lines = display_lines(kind, wire)
+                    await self._show(lines)
+                    idle_at = (trio.current_time() + self.cfg.display_idle_s
+                               if kind in ("done", "idle") else math.inf)
+                    if kind == "idle":
+                        idle_at = trio.current_time()
+                except Exception:
+                    log.debug("display/drawer update failed", exc_info=True)
+                continue
+            idle_at = math.inf
+            dev = self._device("display", self.cfg.display)
+            if dev is not None:
+                try:
+                    await dev.idle()
+                except (DeviceOffline, DeviceBusy, OSError):
+                    pass
+                except Exception:
+                    log.debug("display idle failed", exc_info=True)
+
+    def _device(self, kind: str, wanted: str | None) -> Any:
+        found = self.app.devices.of_kind(kind)
+        if wanted is not None:
+            found = [d for d in found if d.info.id == wanted]
+        return found[0] if found else None
+
+    async def _show(self, lines: list[str]) -> None:
+        dev = self._device("display", self.cfg.display)
+        if dev is None:
+            return
+        try:
+            await dev.show(lines)
+        except (DeviceOffline, DeviceBusy, OSError):
+            pass
+
+    async def _open_drawer(self, wire: dict[str, Any]) -> None:
+        dev = self._device("drawer", self.cfg.drawer)
+        if dev is None:
+            return
+        error = None
+        try:
+            await dev.open()
+        except Exception as exc:  # offline drawer: the sale is done; say so in the journal
+            error = str(exc) or type(exc).__name__
+        await self.app.store.write(lambda tx: tx.append("drawer.opened", {
+            "device": dev.info.id, "reason": "sale", "receipt_no": wire["receipt_no"],
+            "sale_id": wire["id"], "operator": wire["operator"], "error": error}))
+
+
+def display_lines(kind: str, wire: dict[str, Any] | None) -> list[str]:
+    if kind == "idle" or wire is None:
+        return ["欢迎光临", "Welcome"]
+    if kind == "done":
+        return [f"合计 ¥{format_yuan(wire['total'] - wire['rounding'])}",
+                f"找零 ¥{format_yuan(wire['change'])}"]
+    live = [ln for ln in wire["lines"] if not ln["voided"]]
+    added = wire.get("added")
+    line = next((ln for ln in wire["lines"] if ln["line_id"] == added), None) or \
+        (live[-1] if live else None)
+    first = f"{line['name']} ¥{format_yuan(line['net'])}" if line else ""
+    second = f"合计 ¥{format_yuan(wire['total'])}"
+    if wire["state"] == "tendering":
+        first, second = f"已付 ¥{format_yuan(wire['paid'])}", \
+            f"应付 ¥{format_yuan(wire['cash_due'] or wire['due'])}"
+    return [first, second]
+
+
+def empty_sale() -> dict[str, Any]:
+    return {"id": None, "kind": "sale", "receipt_no": None, "state": "open", "lines": [],
+            "member": None, "subtotal": 0, "discount": 0, "total": 0, "tax": [], "tax_total": 0,
+            "explain": [], "rounding": 0, "tenders": [], "paid": 0, "due": 0, "cash_due": 0,
+            "change": 0, "operator": None, "version": 0, "payment": None}
+
+
+def _ts(us: int | None) -> datetime | None:
+    return datetime.fromtimestamp(us / 1e6, UTC) if us is not None else None
+
+
+# ---------------------------------------------------------------------- protocol binding
+def bind(app: App, provider: PaymentProvider | None = None) -> SaleService:
+    """Create `app.sales`, bind the sale.*, receipt.*, promo.*, voucher.* and payment.sim
+    methods, and register the service's task and the scan router's."""
+    from gatewayd.sales import scan
+    from gatewayd.sales.config import SaleConfigError
+
+    try:
+        svc = SaleService(app, provider)
+    except SaleConfigError as exc:
+        from gatewayd.config import ConfigError
+
+        raise ConfigError(str(exc)) from None
+    app.sales = svc  # type: ignore[attr-defined]
+    app.tasks.append(("sales", svc.run))
+    scan.bind(app, svc)
+    reg = app.registry
+
+    def approver_of(ctx: Any) -> str | None:
+        return ctx.approver.id if ctx.approver else None
+
+    @reg.method("sale.current")
+    async def sale_current(ctx: Any, p: Any) -> dict[str, Any]:
+        return svc.current()
+
+    @reg.method("sale.add")
+    async def sale_add(ctx: Any, p: Any) -> dict[str, Any]:
+        return await svc.add(ctx.actor, barcode=p.barcode, sku=p.sku, plu=p.plu, qty=p.qty)
+
+    @reg.method("sale.set_qty")
+    async def sale_set_qty(ctx: Any, p: Any) -> dict[str, Any]:
+        return await svc.set_qty(ctx.actor, p.line_id, p.qty)
+
+    @reg.method("sale.void_line")
+    async def sale_void_line(ctx: Any, p: Any) -> dict[str, Any]:
+        return await svc.void_line(ctx.actor, p.line_id)
+
+    @reg.method("sale.discount")
+    async def sale_discount(ctx: Any, p: Any) -> dict[str, Any]:
+        if (p.percent is None) == (p.amount is None):
+            raise _err("invalid_params", "give exactly one of percent (basis points) and amount")
+        if svc.discount_needs_approval(line_id=p.line_id, percent_bp=p.percent,
+                                       amount=p.amount):
+            await ctx.require("supervisor", "sale.discount")
+        return await svc.discount(ctx.actor, line_id=p.line_id, percent_bp=p.percent,
+                                  amount=p.amount, reason=p.reason, approver=approver_of(ctx))
+
+    @reg.method("sale.price")
+    async def sale_price(ctx: Any, p: Any) -> dict[str, Any]:
+        return await svc.set_price(ctx.actor, p.line_id, p.unit_price, approver_of(ctx))
+
+    @reg.method("sale.tender")
+    async def sale_tender(ctx: Any, p: Any) -> dict[str, Any]:
+        return await svc.tender(ctx.actor, p.method, p.amount, p.code, p.ref)
+
+    @reg.method("sale.suspend")
+    async def sale_suspend(ctx: Any, p: Any) -> dict[str, Any]:
+        return await svc.suspend(ctx.actor)
+
+    @reg.method("sale.resume")
+    async def sale_resume(ctx: Any, p: Any) -> dict[str, Any]:
+        return await svc.resume(ctx.actor, p.id)
+
+    @reg.method("sale.suspended")
+    async def sale_suspended(ctx: Any, p: Any) -> dict[str, Any]:
+        return {"sales": svc.suspended()}
+
+    @reg.method("sale.void")
+    async def sale_void(ctx: Any, p: Any) -> dict[str, Any]:
+        return await svc.void(ctx.actor, p.reason, approver_of(ctx))
+
+    @reg.method("sale.get")
+    async def sale_get(ctx: Any, p: Any) -> dict[str, Any]:
+        if (p.receipt_no is None) == (p.id is None):
+            raise _err("invalid_params", "give exactly one of receipt_no and id")
+        wire = svc.by_receipt(p.receipt_no) if p.receipt_no is not None else svc.get_wire(p.id)
+        if wire is None:
+            raise _err("not_found", f"no sale {p.receipt_no or p.id}")
+        return wire
+
+    @reg.method("receipt.reprint")
+    async def receipt_reprint(ctx: Any, p: Any) -> dict[str, Any]:
+        return await svc.reprint(ctx.actor, p.receipt_no)
+
+    @reg.method("promo.upsert")
+    async def promo_upsert(ctx: Any, p: Any) -> dict[str, Any]:
+        return await svc.upsert_promotions(ctx.actor, p.promotions)
+
+    @reg.method("promo.list")
+    async def promo_list(ctx: Any, p: Any) -> dict[str, Any]:
+        return {"promotions": svc.list_promotions()}
+
+    @reg.method("voucher.issue")
+    async def voucher_issue(ctx: Any, p: Any) -> dict[str, Any]:
+        return await svc.issue_voucher(ctx.actor, p.code, p.amount)
+
+    @reg.method("payment.sim")
+    async def payment_sim(ctx: Any, p: Any) -> dict[str, Any]:
+        sim = svc.provider
+        if not isinstance(sim, SimulatedProvider):
+            raise _err("not_found", "the payment provider is not the simulator")
+        if p.outcome is not None or p.polls is not None:
+            sim.set(p.outcome, p.polls)
+        if p.script:
+            sim.script(*p.script)
+        return {"outcome": sim.outcome, "polls": sim.polls, "charged": sim.charged(),
+                "operations": len(sim.ledger)}
+
+    return svc
