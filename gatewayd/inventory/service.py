@@ -1,0 +1,509 @@
+"""The inventory service: stock documents, the sale hooks, low-stock alerts, protocol methods.
+
+    InventoryService(app)            app.inventory
+      .on_sale_complete(tx, sale)    sale hook: a completed sale moves its lines out, a
+                                     completed refund moves its lines back in (at the cost
+                                     they left at), all in the sale's own transaction
+      .on_sale_void(tx, sale)        sale hook: a voided sale that had moved stock (a
+                                     post-void) moves it all back; an open sale moved nothing
+      .check_available(sku, qty)     with allow_negative off: conflict when `qty` more would
+                                     leave the item below zero (sale.add)
+      .receive / .count / .transfer / .writeoff(tx-level documents, see protocol/methods.py)
+
+Documents are numbered ``{store}-{till}-{PREFIX}-{n:06d}`` (RCV receive, CNT count sheet,
+TRO transfer out, TRI transfer in, WOF write-off), one counter per prefix, allocated in the
+document's transaction. Each posted document journals ONE event carrying its moves.
+
+Alerts: a low-stock crossing is decided inside the moving transaction (the ``stock.low``
+flag and a ``stock.low`` journal event); the bus event ``alerts.raised`` is published only
+after that transaction committed. For our own documents we know when; for the sale hooks
+(run inside the sale service's write) a small task waits for the store's writer to finish
+and publishes the alerts whose journal event is really there.
+
+Config ``[inventory]``: ``allow_negative`` (default true: a till must not stop selling
+because the stock count is wrong), ``slow_days`` (default 30, the inventory report).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import trio
+from pydantic import BaseModel, ConfigDict, Field
+
+from gatewayd.inventory.stock import (
+    Move,
+    MoveResult,
+    StockError,
+    apply_moves,
+    next_doc_no,
+    set_threshold,
+)
+from protocol.codec import pack, unpack
+from protocol.errors import ProtocolError
+
+if TYPE_CHECKING:
+    from gatewayd.app import App
+    from gatewayd.server.registry import CallContext
+    from gatewayd.store.db import Store, Tx
+
+PREFIX = {"receive": "RCV", "count": "CNT", "transfer_out": "TRO", "transfer_in": "TRI",
+          "writeoff": "WOF"}
+
+
+class InventoryConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    allow_negative: bool = True
+    slow_days: int = Field(default=30, ge=1, le=3650)
+
+
+def inventory_config(app_config: Any) -> InventoryConfig:
+    raw = getattr(app_config, "inventory", None) or {}
+    return InventoryConfig.model_validate(raw)
+
+
+def utc(us: int | None) -> dt.datetime | None:
+    if us is None:
+        return None
+    return dt.datetime.fromtimestamp(us / 1_000_000, dt.UTC)
+
+
+def _sale_id(sale: Any) -> str:
+    if isinstance(sale, str):
+        return sale
+    if isinstance(sale, Mapping):
+        return sale["id"]
+    return sale.id
+
+
+def _protocol(err: StockError) -> ProtocolError:
+    return ProtocolError(err.code, err.message, err.details)  # type: ignore[arg-type]
+
+
+class Inventory:
+    """The tx-level service: no trio, no bus. ``store``, ``till`` and config are all it needs,
+    so the CLI and the benchmarks can drive it without a daemon."""
+
+    def __init__(self, store: Store, store_id: str, till: str, config: InventoryConfig):
+        self.store = store
+        self.store_id, self.till = store_id, till
+        self.config = config
+        # low-stock alerts decided in transactions we do not commit ourselves (sale hooks)
+        self._pending: list[tuple[int, dict[str, Any]]] = []
+        self._pending_lock = threading.Lock()
+        self.on_pending: Callable[[], None] | None = None
+
+    # -- reads -----------------------------------------------------------------------------
+    def stock_row(self, sku: str) -> dict[str, Any] | None:
+        row = self.store.one(
+            "SELECT i.sku, i.name, i.unit, i.cost, s.on_hand, s.avg_cost, s.threshold, s.low,"
+            " s.last_move_at, s.last_sale_at FROM items i LEFT JOIN stock s ON s.sku = i.sku"
+            " WHERE i.sku = ?",
+            (sku,),
+        )
+        if row is None:
+            return None
+        return self._wire(row)
+
+    @staticmethod
+    def _wire(row: Any) -> dict[str, Any]:
+        on_hand = row["on_hand"] or 0
+        avg, source = row["avg_cost"], "average"
+        if avg is None:
+            avg, source = row["cost"], ("catalog" if row["cost"] is not None else None)
+        threshold = row["threshold"]
+        return {
+            "sku": row["sku"],
+            "name": row["name"],
+            "unit": row["unit"],
+            "on_hand": on_hand,
+            "avg_cost": avg,
+            "cost_source": source,
+            "value": 0 if avg is None else (on_hand * avg + 500) // 1000,
+            "threshold": threshold,
+            "low": threshold is not None and on_hand <= threshold,
+            "last_move_at": utc(row["last_move_at"]),
+            "last_sale_at": utc(row["last_sale_at"]),
+        }
+
+    def low(self) -> list[dict[str, Any]]:
+        rows = self.store.all(
+            "SELECT i.sku, i.name, i.unit, i.cost, s.on_hand, s.avg_cost, s.threshold, s.low,"
+            " s.last_move_at, s.last_sale_at FROM stock s JOIN items i ON i.sku = s.sku"
+            " WHERE s.threshold IS NOT NULL AND s.on_hand <= s.threshold"
+            " ORDER BY s.on_hand - s.threshold, s.sku"
+        )
+        return [self._wire(r) for r in rows]
+
+    def moves(self, sku: str, limit: int = 100, before: int | None = None) -> list[dict]:
+        rows = self.store.all(
+            "SELECT id, seq, at, kind, qty, on_hand, unit_cost, value, ref, line_id"
+            " FROM stock_moves WHERE sku = ? AND id < ? ORDER BY id DESC LIMIT ?",
+            (sku, before if before is not None else 1 << 62, limit),
+        )
+        return [{**dict(r), "at": utc(r["at"])} for r in rows]
+
+    def doc(self, no: str) -> dict[str, Any] | None:
+        row = self.store.one("SELECT * FROM stock_docs WHERE no = ?", (no,))
+        return None if row is None else self._doc_wire(row)
+
+    @staticmethod
+    def _doc_wire(row: Any) -> dict[str, Any]:
+        out = dict(row)
+        out["lines"] = unpack(row["lines"])
+        for key in ("created_at", "updated_at", "posted_at"):
+            out[key] = utc(out[key])
+        return out
+
+    # -- the sale hooks (inside the sale's transaction) ---------------------------------------
+    def on_sale_complete(self, tx: Tx, sale: Any) -> MoveResult | None:
+        """Hook for ``sales.on_complete`` and ``sales.on_refund`` (the wire sale, or its id):
+        a sale moves its live lines out, a refund moves them back in at the unit cost they
+        left at. Idempotent: a sale whose stock has moved is not moved again."""
+        sale_id = _sale_id(sale)
+        if isinstance(sale, Mapping) and "lines" in sale and "kind" in sale:
+            kind, receipt_no = sale["kind"], sale.get("receipt_no")
+            lines = [(ln["line_id"], ln["sku"], ln["qty"]) for ln in sale["lines"]
+                     if not ln["voided"]]
+        else:
+            head = tx.one("SELECT kind, receipt_no FROM sales WHERE id = ?", (sale_id,))
+            if head is None:
+                return None
+            kind, receipt_no = head["kind"], head["receipt_no"]
+            lines = [tuple(r) for r in tx.execute(
+                "SELECT id, sku, qty FROM sale_lines WHERE sale_id = ? AND voided = 0"
+                " ORDER BY pos", (sale_id,))]
+        if not lines or tx.one("SELECT 1 FROM stock_moves WHERE ref = ? LIMIT 1",
+                               (sale_id,)) is not None:
+            return None
+        if kind == "refund":
+            moves = []
+            for line_id, sku, qty in lines:
+                got = tx.one(
+                    "SELECT m.unit_cost FROM sale_lines l JOIN stock_moves m"
+                    " ON m.line_id = l.orig_line_id AND m.kind = 'sale' WHERE l.id = ? LIMIT 1",
+                    (line_id,))
+                moves.append(Move(sku, qty, got[0] if got else None, line_id))
+        else:
+            kind = "sale"
+            moves = [Move(sku, -qty, None, line_id) for line_id, sku, qty in lines]
+        result = apply_moves(
+            tx, kind, moves, event="stock.sold",
+            data={"kind": kind, "sale_id": sale_id, "receipt_no": receipt_no},
+            ref=sale_id, allow_negative=self.config.allow_negative or kind == "refund",
+            sale=kind == "sale",
+        )
+        self._defer(result)
+        return result
+
+    def on_sale_void(self, tx: Tx, sale: Any) -> MoveResult | None:
+        """Reverse whatever the sale moved (nothing, for a sale voided before completion)."""
+        sale_id = _sale_id(sale)
+        rows = tx.execute(
+            "SELECT sku, line_id, SUM(qty) AS qty, MAX(unit_cost) AS unit_cost FROM stock_moves"
+            " WHERE ref = ? GROUP BY sku, line_id HAVING SUM(qty) != 0 ORDER BY MIN(id)",
+            (sale_id,),
+        ).fetchall()
+        if not rows:
+            return None
+        moves = [Move(r["sku"], -r["qty"], r["unit_cost"], r["line_id"]) for r in rows]
+        result = apply_moves(tx, "void", moves, event="stock.sold",
+                             data={"kind": "void", "sale_id": sale_id}, ref=sale_id)
+        self._defer(result)
+        return result
+
+    def check_available(self, sku: str, qty: int, in_sale: int = 0) -> None:
+        """sale.add with allow_negative off: refuse when on-hand cannot cover ``in_sale`` (the
+        sale's other lines of the item) plus ``qty``. A no-op when negative stock is allowed."""
+        if self.config.allow_negative:
+            return
+        row = self.store.one("SELECT on_hand FROM stock WHERE sku = ?", (sku,))
+        on_hand = row[0] if row else 0
+        if on_hand - in_sale - qty < 0:
+            raise ProtocolError(
+                "conflict",
+                f"not enough stock of {sku}: {on_hand} on hand, {in_sale + qty} needed "
+                "(inventory.allow_negative is off)",
+                {"sku": sku, "on_hand": on_hand, "needed": in_sale + qty},
+            )
+
+    def _defer(self, result: MoveResult) -> None:
+        if not result.alerts:
+            return
+        with self._pending_lock:
+            self._pending.extend(zip(result.low_seqs, result.alerts, strict=True))
+        if self.on_pending is not None:
+            self.on_pending()
+
+    def committed_alerts(self) -> list[dict[str, Any]]:
+        """Pending alerts whose journal event is committed; drop the ones rolled back.
+        Call only when no write that could still commit them is in flight."""
+        with self._pending_lock:
+            pending, self._pending = self._pending, []
+        out = []
+        for seq, alert in pending:
+            row = self.store.one("SELECT kind, data FROM journal WHERE seq = ?", (seq,))
+            if row is not None and row["kind"] == "stock.low" and unpack(row["data"]) == alert:
+                out.append(alert)
+        return out
+
+    # -- documents (each one transaction) ---------------------------------------------------
+    def _known(self, tx: Tx, skus: Sequence[str]) -> None:
+        errors = []
+        for i, sku in enumerate(skus):
+            if tx.one("SELECT 1 FROM items WHERE sku = ?", (sku,)) is None:
+                errors.append({"line": i, "sku": sku, "error": f"unknown sku {sku!r}"})
+        if errors:
+            raise StockError("invalid_params",
+                             f"{len(errors)} line(s) name unknown items; nothing was changed",
+                             {"errors": errors})
+
+    def _new_doc(self, tx: Tx, kind: str, lines: list[dict], *, state: str = "posted",
+                 operator: str | None = None, **cols: Any) -> str:
+        no = next_doc_no(tx, self.store_id, self.till, PREFIX[kind])
+        tx.execute(
+            "INSERT INTO stock_docs(no, kind, state, peer, supplier, reason, ref, note, lines,"
+            " operator, created_at, updated_at, posted_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (no, kind, state, cols.get("peer"), cols.get("supplier"), cols.get("reason"),
+             cols.get("ref"), cols.get("note"), pack(lines), operator, tx.at, tx.at,
+             tx.at if state == "posted" else None),
+        )
+        return no
+
+    def receive(self, tx: Tx, lines: list[dict], *, supplier: str | None = None,
+                ref: str | None = None, note: str | None = None,
+                operator: str | None = None) -> dict[str, Any]:
+        self._known(tx, [ln["sku"] for ln in lines])
+        no = self._new_doc(tx, "receive", lines, operator=operator, supplier=supplier, ref=ref,
+                           note=note)
+        result = apply_moves(
+            tx, "receive", [Move(ln["sku"], ln["qty"], ln["cost"]) for ln in lines],
+            event="stock.received",
+            data={"no": no, "supplier": supplier, "ref": ref, "operator": operator,
+                  "lines": lines},
+            ref=no, receive=True,
+        )
+        return self._done(no, "receive", result)
+
+    def transfer(self, tx: Tx, direction: str, peer: str, lines: list[dict], *,
+                 ref: str | None = None, note: str | None = None,
+                 operator: str | None = None) -> dict[str, Any]:
+        self._known(tx, [ln["sku"] for ln in lines])
+        kind = "transfer_out" if direction == "out" else "transfer_in"
+        no = self._new_doc(tx, kind, lines, operator=operator, peer=peer, ref=ref, note=note)
+        sign = -1 if direction == "out" else 1
+        result = apply_moves(
+            tx, kind, [Move(ln["sku"], sign * ln["qty"], ln.get("cost")) for ln in lines],
+            event="stock.transferred",
+            data={"no": no, "direction": direction, "peer": peer, "ref": ref,
+                  "operator": operator, "lines": lines},
+            ref=no, receive=direction == "in", allow_negative=self.config.allow_negative,
+        )
+        return self._done(no, kind, result)
+
+    def writeoff(self, tx: Tx, lines: list[dict], reason: str, *, note: str | None = None,
+                 operator: str | None = None) -> dict[str, Any]:
+        self._known(tx, [ln["sku"] for ln in lines])
+        no = self._new_doc(tx, "writeoff", lines, operator=operator, reason=reason, note=note)
+        result = apply_moves(
+            tx, "writeoff", [Move(ln["sku"], -ln["qty"]) for ln in lines],
+            event="stock.written_off",
+            data={"no": no, "reason": reason, "operator": operator, "lines": lines},
+            ref=no, allow_negative=self.config.allow_negative,
+        )
+        return self._done(no, "writeoff", result)
+
+    def count(self, tx: Tx, no: str | None, lines: list[dict], *, post: bool = False,
+              note: str | None = None, operator: str | None = None,
+              approver: str | None = None) -> dict[str, Any]:
+        """Create or update a count sheet, and post it when ``post``. A posted sheet is final:
+        anything more is a conflict (and the transaction changes nothing)."""
+        self._known(tx, [ln["sku"] for ln in lines])
+        if no is None:
+            if not lines:
+                raise StockError("invalid_params", "a new count sheet needs lines")
+            sheet = {ln["sku"]: ln["counted"] for ln in lines}
+            no = self._new_doc(tx, "count", [{"sku": s, "counted": c} for s, c in sheet.items()],
+                               state="draft", operator=operator, note=note)
+        else:
+            row = tx.one("SELECT kind, state, lines FROM stock_docs WHERE no = ?", (no,))
+            if row is None or row["kind"] != "count":
+                raise StockError("not_found", f"no count sheet {no}", {"no": no})
+            if row["state"] == "posted":
+                raise StockError("conflict", f"count sheet {no} is already posted; nothing "
+                                 "was changed", {"no": no, "state": "posted"})
+            sheet = {ln["sku"]: ln["counted"] for ln in unpack(row["lines"])}
+            sheet.update({ln["sku"]: ln["counted"] for ln in lines})
+        saved = [{"sku": s, "counted": c} for s, c in sheet.items()]
+        if lines or note is not None:
+            tx.execute("UPDATE stock_docs SET lines = ?, note = COALESCE(?, note),"
+                       " updated_at = ? WHERE no = ?", (pack(saved), note, tx.at, no))
+            tx.append("stock.count_saved", {"no": no, "lines": [
+                {"sku": ln["sku"], "counted": ln["counted"]} for ln in lines],
+                "operator": operator})
+        if not post:
+            return {"no": no, "kind": "count", "state": "draft", "lines": saved}
+        posted = []
+        moves = []
+        for ln in saved:
+            got = tx.one("SELECT on_hand FROM stock WHERE sku = ?", (ln["sku"],))
+            expected = got[0] if got else 0
+            variance = ln["counted"] - expected
+            posted.append({**ln, "expected": expected, "variance": variance})
+            if variance:
+                moves.append(Move(ln["sku"], variance))
+        tx.execute("UPDATE stock_docs SET state = 'posted', lines = ?, approver = ?,"
+                   " posted_at = ?, updated_at = ? WHERE no = ?",
+                   (pack(posted), approver, tx.at, tx.at, no))
+        result = apply_moves(
+            tx, "count", moves, event="stock.counted",
+            data={"no": no, "lines": posted, "operator": operator, "approver": approver},
+            ref=no,
+        )
+        out = self._done(no, "count", result)
+        out["lines"] = posted
+        return out
+
+    def threshold(self, tx: Tx, sku: str, threshold: int | None) -> dict[str, Any]:
+        self._known(tx, [sku])
+        result = set_threshold(tx, sku, threshold)
+        return {"sku": sku, "threshold": threshold, "seq": result.seq, "alerts": result.alerts}
+
+    @staticmethod
+    def _done(no: str, kind: str, result: MoveResult) -> dict[str, Any]:
+        return {"no": no, "kind": kind, "state": "posted", "seq": result.seq,
+                "moves": result.moves, "alerts": result.alerts}
+
+
+class InventoryService(Inventory):
+    """The daemon's inventory: the tx-level service plus the bus and the alert task."""
+
+    def __init__(self, app: App):
+        cfg = app.config
+        super().__init__(app.store, cfg.till.store, cfg.till.till, inventory_config(cfg))
+        self.app = app
+        self._wake: trio.Event | None = None
+        self._token: trio.lowlevel.TrioToken | None = None
+        self.on_pending = self._kick
+
+    def publish(self, alerts: list[dict[str, Any]]) -> None:
+        for alert in alerts:
+            self.app.emit("alerts.raised", alert)
+
+    async def write(self, fn: Callable[[Tx], dict[str, Any]]) -> dict[str, Any]:
+        try:
+            result, _ = await self.app.store.write(fn)
+        except StockError as err:
+            raise _protocol(err) from None
+        self.publish(result.pop("alerts", []))
+        return result
+
+    def _kick(self) -> None:
+        # called from the writer thread inside a transaction: wake the alert task
+        if self._token is None or self._wake is None:
+            return
+        wake = self._wake
+        try:
+            trio.from_thread.run_sync(wake.set, trio_token=self._token)
+        except (RuntimeError, trio.RunFinishedError):
+            pass
+
+    async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """Publish the sale hooks' low-stock alerts once their transaction has committed."""
+        self._token = trio.lowlevel.current_trio_token()
+        self._wake = trio.Event()
+        task_status.started()
+        while True:
+            await self._wake.wait()
+            self._wake = trio.Event()
+            await trio.sleep(0)
+            # The writer runs one transaction at a time: once this empty one has had its
+            # turn, the transaction that decided the alerts has committed or rolled back.
+            await self.app.store.write(lambda tx: None)
+            self.publish(self.committed_alerts())
+
+
+def bind(app: App) -> None:
+    inv = InventoryService(app)
+    app.inventory = inv  # type: ignore[attr-defined]
+    app.tasks.append(("inventory.alerts", inv.run))
+    sales = getattr(app, "sales", None)  # bind after the sale service
+    if sales is not None:
+        sales.on_complete.append(inv.on_sale_complete)
+        sales.on_refund.append(inv.on_sale_complete)
+        sales.on_void.append(inv.on_sale_void)
+    reg = app.registry
+
+    def need_item(sku: str) -> dict[str, Any]:
+        row = inv.stock_row(sku)
+        if row is None:
+            raise ProtocolError("not_found", f"no item with sku {sku!r}", {"sku": sku})
+        return row
+
+    def dump(lines: list[Any]) -> list[dict[str, Any]]:
+        return [ln.model_dump(exclude_none=True) for ln in lines]
+
+    @reg.method("stock.get")
+    async def stock_get(ctx: CallContext, p) -> dict[str, Any]:
+        return need_item(p.sku)
+
+    @reg.method("stock.low")
+    async def stock_low(ctx: CallContext, p) -> dict[str, Any]:
+        return {"items": inv.low()}
+
+    @reg.method("stock.moves")
+    async def stock_moves(ctx: CallContext, p) -> dict[str, Any]:
+        need_item(p.sku)
+        return {"sku": p.sku, "moves": inv.moves(p.sku, p.limit, p.before)}
+
+    @reg.method("stock.doc")
+    async def stock_doc(ctx: CallContext, p) -> dict[str, Any]:
+        doc = inv.doc(p.no)
+        if doc is None:
+            raise ProtocolError("not_found", f"no stock document {p.no}", {"no": p.no})
+        return doc
+
+    @reg.method("stock.threshold")
+    async def stock_threshold(ctx: CallContext, p) -> dict[str, Any]:
+        need_item(p.sku)
+        return await inv.write(lambda tx: inv.threshold(tx, p.sku, p.threshold))
+
+    @reg.method("stock.receive")
+    async def stock_receive(ctx: CallContext, p) -> dict[str, Any]:
+        lines = dump(p.lines)
+        return await inv.write(lambda tx: inv.receive(
+            tx, lines, supplier=p.supplier, ref=p.ref, note=p.note, operator=ctx.actor))
+
+    @reg.method("stock.transfer")
+    async def stock_transfer(ctx: CallContext, p) -> dict[str, Any]:
+        lines = dump(p.lines)
+        return await inv.write(lambda tx: inv.transfer(
+            tx, p.direction, p.peer.strip(), lines, ref=p.ref, note=p.note,
+            operator=ctx.actor))
+
+    @reg.method("stock.writeoff")
+    async def stock_writeoff(ctx: CallContext, p) -> dict[str, Any]:
+        lines = dump(p.lines)
+        return await inv.write(lambda tx: inv.writeoff(
+            tx, lines, p.reason.strip(), note=p.note, operator=ctx.actor))
+
+    @reg.method("stock.count")
+    async def stock_count(ctx: CallContext, p) -> dict[str, Any]:
+        lines = dump(p.lines)
+        if p.post:
+            if p.no is not None:  # a clear answer before asking for approval
+                doc = inv.doc(p.no)
+                if doc is None or doc["kind"] != "count":
+                    raise ProtocolError("not_found", f"no count sheet {p.no}", {"no": p.no})
+                if doc["state"] == "posted":
+                    raise ProtocolError("conflict", f"count sheet {p.no} is already posted; "
+                                        "nothing was changed", {"no": p.no, "state": "posted"})
+            await ctx.require("manager", "stock.count.post")
+        approver = ctx.approver.id if ctx.approver else ctx.actor
+        return await inv.write(lambda tx: inv.count(
+            tx, p.no, lines, post=p.post, note=p.note, operator=ctx.actor,
+            approver=approver if p.post else None))
