@@ -92,6 +92,7 @@ class Config(Section):
     # Sections owned by later modules (sale, promotions, members, ...) validate themselves.
     sale: dict[str, Any] = Field(default_factory=dict)
     promotions: list[dict[str, Any]] = Field(default_factory=list)
+    inventory: dict[str, Any] = Field(default_factory=dict)  # gatewayd/inventory/service.py
     data_dir: Path = Field(default_factory=default_data_dir)
 
     @property
