@@ -78,8 +78,10 @@ class App:
     def _bind_services(self) -> None:
         """Each service binds its protocol methods and registers its owned tasks."""
         from gatewayd import devices, printing
+        from gatewayd.sales import catalog
 
         devices.bind(self)
+        catalog.bind(self)
         printing.bind(self)
         from gatewayd.sales import service as sale_service
 

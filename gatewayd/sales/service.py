@@ -675,6 +675,11 @@ class SaleService:
 
     async def resume(self, operator: str | None, sale_id: str) -> dict[str, Any]:
         def fn(tx: Tx) -> dict[str, Any]:
+            st = self.load(tx, sale_id)
+            if st is None or st.sale["till"] != self.till.till:
+                raise _err("not_found", f"no suspended sale {sale_id!r}")
+            if st.sale["state"] != "suspended":
+                raise _err("conflict", f"sale {sale_id} is {st.sale['state']}, not suspended")
             active = self._active(tx)
             if active is not None:
                 if active.live_lines or active.tenders:
@@ -685,11 +690,6 @@ class SaleService:
                            (active.sale["id"],))
                 tx.append("sale.voided", {"sale_id": active.sale["id"], "reason": "empty",
                                           "operator": operator})
-            st = self.load(tx, sale_id)
-            if st is None or st.sale["till"] != self.till.till:
-                raise _err("not_found", f"no suspended sale {sale_id!r}")
-            if st.sale["state"] != "suspended":
-                raise _err("conflict", f"sale {sale_id} is {st.sale['state']}, not suspended")
             st.sale["state"] = "open"
             self._reprice(tx, st)  # prices as of now (a time-window promotion may have ended)
             tx.append("sale.resumed", {"sale_id": sale_id, "operator": operator,
