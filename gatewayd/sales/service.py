@@ -27,6 +27,8 @@ runs INSIDE the transaction named, so what it writes commits or rolls back with 
                                                             (default: local date; the day
                                                             close service replaces it)
     service.shift_of:    Callable[[Tx, str | None], str | None]   shift id for an operator
+    service.open_guard:  Callable[[Tx], Any]                   a sale opens or resumes: raise
+                                                            to refuse (closed business day)
     service.refund_mode: bool and service.on_receipt_scan: async (code, operator) -> None
                                                             (scan router hook for returns)
 
@@ -145,6 +147,8 @@ class SaleService:
         self.tender_config = TenderConfig(self.cfg.cash_rounding, self.cfg.max_change)
         self.business_day: Callable[[Tx], str] = self._local_day
         self.shift_of: Callable[[Tx, str | None], str | None] = lambda tx, op: None
+        # called when a sale opens or is resumed; raises to refuse (a closed business day)
+        self.open_guard: Callable[[Tx], Any] = lambda tx: None
         self._pay_lock = trio.Lock()
         self._display_send, self._display_recv = trio.open_memory_channel[
             tuple[str, Any]](64)
@@ -402,6 +406,7 @@ class SaleService:
             self._display(("sale", wire))
 
     def _open_sale(self, tx: Tx, operator: str | None) -> Loaded:
+        self.open_guard(tx)
         sale_id = str(uuid.uuid4())
         tx.execute(
             "INSERT INTO sales(id, till, state, operator, opened_at, updated_at) "
@@ -680,6 +685,7 @@ class SaleService:
                 raise _err("not_found", f"no suspended sale {sale_id!r}")
             if st.sale["state"] != "suspended":
                 raise _err("conflict", f"sale {sale_id} is {st.sale['state']}, not suspended")
+            self.open_guard(tx)
             active = self._active(tx)
             if active is not None:
                 if active.live_lines or active.tenders:
