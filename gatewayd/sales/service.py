@@ -96,8 +96,8 @@ PROVIDER_METHODS = ("card", "alipay", "wechat", "mobile")
 Hook = Callable[[Tx, dict[str, Any]], None]
 
 
-def _err(code: str, message: str, **details: Any) -> ProtocolError:
-    return ProtocolError(code, message, details or None)  # type: ignore[arg-type]
+def _err(error: str, message: str, **details: Any) -> ProtocolError:
+    return ProtocolError(error, message, details or None)  # type: ignore[arg-type]
 
 
 def code_hash(code: str) -> str:

@@ -257,11 +257,14 @@ async def test_promotions_from_promo_upsert_explain_the_line(till):
 
 async def test_completion_queues_receipt_opens_drawer_and_shows_change(till):
     gw, app = till, till.daemon.app
-    printer, drawer, display = fake_devices(app, FakePrinter(), FakeDrawer(), FakeDisplay())
+    _printer, drawer, display = fake_devices(app, FakePrinter(), FakeDrawer(), FakeDisplay())
     calls: list[tuple] = []
-    app.sales.on_complete.append(
-        lambda tx, wire: calls.append((wire["receipt_no"], tx.one("SELECT state FROM sales "
-                                                                   "WHERE id=?", (wire["id"],))[0])))
+
+    def hook(tx, wire):
+        state = tx.one("SELECT state FROM sales WHERE id=?", (wire["id"],))[0]
+        calls.append((wire["receipt_no"], state))
+
+    app.sales.on_complete.append(hook)
     await gw.call("sale.add", {"barcode": "6901234567892"})
     await gw.call("sale.add", {"barcode": "6901234567892"})
     done = await gw.call("sale.tender", {"method": "cash", "amount": 1000})
