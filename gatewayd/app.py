@@ -86,6 +86,9 @@ class App:
         from gatewayd.sales import service as sale_service
 
         sale_service.bind(self)
+        from gatewayd import inventory
+
+        inventory.bind(self)
         if self.demo:
             from gatewayd import demo
 

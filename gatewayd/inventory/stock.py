@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gatewayd.sales.money import div_round
+from protocol.errors import ProtocolError
 
 if TYPE_CHECKING:
     from gatewayd.store.db import JournalEvent, Tx
@@ -44,12 +45,12 @@ MOVE_KINDS = ("sale", "refund", "void", "receive", "count", "transfer_out", "tra
               "writeoff")
 
 
-class StockError(Exception):
-    """A refused movement; ``code`` is the protocol error code to answer with."""
+class StockError(ProtocolError):
+    """A refused movement or document: a protocol error (``conflict``, ``invalid_params``,
+    ``not_found``), so raised inside a sale hook it reaches the client as itself."""
 
     def __init__(self, code: str, message: str, details: dict[str, Any] | None = None):
-        super().__init__(message)
-        self.code, self.message, self.details = code, message, details or {}
+        super().__init__(code, message, details or {})  # type: ignore[arg-type]
 
 
 class NegativeStock(StockError):
