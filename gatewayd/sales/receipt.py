@@ -101,6 +101,10 @@ def receipt_document(sale: dict[str, Any], cfg: Any, till: Any, tz: tzinfo,
     if sale["change"]:
         cols("找零 Change", format_yuan(sale["change"]), bold=True)
     rule()
+    for line in sale.get("receipt_extra", []):  # from completion hooks (members: points)
+        text(line)
+    if sale.get("receipt_extra"):
+        rule()
     qr = cfg.receipt_qr.replace("{receipt_no}", sale["receipt_no"] or "")
     doc.append({"type": "qr", "data": qr, "size": 5})
     doc.append({"type": "barcode", "data": sale["receipt_no"] or "", "kind": "CODE128",

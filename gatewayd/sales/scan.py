@@ -104,6 +104,9 @@ class ScanRouter:
             else:
                 await coro
             return
+        if svc.member_scan is not None and svc.is_member_code(code):
+            await self._guard(scan, svc.member_scan(code, operator))
+            return
         await self._guard(scan, svc.add(operator, barcode=code))
 
     async def _guard(self, scan: dict[str, Any], coro: Any) -> None:

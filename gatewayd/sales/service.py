@@ -31,6 +31,14 @@ runs INSIDE the transaction named, so what it writes commits or rolls back with 
                                                             to refuse (closed business day)
     service.refund_mode: bool and service.on_receipt_scan: async (code, operator) -> None
                                                             (scan router hook for returns)
+    service.member_pricing: Callable[[Tx, str | None], pricing.Member | None]
+                                                            the sale's member for pricing
+    service.tender_hooks: dict[method, async (operator, method, amount, ref) -> wire]
+                                                            tenders owned by another service
+                                                            (members: stored_value, points)
+    service.is_member_code: (code) -> bool and service.member_scan: async (code, operator)
+                                                            (scan router hook for members)
+An on_complete hook may add ``wire["receipt_extra"]`` (lines printed on the receipt).
 
 Helpers the returns service may use: ``next_receipt_no(tx, day)``, ``load(tx, sale_id)``,
 ``wire_from_tx(tx, sale_id)``, ``provider`` (``refund(key, original, amount)``),
@@ -147,6 +155,10 @@ class SaleService:
         self.tender_config = TenderConfig(self.cfg.cash_rounding, self.cfg.max_change)
         self.business_day: Callable[[Tx], str] = self._local_day
         self.shift_of: Callable[[Tx, str | None], str | None] = lambda tx, op: None
+        self.member_pricing: Callable[[Tx, str | None], Any] = lambda tx, member: None
+        self.tender_hooks: dict[str, Callable[..., Awaitable[dict[str, Any]]]] = {}
+        self.is_member_code: Callable[[str], bool] = lambda code: False
+        self.member_scan: Callable[[str, str], Awaitable[None]] | None = None
         # called when a sale opens or is resumed; raises to refuse (a closed business day)
         self.open_guard: Callable[[Tx], Any] = lambda tx: None
         self._pay_lock = trio.Lock()
@@ -354,7 +366,8 @@ class SaleService:
             order = Discount(s["order_disc_bp"], s["order_disc_amount"],
                              s["order_disc_reason"] or "")
         try:
-            priced = price_sale(lines, catalog, self.promotions, None,
+            priced = price_sale(lines, catalog, self.promotions,
+                                self.member_pricing(tx, s["member"]),
                                 datetime.fromtimestamp(tx.at / 1e6, self.tz),
                                 self.pricing_config, order)
         except PricingError as exc:
@@ -787,6 +800,8 @@ class SaleService:
             if code is None:
                 raise _err("invalid_params", "a voucher tender needs the voucher code")
             return await self._voucher_tender(operator, code, amount)
+        if method in self.tender_hooks:
+            return await self.tender_hooks[method](operator, method, amount, ref)
         if method != CASH:
             raise _err("invalid_params", f"unknown tender method {method!r}")
         async with self._pay_lock:
@@ -1060,6 +1075,8 @@ class SaleService:
             "change": wire["change"], "tenders": wire["tenders"],
             "lines": [{"line_id": ln["line_id"], "sku": ln["sku"], "qty": ln["qty"],
                        "net": ln["net"]} for ln in wire["lines"] if not ln["voided"]]})
+        for hook in self.on_complete:  # before the receipt: hooks may add receipt_extra
+            hook(tx, wire)
         printers = self.app.devices.of_kind("printer")
         printer = self.cfg.printer or (printers[0].info.id if printers else None)
         if printer is not None:
@@ -1067,8 +1084,6 @@ class SaleService:
 
             printing.enqueue(tx, printer, self.receipt_document(wire), kind="receipt",
                              ref=receipt_no)
-        for hook in self.on_complete:
-            hook(tx, wire)
         return wire
 
     def run_refund_hooks(self, tx: Tx, wire: dict[str, Any]) -> None:
