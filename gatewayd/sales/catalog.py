@@ -338,12 +338,18 @@ class _Batch:
         self.codes: dict[str, tuple[int, str]] = {}
         self.plus: dict[str, tuple[int, str]] = {}
 
+    def sku(self, raw: Any, row: int) -> list[tuple[str, str]]:
+        """Every row's sku counts, valid row or not (a duplicate is reported either way)."""
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("sku"), str):
+            return []
+        sku = raw["sku"].strip()
+        if not sku:
+            return []
+        first = self.skus.setdefault(sku, row)
+        return [] if first == row else [("sku", f"sku {sku} is also on row {first}")]
+
     def add(self, item: ItemIn, row: int) -> list[tuple[str, str]]:
         errs = []
-        if item.sku in self.skus:
-            errs.append(("sku", f"sku {item.sku} is also on row {self.skus[item.sku]}"))
-        else:
-            self.skus[item.sku] = row
         for code in item.barcodes or ():
             other = self.codes.setdefault(code, (row, item.sku))
             if other[1] != item.sku:
@@ -366,8 +372,9 @@ def validate_items(
     for i, raw in enumerate(items):
         row = rows[i] if rows is not None else i
         item, errs = _check_row(raw)
+        errs += batch.sku(raw, row)
         if item is not None:
-            errs = batch.add(item, row)
+            errs += batch.add(item, row)
         sku = raw.get("sku") if isinstance(raw, Mapping) else None
         if errs:
             errors.extend(_error(row, sku, f, m) for f, m in errs)
@@ -569,9 +576,15 @@ def scale_layouts(sale_config: Mapping[str, Any] | None) -> tuple[ScaleLayout, .
     out = []
     for text in texts:
         try:
-            out.append(compile_layout(text))
+            layout = compile_layout(text)
         except ValueError as exc:
             raise ValueError(f"sale.scale_layouts: {exc}") from None
+        if layout.length != 13:
+            raise ValueError(
+                f"sale.scale_layouts: {text!r} covers {layout.length} digits; in-store scale "
+                "labels are EAN-13 (13 digits, e.g. 21{I:5}{W:5}C)"
+            )
+        out.append(layout)
     return tuple(out)
 
 
@@ -651,12 +664,13 @@ class Catalog:
         found: dict[str, Item] = {}
         active = "" if include_inactive else " AND i.active = 1"
 
-        def take(where: str, params: tuple) -> bool:
+        def take(where: str, order: str, params: tuple) -> bool:
             need = limit - len(found)
             if need <= 0:
                 return True
             rows = self.store.all(
-                f"{_SELECT} FROM items i {where}{active} LIMIT ?", (*params, need + len(found))
+                f"{_SELECT} FROM items i {where}{active} {order} LIMIT ?",
+                (*params, need + len(found)),
             )
             for row in rows:
                 if row["sku"] not in found and len(found) < limit:
@@ -664,25 +678,24 @@ class Catalog:
             return len(found) >= limit
 
         lower = q.lower()
-        steps: list[tuple[str, tuple]] = [
-            ("WHERE i.sku = ?", (q,)),
-            ("JOIN barcodes b ON b.sku = i.sku WHERE b.code = ?", (barcode_key(q),)),
-            ("WHERE i.sku >= ? AND i.sku < ? ORDER BY i.sku", (q, q + _HIGH)),
+        steps: list[tuple[str, str, tuple]] = [
+            ("WHERE i.sku = ?", "", (q,)),
+            ("JOIN barcodes b ON b.sku = i.sku WHERE b.code = ?", "", (barcode_key(q),)),
+            ("WHERE i.sku >= ? AND i.sku < ?", "ORDER BY i.sku", (q, q + _HIGH)),
         ]
         if q.isascii() and q.isdigit():
             steps.append(
-                ("JOIN barcodes b ON b.sku = i.sku WHERE b.code >= ? AND b.code < ?"
-                 " ORDER BY b.code", (q, q + _HIGH))
+                ("JOIN barcodes b ON b.sku = i.sku WHERE b.code >= ? AND b.code < ?",
+                 "ORDER BY b.code", (q, q + _HIGH))
             )
         if lower.isascii() and lower.isalnum():
-            steps.append(
-                ("WHERE i.pinyin >= ? AND i.pinyin < ? ORDER BY i.pinyin, i.sku",
-                 (lower, lower + _HIGH))
-            )
-            steps.append(("WHERE i.pinyin LIKE ? ESCAPE '\\' ORDER BY i.sku", (_like(lower),)))
-        steps.append(("WHERE i.name LIKE ? ESCAPE '\\' ORDER BY i.sku", (_like(q),)))
-        for where, params in steps:
-            if take(where, params):
+            steps.append(("WHERE i.pinyin >= ? AND i.pinyin < ?", "ORDER BY i.pinyin, i.sku",
+                          (lower, lower + _HIGH)))
+            steps.append(("WHERE i.pinyin LIKE ? ESCAPE '\\'", "ORDER BY i.sku",
+                          (_like(lower),)))
+        steps.append(("WHERE i.name LIKE ? ESCAPE '\\'", "ORDER BY i.sku", (_like(q),)))
+        for where, order, params in steps:
+            if take(where, order, params):
                 break
         return list(found.values())
 
@@ -855,6 +868,7 @@ def parse_csv(
         failed = {f for f, _ in errs}
         item, more = _check_row(raw)
         errs += [(f, m) for f, m in more if f not in failed]
+        errs += batch.sku(raw, line)
         if item is not None:
             errs += batch.add(item, line)
         if errs:
