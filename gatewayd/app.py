@@ -86,6 +86,9 @@ class App:
         from gatewayd.sales import service as sale_service
 
         sale_service.bind(self)
+        from gatewayd import members
+
+        members.bind(self)  # after the sale service: hooks into it
         from gatewayd import inventory
 
         inventory.bind(self)

@@ -93,6 +93,7 @@ class Config(Section):
     sale: dict[str, Any] = Field(default_factory=dict)
     promotions: list[dict[str, Any]] = Field(default_factory=list)
     inventory: dict[str, Any] = Field(default_factory=dict)  # gatewayd/inventory/service.py
+    members: dict[str, Any] = Field(default_factory=dict)  # gatewayd/members/config.py
     data_dir: Path = Field(default_factory=default_data_dir)
 
     @property

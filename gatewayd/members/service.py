@@ -1,0 +1,258 @@
+"""MemberService: lookups on the store's read connection (one indexed SELECT each), writes
+through `store.write` (one transaction each, see ledger.py), and the views.
+
+Views: `view(row, own=True)` is the member's own detail view (the full phone, the QR payload);
+everything else — events, journal data, sale/receipt/display data, history, lists — carries
+`mask_phone(phone)` only.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from gatewayd.members import core, ledger
+from gatewayd.members.config import MembersConfig, parse_members_config
+from gatewayd.members.ledger import MemberError
+from gatewayd.sales.pricing import Member as PricingMember
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from gatewayd.store.db import Store, Tx
+
+_COLS = "id, phone, name, birthday, card, qr, tier, active, points, balance, referred_by," \
+        " first_sale, created_at, updated_at"
+
+
+class MemberService:
+    def __init__(self, store: Store, config: MembersConfig | dict[str, Any] | None = None,
+                 timezone: str = "Asia/Shanghai", emit=None):
+        self.store = store
+        self.config = (config if isinstance(config, MembersConfig)
+                       else parse_members_config(config))
+        self.tz = ZoneInfo(timezone)
+        self.emit = emit or (lambda topic, data: None)
+
+    # -- reads ------------------------------------------------------------------------------
+    def find(self, code: str) -> sqlite3.Row | None:
+        """By phone, card barcode or QR payload (or member id)."""
+        kind, key = core.code_kind(code, self.config.qr_prefix)
+        if kind == "qr":
+            return self.store.one(f"SELECT {_COLS} FROM members WHERE qr = ?", (key,))
+        if kind == "phone":
+            row = self.store.one(f"SELECT {_COLS} FROM members WHERE phone = ?", (key,))
+            if row is not None:
+                return row
+        row = self.store.one(f"SELECT {_COLS} FROM members WHERE card = ?", (code.strip(),))
+        if row is None and len(key) == 36:
+            row = self.store.one(f"SELECT {_COLS} FROM members WHERE id = ?", (key,))
+        return row
+
+    def require(self, code: str) -> sqlite3.Row:
+        row = self.find(code)
+        if row is None:
+            raise MemberError("not_found", "no member with that phone, card or QR code")
+        return row
+
+    def get(self, member_id: str) -> sqlite3.Row | None:
+        return self.store.one(f"SELECT {_COLS} FROM members WHERE id = ?", (member_id,))
+
+    def is_member_code(self, code: str) -> bool:
+        """For the scan router: a member QR payload, or a known member card."""
+        c = code.strip()
+        if c.startswith(self.config.qr_prefix):
+            return True
+        return self.store.one("SELECT 1 FROM members WHERE card = ?", (c,)) is not None
+
+    def pricing_member(self, member_id: str | None) -> PricingMember | None:
+        """The member as pricing sees it (tier discount, member price), or None."""
+        if member_id is None:
+            return None
+        row = self.get(member_id)
+        if row is None or not row["active"]:
+            return None
+        tier = self.config.tier(row["tier"])
+        return PricingMember(id=row["id"], discount_bp=tier.discount_bp,
+                             member_price=tier.member_price)
+
+    def today(self):
+        return datetime.now(self.tz).date()
+
+    # -- views ------------------------------------------------------------------------------
+    def view(self, row: sqlite3.Row, own: bool = False) -> dict[str, Any]:
+        tier = self.config.tier(row["tier"])
+        out = {
+            "id": row["id"],
+            "phone": row["phone"] if own else core.mask_phone(row["phone"]),
+            "name": row["name"],
+            "tier": tier.id,
+            "tier_name": tier.name,
+            "discount_bp": tier.discount_bp,
+            "member_price": tier.member_price,
+            "points_multiplier_bp": tier.points_multiplier_bp,
+            "points": row["points"],
+            "points_value": row["points"] * self.config.point_value,
+            "balance": row["balance"],
+            "active": bool(row["active"]),
+        }
+        if own:
+            out.update({
+                "birthday": row["birthday"],
+                "card": row["card"],
+                "qr": self.config.qr_prefix + row["qr"],
+                "referred_by": row["referred_by"],
+                "created_at": ts(row["created_at"]),
+            })
+        return out
+
+    def sale_view(self, member_id: str | None) -> dict[str, Any] | None:
+        """The `member` field of the sale on the wire and the display (phone masked)."""
+        if member_id is None:
+            return None
+        row = self.get(member_id)
+        if row is None:
+            return None
+        v = self.view(row)
+        return {k: v[k] for k in ("id", "phone", "name", "tier", "tier_name", "points",
+                                  "balance", "discount_bp")}
+
+    # -- writes -----------------------------------------------------------------------------
+    async def write(self, fn):
+        result, _events = await self.store.write(fn)
+        return result
+
+    async def register(self, phone: str, name: str, birthday: str | None = None,
+                       card: str | None = None, referrer: str | None = None) -> dict[str, Any]:
+        try:
+            phone = core.normalize_phone(phone)
+            if birthday is not None:
+                birthday = core.check_birthday(birthday)
+        except ValueError as exc:
+            raise MemberError("invalid_params", str(exc)) from None
+        ref_id = None
+        if referrer is not None:
+            ref_row = self.require(referrer)
+            ref_id = ref_row["id"]
+        member_id = await self.write(lambda tx: ledger.register(
+            tx, self.config, phone, name, birthday, card, ref_id))
+        self.emit("members.registered", {"member": member_id, "phone": core.mask_phone(phone)})
+        return self.view(self.get(member_id), own=True)
+
+    async def update(self, member_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        try:
+            if fields.get("phone") is not None:
+                fields["phone"] = core.normalize_phone(fields["phone"])
+            if fields.get("birthday") is not None:
+                fields["birthday"] = core.check_birthday(fields["birthday"])
+        except ValueError as exc:
+            raise MemberError("invalid_params", str(exc)) from None
+        changed = await self.write(lambda tx: ledger.update(tx, member_id, fields))
+        return {"member": self.view(self.get(member_id), own=True), "changed": changed}
+
+    async def topup(self, member_id: str, amount: int, method: str,
+                    ref: str | None = None) -> dict[str, Any]:
+        out = await self.write(lambda tx: ledger.topup(tx, self.config, member_id, amount,
+                                                       method, ref))
+        row = self.get(member_id)
+        self.emit("members.balance", {"member": member_id, "phone": core.mask_phone(row["phone"]),
+                                      "balance": row["balance"]})
+        return {**out, "member": self.view(row)}
+
+    async def recompute(self, member_id: str | None = None, batch: int = 2000) -> dict[str, Any]:
+        """Expire due points and recompute tiers: one member, or all in batches of `batch`
+        (one transaction per batch, so the till keeps selling meanwhile)."""
+        changed = expired = seen = 0
+
+        def step(ids: list[str]):
+            def fn(tx: Tx):
+                c = e = 0
+                for mid in ids:
+                    e += ledger.expire_points(tx, mid)
+                    before = tx.one("SELECT tier FROM members WHERE id = ?", (mid,))["tier"]
+                    if ledger.recompute_tier(tx, self.config, mid) != before:
+                        c += 1
+                return c, e
+            return fn
+
+        if member_id is not None:
+            changed, expired = await self.write(step([member_id]))
+            return {"members": 1, "tier_changes": changed, "points_expired": expired}
+        last = ""
+        while True:
+            ids = [r[0] for r in self.store.all(
+                "SELECT id FROM members WHERE id > ? ORDER BY id LIMIT ?", (last, batch))]
+            if not ids:
+                break
+            c, e = await self.write(step(ids))
+            changed += c
+            expired += e
+            seen += len(ids)
+            last = ids[-1]
+        return {"members": seen, "tier_changes": changed, "points_expired": expired}
+
+    async def issue_coupons(self, amount: int, min_spend: int, valid_from: int | None,
+                            valid_to: int | None, valid_days: int | None,
+                            member_id: str | None, count: int, codes: list[str] | None,
+                            batch: str | None) -> list[str]:
+        def fn(tx: Tx):
+            start = valid_from if valid_from is not None else tx.at
+            end = valid_to if valid_to is not None else start + (valid_days or 30) * ledger.DAY_US
+            return ledger.issue_coupons(tx, amount, min_spend, start, end, "issue", member_id,
+                                        count, batch, codes)
+        return await self.write(fn)
+
+    def coupon(self, code: str) -> dict[str, Any] | None:
+        row = self.store.one("SELECT * FROM coupons WHERE code = ?", (code,))
+        if row is None:
+            return None
+        return coupon_view(row)
+
+    async def redeem_reward(self, member_id: str, reward_id: str) -> dict[str, Any]:
+        return await self.write(lambda tx: ledger.redeem_reward(tx, self.config, member_id,
+                                                                reward_id))
+
+    def history(self, member_id: str, limit: int = 50) -> dict[str, Any]:
+        purchases = [_at(r) for r in self.store.all(
+            "SELECT sale_id, kind, refund_of, receipt_no, amount, points, at"
+            " FROM member_purchases WHERE member_id = ? ORDER BY at DESC LIMIT ?",
+            (member_id, limit))]
+        moves = {"points": [], "balance": []}
+        for what in moves:
+            moves[what] = [_at(r) for r in self.store.all(
+                "SELECT delta, before, after, reason, sale_id, ref, seq, at FROM member_moves"
+                " WHERE member_id = ? AND what = ? ORDER BY id DESC LIMIT ?",
+                (member_id, what, limit))]
+        coupons = [coupon_view(r) for r in self.store.all(
+            "SELECT * FROM coupons WHERE member_id = ? ORDER BY created_at DESC LIMIT ?",
+            (member_id, limit))]
+        return {"purchases": purchases, "points": moves["points"],
+                "balance": moves["balance"], "coupons": coupons}
+
+
+def ts(us: int | None) -> datetime | None:
+    """Microseconds since the epoch -> an aware UTC datetime (a msgpack timestamp)."""
+    return datetime.fromtimestamp(us / 1e6, UTC) if us is not None else None
+
+
+def _at(row) -> dict[str, Any]:
+    out = dict(row)
+    out["at"] = ts(out["at"])
+    return out
+
+
+def coupon_view(row) -> dict[str, Any]:
+    return {
+        "code": row["code"],
+        "member": row["member_id"],
+        "amount": row["amount"],
+        "min_spend": row["min_spend"],
+        "valid_from": ts(row["valid_from"]),
+        "valid_to": ts(row["valid_to"]),
+        "source": row["source"],
+        "batch": row["batch"],
+        "used": row["used_sale"] is not None,
+        "used_sale": row["used_sale"],
+        "used_at": ts(row["used_at"]),
+    }
