@@ -554,9 +554,10 @@ def refund_tender(tx: Tx, cfg: MembersConfig, original_id: str, refund_id: str, 
     back = tx.one(
         "SELECT COALESCE(SUM(delta), 0) FROM member_moves WHERE ref = ? AND what = ?"
         " AND reason = 'refund'", (original_id, what))[0]
-    units = amount if what == "balance" else amount // cfg.point_value
-    if what == "points" and amount % cfg.point_value:
-        raise MemberError("invalid_params", "a points refund is a whole number of points")
+    # a refund split over the tenders may give the points part in odd fen: round half-up
+    # to whole points, never more than were taken
+    units = amount if what == "balance" else min(
+        taken - back, (2 * amount + cfg.point_value) // (2 * cfg.point_value))
     if units > taken - back:
         raise MemberError("conflict", f"refund exceeds what was paid with {method}")
     if what == "balance":

@@ -220,3 +220,52 @@ async def test_scanning_a_member_qr_attaches_the_member(till):
     await router.route({"data": "M-0001", "device": "scanner"})
     sale = await gw.call("sale.current")
     assert sale["member"] == m["id"] and len(sale["lines"]) == 1
+
+
+async def test_refund_reverses_points_and_pays_back_stored_value(till):
+    gw = till
+    await gw.call("member.register", {"phone": "13812345678", "name": "王芳"})
+    await gw.call("member.topup", {"code": "13812345678", "amount": 3000})
+    await gw.call("sale.add", {"sku": "3001", "qty": 2000})  # 99.80
+    await gw.call("sale.member", {"code": "13812345678"})
+    await gw.call("sale.tender", {"method": "stored_value", "amount": 3000})
+    done = await gw.call("sale.tender", {"method": "cash", "amount": 6980})
+    assert done["member_info"]["points_earned"] == 99
+    got = await gw.call("member.get", {"code": "13812345678"})
+    assert (got["points"], got["balance"]) == (99, 0)
+    line = done["lines"][0]["line_id"]
+    async with connect(gw.daemon.url, gw.admin) as admin:
+        await admin.call("auth.login", {"operator": "9001", "pin": "9999"})
+        ref = await admin.call("sale.refund", {"receipt_no": done["receipt_no"],
+                                               "lines": [{"line_id": line, "qty": 1000}]})
+    # half the goods back: half the points reversed, the stored-value part paid back
+    got = await gw.call("member.get", {"code": "13812345678"})
+    sv = [t for t in ref["tenders"] if t["method"] == "stored_value"]
+    assert sv and got["balance"] == -sv[0]["amount"]
+    assert got["points"] == 99 - 99 * 4990 // 9980
+    hist = await gw.call("member.history", {"code": "13812345678"})
+    assert hist["purchases"][0]["kind"] == "refund"
+
+
+async def test_refund_that_would_push_points_negative_is_refused(till):
+    gw = till
+    await gw.call("member.register", {"phone": "13812345678", "name": "王芳"})
+    await gw.call("sale.add", {"sku": "3001", "qty": 5000})  # 249.50 -> 249 points
+    await gw.call("sale.member", {"code": "13812345678"})
+    done = await gw.call("sale.tender", {"method": "cash", "amount": 24950})
+    assert done["member_info"]["points"] == 249
+    r = await gw.call("member.redeem", {"code": "13812345678", "reward": "c5"})  # -200
+    assert r["points_after"] == 49
+    store = gw.daemon.app.store
+    before = ([tuple(x) for x in store.all("SELECT * FROM members")],
+              [tuple(x) for x in store.all("SELECT id, returned_qty FROM sale_lines")],
+              store.one("SELECT COUNT(*) FROM sales WHERE kind = 'refund'")[0])
+    async with connect(gw.daemon.url, gw.admin) as admin:
+        await admin.call("auth.login", {"operator": "9001", "pin": "9999"})
+        e = await err(admin.call("sale.refund", {"receipt_no": done["receipt_no"]}))
+    assert e.code == "conflict" and "below zero" in e.message
+    after = ([tuple(x) for x in store.all("SELECT * FROM members")],
+             [tuple(x) for x in store.all("SELECT id, returned_qty FROM sale_lines")],
+             store.one("SELECT COUNT(*) FROM sales WHERE kind = 'refund'")[0])
+    assert after == before
+    assert (await gw.call("member.get", {"code": "13812345678"}))["points"] == 49
