@@ -89,9 +89,10 @@ class App:
         from gatewayd import members
 
         members.bind(self)  # after the sale service: hooks into it
-        from gatewayd import inventory
+        from gatewayd import inventory, reports
 
         inventory.bind(self)
+        reports.bind(self)
         if self.demo:
             from gatewayd import demo
 

@@ -10,3 +10,12 @@ def _catalog(sub) -> None:  # gatewayd catalog import|export|sample (gatewayd/sa
 
 
 EXTENSIONS.append(_catalog)
+
+
+def _report(sub) -> None:  # gatewayd report NAME [--format csv|xlsx --out FILE] (reports.py)
+    from gatewayd.reports import add_cli
+
+    add_cli(sub)
+
+
+EXTENSIONS.append(_report)
