@@ -17,6 +17,7 @@ BENCHMARKS = {
     "roundtrip": "bench.roundtrip",
     "journal": "bench.journal",
     "startup": "bench.startup",
+    "catalog": "bench.catalog",
 }
 
 
