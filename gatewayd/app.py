@@ -86,6 +86,10 @@ class App:
         from gatewayd.sales import service as sale_service
 
         sale_service.bind(self)
+        from gatewayd.sales import returns, shifts
+
+        shifts.bind(self)  # after the sale service: business day, shift stamps
+        returns.bind(self)
         from gatewayd import members
 
         members.bind(self)  # after the sale service: hooks into it
