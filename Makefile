@@ -19,10 +19,10 @@ demo: $(STAMP)
 
 # Chromium for the browser tests comes from Debian (Playwright drives /usr/bin/chromium).
 browser-deps:
-	@command -v chromium >/dev/null || { \
-	  echo "installing Debian chromium for the browser tests"; \
+	@{ command -v chromium && dpkg -s fonts-noto-cjk fonts-noto-color-emoji; } >/dev/null 2>&1 || { \
+	  echo "installing Debian chromium and CJK/emoji fonts for the browser tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null; }
 
 test: $(STAMP) browser-deps
 	$(BIN)/ruff check .

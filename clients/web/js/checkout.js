@@ -2,7 +2,7 @@
 // The page renders the daemon's sale and sends intents; it never computes a total.
 import { Gateway } from './protocol.js';
 import {
-  html, render, useState, useEffect, useRef, t, useLang, loadI18n, LangToggle, setLang, getLang,
+  html, render, useState, useEffect, useLayoutEffect, useRef, t, useLang, loadI18n, LangToggle, setLang, getLang,
   yuan, parseYuan, qtyText, grams, Store, toast, Toasts, beep, errText, OfflineBanner,
   PairingScreen, LoginScreen, ApprovalDialog, withApproval, approvals, trackDevices,
   deviceSummary, Clock, useGwState,
@@ -491,7 +491,7 @@ function StatusBar() {
   const state = useGwState(gw);
   const items = ['scanner', 'scale', 'printer', 'drawer'].map(id => {
     const d = s.devices[id];
-    const sum = deviceSummary(d);
+    const sum = state === 'online' ? deviceSummary(d) : { cls: 'off', text: '?' };
     return html`<span class=${`dev ${sum.cls}`} data-testid=${`dev-${id}`} title=${d && d.error ? d.error : ''}>
       <span class="dot"></span>${t(`dev.${id}`)}: ${sum.text}</span>`;
   });
@@ -525,9 +525,9 @@ function TenderScreen() {
     setBusy(true);
     const params = { method };
     if (amount !== undefined && amount !== null) params.amount = amount;
+    if (ref.current) ref.current.value = ''; // cleared now: the cashier may type the next amount
     try { await act('sale.tender', params); } catch (e) { /* toast shown */ } finally {
       setBusy(false);
-      if (ref.current) ref.current.value = '';
     }
   }
   function typed() {
@@ -568,9 +568,9 @@ function TenderScreen() {
   async function tenderCode(method, code) {
     if (busy) return;
     setBusy(true);
+    if (ref.current) ref.current.value = '';
     try { await act('sale.tender', method ? { method, code } : { code }); } catch (e) { /* toast shown */ } finally {
       setBusy(false);
-      if (ref.current) ref.current.value = '';
     }
   }
   function onKeyDown(e) {
@@ -666,7 +666,7 @@ function Dialog() {
   const d = s.dialog;
   const ref = useRef();
   const [reason, setReason] = useState('');
-  useEffect(() => { if (d) { setTimeout(() => ref.current && ref.current.focus(), 0); setReason(''); } }, [d && d.kind]);
+  useLayoutEffect(() => { if (d) { ref.current && ref.current.focus(); setReason(''); } }, [d && d.kind]);
   if (!d) return null;
   const line = d.line;
 

@@ -1,11 +1,11 @@
 // Shared view helpers of the web clients: preact + htm, translations, money display, toasts,
 // a beep, and the screens every page has (offline banner, pairing, login, approval dialog).
 import { h, render } from 'preact';
-import { useState, useEffect, useRef, useMemo, useCallback } from 'preact/hooks';
+import { useState, useEffect, useLayoutEffect, useRef, useMemo, useCallback } from 'preact/hooks';
 import htm from 'htm';
 
 export const html = htm.bind(h);
-export { h, render, useState, useEffect, useRef, useMemo, useCallback };
+export { h, render, useState, useEffect, useLayoutEffect, useRef, useMemo, useCallback };
 
 // -- translations ---------------------------------------------------------------------------
 const LANG_KEY = 'gatewayd.lang';
@@ -314,8 +314,8 @@ export function ApprovalDialog() {
   const [pin, setPin] = useState('');
   const opRef = useRef();
   const pinRef = useRef();
-  useEffect(() => {
-    if (open) { setPin(''); setTimeout(() => (op ? pinRef : opRef).current?.focus(), 0); }
+  useLayoutEffect(() => {
+    if (open) { setPin(''); (op ? pinRef : opRef).current?.focus(); }
   }, [open]);
   if (!open) return null;
   function submit(e) {
