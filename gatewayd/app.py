@@ -86,6 +86,9 @@ class App:
         from gatewayd.sales import service as sale_service
 
         sale_service.bind(self)
+        from gatewayd import alerts
+
+        alerts.bind(self)
         from gatewayd.sales import returns, shifts
 
         shifts.bind(self)  # after the sale service: business day, shift stamps

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 DEMO_OPERATORS = (
     ("1001", "李娜 Li Na", "cashier", "1234"),
     ("9001", "王强 Wang Qiang", "manager", "9999"),
+    ("8001", "自助收银机 Kiosk", "cashier", "8001"),  # logged in by the self-checkout kiosk
 )
 
 
