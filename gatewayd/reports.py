@@ -527,7 +527,7 @@ def add_cli(sub: Any) -> None:
     r = sub.add_parser("report", help="sales, profit and inventory reports (print or export)")
     r.add_argument("name", choices=list(REPORTS), help="the report")
     r.add_argument("--from", dest="day_from", help="first business day YYYY-MM-DD")
-    r.add_argument("--to", dest="day_to", help="last business day YYYY-MM-DD")
+    r.add_argument("--to", "--until", dest="day_to", help="last business day YYYY-MM-DD")
     r.add_argument("--format", choices=("table", "csv", "xlsx"), default=None,
                    help="default: from --out's suffix, else a table on stdout")
     r.add_argument("--out", help="the file to write (csv or xlsx)")

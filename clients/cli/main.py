@@ -743,7 +743,64 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("probe", help="find out what is on a serial port (daemon stopped)")
     pr.add_argument("port", help="e.g. /dev/ttyUSB0 or /dev/pos/scale")
     pr.set_defaults(fn=cmd_probe)
+    add_report_parser(sub)
     return p
+
+
+# -- report NAME (gatewayd/reports.py tables) -----------------------------------------------
+def report_cell(value: Any, kind: str) -> str:
+    """A report cell as people read it: money in yuan, qty in units, bp as percent."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, int) and kind in ("money", "qty", "bp", "ratio"):
+        places = 3 if kind == "qty" else 2
+        sign, mag = ("-" if value < 0 else ""), abs(value)
+        text = f"{sign}{mag // 10 ** places}.{mag % 10 ** places:0{places}d}"
+        return text + ("%" if kind == "bp" else "")
+    return str(value)
+
+
+def cmd_report(args: argparse.Namespace) -> Any:
+    from protocol.methods import REPORTS
+
+    method, params = REPORTS[args.name]
+    params = {**params, **{k: v for k, v in (("from", args.day_from), ("to", args.day_to))
+                           if v}}
+    if args.approve:
+        operator, _, pin = args.approve.partition(":")
+        params["approve"] = {"operator": operator, "pin": pin}
+    s = Session(args)
+
+    async def body(gw):
+        t = await s.call(gw, method, params)
+        if args.json:
+            _out(dumps(t))
+            return
+        cols = t["columns"]
+        rows = [[report_cell(r.get(c["key"]), c["type"]) for c in cols] for r in t["rows"]]
+        _out(f"{t['title']}  {t['from']} .. {t['to']}  ({t['tz']})")
+        _out(table([c["title"] for c in cols], rows))
+        types = {c["key"]: c["type"] for c in cols}
+        if t.get("totals"):
+            _out("totals: " + ", ".join(f"{k} {report_cell(v, types.get(k, 'int'))}"
+                                        for k, v in t["totals"].items()))
+
+    return s.run(body)
+
+
+def add_report_parser(sub: Any) -> None:
+    from protocol.methods import REPORTS
+
+    r = sub.add_parser("report", help="a sales, profit or inventory report as a table")
+    r.add_argument("name", choices=list(REPORTS))
+    r.add_argument("--from", dest="day_from", metavar="YYYY-MM-DD", help="first business day")
+    # not --to: it would be an ambiguous abbreviation of the global --token
+    r.add_argument("--until", dest="day_to", metavar="YYYY-MM-DD",
+                   help="last business day (the report's `to`)")
+    r.add_argument("--approve", metavar="OPERATOR:PIN", help="approval by a higher role")
+    r.set_defaults(fn=cmd_report)
 
 
 STREAMING = {"watch", "scan", "weigh"}
