@@ -302,6 +302,13 @@ class SaleService:
                          "('pending','user_paying') ORDER BY n DESC LIMIT 1", (sale_id,))
         return self.wire(st.sale, st.lines, st.tenders, attempt)
 
+    def _wire_of(self, tx: Tx, st: Loaded) -> dict[str, Any]:
+        """The wire sale from what this transaction holds in memory (the same rows it just
+        wrote: no second read). The crash test compares it with a fresh read after restart."""
+        attempt = tx.one("SELECT * FROM payment_attempts WHERE sale_id=? AND state IN "
+                         "('pending','user_paying') ORDER BY n DESC LIMIT 1", (st.sale["id"],))
+        return self.wire(st.sale, st.lines, st.tenders, attempt)
+
     def get_wire(self, sale_id: str) -> dict[str, Any] | None:
         store = self.app.store
         row = store.one("SELECT * FROM sales WHERE id=?", (sale_id,))
@@ -547,7 +554,7 @@ class SaleService:
                 "sale_id": st.sale["id"], "line_id": line_id, "sku": item.sku, "qty": qty,
                 "unit_price": unit_price, "source": match.source, "barcode": barcode,
                 "operator": operator, "version": st.sale["version"]})
-            wire = self.wire_from_tx(tx, st.sale["id"])
+            wire = self._wire_of(tx, st)
             wire["added"] = line_id
             return wire
 
@@ -574,7 +581,7 @@ class SaleService:
             tx.append("sale.qty_set", {"sale_id": st.sale["id"], "line_id": line_id,
                                        "qty": qty, "operator": operator,
                                        "version": st.sale["version"]})
-            return self.wire_from_tx(tx, st.sale["id"])
+            return self._wire_of(tx, st)
 
         return await self._change(fn)
 
@@ -598,7 +605,7 @@ class SaleService:
                                            "sku": ln["sku"], "qty": ln["qty"],
                                            "operator": operator,
                                            "version": st.sale["version"]})
-            return self.wire_from_tx(tx, st.sale["id"])
+            return self._wire_of(tx, st)
 
         return await self._change(fn)
 
@@ -652,7 +659,7 @@ class SaleService:
                                         "percent_bp": percent_bp, "amount": amount,
                                         "reason": reason, "operator": operator,
                                         "approver": approver, "version": st.sale["version"]})
-            return self.wire_from_tx(tx, st.sale["id"])
+            return self._wire_of(tx, st)
 
         return await self._change(fn)
 
@@ -671,7 +678,7 @@ class SaleService:
                 "sale_id": st.sale["id"], "line_id": line_id, "sku": ln["sku"],
                 "list_price": ln["list_price"], "unit_price": unit_price,
                 "operator": operator, "approver": approver, "version": st.sale["version"]})
-            return self.wire_from_tx(tx, st.sale["id"])
+            return self._wire_of(tx, st)
 
         return await self._change(fn)
 
@@ -687,7 +694,7 @@ class SaleService:
             self._reprice(tx, st)
             tx.append("sale.suspended", {"sale_id": st.sale["id"], "operator": operator,
                                          "version": st.sale["version"]})
-            return self.wire_from_tx(tx, st.sale["id"])
+            return self._wire_of(tx, st)
 
         return await self._change(fn)
 
@@ -713,7 +720,7 @@ class SaleService:
             self._reprice(tx, st)  # prices as of now (a time-window promotion may have ended)
             tx.append("sale.resumed", {"sale_id": sale_id, "operator": operator,
                                        "version": st.sale["version"]})
-            return self.wire_from_tx(tx, sale_id)
+            return self._wire_of(tx, st)
 
         return await self._change(fn)
 
@@ -837,7 +844,7 @@ class SaleService:
     def _finish(self, tx: Tx, st: Loaded, operator: str | None) -> dict[str, Any]:
         if st.settlement.complete:
             return self._complete(tx, st, operator)
-        return self.wire_from_tx(tx, st.sale["id"])
+        return self._wire_of(tx, st)
 
     async def _local_tender(self, operator: str | None, method: str, amount: int | None,
                             ref: str | None) -> dict[str, Any]:

@@ -1,0 +1,238 @@
+"""A complete sale end to end through the protocol vs raw sqlite3 writing the same rows.
+
+Subject: a daemon in-process on a temp store, one cashier client over the real WebSocket:
+five `sale.add {barcode}` and a cash `sale.tender` that completes the sale (receipt number,
+receipt job queued in the completing transaction). Timed per sale and per step.
+
+Baseline, in the same run on the same file system: a raw sqlite3 connection with the store's
+pragmas and schema (the same migrations) doing the same transactions with the same rows:
+per add one BEGIN IMMEDIATE with the sale row (first add), the line, the priced lines and
+totals and a journal event; the tender with the tender row, receipt counter, completion,
+print job and three journal events. Target: sale overhead <= 3x; basket operations
+(set_qty, discount, void_line) p99 < 2 ms.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import trio
+
+from bench.harness import Row, Timing
+from protocol.codec import pack
+
+SALES = int(os.environ.get("BENCH_SALES", "200"))
+BASKET_OPS = 300
+ITEMS = [
+    {"sku": f"10{i}", "name": f"商品 {i}", "price": 150 + 90 * i, "tax_rate_bp": 1300,
+     "barcodes": [code]}
+    for i, code in enumerate(
+        ["6901234567892", "6921168509256", "4006381333931", "5901234123457", "9780201379624"])
+]
+
+
+def _raw(path: Path) -> sqlite3.Connection:
+    from gatewayd.store.db import PRAGMAS
+    from gatewayd.store.migrations import migrate
+
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    for pragma in PRAGMAS:
+        conn.execute(pragma)
+    migrate(conn)
+    return conn
+
+
+class RawSale:
+    """The same rows as the service writes, by hand."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.c = conn
+        self.seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()[0]
+
+    def _journal(self, kind: str, data: dict) -> None:
+        self.seq += 1
+        self.c.execute("INSERT INTO journal(seq, at, kind, data) VALUES (?,?,?,?)",
+                       (self.seq, 0, kind, pack(data)))
+
+    def add(self, sale_id: str, pos: int, item: dict, lines: list[str]) -> None:
+        c = self.c
+        c.execute("BEGIN IMMEDIATE")
+        if pos == 0:
+            c.execute("INSERT INTO sales(id, till, state, operator, opened_at, updated_at) "
+                      "VALUES (?, 'T01', 'open', '1001', 0, 0)", (sale_id,))
+            self._journal("sale.opened", {"sale_id": sale_id})
+        line_id = str(uuid.uuid4())
+        lines.append(line_id)
+        c.execute("INSERT INTO sale_lines(id, sale_id, pos, sku, name, unit, list_price, "
+                  "tax_rate_bp, barcode, source, qty) VALUES (?,?,?,?,?,?,?,?,?,?,1000)",
+                  (line_id, sale_id, pos, item["sku"], item["name"], "pc", item["price"], 1300,
+                   item["barcodes"][0], "barcode"))
+        c.executemany("UPDATE sale_lines SET amount=?, discount=0, net=?, tax=?, gross=?, "
+                      "promos=?, explain=? WHERE id=?",
+                      [(item["price"], item["price"], 10, item["price"], pack([]), pack([]), lid)
+                       for lid in lines])
+        c.execute("UPDATE sales SET subtotal=?, total=?, tax_total=?, tax=?, due=?, "
+                  "version=version+1, updated_at=0 WHERE id=?",
+                  (1000, 1000, 100, pack([{"rate_bp": 1300}]), 1000, sale_id))
+        self._journal("sale.line_added", {"sale_id": sale_id, "line_id": line_id,
+                                          "sku": item["sku"], "qty": 1000})
+        c.execute("COMMIT")
+
+    def tender(self, sale_id: str, n: int) -> None:
+        c = self.c
+        c.execute("BEGIN IMMEDIATE")
+        c.execute("INSERT INTO sale_tenders(id, sale_id, pos, method, amount, at) "
+                  "VALUES (?,?,0,'cash',5000,0)", (str(uuid.uuid4()), sale_id))
+        c.execute("UPDATE sales SET state='tendering', paid=5000, change=100, "
+                  "version=version+1 WHERE id=?", (sale_id,))
+        self._journal("sale.tendered", {"sale_id": sale_id, "amount": 5000})
+        last = c.execute("INSERT INTO receipt_counters(business_day, last) VALUES ('20250301',"
+                         " 1) ON CONFLICT(business_day) DO UPDATE SET last=last+1 "
+                         "RETURNING last").fetchone()[0]
+        receipt_no = f"S001-T01-20250301-{last:04d}"
+        c.execute("UPDATE sales SET state='completed', receipt_no=?, business_day='20250301',"
+                  " receipt_n=?, completed_at=0 WHERE id=?", (receipt_no, last, sale_id))
+        c.execute("UPDATE sale_tenders SET business_day='20250301' WHERE sale_id=?", (sale_id,))
+        self._journal("sale.completed", {"sale_id": sale_id, "receipt_no": receipt_no})
+        c.execute("INSERT INTO print_jobs(id, printer, kind, ref, document, state, created_at,"
+                  " updated_at) VALUES (?, 'printer', 'receipt', ?, ?, 'queued', 0, 0)",
+                  (str(uuid.uuid4()), receipt_no, pack([{"type": "text", "text": "x"}] * 40)))
+        self._journal("print.queued", {"ref": receipt_no})
+        c.execute("COMMIT")
+
+
+def _raw_sales(path: Path, n: int) -> tuple[Timing, Timing, Timing]:
+    raw = RawSale(_raw(path))
+    clock = time.perf_counter
+    per_sale, adds, tenders = [], [], []
+    for i in range(n):
+        sale_id, lines = str(uuid.uuid4()), []
+        t0 = clock()
+        for pos, item in enumerate(ITEMS):
+            a = clock()
+            raw.add(sale_id, pos, item, lines)
+            adds.append(clock() - a)
+        a = clock()
+        raw.tender(sale_id, i)
+        tenders.append(clock() - a)
+        per_sale.append(clock() - t0)
+    raw.c.close()
+    return Timing.of(per_sale), Timing.of(adds), Timing.of(tenders)
+
+
+async def _subject(root: Path, n: int) -> tuple[Timing, Timing, Timing, dict[str, Timing], int]:
+    from clients.python.client import connect
+    from gatewayd import auth
+    from gatewayd.app import App
+    from gatewayd.config import Config
+
+    cfg = Config.model_validate({"server": {"listen": "127.0.0.1:0"}, "data_dir": str(root),
+                                 "sale": {"printer": "printer"}})
+    app = App(cfg)
+    clock = time.perf_counter
+    per_sale, adds, tenders = [], [], []
+    basket: dict[str, list[float]] = {"sale.set_qty": [], "sale.discount": [],
+                                      "sale.void_line": []}
+    async with trio.open_nursery() as nursery:
+        await nursery.start(app.run)
+        app.store.write_sync(lambda tx: auth.add_operator(tx, "1001", "Li", "cashier", "1234"))
+        (_, token), _ = app.store.write_sync(lambda tx: auth.add_token(tx, "bench", "admin"))
+        url = f"ws://127.0.0.1:{app.port}/ws"
+        async with connect(url, token, reconnect=False) as gw:
+            await gw.call("catalog.upsert", {"items": ITEMS})
+            await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+            for i in range(n + 10):
+                t0 = clock()
+                step_adds = []
+                for item in ITEMS:
+                    a = clock()
+                    await gw.call("sale.add", {"barcode": item["barcodes"][0]})
+                    step_adds.append(clock() - a)
+                a = clock()
+                done = await gw.call("sale.tender", {"method": "cash", "amount": 5000})
+                t_tender = clock() - a
+                assert done["state"] == "completed"
+                if i >= 10:  # warm-up
+                    adds += step_adds
+                    tenders.append(t_tender)
+                    per_sale.append(clock() - t0)
+            # the protocol's floor: a call that does no store work
+            for _ in range(300):
+                a = clock()
+                await gw.call("system.info")
+                basket.setdefault("system.info", []).append(clock() - a)
+            # the same sales straight into the service (no WebSocket): the service's own cost
+            svc = app.sales
+            for i in range(n):
+                t0 = clock()
+                for item in ITEMS:
+                    await svc.add("1001", barcode=item["barcodes"][0])
+                await svc.tender("1001", "cash", 5000)
+                basket.setdefault("service", []).append(clock() - t0)
+            # basket operations on an open sale of five lines
+            sale = None
+            for item in ITEMS:
+                sale = await gw.call("sale.add", {"barcode": item["barcodes"][0]})
+            line_ids = [ln["line_id"] for ln in sale["lines"]]
+            for k in range(BASKET_OPS):
+                lid = line_ids[k % len(line_ids)]
+                for name, params in (("sale.set_qty", {"line_id": lid, "qty": 2000 + 1000 *
+                                                       (k % 3)}),
+                                     ("sale.discount", {"line_id": lid, "percent": 100 * (k % 5),
+                                                        "reason": "bench"})):
+                    a = clock()
+                    await gw.call(name, params)
+                    basket[name].append(clock() - a)
+                if k % 10 == 9:
+                    a = clock()
+                    sale = await gw.call("sale.void_line", {"line_id": lid})
+                    basket["sale.void_line"].append(clock() - a)
+                    added = await gw.call("sale.add", {"barcode": ITEMS[k % 5]["barcodes"][0]})
+                    line_ids = [ln["line_id"] for ln in added["lines"] if not ln["voided"]]
+        jobs = app.store.one("SELECT COUNT(*) FROM print_jobs WHERE kind='receipt'")[0]
+        nursery.cancel_scope.cancel()
+    app.close()
+    return (Timing.of(per_sale), Timing.of(adds), Timing.of(tenders),
+            {k: Timing.of(v) for k, v in basket.items()}, jobs)
+
+
+def run() -> list[Row]:
+    base = os.environ.get("GATEWAYD_BENCH_DIR")
+    with tempfile.TemporaryDirectory(prefix="gatewayd-bench-sale-", dir=base) as tmp:
+        root = Path(tmp)
+        (root / "daemon").mkdir()
+        _raw_sales(root / "warm.db", 10)
+        raw_sale, raw_add, raw_tender = _raw_sales(root / "raw.db", SALES)
+        sale, add, tender, basket, jobs = trio.run(_subject, root / "daemon", SALES)
+    rate = 1 / sale.mean
+    raw_rate = 1 / raw_sale.mean
+    rows = [
+        Row("sale.complete", sale, raw_sale, target=3.0,
+            note=f"{SALES} sales of 5 scans + cash: {rate:.0f} sales/s through the protocol "
+                 f"vs {raw_rate:.0f}/s raw sqlite3 (same rows, same pragmas); "
+                 f"{jobs} receipt jobs queued"),
+        Row("sale.step.add", add, raw_add, target=3.0),
+        Row("sale.step.tender", tender, raw_tender, target=3.0,
+            note="the cash tender that completes: receipt no., print job, 3 journal events"),
+    ]
+    rows.append(Row("sale.complete.in_process", basket.pop("service"), raw_sale, target=3.0,
+                    note="the same sales called on SaleService directly (no WebSocket)"))
+    rt = basket.pop("system.info")
+    rows.append(Row("call.system_info", value=rt.p50, value_p99=rt.p99, unit="s",
+                    note="the protocol round trip alone (6 per sale)"))
+    for name, t in basket.items():
+        rows.append(Row(f"basket.{name.removeprefix('sale.')}", value=t.p50, value_p99=t.p99,
+                        unit="s", limit=None,
+                        note=f"p99 {t.p99 * 1e3:.2f} ms (target < 2 ms) over {t.n} calls"))
+    return rows
+
+
+if __name__ == "__main__":
+    from bench.harness import print_table
+
+    print_table(run())
