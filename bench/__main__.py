@@ -18,6 +18,7 @@ BENCHMARKS = {
     "journal": "bench.journal",
     "startup": "bench.startup",
     "catalog": "bench.catalog",
+    "sale": "bench.sale",
     "stock": "bench.stock",
 }
 

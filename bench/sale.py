@@ -168,7 +168,7 @@ async def _subject(root: Path, n: int) -> tuple[Timing, Timing, Timing, dict[str
                 basket.setdefault("system.info", []).append(clock() - a)
             # the same sales straight into the service (no WebSocket): the service's own cost
             svc = app.sales
-            for i in range(n):
+            for _ in range(n):
                 t0 = clock()
                 for item in ITEMS:
                     await svc.add("1001", barcode=item["barcodes"][0])
