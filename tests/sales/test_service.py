@@ -322,3 +322,50 @@ async def test_cash_rounding_drop_fen(tmp_path, nursery):
         assert (done["state"], done["paid"], done["rounding"], done["change"]) == (
             "completed", 1230, 4, 0)
     app.close()
+
+
+async def test_scan_router_adds_items_and_beeps_on_unknown_codes(daemon):
+    app = daemon.app
+    daemon.operator("1001", "cashier")
+    async with connect(daemon.url, daemon.token("admin")) as gw:
+        await gw.call("catalog.upsert", {"items": ITEMS})
+        await gw.subscribe(["sale", "scanner"])
+        app.emit("scanner.data", {"device": "scanner", "data": "6901234567892"})
+        ev = await gw.next_event("scanner.error")
+        assert ev["data"]["reason"] == "login_required"
+        assert (await gw.call("sale.current"))["id"] is None
+        await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        app.emit("scanner.data", {"device": "scanner", "data": "6901234567892\r\n"})
+        ev = await gw.next_event("sale.updated")
+        assert ev["data"]["lines"][0]["sku"] == "1001" and ev["data"]["operator"] == "1001"
+        app.emit("scanner.data", {"device": "scanner", "data": "6900000000000"})
+        ev = await gw.next_event("scanner.error")
+        assert ev["data"] == {"device": "scanner", "data": "6900000000000",
+                              "reason": "unknown_code", "message": ev["data"]["message"]}
+        sale = await gw.call("sale.current")
+        assert len(sale["lines"]) == 1
+        # refund mode: a receipt number goes to the returns hook
+        seen = []
+
+        async def on_receipt(code, operator):
+            seen.append((code, operator))
+
+        app.sales.refund_mode, app.sales.on_receipt_scan = True, on_receipt
+        receipt = "S001-T01-20250301-0001"
+        app.emit("scanner.data", {"device": "scanner", "data": receipt})
+        app.emit("scanner.data", {"device": "scanner", "data": "6921168509256"})
+        ev = await gw.next_event("sale.updated")
+        assert seen == [(receipt, "1001")] and len(ev["data"]["lines"]) == 2
+
+
+async def test_result_equals_a_fresh_read(till):
+    gw = till
+    for params in ({"sku": "1001"}, {"sku": "1002", "qty": 2000}, {"plu": "3001"}):
+        result = await gw.call("sale.add", params)
+        result.pop("added")
+        assert result == await gw.call("sale.current")
+    line = result["lines"][1]["line_id"]
+    result = await gw.call("sale.discount", {"line_id": line, "amount": 30, "reason": "x"})
+    assert result == await gw.call("sale.current")
+    result = await gw.call("sale.tender", {"method": "cash", "amount": 1000})
+    assert result == await gw.call("sale.current")
