@@ -212,3 +212,23 @@ async def test_negative_stock_refused_by_config(tmp_path, nursery):
             assert (await gw.call("stock.get", {"sku": "1001"}))["on_hand"] == 2000
     finally:
         app.close()
+
+
+async def test_sale_refund_and_post_void_move_stock_back(gw):
+    await gw.call("stock.receive", {"lines": [{"sku": "1001", "qty": 10_000, "cost": 180}]})
+    done = await sell(gw, "1001", 3000)
+    await gw.call("sale.refund", {"receipt_no": done["receipt_no"],
+                                  "lines": [{"line_id": done["lines"][0]["line_id"],
+                                             "qty": 1000}],
+                                  "approve": {"operator": "9001", "pin": "9999"}})
+    assert (await gw.call("stock.get", {"sku": "1001"}))["on_hand"] == 8000
+    await sell(gw, "1001", 2000)
+    assert (await gw.call("stock.get", {"sku": "1001"}))["on_hand"] == 6000
+    await gw.call("sale.refund", {"post_void": True,
+                                  "approve": {"operator": "9001", "pin": "9999"}})
+    assert (await gw.call("stock.get", {"sku": "1001"}))["on_hand"] == 8000
+    kinds = [(m["kind"], m["qty"], m["unit_cost"])
+             for m in (await gw.call("stock.moves", {"sku": "1001", "limit": 4}))["moves"]]
+    assert kinds == [("refund", 2000, 180), ("sale", -2000, 180), ("refund", 1000, 180),
+                     ("sale", -3000, 180)]
+    assert replay(gw.daemon.app.store.journal(0, 10_000)) == projection(gw.daemon)
