@@ -20,6 +20,7 @@ BENCHMARKS = {
     "catalog": "bench.catalog",
     "sale": "bench.sale",
     "stock": "bench.stock",
+    "members": "bench.members",
 }
 
 
