@@ -1028,8 +1028,9 @@ class SaleService:
 
     async def recover(self) -> None:
         """Settle the attempts a crash left pending: ask the provider about each key."""
-        rows = self.app.store.all("SELECT * FROM payment_attempts WHERE state IN "
-                                  "('pending','user_paying') ORDER BY created_at")
+        # (refund attempts are the returns service's: it re-sends them with the same key)
+        rows = self.app.store.all("SELECT * FROM payment_attempts WHERE kind='charge' AND "
+                                  "state IN ('pending','user_paying') ORDER BY created_at")
         for row in rows:
             att = dict(row)
             try:
