@@ -269,3 +269,31 @@ async def test_refund_that_would_push_points_negative_is_refused(till):
              store.one("SELECT COUNT(*) FROM sales WHERE kind = 'refund'")[0])
     assert after == before
     assert (await gw.call("member.get", {"code": "13812345678"}))["points"] == 49
+
+
+async def test_birthday_coupon_on_the_first_visit_of_the_birthday_month(till):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    other = 1 + today.month % 12
+    await gw_register(till, "13812345678", f"{today.month:02d}-01")
+    await gw_register(till, "13900000000", f"1990-{other:02d}-01")
+    gw = till
+    await gw.call("sale.add", {"sku": "1001"})
+    sale = await gw.call("sale.member", {"code": "13900000000"})
+    assert "birthday_coupon" not in sale  # not their month
+    sale = await gw.call("sale.member", {"code": "13812345678"})
+    code = sale["birthday_coupon"]
+    c = await gw.call("coupon.get", {"code": code})
+    assert c["source"] == "birthday" and c["member"] == sale["member"] and c["amount"] == 2000
+    again = await gw.call("sale.member", {"code": "13812345678"})
+    assert "birthday_coupon" not in again  # once a year
+    ev = [e for e in journal_since(gw, 0) if e.kind == "sale.member"]
+    assert ev[-2].data["birthday_coupon"] == code
+    assert all(e.data["phone"] in (None, "138****5678", "139****0000") for e in ev)
+
+
+async def gw_register(gw, phone: str, birthday: str) -> dict:
+    return await gw.call("member.register", {"phone": phone, "name": "寿星",
+                                             "birthday": birthday})
