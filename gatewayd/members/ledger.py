@@ -448,6 +448,8 @@ def complete_sale(
     points_tendered = sum(int(t["amount"]) for t in tenders if t.get("method") in not_earning)
     base = core.points_base(lines, cfg.points_excluded_categories, points_tendered)
     earned = core.points_for(base, cfg.points_per_yuan, tier.points_multiplier_bp)
+    if not row["active"]:
+        earned = 0  # deactivated while the sale was open: the purchase counts, no points
     tx.execute(
         "INSERT INTO member_purchases(sale_id, member_id, kind, receipt_no, amount, points, at)"
         " VALUES (?,?,?,?,?,?,?)", (sale_id, member_id, "sale", receipt_no, total, earned, tx.at))
