@@ -36,7 +36,10 @@ every part is approved is the refund document written, in one transaction: a ``s
 original lines' ``returned_qty``, negative tenders, the journal event ``sale.refunded``, the
 refund hooks of the sale service (stock back in, points reversed) and the refund slip on the
 print queue. While a refund of a receipt is pending, another refund of it with different
-lines is a ``conflict``.
+lines is a ``conflict``, and ``day.close`` refuses. After a crash or restart a pending refund
+stays pending (the sale service's charge recovery leaves refund attempts alone) until the
+cashier retries it: the daemon never completes one by itself, because its cash part has
+not been handed out yet.
 
 Exchange: ``exchange: true`` refunds the lines into a voucher (code = the refund number,
 amount = the credit) instead of the original tenders. If a sale is open with at least that

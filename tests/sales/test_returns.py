@@ -441,3 +441,49 @@ async def test_concurrent_refunds_of_one_line_never_exceed_it(till):
         n.start_soon(one)
         n.start_soon(one)
     assert sorted(r if isinstance(r, str) else "ok" for r in results) == ["conflict", "ok"]
+
+
+async def test_pending_refund_survives_a_restart_and_the_retry_refunds_once(tmp_path):
+    """The daemon stops while a provider refund's outcome is unknown (it went through, the
+    answer was lost); after a restart the attempt is untouched by the charge recovery and
+    the retry re-sends the same key: the provider's own ledger shows one refund."""
+    cfg = {"payment_poll_s": 0.02, "payment_timeout_s": 0.3}
+
+    async def session(fn):
+        async with trio.open_nursery() as nursery:
+            app = App(make_config(tmp_path, sale=cfg))
+            await nursery.start(app.run)
+            d = Daemon(app)
+            try:
+                async with connect(d.url, d.token("admin")) as admin:
+                    await admin.call("catalog.upsert", {"items": ITEMS})
+                async with connect(d.url, d.token("admin")) as gw:
+                    await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+                    return await fn(app, gw)
+            finally:
+                nursery.cancel_scope.cancel()
+                app.close()
+
+    async def sell_and_fail(app, gw):
+        sale = await sell(gw, [("3001", 1000)], [{"code": ALIPAY}])
+        app.sales.provider.refund = Flaky(app.sales.provider)
+        err = await expect("payment_declined", gw.call("sale.refund",
+                                                       {"receipt_no": sale["receipt_no"]}))
+        return sale, err.details["key"]
+
+    async def retry(app, gw):
+        await trio.sleep(0.1)  # the sale service's recover() has run
+        att = app.store.one("SELECT state FROM payment_attempts WHERE id=?", (key,))
+        assert att["state"] == "pending"
+        ref = await gw.call("sale.refund", {"receipt_no": sale["receipt_no"]})
+        sim = app.sales.provider
+        return ref, sim.charges[next(iter(sim.charged()))].refunded, [
+            e["op"] for e in sim.ledger if e["op"].startswith("refund")]
+
+    app0 = App(make_config(tmp_path, sale=cfg))
+    Daemon(app0).operator("1001", "cashier", "1234")
+    app0.close()
+    sale, key = await session(sell_and_fail)
+    ref, refunded, ops = await session(retry)
+    assert ref["tenders"][0]["amount"] == -4990 and ref["tenders"][0]["method"] == "alipay"
+    assert refunded == 4990 and ops == ["refund", "refund_repeat"]
