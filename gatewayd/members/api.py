@@ -167,7 +167,14 @@ def hook_sales(app: App, svc: MemberService, sales: Any) -> None:
         amount = -wire["total"] if wire["total"] < 0 else wire["total"]
         out = ledger.refund_sale(tx, cfg, member["member_id"], wire["id"], original, amount,
                                  wire.get("receipt_no"))
-        wire["member_info"] = {"member": member["member_id"], **out}
+        row = tx.one("SELECT phone, points, balance FROM members WHERE id = ?",
+                     (member["member_id"],))
+        wire["member_info"] = {"member": member["member_id"],
+                               "phone": core.mask_phone(row["phone"]), "points": row["points"],
+                               "balance": row["balance"], **out}
+        wire.setdefault("receipt_extra", []).append(
+            f"会员 {core.mask_phone(row['phone'])} 积分 -{out['points_reversed']}"
+            f"  积分余额 {row['points']}")
 
     def member_pricing(tx: Tx, member_id: str | None):
         if member_id is None:

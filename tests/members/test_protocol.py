@@ -245,6 +245,10 @@ async def test_refund_reverses_points_and_pays_back_stored_value(till):
     assert got["points"] == 99 - 99 * 4990 // 9980
     hist = await gw.call("member.history", {"code": "13812345678"})
     assert hist["purchases"][0]["kind"] == "refund"
+    assert ref["member_info"]["points"] == got["points"]
+    slip = gw.daemon.app.sales.receipt_document(ref)
+    assert any("138****5678" in d.get("text", "") and "积分 -" in d.get("text", "")
+               for d in slip)
 
 
 async def test_refund_that_would_push_points_negative_is_refused(till):
