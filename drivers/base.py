@@ -53,7 +53,7 @@ class DeviceInfo:
     id: str
     kind: str  # scanner | scale | printer | drawer | display
     driver: str  # codec name, e.g. "toledo8217", "escpos", "cd5220"
-    transport: str  # "serial:/dev/pos/scale", "tcp:10.0.0.9:9100", "usb:04b8:0202", "hid:...", "evdev:..."
+    transport: str  # "serial:/dev/pos/scale", "tcp:10.0.0.9:9100", "usb:04b8:0202", ...
     state: DeviceState = "offline"
     status: dict[str, Any] = field(default_factory=dict)
     error: str | None = None

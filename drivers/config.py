@@ -21,7 +21,8 @@ class SerialSettings(BaseModel):
 
 class DeviceConfig(BaseModel):
     """`transport` is a URI-like string:
-    serial:/dev/pos/scale | tcp:HOST:PORT | usb:VID:PID[:SERIAL] | hid:VID:PID | evdev:/dev/input/...
+    serial:/dev/pos/scale | tcp:HOST:PORT | usb:VID:PID[:SERIAL] | hid:VID:PID
+    | evdev:/dev/input/... | peer:DEVICE
     """
 
     model_config = ConfigDict(extra="forbid")
