@@ -34,7 +34,11 @@ def read_token(data_dir: Path) -> str:
 
 
 def seed(store: Store, data_dir: Path) -> None:
-    """Operators, the admin token; idempotent, so a restarted demo keeps its data."""
+    """Sample catalog, operators, the admin token; idempotent, so a restarted demo keeps
+    its data."""
+    from gatewayd.sales.catalog import load_sample
+
+    load_sample(store)  # only into an empty catalog
     for op_id, name, role, pin in DEMO_OPERATORS:
         if not store.one("SELECT 1 FROM operators WHERE id=?", (op_id,)):
             store.write_sync(lambda tx, a=(op_id, name, role, pin): auth.add_operator(tx, *a))
