@@ -35,13 +35,6 @@ CHROMIUM_ARGS = [
 GATEWAYD = [sys.executable, "-m", "gatewayd"]
 
 
-def pytest_collection_modifyitems(items):
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.browser)
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -3,6 +3,7 @@ catalog search and a CSV import whose bad rows come back from the daemon per lin
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import login, yuan
@@ -15,6 +16,8 @@ CSV = (
     "900002,坏价格,,pc,abc,,13,乳品,,,1\n"
     "900003,坏条码,6901234567899,pc,1.00,,13,乳品,,,1\n"
 )
+
+pytestmark = pytest.mark.browser
 
 
 def test_backoffice_reports_sales_catalog_and_csv_errors(demo, page):

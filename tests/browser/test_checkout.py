@@ -7,6 +7,7 @@ import re
 import signal
 import time
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ROOT, login, yuan
@@ -15,6 +16,8 @@ WATER = "6921168509256"  # 农夫山泉饮用天然水550ml  ¥2.00
 COKE = "6928804011142"  # 可口可乐330ml罐装          ¥3.00
 BEER = "6901028068123"  # 青岛啤酒经典500ml罐装      ¥6.50
 APPLE_PLU = "1001"  # 红富士苹果 ¥12.80/kg
+
+pytestmark = pytest.mark.browser
 
 
 def lines(page):

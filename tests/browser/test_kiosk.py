@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ARTIFACTS, yuan
 
 WATER = "6921168509256"  # 农夫山泉饮用天然水550ml ¥2.00
 ALIPAY_CODE = "28" + "7631209875643210"  # Alipay payment codes: 25-30 + 14-22 digits
+
+pytestmark = pytest.mark.browser
 
 
 def test_kiosk_sale_paid_by_payment_code(demo, page):

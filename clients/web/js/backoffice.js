@@ -40,7 +40,8 @@ const fl = k => (t(`field.${k}`) !== `field.${k}` ? t(`field.${k}`) : k);
 // -- generic rendering of report maps ----------------------------------------------------------
 const MONEY = new Set(['total', 'collected', 'subtotal', 'discounts', 'discount', 'rounding', 'net', 'sales',
   'refunds', 'amount', 'float', 'expected', 'paid_in', 'paid_out', 'tax', 'gross', 'lines_amount', 'sales_total',
-  'refunds_total', 'counted', 'variance', 'avg_ticket', 'cost', 'profit', 'value', 'unit_price', 'paid', 'change', 'due', 'base']);
+  'refunds_total', 'counted', 'variance', 'avg_ticket', 'cost', 'profit', 'value', 'unit_price', 'paid', 'change', 'due', 'base',
+  'price', 'member_price']);
 const COUNT_CONTEXT = new Set(['cashiers']); // there `sales`/`refunds` are counts
 
 function cell(key, v, ctx) {
