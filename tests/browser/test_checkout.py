@@ -33,6 +33,9 @@ def current(demo) -> dict:
 
 
 def test_cashier_sale_by_keyboard_with_weighed_item_and_split_tender(demo, page):
+    # A promotion the page must explain on the line (the daemon prices it).
+    demo.call("promo.upsert", {"promotions": [
+        {"id": "beer3", "kind": "qty_tier", "skus": ["100009"], "qty": 3, "price": 1800}]})
     page.goto(demo.url("/"))
     login(page)
     scan = page.get_by_test_id("scan-input")
@@ -49,6 +52,7 @@ def test_cashier_sale_by_keyboard_with_weighed_item_and_split_tender(demo, page)
     wait_lines(page, 3)
     expect(lines(page).nth(2)).to_contain_text("青岛啤酒")
     expect(lines(page).nth(2).locator(".qty")).to_have_text("3")
+    expect(lines(page).nth(2).get_by_test_id("explain")).to_contain_text("18.00")
     # A weighed item: 1.250 kg of apples on the scale, then the PLU.
     demo.call("sim.weigh", {"grams": 1250, "stable": True})
     expect(page.get_by_test_id("weight-value")).to_have_text("1.250 kg")

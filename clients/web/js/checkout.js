@@ -389,7 +389,7 @@ function Lines() {
       <div class="empty-hint">
         <div class="big-icon">🛒</div>
         <div>${s.mode === 'refund' ? t('refund.hint') : t('sale.empty')}</div>
-        <div class="muted small">${t('sale.empty_hint')}</div>
+        ${s.mode !== 'refund' && html`<div class="muted small">${t('sale.empty_hint')}</div>`}
       </div></div>`;
   }
   let n = 0;
