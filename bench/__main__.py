@@ -17,6 +17,7 @@ BENCHMARKS = {
     "roundtrip": "bench.roundtrip",
     "journal": "bench.journal",
     "startup": "bench.startup",
+    "devices": "bench.devices",
     "catalog": "bench.catalog",
     "sale": "bench.sale",
     "stock": "bench.stock",
