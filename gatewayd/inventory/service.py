@@ -434,6 +434,7 @@ def bind(app: App) -> None:
     sales = getattr(app, "sales", None)  # bind after the sale service
     if sales is not None:
         sales.on_complete.append(inv.on_sale_complete)
+        sales.qty_guard = inv.check_available
         sales.on_refund.append(inv.on_sale_complete)
         sales.on_void.append(inv.on_sale_void)
     reg = app.registry

@@ -161,6 +161,9 @@ class SaleService:
         self.member_scan: Callable[[str, str], Awaitable[None]] | None = None
         # called when a sale opens or is resumed; raises to refuse (a closed business day)
         self.open_guard: Callable[[Tx], Any] = lambda tx: None
+        # called when a line's quantity is set: (sku, qty, qty of the item in the sale's
+        # other lines); raises to refuse (selling below zero stock when it is not allowed)
+        self.qty_guard: Callable[[str, int, int], Any] = lambda sku, qty, in_sale: None
         self._pay_lock = trio.Lock()
         self._display_send, self._display_recv = trio.open_memory_channel[
             tuple[str, Any]](64)
@@ -528,6 +531,7 @@ class SaleService:
                 st = self._open_sale(tx, operator)
             if len(st.lines) >= self.cfg.max_lines:
                 raise _err("conflict", f"a sale has at most {self.cfg.max_lines} lines")
+            self.qty_guard(item.sku, qty, _in_sale(st, item.sku))
             same = next((ln for ln in st.lines if ln["sku"] == item.sku), None)
             snap = (same["name"], same["unit"], same["list_price"], same["member_price"],
                     same["tax_rate_bp"], same["category"]) if same else (
@@ -575,6 +579,7 @@ class SaleService:
             st = self._require_open(tx)
             ln = self._line(st, line_id)
             self._check_qty(qty, ln["unit"])
+            self.qty_guard(ln["sku"], qty, _in_sale(st, ln["sku"], but=line_id))
             ln["qty"] = qty
             tx.execute("UPDATE sale_lines SET qty=? WHERE id=?", (qty, line_id))
             self._reprice(tx, st)
@@ -1398,3 +1403,9 @@ def bind(app: App, provider: PaymentProvider | None = None) -> SaleService:
                 "operations": len(sim.ledger)}
 
     return svc
+
+
+def _in_sale(st: Loaded, sku: str, but: str | None = None) -> int:
+    """The quantity of `sku` on the sale's live lines, leaving out line `but`."""
+    return sum(ln["qty"] for ln in st.lines
+               if ln["sku"] == sku and not ln["voided"] and ln["id"] != but)

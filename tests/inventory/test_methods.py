@@ -196,13 +196,30 @@ async def test_negative_stock_refused_by_config(tmp_path, nursery):
     await nursery.start(app.run)
     daemon = Daemon(app)
     daemon.operator("1001", "cashier", "1234")
+    daemon.operator("9001", "manager", "9999")
     try:
         async with connect(daemon.url, daemon.token("admin")) as gw:
             await gw.call("catalog.upsert", {"items": ITEMS})
-            await gw.call("stock.receive", {"lines": [{"sku": "1001", "qty": 2000,
+            await gw.call("stock.receive", {"lines": [{"sku": "1001", "qty": 3000,
                                                        "cost": 1}]})
             await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
-            await gw.call("sale.add", {"sku": "1001", "qty": 3000})
+            seq = app.store.journal_seq()
+            with pytest.raises(GatewayError) as err:  # refused when it is scanned
+                await gw.call("sale.add", {"sku": "1001", "qty": 4000})
+            assert err.value.code == "conflict" and err.value.details["needed"] == 4000
+            assert app.store.journal_seq() == seq
+            sale = await gw.call("sale.add", {"sku": "1001", "qty": 2000})
+            with pytest.raises(GatewayError) as err:  # the same item again, over on-hand
+                await gw.call("sale.add", {"sku": "1001", "qty": 2000})
+            assert err.value.details == {"sku": "1001", "on_hand": 3000, "needed": 4000}
+            with pytest.raises(GatewayError) as err:
+                await gw.call("sale.set_qty", {"line_id": sale["added"], "qty": 4000})
+            assert err.value.code == "conflict"
+            await gw.call("sale.set_qty", {"line_id": sale["added"], "qty": 3000})
+            # stock shrinks after the scan: completion is refused too
+            await gw.call("stock.writeoff", {"lines": [{"sku": "1001", "qty": 1000}],
+                                             "reason": "damaged",
+                                             "approve": {"operator": "9001", "pin": "9999"}})
             seq = app.store.journal_seq()
             with pytest.raises(GatewayError) as err:
                 await gw.call("sale.tender", {"method": "cash", "amount": 1050})
