@@ -8,7 +8,7 @@ A driver couples a sans-I/O codec (in its own folder) to a transport. The manage
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -32,6 +32,26 @@ class DeviceOffline(Exception):
 
 class DeviceBusy(Exception):
     """The device cannot take this command now (maps to `device_busy`)."""
+
+
+async def run_until_transport_error(*tasks: Callable[[], Awaitable[None]]) -> None:
+    """Run a driver's tasks (reader, poller, ...) side by side; the first TransportError
+    cancels the others and is re-raised bare, not in an ExceptionGroup, which is what the
+    manager expects from `Device.run`."""
+    failure: list[TransportError] = []
+    async with trio.open_nursery() as nursery:
+
+        async def guard(task: Callable[[], Awaitable[None]]) -> None:
+            try:
+                await task()
+            except TransportError as exc:
+                failure.append(exc)
+                nursery.cancel_scope.cancel()
+
+        for task in tasks:
+            nursery.start_soon(guard, task)
+    if failure:
+        raise failure[0]
 
 
 class Transport:

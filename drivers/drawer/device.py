@@ -31,10 +31,17 @@ from typing import Any
 
 import trio
 
-from drivers.base import Device, DeviceInfo, DeviceOffline, Emit, Transport
+from drivers.base import (
+    Device,
+    DeviceInfo,
+    DeviceOffline,
+    Emit,
+    Transport,
+    run_until_transport_error,
+)
 from drivers.drawer.codec import is_open as pin_means_open
 from drivers.drawer.codec import kick_command, parse_bytes_option
-from drivers.printer.device import MAX_MISSED_POLLS, run_until_transport_error
+from drivers.printer.device import MAX_MISSED_POLLS
 from drivers.printer.status import StatusDecoder
 
 

@@ -25,7 +25,7 @@ the middle of a command's parameters.
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -38,7 +38,7 @@ from drivers.base import (
     DeviceState,
     Emit,
     Transport,
-    TransportError,
+    run_until_transport_error,
 )
 from drivers.drawer.codec import kick_command
 from drivers.printer.receipt import Item, Receipt, render
@@ -60,25 +60,6 @@ class PrinterNotReady(DeviceBusy):
     def __init__(self, reason: str, message: str | None = None):
         super().__init__(message or f"printer not ready: {reason}")
         self.reason = reason
-
-
-async def run_until_transport_error(*tasks: Callable[[], Awaitable[None]]) -> None:
-    """Run tasks side by side; the first TransportError cancels the others and is re-raised
-    bare (not in an ExceptionGroup), which is what the manager expects from `run`."""
-    failure: list[TransportError] = []
-    async with trio.open_nursery() as nursery:
-
-        async def guard(task: Callable[[], Awaitable[None]]) -> None:
-            try:
-                await task()
-            except TransportError as exc:
-                failure.append(exc)
-                nursery.cancel_scope.cancel()
-
-        for task in tasks:
-            nursery.start_soon(guard, task)
-    if failure:
-        raise failure[0]
 
 
 class EscposPrinter(Device):

@@ -27,32 +27,12 @@ from drivers.base import (
     DeviceOffline,
     Emit,
     Transport,
-    TransportError,
+    run_until_transport_error,
 )
 from drivers.scale.aclas import AclasCodec
 from drivers.scale.cas import CasCodec
 from drivers.scale.reading import Reading
 from drivers.scale.toledo8217 import Toledo8217Codec
-
-
-async def run_until_transport_error(*tasks: Callable[[], Awaitable[None]]) -> None:
-    """Run tasks side by side; the first TransportError stops them all and is re-raised as is
-    (not wrapped in an ExceptionGroup), so the manager sees the error it expects."""
-    failure: list[TransportError] = []
-
-    async with trio.open_nursery() as nursery:
-
-        async def guard(task: Callable[[], Awaitable[None]]) -> None:
-            try:
-                await task()
-            except TransportError as exc:
-                failure.append(exc)
-                nursery.cancel_scope.cancel()
-
-        for task in tasks:
-            nursery.start_soon(guard, task)
-    if failure:
-        raise failure[0]
 
 
 class ScaleDevice(Device):
