@@ -61,8 +61,15 @@ class InventoryConfig(BaseModel):
 
 
 def inventory_config(app_config: Any) -> InventoryConfig:
+    from pydantic import ValidationError
+
+    from gatewayd.config import ConfigError, format_errors
+
     raw = getattr(app_config, "inventory", None) or {}
-    return InventoryConfig.model_validate(raw)
+    try:
+        return InventoryConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_errors(exc, "inventory")) from None
 
 
 def utc(us: int | None) -> dt.datetime | None:

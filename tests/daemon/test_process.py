@@ -69,6 +69,18 @@ def test_config_errors_name_the_key(tmp_path):
     assert "server.listen" in out.stderr and "HOST:PORT" in out.stderr
     cfg.write_text("[server\n")
     assert "not valid TOML" in cli(cfg, "config", "check").stderr
+    # the sale, member and inventory tables are checked too, and name their keys
+    cfg.write_text('[sale]\ncash_rounding = "sometimes"\n[inventory]\nallow_negative = "x"\n'
+                   '[members]\npoints_per_yuan = -1\n[[promotions]]\nkind = "qty_tier"\n')
+    out = cli(cfg, "config", "check")
+    assert out.returncode == 78
+    for key in ("sale.cash_rounding", "inventory", "allow_negative", "points_per_yuan",
+                "promotions[0]"):
+        assert key in out.stderr, (key, out.stderr)
+    # and the daemon refuses to start on them, with the same message, no traceback
+    run = cli(cfg, "run")
+    assert run.returncode == 78 and "sale.cash_rounding" in run.stderr
+    assert "Traceback" not in run.stderr
 
 
 def _notify_socket(tmp_path: Path) -> socket.socket:
