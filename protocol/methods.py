@@ -121,6 +121,10 @@ class LoginParams(Params):
     pin: StrictStr
 
 
+class OperatorListParams(Params):
+    include_inactive: StrictBool = False
+
+
 class PairStatusParams(Params):
     request_id: StrictStr
 
@@ -147,6 +151,16 @@ method(
     "viewer",
     "Log the operator out of this connection.",
     example={"params": {}, "result": {"ok": True}},
+)
+method(
+    "operator.list",
+    OperatorListParams,
+    "supervisor",
+    "The till's operators (id, name, role, active, locked); never a PIN. Operators are added "
+    "with `gatewayd operator add`.",
+    example={"params": {}, "result": {"operators": [
+        {"id": "1001", "name": "李娜 Li Na", "role": "cashier", "active": True,
+         "locked": False}]}},
 )
 method(
     "pair.request",
@@ -542,6 +556,13 @@ class SaleGetParams(Params):
     id: StrictStr | None = None
 
 
+class SaleListParams(Params):
+    day: StrictStr | None = Field(default=None, pattern=r"^\d{8}$",
+                                  description="business day YYYYMMDD; default today")
+    limit: StrictInt = Field(default=200, ge=1, le=1000)
+    offset: StrictInt = Field(default=0, ge=0)
+
+
 class ReprintParams(Params):
     receipt_no: StrictStr | None = None
 
@@ -693,6 +714,20 @@ method(
     errors=("invalid_params", "not_found"),
     example={"params": {"receipt_no": "S001-T01-20250301-0042"},
              "result": {**_SALE, "state": "completed", "receipt_no": "S001-T01-20250301-0042"}},
+)
+method(
+    "sale.list",
+    SaleListParams,
+    "supervisor",
+    "Completed, voided and refund documents of a business day, newest first: a summary per "
+    "document (receipt_no, kind, state, time, operator, item count, tender methods, total); "
+    "`sale.get` gives the whole sale.",
+    errors=("invalid_params",),
+    example={"params": {"day": "20250301", "limit": 2},
+             "result": {"day": "20250301", "total_count": 57, "sales": [
+                 {"id": "0b5c…", "receipt_no": "S001-T01-20250301-0057", "kind": "sale",
+                  "state": "completed", "completed_at": "2025-03-01T09:41:07Z",
+                  "operator": "1001", "items": 5, "tenders": ["cash"], "total": 4350}]}},
 )
 method(
     "receipt.reprint",

@@ -339,6 +339,28 @@ class SaleService:
             return empty_sale()
         return self.get_wire(row["id"])  # type: ignore[return-value]
 
+    def list_day(self, day: str, limit: int, offset: int) -> dict[str, Any]:
+        """Summaries of a business day's finished documents, newest first (the back
+        office's list; `get_wire` has the whole sale)."""
+        store = self.app.store
+        where = "business_day=? AND state IN ('completed', 'voided')"
+        count = store.one(f"SELECT COUNT(*) FROM sales WHERE {where}", (day,))[0]
+        rows = store.all(
+            f"SELECT id, receipt_no, kind, state, completed_at, updated_at, operator, total,"
+            f" (SELECT COUNT(*) FROM sale_lines l WHERE l.sale_id=s.id AND NOT l.voided)"
+            f"  AS items,"
+            f" (SELECT group_concat(method, ',') FROM (SELECT DISTINCT method FROM"
+            f"  sale_tenders t WHERE t.sale_id=s.id)) AS methods"
+            f" FROM sales s WHERE {where}"
+            f" ORDER BY COALESCE(completed_at, updated_at) DESC LIMIT ? OFFSET ?",
+            (day, limit, offset))
+        sales = [{"id": r["id"], "receipt_no": r["receipt_no"], "kind": r["kind"],
+                  "state": r["state"], "completed_at": _ts(r["completed_at"] or r["updated_at"]),
+                  "operator": r["operator"], "items": r["items"],
+                  "tenders": r["methods"].split(",") if r["methods"] else [],
+                  "total": r["total"]} for r in rows]
+        return {"day": day, "total_count": count, "sales": sales}
+
     def by_receipt(self, receipt_no: str) -> dict[str, Any] | None:
         row = self.app.store.one("SELECT id FROM sales WHERE receipt_no=?", (receipt_no,))
         return self.get_wire(row["id"]) if row else None
@@ -1373,6 +1395,10 @@ def bind(app: App, provider: PaymentProvider | None = None) -> SaleService:
         if wire is None:
             raise _err("not_found", f"no sale {p.receipt_no or p.id}")
         return wire
+
+    @reg.method("sale.list")
+    async def sale_list(ctx: Any, p: Any) -> dict[str, Any]:
+        return svc.list_day(p.day or datetime.now(svc.tz).strftime("%Y%m%d"), p.limit, p.offset)
 
     @reg.method("receipt.reprint")
     async def receipt_reprint(ctx: Any, p: Any) -> dict[str, Any]:

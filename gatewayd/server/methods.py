@@ -79,6 +79,14 @@ def bind(registry: Registry, app: App) -> None:
             ctx.session.operator = None
         return {"ok": True}
 
+    @registry.method("operator.list")
+    async def operator_list(ctx: CallContext, p) -> dict[str, Any]:
+        now = time.time()
+        return {"operators": [
+            {"id": r["id"], "name": r["name"], "role": r["role"], "active": bool(r["active"]),
+             "locked": bool(r["locked_until"] and r["locked_until"] > now)}
+            for r in auth.list_operators(app.store) if r["active"] or p.include_inactive]}
+
     @registry.method("pair.request")
     async def pair_request(ctx: CallContext, p) -> dict[str, Any]:
         name = p.name or ctx.session.client_name

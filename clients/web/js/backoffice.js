@@ -25,7 +25,7 @@ gw.onConnect = async () => {
     }
   }
   await loadDevices();
-  const names = ['report.x', 'report.z', 'report.sales', 'sale.get', 'catalog.upsert', 'operator.list'];
+  const names = ['report.x', 'report.z', 'report.sales', 'sale.get', 'sale.list', 'catalog.upsert', 'operator.list'];
   const available = {};
   await Promise.all(names.map(async m => {
     try { await gw.call(m, { __probe: true }, { raw: true }); available[m] = true; } catch (e) { available[m] = e.code !== 'unknown_method'; }
@@ -197,10 +197,19 @@ function receiptNos(first, last) {
 function Sales() {
   useLang();
   const [list, reload] = useLoad(async () => {
+    if (store.state.available['sale.list']) {
+      const day = await gw.call('sale.list', { limit: 200 });
+      // Rows are summaries; a click fetches the whole sale.
+      return day.sales.map(x => ({ ...x, summary: true }));
+    }
     const z = await gw.call('report.z', {});
     const nos = receiptNos(z.first_receipt, z.last_receipt);
     return Promise.all(nos.map(no => gw.call('sale.get', { receipt_no: no }).catch(() => ({ receipt_no: no, missing: true }))));
   });
+  async function open(x) {
+    if (x.missing) return;
+    setFound(x.summary ? await gw.call('sale.get', { id: x.id }) : x);
+  }
   const [q, setQ] = useState('');
   const [found, setFound] = useState(null);
   const [err, setErr] = useState(null);
@@ -221,10 +230,10 @@ function Sales() {
       <div class="row"><h3>${t('bo.today_sales')}</h3><div class="spacer"></div><button onClick=${reload}>${t('common.refresh')}</button></div>
       ${list.error && html`<p class="error">${errText(list.error)}</p>`}
       ${list.data && html`<table class="data" data-testid="sales-list"><thead><tr><th>${t('bo.receipt')}</th><th>${t('bo.time')}</th><th>${t('bo.operator')}</th><th class="r">${t('sale.items')}</th><th>${t('bo.tenders')}</th><th class="r">${t('sale.total')}</th></tr></thead>
-        <tbody>${list.data.map(x => html`<tr data-testid="sales-row" onClick=${() => !x.missing && setFound(x)} style="cursor:pointer">
+        <tbody>${list.data.map(x => html`<tr data-testid="sales-row" onClick=${() => open(x)} style="cursor:pointer">
           <td>${x.receipt_no}</td><td>${fmtWhen(x.completed_at || x.closed_at || x.updated_at)}</td><td>${x.operator || ''}</td>
-          <td class="r">${x.lines ? x.lines.filter(l => !l.voided).length : ''}</td>
-          <td>${(x.tenders || []).map(tt => t(`tender.${tt.method}`)).join(' + ')}</td><td class="r">${yuan(x.total)}</td></tr>`)}</tbody></table>`}
+          <td class="r">${x.summary ? x.items : x.lines ? x.lines.filter(l => !l.voided).length : ''}</td>
+          <td>${(x.tenders || []).map(tt => t(`tender.${tt.method || tt}`)).join(' + ')}</td><td class="r">${yuan(x.total)}</td></tr>`)}</tbody></table>`}
       ${list.data && !list.data.length && html`<p class="muted">${t('common.none')}</p>`}
     </div>
   </div>`;
