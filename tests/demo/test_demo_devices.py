@@ -90,12 +90,13 @@ async def test_paper_out_mid_receipt_reprints_whole_and_marked(demo):
 async def test_unplug_and_plug_every_device(demo, device):
     async with connect(demo.url, demo.admin) as gw:
         await gw.subscribe(["devices"])
+        # issue 3: offline within 1 s of the unplug, online within 2 s of the plug
         await gw.call("sim.unplug", device=device)
         await wait_for(gw, "devices.status",
-                       lambda d: d["id"] == device and d["state"] != "online", timeout=1.5)
+                       lambda d: d["id"] == device and d["state"] != "online", timeout=1.0)
         await gw.call("sim.plug", device=device)
         await wait_for(gw, "devices.status",
-                       lambda d: d["id"] == device and d["state"] == "online", timeout=3)
+                       lambda d: d["id"] == device and d["state"] == "online", timeout=2.0)
 
 
 async def test_silent_scale_read_ends_in_device_offline(demo):
