@@ -49,6 +49,10 @@ def bind(app: App) -> MemberService:
         raise ConfigError(str(exc)) from None
     svc = MemberService(app.store, cfg, app.config.till.timezone, app.emit)
     app.members = svc  # type: ignore[attr-defined]
+    app.tasks.append(("members.daily", svc.run_daily))
+    shifts = getattr(app, "shifts", None)  # bound before the members
+    if shifts is not None:
+        svc.cash_taken = shifts.cash_taken
     reg = app.registry
     sales = getattr(app, "sales", None)
 
@@ -81,7 +85,7 @@ def bind(app: App) -> MemberService:
 
     @reg.method("member.topup")
     async def member_topup(ctx: CallContext, p) -> dict[str, Any]:
-        return await svc.topup(member_id_of(p.code), p.amount, p.method, p.ref)
+        return await svc.topup(member_id_of(p.code), p.amount, p.method, p.ref, ctx.actor)
 
     @reg.method("member.history")
     async def member_history(ctx: CallContext, p) -> dict[str, Any]:

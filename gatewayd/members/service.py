@@ -8,7 +8,8 @@ everything else — events, journal data, sale/receipt/display data, history, li
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -34,6 +35,8 @@ class MemberService:
                        else parse_members_config(config))
         self.tz = ZoneInfo(timezone)
         self.emit = emit or (lambda topic, data: None)
+        # (tx, amount, reason, operator): cash taken into the drawer (the shift's paid-in)
+        self.cash_taken: Callable[[Tx, int, str, str | None], Any] | None = None
 
     # -- reads ------------------------------------------------------------------------------
     def find(self, code: str) -> sqlite3.Row | None:
@@ -152,13 +155,34 @@ class MemberService:
         return {"member": self.view(self.get(member_id), own=True), "changed": changed}
 
     async def topup(self, member_id: str, amount: int, method: str,
-                    ref: str | None = None) -> dict[str, Any]:
-        out = await self.write(lambda tx: ledger.topup(tx, self.config, member_id, amount,
-                                                       method, ref))
+                    ref: str | None = None, operator: str | None = None) -> dict[str, Any]:
+        def fn(tx: Tx) -> dict[str, Any]:
+            out = ledger.topup(tx, self.config, member_id, amount, method, ref)
+            if method == "cash" and self.cash_taken is not None:
+                # the cash goes in the drawer: the shift's expected cash must know
+                self.cash_taken(tx, amount, f"会员充值 top-up {out['ref']}", operator)
+            return out
+
+        out = await self.write(fn)
         row = self.get(member_id)
         self.emit("members.balance", {"member": member_id, "phone": core.mask_phone(row["phone"]),
                                       "balance": row["balance"]})
         return {**out, "member": self.view(row)}
+
+    async def run_daily(self, hour: int = 3, first_after_s: float = 60.0,
+                        task_status=None) -> None:
+        """The owned task that keeps tiers and points honest for members who stop buying:
+        spend ages out of the tier window and points expire without any sale. Runs once a
+        minute after start (start-up stays fast), then every day at `hour` local time."""
+        import trio
+
+        if task_status is not None:
+            task_status.started()
+        await trio.sleep(first_after_s)
+        while True:
+            result = await self.recompute()
+            self.emit("members.recomputed", result)
+            await trio.sleep(seconds_until(datetime.now(self.tz), hour))
 
     async def recompute(self, member_id: str | None = None, batch: int = 2000) -> dict[str, Any]:
         """Expire due points and recompute tiers: one member, or all in batches of `batch`
@@ -256,3 +280,11 @@ def coupon_view(row) -> dict[str, Any]:
         "used_sale": row["used_sale"],
         "used_at": ts(row["used_at"]),
     }
+
+
+def seconds_until(now: datetime, hour: int) -> float:
+    """Seconds from `now` (aware) to the next `hour`:00 on its wall clock."""
+    target = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if target <= now:
+        target = (target + timedelta(days=1)).replace(hour=hour)
+    return (target - now).total_seconds()

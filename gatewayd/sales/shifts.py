@@ -371,6 +371,27 @@ class ShiftService:
         await self._drawer("float", wire["id"], operator)
         return wire
 
+    def _cash_move(self, tx: Tx, cur: Any, amount: int, reason: str,
+                   operator: str | None) -> dict[str, Any]:
+        mid = str(uuid.uuid4())
+        tx.execute("INSERT INTO cash_moves(id, shift_id, business_day, amount, reason,"
+                   " operator, at) VALUES (?,?,?,?,?,?,?)",
+                   (mid, cur["id"], cur["business_day"], amount, reason, operator, tx.at))
+        kind = "paid_in" if amount > 0 else "paid_out"
+        tx.append("shift.cash", {"id": mid, "shift_id": cur["id"], "kind": kind,
+                                 "amount": amount, "reason": reason, "operator": operator,
+                                 "business_day": cur["business_day"], "today": self.today(tx)})
+        return {"id": mid, "shift_id": cur["id"], "kind": kind, "amount": amount,
+                "reason": reason}
+
+    def cash_taken(self, tx: Tx, amount: int, reason: str,
+                   operator: str | None) -> dict[str, Any] | None:
+        """Cash put in the drawer outside a sale (a member's top-up): a paid-in of the open
+        shift, inside the caller's transaction, so the blind close expects it. None when no
+        shift is open."""
+        cur = self.open_shift(tx)
+        return None if cur is None else self._cash_move(tx, cur, amount, reason, operator)
+
     async def cash(self, operator: str, amount: int, reason: str) -> dict[str, Any]:
         if amount == 0:
             raise _err("invalid_params", "amount must not be 0 (> 0 paid in, < 0 paid out)",
@@ -382,17 +403,7 @@ class ShiftService:
             cur = self.open_shift(tx)
             if cur is None:
                 raise _err("conflict", "no shift is open: shift.open first")
-            mid = str(uuid.uuid4())
-            day = self.today(tx)
-            tx.execute("INSERT INTO cash_moves(id, shift_id, business_day, amount, reason,"
-                       " operator, at) VALUES (?,?,?,?,?,?,?)",
-                       (mid, cur["id"], cur["business_day"], amount, reason, operator, tx.at))
-            kind = "paid_in" if amount > 0 else "paid_out"
-            tx.append("shift.cash", {"id": mid, "shift_id": cur["id"], "kind": kind,
-                                     "amount": amount, "reason": reason, "operator": operator,
-                                     "business_day": cur["business_day"], "today": day})
-            return {"id": mid, "shift_id": cur["id"], "kind": kind, "amount": amount,
-                    "reason": reason}
+            return self._cash_move(tx, cur, amount, reason, operator)
 
         out, _ = await self.app.store.write(fn)
         self.app.emit("shift.cash", out)
