@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -36,6 +33,7 @@ from gatewayd.members.config import parse_members_config
 from gatewayd.sales.catalog import upsert
 from gatewayd.store.db import JournalEvent, Store
 from protocol.codec import unpack
+from tests.crashkit import live_once
 from tests.daemon.test_process import free_port
 
 KILLS = int(os.environ.get("MEMBER_CRASH_KILLS", "30"))
@@ -73,50 +71,16 @@ class Till:
         self.completed: list[str] = []  # receipt numbers of member sales
 
     async def cycle(self) -> None:
-        proc = subprocess.Popen([sys.executable, "-m", "gatewayd", "--config", str(self.cfg),
-                                 "run"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            await self._ready(proc)
-            async with connect(f"ws://127.0.0.1:{self.port}/ws", self.token,
-                               reconnect=False) as gw:
-                await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
-                self.in_flight = None
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._kill_later, proc, nursery.cancel_scope)
-                    await self.script(gw)
-        except LOST:
-            pass
-        except BaseExceptionGroup as group:
-            if not all(isinstance(e, LOST) for e in _leaves(group)):
-                raise
-        finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-            await trio.to_thread.run_sync(proc.wait)
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            proc.stderr.close()
-        assert "Traceback" not in err, err[-3000:]
+        async def setup(gw) -> None:
+            await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+            self.in_flight = None
+
+        await live_once(self.cfg, self.port, self.token, setup, self.script,
+                        lambda: self.rng.uniform(0.05, 0.6), LOST)
         self.kills += 1
         if self.in_flight and self.in_flight not in READ_ONLY:
             self.in_flight_kills += 1
         self.check_store()
-
-    async def _ready(self, proc: subprocess.Popen) -> None:
-        with trio.fail_after(30):
-            while True:
-                assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-                try:
-                    stream = await trio.open_tcp_stream("127.0.0.1", self.port)
-                    await stream.aclose()
-                    return
-                except OSError:
-                    await trio.sleep(0.01)
-
-    async def _kill_later(self, proc: subprocess.Popen, scope: trio.CancelScope) -> None:
-        await trio.sleep(self.rng.uniform(0.05, 0.6))
-        proc.send_signal(signal.SIGKILL)
-        await trio.sleep(0.5)
-        scope.cancel()
 
     async def call(self, gw, method: str, params: dict) -> dict:
         self.in_flight = method
@@ -222,14 +186,6 @@ class Till:
                 self.exact_checks += 1
         finally:
             conn.close()
-
-
-def _leaves(group: BaseExceptionGroup):
-    for exc in group.exceptions:
-        if isinstance(exc, BaseExceptionGroup):
-            yield from _leaves(exc)
-        else:
-            yield exc
 
 
 async def test_kill_minus_nine_keeps_points_and_balances_equal_to_the_journal(tmp_path):

@@ -35,6 +35,7 @@ from gatewayd import auth
 from gatewayd.sales.catalog import upsert
 from gatewayd.sales.payments import SimulatedProvider
 from gatewayd.store.db import Store
+from tests.crashkit import live_once, wait_ready
 from tests.daemon.test_process import free_port
 
 KILLS = int(os.environ.get("CRASH_KILLS", "200"))
@@ -79,48 +80,17 @@ class Till:
 
     # -- one life ------------------------------------------------------------------------
     async def cycle(self) -> None:
-        proc = subprocess.Popen([sys.executable, "-m", "gatewayd", "--config", str(self.cfg),
-                                 "run"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            await self._ready(proc)
-            async with connect(f"ws://127.0.0.1:{self.port}/ws", self.token,
-                               reconnect=False) as gw:
-                await self.check(gw)
-                await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._kill_later, proc, nursery.cancel_scope)
-                    await self.script(gw)
-        except (ConnectionLost, OSError):
-            pass
-        except BaseExceptionGroup as group:
-            if not all(isinstance(e, ConnectionLost | OSError) for e in _leaves(group)):
-                raise
-        finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-            await trio.to_thread.run_sync(proc.wait)
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            proc.stderr.close()
-        assert "Traceback" not in err, err[-3000:]
+        async def setup(gw) -> None:
+            await self.check(gw)
+            await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+
+        await live_once(self.cfg, self.port, self.token, setup, self.script, self.kill_delay,
+                        (ConnectionLost, OSError))
         self.kills += 1
         self.check_store()
 
-    async def _ready(self, proc: subprocess.Popen) -> None:
-        with trio.fail_after(30):
-            while True:
-                assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-                try:
-                    stream = await trio.open_tcp_stream("127.0.0.1", self.port)
-                    await stream.aclose()
-                    return
-                except OSError:
-                    await trio.sleep(0.01)
-
-    async def _kill_later(self, proc: subprocess.Popen, scope: trio.CancelScope) -> None:
-        await trio.sleep(self.rng.uniform(0.0, 0.12))
-        proc.send_signal(signal.SIGKILL)
-        await trio.sleep(0.5)
-        scope.cancel()
+    def kill_delay(self) -> float:
+        return self.rng.uniform(0.0, 0.12)
 
     # -- the script ------------------------------------------------------------------------
     async def script(self, gw) -> None:
@@ -248,12 +218,6 @@ class Till:
         assert tenders == charged, (tenders, charged)
 
 
-def _leaves(exc: BaseException) -> list[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
-    return [exc]
-
-
 async def test_kill_minus_nine_at_random_points(tmp_path):
     rng = random.Random(SEED)
     tills = [Till(tmp_path, lane, random.Random(rng.random())) for lane in range(LANES)]
@@ -272,7 +236,7 @@ async def test_kill_minus_nine_at_random_points(tmp_path):
         proc = subprocess.Popen([sys.executable, "-m", "gatewayd", "--config", str(till.cfg),
                                  "run"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            await till._ready(proc)
+            await wait_ready(proc, till.port)
             async with connect(f"ws://127.0.0.1:{till.port}/ws", till.token,
                                reconnect=False) as gw:
                 await till.check(gw)
