@@ -189,7 +189,8 @@ def bind(app: App) -> None:
         document = lines_document(p.lines) if p.lines is not None else p.receipt
         kind = "lines" if p.lines is not None else "receipt"
         job_id, _ = await app.store.write(
-            lambda tx: enqueue(tx, printer, document, kind=kind, ref=f"manual:{ctx.actor}"))
+            lambda tx: enqueue(tx, printer, document, kind=kind,
+                               ref=f"manual:{ctx.actor}" if ctx.actor else "manual"))
         queue.wake(printer)
         return {"job_id": job_id}
 
