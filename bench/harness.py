@@ -97,6 +97,35 @@ async def time_concurrent(
     return Timing.of(pooled)
 
 
+class _Rollback(Exception):
+    pass
+
+
+def hook_cost(store, hook: Callable[[object], None], n: int) -> tuple[Timing, Timing]:
+    """A sale-completion hook's own cost: a transaction that runs `hook(tx)` vs the same bare
+    transaction without it, interleaved n times each, both rolled back so nothing changes.
+    Returns (with the hook, without)."""
+    def once(with_hook: bool) -> float:
+        def fn(tx) -> None:
+            if with_hook:
+                hook(tx)
+            tx.append("bench.noop", {})
+            raise _Rollback
+
+        t0 = time.perf_counter()
+        try:
+            store.write_sync(fn)
+        except _Rollback:
+            pass
+        return time.perf_counter() - t0
+
+    on, off = [], []
+    for _ in range(n):
+        on.append(once(True))
+        off.append(once(False))
+    return Timing.of(on), Timing.of(off)
+
+
 def merge(timings: Iterable[Timing]) -> Timing:
     return Timing.of(s for t in timings for s in t.samples)
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import trio
 
-from bench.harness import Row, Timing, time_sync
+from bench.harness import Row, Timing, hook_cost, time_sync
 
 MEMBERS = int(os.environ.get("BENCH_MEMBERS", "1000000"))
 LOOKUPS = int(os.environ.get("BENCH_LOOKUPS", "20000"))
@@ -174,28 +174,13 @@ async def _sale(root: Path, n: int) -> dict[str, Timing]:
         hook = next(h for h in app.sales.on_complete if h.__qualname__.endswith("on_complete")
                     and "members" in h.__module__)
 
-        class Rollback(Exception):
-            pass
+        def hook_once(tx) -> None:
+            # as if the sale had not completed yet
+            tx.execute("DELETE FROM member_purchases WHERE sale_id = ?", (sale_id,))
+            hook(tx, dict(wire))
 
-        def bare(with_hook: bool):
-            def fn(tx):
-                if with_hook:
-                    tx.execute("DELETE FROM member_purchases WHERE sale_id = ?", (sale_id,))
-                    hook(tx, dict(wire))
-                tx.append("bench.noop", {})
-                raise Rollback
-
-            try:
-                app.store.write_sync(fn)
-            except Rollback:
-                pass
-
-        out["hook.on"], out["hook.off"] = [], []
-        for _ in range(n):
-            for tag, flag in (("hook.on", True), ("hook.off", False)):
-                a = clock()
-                bare(flag)
-                out[tag].append(clock() - a)
+        out["hook.on"], out["hook.off"] = (list(t.samples) for t in
+                                           hook_cost(app.store, hook_once, n))
         nursery.cancel_scope.cancel()
     app.close()
     return {k: Timing.of(v) for k, v in out.items()}

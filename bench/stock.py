@@ -20,7 +20,7 @@ from pathlib import Path
 
 import trio
 
-from bench.harness import Row, Timing
+from bench.harness import Row, Timing, hook_cost
 from bench.sale import ITEMS
 
 SALES = int(os.environ.get("BENCH_SALES", "200"))
@@ -77,28 +77,13 @@ async def _subject(root: Path, n: int) -> dict[str, Timing]:
         sale_id = app.store.one("SELECT ref FROM stock_moves WHERE kind='sale' LIMIT 1")[0]
         wire = app.sales.get_wire(sale_id)
 
-        class Rollback(Exception):
-            pass
+        def hook_once(tx) -> None:
+            # as if the sale had not completed yet
+            tx.execute("DELETE FROM stock_moves WHERE ref = ?", (sale_id,))
+            inv.on_sale_complete(tx, wire)
 
-        def bare(with_hook: bool):
-            def fn(tx):
-                if with_hook:
-                    tx.execute("DELETE FROM stock_moves WHERE ref = ?", (sale_id,))
-                    inv.on_sale_complete(tx, wire)
-                tx.append("bench.noop", {})
-                raise Rollback
-
-            try:
-                app.store.write_sync(fn)
-            except Rollback:
-                pass
-
-        out["hook.on"], out["hook.off"] = [], []
-        for _ in range(n):
-            for tag, flag in (("hook.on", True), ("hook.off", False)):
-                a = clock()
-                bare(flag)
-                out[tag].append(clock() - a)
+        out["hook.on"], out["hook.off"] = (list(t.samples) for t in
+                                           hook_cost(app.store, hook_once, n))
         nursery.cancel_scope.cancel()
     app.close()
     return {k: Timing.of(v) for k, v in out.items()}
