@@ -20,7 +20,8 @@ from typing import Any
 
 import trio
 
-from drivers.base import Transport, TransportError
+from drivers.base import TransportError
+from drivers.transports.stream import StreamTransport
 
 EVENT = struct.Struct("<qqHHi")
 EVENT_SIZE = EVENT.size  # 24
@@ -178,13 +179,16 @@ class KeyDecoder:
         return ch
 
 
-class EvdevTransport(Transport):
+class EvdevTransport(StreamTransport):
+    receive_verb = "read"  # ENODEV when the scanner is unplugged
+    eof_message = "end of file (device gone)"
+    # The base's aclose closes the fd, which also releases the exclusive grab.
+
     def __init__(self, fd: int, path: str, decoder: KeyDecoder, grabbed: bool):
+        super().__init__(trio.lowlevel.FdStream(fd), path)
         self.path = path
         self.decoder = decoder
         self.grabbed = grabbed
-        self._stream = trio.lowlevel.FdStream(fd)
-        self._closed = False
 
     @classmethod
     async def open(
@@ -210,21 +214,6 @@ class EvdevTransport(Transport):
 
     async def receive(self, max_bytes: int = 4096) -> bytes:
         while True:
-            if self._closed:
-                raise TransportError(f"{self.path}: closed")
-            try:
-                raw = await self._stream.receive_some(EVENT_SIZE * 64)
-            except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                # ENODEV when the scanner is unplugged
-                raise TransportError(f"{self.path}: read failed: {exc}") from exc
-            if not raw:
-                raise TransportError(f"{self.path}: end of file (device gone)")
-            text = self.decoder.feed(raw)
+            text = self.decoder.feed(await super().receive(EVENT_SIZE * 64))
             if text:
                 return text
-
-    async def aclose(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        await self._stream.aclose()  # closing the fd releases the grab

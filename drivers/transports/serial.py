@@ -19,8 +19,9 @@ import termios
 import serial  # pyserial
 import trio
 
-from drivers.base import Transport, TransportError
+from drivers.base import TransportError
 from drivers.config import SerialSettings
+from drivers.transports.stream import StreamTransport
 
 _PARITY = {
     "N": serial.PARITY_NONE,
@@ -37,12 +38,18 @@ def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-class SerialTransport(Transport):
+class SerialTransport(StreamTransport):
+    send_verb = "write"
+    receive_verb = "read"  # EIO: a pty whose master closed, an unplugged USB-serial adapter
+    eof_message = "end of file (device gone)"
+
     def __init__(self, port: serial.Serial, stream: trio.lowlevel.FdStream, path: str):
+        super().__init__(stream, path)
         self._port = port
-        self._stream = stream
         self.path = path
-        self._closed = False
+
+    def describe(self, exc: BaseException) -> str:
+        return _describe(exc)
 
     @classmethod
     async def open(
@@ -81,32 +88,11 @@ class SerialTransport(Transport):
         await trio.lowlevel.checkpoint()
         return cls(port, stream, path)
 
-    async def send(self, data: bytes) -> None:
-        if self._closed:
-            raise TransportError(f"{self.path}: closed")
-        try:
-            await self._stream.send_all(data)
-        except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            raise TransportError(f"{self.path}: write failed: {_describe(exc)}") from exc
-
-    async def receive(self, max_bytes: int = 4096) -> bytes:
-        if self._closed:
-            raise TransportError(f"{self.path}: closed")
-        try:
-            data = await self._stream.receive_some(max_bytes)
-        except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            # EIO: a pty whose master closed, or a USB-serial adapter that was unplugged.
-            raise TransportError(f"{self.path}: read failed: {_describe(exc)}") from exc
-        if not data:
-            raise TransportError(f"{self.path}: end of file (device gone)")
-        return data
-
     async def aclose(self) -> None:
         if self._closed:
             return
-        self._closed = True
         try:
-            await self._stream.aclose()
+            await super().aclose()
         finally:
             try:
                 self._port.close()

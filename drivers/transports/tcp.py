@@ -6,14 +6,16 @@ import socket
 
 import trio
 
-from drivers.base import Transport, TransportError
+from drivers.base import TransportError
+from drivers.transports.stream import StreamTransport
 
 
-class TcpTransport(Transport):
+class TcpTransport(StreamTransport):
+    eof_message = "connection closed by peer"
+
     def __init__(self, stream: trio.SocketStream, where: str):
-        self._stream = stream
+        super().__init__(stream, where)
         self.where = where
-        self._closed = False
 
     @classmethod
     async def open(cls, host: str, port: int, timeout: float = 5.0) -> TcpTransport:
@@ -32,27 +34,3 @@ class TcpTransport(Transport):
             pass
         return cls(stream, where)
 
-    async def send(self, data: bytes) -> None:
-        if self._closed:
-            raise TransportError(f"{self.where}: closed")
-        try:
-            await self._stream.send_all(data)
-        except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            raise TransportError(f"{self.where}: send failed: {exc}") from exc
-
-    async def receive(self, max_bytes: int = 4096) -> bytes:
-        if self._closed:
-            raise TransportError(f"{self.where}: closed")
-        try:
-            data = await self._stream.receive_some(max_bytes)
-        except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            raise TransportError(f"{self.where}: receive failed: {exc}") from exc
-        if not data:
-            raise TransportError(f"{self.where}: connection closed by peer")
-        return data
-
-    async def aclose(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        await self._stream.aclose()
