@@ -198,8 +198,9 @@ class SaleService:
 
     # ------------------------------------------------------------------ reading
     @staticmethod
-    def load(tx: Tx, sale_id: str) -> Loaded | None:
-        row = tx.one("SELECT * FROM sales WHERE id=?", (sale_id,))
+    def load(tx: Tx, sale_id: str, row: Any = None) -> Loaded | None:
+        """The sale with its lines and tenders (`row`: its sales row, when already read)."""
+        row = row if row is not None else tx.one("SELECT * FROM sales WHERE id=?", (sale_id,))
         if row is None:
             return None
         lines = [dict(r) for r in tx.execute(
@@ -209,9 +210,9 @@ class SaleService:
         return Loaded(dict(row), lines, tenders)
 
     def _active(self, tx: Tx) -> Loaded | None:
-        row = tx.one("SELECT id FROM sales WHERE till=? AND state IN ('open','tendering')",
+        row = tx.one("SELECT * FROM sales WHERE till=? AND state IN ('open','tendering')",
                      (self.till.till,))
-        return self.load(tx, row["id"]) if row else None
+        return self.load(tx, row["id"], row) if row else None
 
     def _require_active(self, tx: Tx) -> Loaded:
         st = self._active(tx)
@@ -417,11 +418,14 @@ class SaleService:
                       for a in p.promotions]
             pk_promos, pk_explain = pack(promos), pack(list(p.explain))
             ln = by_id[p.line_id]
-            ln.update(amount=p.amount, discount=p.discount, net=p.net, tax=p.tax,
-                      gross=p.gross, promos=pk_promos, explain=pk_explain)
-            rows.append((p.amount, p.discount, p.promo_discount + p.member_discount,
-                         p.manual_discount, p.order_discount, p.net, p.tax, p.gross,
-                         pk_promos, pk_explain, p.line_id))
+            row = (p.amount, p.discount, p.promo_discount + p.member_discount,
+                   p.manual_discount, p.order_discount, p.net, p.tax, p.gross,
+                   pk_promos, pk_explain)
+            # A scan reprices the whole basket but usually changes one line: write only
+            # the lines whose priced values moved (a 60-line basket is not 60 UPDATEs).
+            if row != tuple(ln.get(k) for k in _PRICED_COLUMNS):
+                rows.append((*row, p.line_id))
+            ln.update(zip(_PRICED_COLUMNS, row, strict=True))
         tx.executemany(
             "UPDATE sale_lines SET amount=?, discount=?, promo_discount=?, manual_discount=?,"
             " order_discount=?, net=?, tax=?, gross=?, promos=?, explain=? WHERE id=?", rows)
@@ -1429,6 +1433,10 @@ def bind(app: App, provider: PaymentProvider | None = None) -> SaleService:
                 "operations": len(sim.ledger)}
 
     return svc
+
+
+_PRICED_COLUMNS = ("amount", "discount", "promo_discount", "manual_discount", "order_discount",
+                   "net", "tax", "gross", "promos", "explain")
 
 
 def _in_sale(st: Loaded, sku: str, but: str | None = None) -> int:
