@@ -192,13 +192,23 @@ class Session:
             except ProtocolError as exc:
                 self.app.metrics.inc("gatewayd_bad_frames_total")
                 fid = frame_id(raw) if isinstance(raw, bytes) else None
-                self._error(fid, exc)
+                self._refuse_bad_frame(fid, exc)
                 continue
             if isinstance(frame, Hello):
-                self._error(None, ProtocolError("bad_frame", "hello was already received"))
+                self._refuse_bad_frame(
+                    None, ProtocolError("bad_frame", "hello was already received")
+                )
                 continue
             await self.limiter.acquire()
             nursery.start_soon(self._call, frame)
+
+    def _refuse_bad_frame(self, call_id: int | None, exc: ProtocolError) -> None:
+        # Calls are bounded by the semaphore; answers to bad frames are not, so a client
+        # that floods garbage without reading its answers is closed as too slow.
+        if len(self.outbox.frames) >= self.outbox.limit:
+            self.overflow.set()
+            return
+        self._error(call_id, exc)
 
     def _error(self, call_id: int | None, exc: ProtocolError) -> None:
         frame = {"type": "error", "id": call_id, "code": exc.code, "message": exc.message}

@@ -3,6 +3,7 @@ served and nothing is written to the store."""
 
 from __future__ import annotations
 
+import base64
 import os
 
 import msgpack
@@ -167,3 +168,46 @@ async def test_flooding_client_does_not_starve_others(daemon):
                 latencies.append(trio.current_time() - t0)
                 await trio.sleep(0.01)
     assert len(latencies) == 20
+
+
+def ws_frame(payload: bytes) -> bytes:
+    """A masked binary WebSocket frame, as a client sends it (RFC 6455 §5.2)."""
+    mask = os.urandom(4)
+    n = len(payload)
+    head = b"\x82" + (bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + n.to_bytes(2, "big"))
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+async def test_garbage_flood_from_a_client_that_never_reads_is_closed(daemon):
+    """Answers to bad frames are bounded too: a client that floods garbage and never reads
+    its answers is closed as too slow, and other clients keep being served."""
+    token = daemon.token()
+    daemon.app.config.server.client_queue = 64
+    stream = await trio.open_tcp_stream("127.0.0.1", daemon.app.port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    await stream.send_all((
+        f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+        f"Sec-WebSocket-Protocol: {SUBPROTOCOL}\r\n\r\n").encode())
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += await stream.receive_some(4096)
+    assert response.startswith(b"HTTP/1.1 101")
+    await stream.send_all(ws_frame(pack({"type": "hello", "token": token,
+                                         "client": {"name": "flood", "kind": "t"}})))
+    garbage = ws_frame(b"\xc1 not msgpack" * 30)
+    async with connect(daemon.url, token) as other:
+        with trio.move_on_after(15):  # never reads a byte of the answers
+            try:
+                for _ in range(50_000):
+                    await stream.send_all(garbage)
+                    if daemon.app.metrics.get("gatewayd_slow_clients_closed_total"):
+                        break
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                pass
+        assert daemon.app.metrics.get("gatewayd_slow_clients_closed_total") == 1
+        with trio.fail_after(10):
+            while len(daemon.app.sessions) > 1:
+                await trio.sleep(0.05)
+        assert (await other.call("system.info"))["protocol"] == 1
+    await stream.aclose()
