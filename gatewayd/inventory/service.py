@@ -410,13 +410,13 @@ class InventoryService(Inventory):
         return result
 
     def _kick(self) -> None:
-        # called from the writer thread inside a transaction: wake the alert task
+        # called from the writer thread inside a transaction: wake the alert task without
+        # waiting for the event loop (the write lock is held)
         if self._token is None or self._wake is None:
             return
-        wake = self._wake
         try:
-            trio.from_thread.run_sync(wake.set, trio_token=self._token)
-        except (RuntimeError, trio.RunFinishedError):
+            self._token.run_sync_soon(self._wake.set)
+        except trio.RunFinishedError:
             pass
 
     async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:

@@ -8,7 +8,9 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from functools import partial
 
 import pytest
 import trio
@@ -69,6 +71,45 @@ async def test_concurrent_writers_are_serialised(tmp_path):
     assert seqs == list(range(1, 201))
 
 
+async def test_writes_run_in_order_on_one_writer_thread(tmp_path):
+    store = Store(tmp_path / "t.db")
+    threads = set()
+
+    def write(tx, i):
+        threads.add(threading.get_ident())
+        tx.append("w", {"i": i})
+
+    async with trio.open_nursery() as n:
+        for i in range(50):
+            n.start_soon(store.write, partial(write, i=i))
+            await trio.sleep(0)  # each task queues for its turn before the next starts
+    assert [e.data["i"] for e in store.journal()] == list(range(50))
+    assert len(threads) == 1 and threading.get_ident() not in threads
+    store.close()
+    assert store._writer is None
+
+
+async def test_a_failed_async_write_raises_and_the_writer_goes_on(tmp_path):
+    store = Store(tmp_path / "t.db")
+
+    def boom(tx):
+        tx.append("b", {})
+        raise ValueError("refused half-way")
+
+    with pytest.raises(ValueError, match="refused half-way"):
+        await store.write(boom)
+    (_, events) = await store.write(lambda tx: tx.append("ok", {}))
+    assert [e.kind for e in store.journal()] == ["ok"] and events[0].seq == 1
+
+
+def test_one_store_serves_several_trio_runs(tmp_path):
+    store = Store(tmp_path / "t.db")
+    for i in range(3):
+        trio.run(store.write, lambda tx, i=i: tx.append("run", {"i": i}))
+    assert [e.data["i"] for e in store.journal()] == [0, 1, 2]
+    store.close()
+
+
 def test_newer_schema_is_refused(tmp_path):
     conn = sqlite3.connect(tmp_path / "t.db")
     conn.execute(f"PRAGMA user_version = {max(migrations()) + 1}")
@@ -79,20 +120,36 @@ def test_newer_schema_is_refused(tmp_path):
 
 WRITER = textwrap.dedent("""
     import sys
+    import trio
     from gatewayd.store.db import Store
     store = Store(sys.argv[1])
+
+    def pair(tx, i):
+        tx.append("w", {"i": i})
+        tx.append("w2", {"i": i})
+
+    async def through_the_writer_thread():
+        i = 0
+        while True:
+            i += 1
+            await store.write(lambda tx: pair(tx, i))
+            print(i, flush=True)   # acknowledged only after COMMIT returned
+
+    if sys.argv[2] == "async":
+        trio.run(through_the_writer_thread)
     i = 0
     while True:
         i += 1
-        store.write_sync(lambda tx: [tx.append("w", {"i": i}), tx.append("w2", {"i": i})])
-        print(i, flush=True)   # acknowledged only after COMMIT returned
+        store.write_sync(lambda tx: pair(tx, i))
+        print(i, flush=True)
 """)
 
 
-@pytest.mark.parametrize("run", range(3))
-def test_kill_9_during_writes_keeps_every_acknowledged_write(tmp_path, run):
+@pytest.mark.parametrize(("run", "path"), [(0, "async"), (1, "sync"), (2, "async")])
+def test_kill_9_during_writes_keeps_every_acknowledged_write(tmp_path, run, path):
     db = tmp_path / "t.db"
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db)], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db), path],
+                            stdout=subprocess.PIPE,
                             text=True, cwd=os.getcwd())
     acked = 0
     deadline = time.monotonic() + 30
