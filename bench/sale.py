@@ -6,10 +6,10 @@ receipt job queued in the completing transaction). Timed per sale and per step.
 
 Baseline, in the same run on the same file system: a raw sqlite3 connection with the store's
 pragmas and schema (the same migrations) doing the same transactions with the same rows:
-per add one BEGIN IMMEDIATE with the sale row (first add), the line, the priced lines and
+per add one BEGIN IMMEDIATE with the sale row (first add), the line, its priced values, the
 totals and a journal event; the tender with the tender row, receipt counter, completion,
-print job and three journal events. Target: sale overhead <= 3x; basket operations
-(set_qty, discount, void_line) p99 < 2 ms.
+print job, the five stock moves and stock rows, and four journal events. Target: sale
+overhead <= 3x; basket operations (set_qty, discount, void_line) p99 < 2 ms.
 """
 
 from __future__ import annotations
@@ -72,10 +72,11 @@ class RawSale:
                   "tax_rate_bp, barcode, source, qty) VALUES (?,?,?,?,?,?,?,?,?,?,1000)",
                   (line_id, sale_id, pos, item["sku"], item["name"], "pc", item["price"], 1300,
                    item["barcodes"][0], "barcode"))
-        c.executemany("UPDATE sale_lines SET amount=?, discount=0, net=?, tax=?, gross=?, "
-                      "promos=?, explain=? WHERE id=?",
-                      [(item["price"], item["price"], 10, item["price"], pack([]), pack([]), lid)
-                       for lid in lines])
+        # the service writes only the lines whose priced values changed: here the new one
+        c.execute("UPDATE sale_lines SET amount=?, discount=0, net=?, tax=?, gross=?, "
+                  "promos=?, explain=? WHERE id=?",
+                  (item["price"], item["price"], 10, item["price"], pack([]), pack([]),
+                   line_id))
         c.execute("UPDATE sales SET subtotal=?, total=?, tax_total=?, tax=?, due=?, "
                   "version=version+1, updated_at=0 WHERE id=?",
                   (1000, 1000, 100, pack([{"rate_bp": 1300}]), 1000, sale_id))
@@ -83,7 +84,7 @@ class RawSale:
                                           "sku": item["sku"], "qty": 1000})
         c.execute("COMMIT")
 
-    def tender(self, sale_id: str, n: int) -> None:
+    def tender(self, sale_id: str, n: int, lines: list[str]) -> None:
         c = self.c
         c.execute("BEGIN IMMEDIATE")
         c.execute("INSERT INTO sale_tenders(id, sale_id, pos, method, amount, at) "
@@ -103,6 +104,16 @@ class RawSale:
                   " updated_at) VALUES (?, 'printer', 'receipt', ?, ?, 'queued', 0, 0)",
                   (str(uuid.uuid4()), receipt_no, pack([{"type": "text", "text": "x"}] * 40)))
         self._journal("print.queued", {"ref": receipt_no})
+        self._journal("stock.sold", {"ref": sale_id, "moves": [
+            {"sku": it["sku"], "qty": -1000, "on_hand": 0} for it in ITEMS]})
+        c.executemany("INSERT INTO stock_moves(seq, at, sku, kind, qty, on_hand, unit_cost, "
+                      "value, ref, line_id) VALUES (?, 0, ?, 'sale', -1000, 0, NULL, 0, ?, ?)",
+                      [(self.seq, it["sku"], sale_id, lid) for it, lid in zip(ITEMS, lines,
+                                                                         strict=True)])
+        c.executemany("INSERT INTO stock(sku, on_hand, last_move_at, last_sale_at, updated_at) "
+                      "VALUES (?, -1000, 0, 0, 0) ON CONFLICT(sku) DO UPDATE SET "
+                      "on_hand=on_hand-1000, last_move_at=0, last_sale_at=0, updated_at=0",
+                      [(it["sku"],) for it in ITEMS])
         c.execute("COMMIT")
 
 
@@ -118,7 +129,7 @@ def _raw_sales(path: Path, n: int) -> tuple[Timing, Timing, Timing]:
             raw.add(sale_id, pos, item, lines)
             adds.append(clock() - a)
         a = clock()
-        raw.tender(sale_id, i)
+        raw.tender(sale_id, i, lines)
         tenders.append(clock() - a)
         per_sale.append(clock() - t0)
     raw.c.close()

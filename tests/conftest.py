@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,10 @@ import trio
 from gatewayd import auth
 from gatewayd.app import App
 from gatewayd.config import Config
+
+# Every use of the sale service's in-memory open sale is compared with a fresh read of the
+# store, in-process and in the daemons the tests start (they inherit the environment).
+os.environ["GATEWAYD_CHECK_SALE_CACHE"] = "1"
 
 
 def make_config(tmp_path: Path, **extra) -> Config:

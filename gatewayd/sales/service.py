@@ -3,10 +3,14 @@
 Every change is ONE store transaction that reads the sale from the projection, applies the
 intent, prices the basket with the functional core (``pricing.price_sale`` and
 ``tenders.settle``: the service never adds money itself), writes the projection (sales,
-sale_lines, sale_tenders, payment_attempts) and appends the journal event(s). The service
-keeps no sale state in memory: after a kill -9 the projection IS the last acknowledged sale.
-After the commit the whole sale is published as ``sale.updated`` and the customer display
-follows it.
+sale_lines, sale_tenders, payment_attempts) and appends the journal event(s). After a kill
+-9 the projection IS the last acknowledged sale. The open sale's lines and tenders are also
+kept in memory as of the last commit (``Tx.on_commit``), keyed by the sale's id and
+``version``, which every change of a line or tender bumps (``_reprice``): a change reads the
+sales row and, when the version matches, takes the lines and tenders from memory instead of
+reading them again. ``GATEWAYD_CHECK_SALE_CACHE=1`` (set by the tests) compares every such
+use with a fresh read. After the commit the whole sale is published as ``sale.updated`` and
+the customer display follows it.
 
 Provider payments (card, Alipay, WeChat Pay) are three steps, each its own transaction:
 the attempt with its idempotency key ``{sale_id}:{n}`` is committed *before* the provider is
@@ -50,6 +54,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -169,6 +174,9 @@ class SaleService:
             tuple[str, Any]](64)
         self.receipt_re = re.compile(
             rf"^{re.escape(self.till.store)}-{re.escape(self.till.till)}-\d{{8}}-\d+$")
+        # the open sale as last committed: (id, version, lines, tenders); see the module doc
+        self._kept: tuple[str, int, list[dict[str, Any]], list[dict[str, Any]]] | None = None
+        self._check_kept = os.environ.get("GATEWAYD_CHECK_SALE_CACHE") == "1"
         self._load_promotions()
 
     # ------------------------------------------------------------------ small helpers
@@ -212,7 +220,23 @@ class SaleService:
     def _active(self, tx: Tx) -> Loaded | None:
         row = tx.one("SELECT * FROM sales WHERE till=? AND state IN ('open','tendering')",
                      (self.till.till,))
-        return self.load(tx, row["id"], row) if row else None
+        if row is None:
+            return None
+        kept = self._kept
+        if kept is None or kept[0] != row["id"] or kept[1] != row["version"]:
+            return self.load(tx, row["id"], row)
+        st = Loaded(dict(row), [dict(ln) for ln in kept[2]], [dict(t) for t in kept[3]])
+        if self._check_kept:
+            fresh = self.load(tx, row["id"], row)
+            assert fresh is not None and (fresh.lines, fresh.tenders) == (st.lines, st.tenders), \
+                f"the kept open sale {row['id']} v{row['version']} differs from the store"
+        return st
+
+    def _keep(self, st: Loaded) -> None:
+        """On commit: remember the open sale (or forget it once it is no longer open)."""
+        s = st.sale
+        self._kept = (s["id"], s["version"], st.lines, st.tenders) \
+            if s["state"] in ACTIVE else None
 
     def _require_active(self, tx: Tx) -> Loaded:
         st = self._active(tx)
@@ -441,6 +465,7 @@ class SaleService:
             " due=:due, change=:change, version=:version, updated_at=:updated_at,"
             " state=:state, tender_n=:tender_n WHERE id=:id", s)
         st.settlement = settlement
+        tx.on_commit(lambda: self._keep(st))
 
     # ------------------------------------------------------------------ the write path
     async def _change(self, fn: Callable[[Tx], Any], *, display: bool = True) -> dict[str, Any]:
@@ -572,12 +597,12 @@ class SaleService:
                 "unit_price": unit_price, "price_source": price_source,
                 "disc_bp": None, "disc_amount": None, "disc_reason": None, "voided": 0,
             }
-            tx.execute(
+            line = dict(tx.one(
                 "INSERT INTO sale_lines(id, sale_id, pos, sku, name, unit, list_price,"
                 " member_price, tax_rate_bp, category, barcode, source, qty, unit_price,"
                 " price_source) VALUES (:id,:sale_id,:pos,:sku,:name,:unit,:list_price,"
                 ":member_price,:tax_rate_bp,:category,:barcode,:source,:qty,:unit_price,"
-                ":price_source)", line)
+                ":price_source) RETURNING *", line))  # the whole row, defaults included
             st.lines.append(line)
             self._reprice(tx, st)
             tx.append("sale.line_added", {
@@ -861,9 +886,10 @@ class SaleService:
         row = {"id": str(uuid.uuid4()), "sale_id": st.sale["id"], "pos": len(st.tenders),
                "method": tender.method, "amount": tender.amount, "ref": tender.ref,
                "attempt_id": attempt_id, "operator": operator, "at": tx.at}
-        tx.execute("INSERT INTO sale_tenders(id, sale_id, pos, method, amount, ref, attempt_id,"
-                   " operator, at) VALUES (:id,:sale_id,:pos,:method,:amount,:ref,:attempt_id,"
-                   ":operator,:at)", row)
+        row = dict(tx.one(
+            "INSERT INTO sale_tenders(id, sale_id, pos, method, amount, ref, attempt_id,"
+            " operator, at) VALUES (:id,:sale_id,:pos,:method,:amount,:ref,:attempt_id,"
+            ":operator,:at) RETURNING *", row))
         st.tenders.append(row)
         st.sale["state"] = "tendering"
         self._reprice(tx, st)
@@ -1099,13 +1125,18 @@ class SaleService:
         day = self.business_day(tx)
         receipt_no, n = self.next_receipt_no(tx, day)
         shift = self.shift_of(tx, operator or s["operator"])
-        tx.execute("UPDATE sales SET state='completed', receipt_no=?, business_day=?,"
-                   " receipt_n=?, shift_id=?, completed_at=?, updated_at=?,"
-                   " operator=COALESCE(operator, ?) WHERE id=?",
-                   (receipt_no, day, n, shift, tx.at, tx.at, operator, s["id"]))
+        s.update(state="completed", receipt_no=receipt_no, business_day=day, receipt_n=n,
+                 shift_id=shift, completed_at=tx.at, updated_at=tx.at,
+                 operator=operator if s["operator"] is None else s["operator"])
+        tx.execute("UPDATE sales SET state=:state, receipt_no=:receipt_no,"
+                   " business_day=:business_day, receipt_n=:receipt_n, shift_id=:shift_id,"
+                   " completed_at=:completed_at, updated_at=:updated_at, operator=:operator"
+                   " WHERE id=:id", s)
         tx.execute("UPDATE sale_tenders SET shift_id=?, business_day=? WHERE sale_id=?",
                    (shift, day, s["id"]))
-        wire = self.wire_from_tx(tx, s["id"])
+        for t in st.tenders:
+            t.update(shift_id=shift, business_day=day)
+        wire = self._wire_of(tx, st)  # from the rows just written: the crash test rereads
         tx.append("sale.completed", {
             "sale_id": s["id"], "receipt_no": receipt_no, "business_day": day,
             "shift_id": shift, "operator": wire["operator"], "total": wire["total"],

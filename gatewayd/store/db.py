@@ -14,6 +14,7 @@ half the cost of a `to_thread` round trip (bench/journal.py).
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import sqlite3
@@ -30,6 +31,7 @@ from gatewayd.store.migrations import migrate
 from protocol.codec import pack, unpack
 
 T = TypeVar("T")
+log = logging.getLogger("gatewayd.store")
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -63,6 +65,12 @@ class Tx:
         self.seq = last_seq
         self.events: list[JournalEvent] = []
         self.at = now_us()
+        self.committed: list[Callable[[], None]] = []
+
+    def on_commit(self, fn: Callable[[], None]) -> None:
+        """Run `fn` once this transaction has committed, in the writing thread before the
+        next write starts: for an in-memory copy that must never run ahead of the store."""
+        self.committed.append(fn)
 
     def append(self, kind: str, data: dict[str, Any]) -> int:
         self.seq += 1
@@ -138,6 +146,11 @@ class Store:
                     conn.execute("ROLLBACK")
                 raise
             self.last_seq = tx.seq
+            for done in tx.committed:
+                try:
+                    done()
+                except Exception:  # committed already: the write stands, whatever a hook does
+                    log.exception("an on_commit hook failed")
             return result, tx.events
 
     async def write(self, fn: Callable[[Tx], T]) -> tuple[T, list[JournalEvent]]:
