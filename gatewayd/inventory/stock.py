@@ -99,9 +99,21 @@ def _row(tx: Tx, sku: str) -> tuple[int, int | None, int | None, int, bool]:
     return row[0], row[1], row[2], row[3], True
 
 
-def _catalog_cost(tx: Tx, sku: str) -> int | None:
-    row = tx.one("SELECT cost FROM items WHERE sku = ?", (sku,))
-    return None if row is None else row[0]
+def _rows(tx: Tx, skus: list[str]) -> dict[str, list[Any]]:
+    """Each sku's stock row (as `_row` gives it) and the cost its moves are valued at: the
+    moving average, else the catalog's cost. Two queries however many skus."""
+    marks = ",".join("?" * len(skus))
+    found = {r[0]: [r[1], r[2], r[3], r[4], True] for r in tx.execute(
+        f"SELECT sku, on_hand, avg_cost, threshold, low FROM stock WHERE sku IN ({marks})",
+        skus)}
+    state = {sku: found.get(sku) or [0, None, None, 0, False] for sku in skus}
+    uncosted = [sku for sku, st in state.items() if st[1] is None]
+    costs = dict(tx.execute(
+        f"SELECT sku, cost FROM items WHERE sku IN ({','.join('?' * len(uncosted))})",
+        uncosted).fetchall()) if uncosted else {}
+    for sku, st in state.items():
+        st.append(st[1] if st[1] is not None else costs.get(sku))
+    return state
 
 
 def apply_moves(
@@ -123,16 +135,11 @@ def apply_moves(
     if kind not in MOVE_KINDS:
         raise ValueError(f"unknown move kind {kind!r}")
     at = tx.at
-    state: dict[str, list[Any]] = {}  # sku -> [on_hand, avg, threshold, low, exists]
+    # sku -> [on_hand, avg, threshold, low, exists, cost the moves are valued at]
+    state = _rows(tx, list(dict.fromkeys(m.sku for m in moves)))
     applied: list[tuple[Move, int, int | None, int]] = []
     for m in moves:
-        st = state.get(m.sku)
-        if st is None:
-            st = state[m.sku] = list(_row(tx, m.sku))
-            if st[1] is None:
-                st.append(_catalog_cost(tx, m.sku))
-            else:
-                st.append(st[1])
+        st = state[m.sku]
         on_hand, avg = st[0], st[1]
         if m.qty < 0 and not allow_negative and on_hand + m.qty < 0:
             raise NegativeStock(m.sku, on_hand, m.qty)
@@ -156,6 +163,7 @@ def apply_moves(
          for m, after, uc, val in applied],
     )
     result = MoveResult(seq, wire)
+    updates, inserts, crossed = [], [], []
     for sku, (on_hand, avg, threshold, low, exists, _cost) in state.items():
         new_low = low
         if threshold is not None:
@@ -164,22 +172,24 @@ def apply_moves(
             elif on_hand > threshold and low:
                 new_low = 0  # re-armed: the next crossing raises again
         if exists:
-            tx.execute(
-                "UPDATE stock SET on_hand = ?, avg_cost = ?, low = ?, last_move_at = ?,"
-                " last_sale_at = CASE WHEN ? THEN ? ELSE last_sale_at END, updated_at = ?"
-                " WHERE sku = ?",
-                (on_hand, avg, new_low, at, sale, at, at, sku),
-            )
+            updates.append((on_hand, avg, new_low, at, sale, at, at, sku))
         else:
-            tx.execute(
-                "INSERT INTO stock(sku, on_hand, avg_cost, low, last_move_at, last_sale_at,"
-                " updated_at) VALUES (?, ?, ?, 0, ?, ?, ?)",
-                (sku, on_hand, avg, at, at if sale else None, at),
-            )
+            inserts.append((sku, on_hand, avg, at, at if sale else None, at))
         if new_low and not low:
-            alert = {"kind": "low_stock", "sku": sku, "on_hand": on_hand, "threshold": threshold}
-            result.low_seqs.append(tx.append("stock.low", alert))
-            result.alerts.append(alert)
+            crossed.append({"kind": "low_stock", "sku": sku, "on_hand": on_hand,
+                            "threshold": threshold})
+    if updates:
+        tx.executemany(
+            "UPDATE stock SET on_hand = ?, avg_cost = ?, low = ?, last_move_at = ?,"
+            " last_sale_at = CASE WHEN ? THEN ? ELSE last_sale_at END, updated_at = ?"
+            " WHERE sku = ?", updates)
+    if inserts:
+        tx.executemany(
+            "INSERT INTO stock(sku, on_hand, avg_cost, low, last_move_at, last_sale_at,"
+            " updated_at) VALUES (?, ?, ?, 0, ?, ?, ?)", inserts)
+    for alert in crossed:
+        result.low_seqs.append(tx.append("stock.low", alert))
+        result.alerts.append(alert)
     return result
 
 

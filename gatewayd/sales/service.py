@@ -3,14 +3,15 @@
 Every change is ONE store transaction that reads the sale from the projection, applies the
 intent, prices the basket with the functional core (``pricing.price_sale`` and
 ``tenders.settle``: the service never adds money itself), writes the projection (sales,
-sale_lines, sale_tenders, payment_attempts) and appends the journal event(s). After a kill
--9 the projection IS the last acknowledged sale. The open sale's lines and tenders are also
-kept in memory as of the last commit (``Tx.on_commit``), keyed by the sale's id and
-``version``, which every change of a line or tender bumps (``_reprice``): a change reads the
-sales row and, when the version matches, takes the lines and tenders from memory instead of
-reading them again. ``GATEWAYD_CHECK_SALE_CACHE=1`` (set by the tests) compares every such
-use with a fresh read. After the commit the whole sale is published as ``sale.updated`` and
-the customer display follows it.
+sale_lines, sale_tenders, payment_attempts) and appends the journal event(s). A tender
+settles against the total the basket was last priced at; it does not reprice. After a
+kill -9 the projection IS the last acknowledged sale. The open sale's lines and tenders are
+also kept in memory as of the last commit (``Tx.on_commit``), keyed by the sale's id and
+``version``, which every change of a line or tender bumps (``_reprice``, ``_settle``): a
+change reads the sales row and, when the version matches, takes the lines and tenders from
+memory instead of reading them again. ``GATEWAYD_CHECK_SALE_CACHE=1`` (set by the tests)
+compares every such use with a fresh read. After the commit the whole sale is published as
+``sale.updated`` and the customer display follows it.
 
 Provider payments (card, Alipay, WeChat Pay) are three steps, each its own transaction:
 the attempt with its idempotency key ``{sale_id}:{n}`` is committed *before* the provider is
@@ -60,6 +61,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -125,6 +127,20 @@ class Loaded:
     lines: list[dict[str, Any]]
     tenders: list[dict[str, Any]]
     settlement: Any = None  # tenders.Settlement after _reprice
+    stored: tuple[str, int] = field(init=False)  # (state, tender_n) as read
+
+    def __post_init__(self) -> None:
+        self.stored = (self.sale["state"], self.sale["tender_n"])
+
+    def changed_columns(self) -> str:
+        """The SET clause for the state and tender count, when they changed: an UPDATE that
+        names `state` rewrites the sale's entries in the indexes on it (WAL pages)."""
+        sets = ""
+        if self.sale["state"] != self.stored[0]:
+            sets += ", state=:state"
+        if self.sale["tender_n"] != self.stored[1]:
+            sets += ", tender_n=:tender_n"
+        return sets
 
     @property
     def live_lines(self) -> list[dict[str, Any]]:
@@ -284,8 +300,8 @@ class SaleService:
                     "tax": ln["tax"],
                     "tax_rate_bp": ln["tax_rate_bp"],
                     "voided": bool(ln["voided"]),
-                    "promo": unpack(ln["promos"]) if ln["promos"] else [],
-                    "explain": unpack(ln["explain"]) if ln["explain"] else [],
+                    "promo": _unpack_list(ln["promos"]),
+                    "explain": _unpack_list(ln["explain"]),
                 }
                 for ln in lines
             ],
@@ -440,19 +456,20 @@ class SaleService:
         for p in priced.lines:
             promos = [{"id": a.promo_id, "label": a.label, "discount": a.discount}
                       for a in p.promotions]
-            pk_promos, pk_explain = pack(promos), pack(list(p.explain))
             ln = by_id[p.line_id]
             row = (p.amount, p.discount, p.promo_discount + p.member_discount,
                    p.manual_discount, p.order_discount, p.net, p.tax, p.gross,
-                   pk_promos, pk_explain)
+                   _pack_list(promos), _pack_list(p.explain))
             # A scan reprices the whole basket but usually changes one line: write only
             # the lines whose priced values moved (a 60-line basket is not 60 UPDATEs).
-            if row != tuple(ln.get(k) for k in _PRICED_COLUMNS):
+            if row != _priced_of(ln):
                 rows.append((*row, p.line_id))
-            ln.update(zip(_PRICED_COLUMNS, row, strict=True))
-        tx.executemany(
-            "UPDATE sale_lines SET amount=?, discount=?, promo_discount=?, manual_discount=?,"
-            " order_discount=?, net=?, tax=?, gross=?, promos=?, explain=? WHERE id=?", rows)
+                ln.update(zip(_PRICED_COLUMNS, row, strict=True))
+        if rows:
+            tx.executemany(
+                "UPDATE sale_lines SET amount=?, discount=?, promo_discount=?,"
+                " manual_discount=?, order_discount=?, net=?, tax=?, gross=?, promos=?,"
+                " explain=? WHERE id=?", rows)
         tax = [{"rate_bp": t.rate_bp, "net": t.net, "tax": t.tax, "base": t.base}
                for t in priced.tax]
         s.update(subtotal=priced.subtotal, discount=priced.discount, total=priced.total,
@@ -462,8 +479,26 @@ class SaleService:
         tx.execute(
             "UPDATE sales SET subtotal=:subtotal, discount=:discount, total=:total,"
             " tax_total=:tax_total, tax=:tax, explain=:explain, rounding=:rounding, paid=:paid,"
-            " due=:due, change=:change, version=:version, updated_at=:updated_at,"
-            " state=:state, tender_n=:tender_n WHERE id=:id", s)
+            f" due=:due, change=:change, version=:version, updated_at=:updated_at"
+            f"{st.changed_columns()} WHERE id=:id", s)
+        st.settlement = settlement
+        tx.on_commit(lambda: self._keep(st))
+
+    def _settle(self, tx: Tx, st: Loaded) -> None:
+        """A tender changes what is paid, not the prices: settle the tenders against the
+        total the basket was last priced at (a promotion window that closed since the last
+        scan does not change the total the customer was shown)."""
+        s = st.sale
+        try:
+            settlement = settle(s["total"], [Tender(t["method"], t["amount"]) for t in st.tenders],
+                                self.cfg.cash_rounding)
+        except TenderError as exc:
+            raise _err(exc.code, f"{exc}: the tenders taken no longer fit the sale") from None
+        s.update(rounding=settlement.rounding, paid=settlement.paid, due=settlement.due,
+                 change=settlement.change, version=s["version"] + 1, updated_at=tx.at)
+        tx.execute(
+            "UPDATE sales SET rounding=:rounding, paid=:paid, due=:due, change=:change,"
+            f" version=:version, updated_at=:updated_at{st.changed_columns()} WHERE id=:id", s)
         st.settlement = settlement
         tx.on_commit(lambda: self._keep(st))
 
@@ -892,7 +927,7 @@ class SaleService:
             ":operator,:at) RETURNING *", row))
         st.tenders.append(row)
         st.sale["state"] = "tendering"
-        self._reprice(tx, st)
+        self._settle(tx, st)
         tx.append("sale.tendered", {"sale_id": st.sale["id"], "tender_id": row["id"],
                                     "method": tender.method, "amount": tender.amount,
                                     "ref": tender.ref, "attempt_id": attempt_id,
@@ -1468,6 +1503,16 @@ def bind(app: App, provider: PaymentProvider | None = None) -> SaleService:
 
 _PRICED_COLUMNS = ("amount", "discount", "promo_discount", "manual_discount", "order_discount",
                    "net", "tax", "gross", "promos", "explain")
+_priced_of = itemgetter(*_PRICED_COLUMNS)
+_EMPTY_LIST = pack([])
+
+
+def _pack_list(items: Any) -> bytes:
+    return pack(list(items)) if items else _EMPTY_LIST
+
+
+def _unpack_list(blob: bytes | None) -> list[Any]:
+    return unpack(blob) if blob and blob != _EMPTY_LIST else []
 
 
 def _in_sale(st: Loaded, sku: str, but: str | None = None) -> int:
