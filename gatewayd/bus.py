@@ -1,14 +1,17 @@
 """The event bus: per-daemon seq, a replay ring, and non-blocking fan-out.
 
 `publish` never awaits and never blocks on a subscriber: each subscriber owns a bounded
-outbox and decides itself what to do when it is full (server/session.py).
+outbox and decides itself what to do when it is full (server/session.py). Every subscriber
+sees events in seq order, also when a subscriber publishes from inside `offer` (the scan
+router does): such an event waits until the one being fanned out has reached everybody.
 """
 
 from __future__ import annotations
 
+import struct
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from protocol.codec import pack
@@ -23,10 +26,31 @@ class BusEvent:
     topic: str
     data: dict[str, Any]
     frame: bytes  # the encoded event frame, shared by every subscriber
+    _wire: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def group(self) -> str:
         return self.topic.split(".", 1)[0]
+
+    @property
+    def wire(self) -> bytes:
+        """`frame` as one WebSocket binary message, built once for all the clients."""
+        wire = self._wire
+        if wire is None:
+            wire = websocket_binary(self.frame)
+            object.__setattr__(self, "_wire", wire)
+        return wire
+
+
+def websocket_binary(payload: bytes) -> bytes:
+    """An unfragmented binary WebSocket frame as a server sends it: unmasked, no extension
+    (RFC 6455 §5.2; the server runs with compression off)."""
+    n = len(payload)
+    if n < 126:
+        return bytes((0x82, n)) + payload
+    if n < 65536:
+        return struct.pack("!BBH", 0x82, 126, n) + payload
+    return struct.pack("!BBQ", 0x82, 127, n) + payload
 
 
 class Subscriber(Protocol):
@@ -44,6 +68,8 @@ class Bus:
         self._ring: deque[BusEvent] = deque(maxlen=replay)
         self._subscribers: set[Subscriber] = set()
         self.published = 0
+        self._fanout: deque[BusEvent] = deque()  # published, not yet offered to everybody
+        self._fanning = False
 
     def publish(self, topic: str, data: dict[str, Any]) -> BusEvent:
         self.seq += 1
@@ -51,8 +77,16 @@ class Bus:
         event = BusEvent(self.seq, topic, data, frame)
         self._ring.append(event)
         self.published += 1
-        for sub in tuple(self._subscribers):
-            sub.offer(event)
+        self._fanout.append(event)
+        if not self._fanning:  # else a subscriber published from its offer: queued above
+            self._fanning = True
+            try:
+                while self._fanout:
+                    queued = self._fanout.popleft()
+                    for sub in tuple(self._subscribers):
+                        sub.offer(queued)
+            finally:
+                self._fanning = False
         return event
 
     def attach(self, sub: Subscriber) -> None:

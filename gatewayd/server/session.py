@@ -1,24 +1,43 @@
 """One client connection: hello, dispatch, and its own bounded outbox.
 
 The reader runs calls concurrently up to `max_calls_in_flight` (a flooding client then
-waits on its own socket, never on the others). Events reach the outbox through `offer`,
-which never blocks the bus: snapshot topics are coalesced to the latest, and a client
+waits on its own socket, never on the others). Events reach the client through `offer`,
+which never blocks or awaits: snapshot topics are coalesced to the latest, and a client
 whose queue of other events overflows is closed with a reason.
+
+The fast path. A client that keeps up has nothing queued, so `offer` (and the answer to a
+call) writes the frame straight to its socket with one non-blocking write, inside the
+bus's loop: no task switch, no lock, and an event's WebSocket frame is built once for all
+clients (BusEvent.wire). It writes only when nothing can be ahead of the frame or half
+written: our outbox is empty and the writer task holds no frame taken from it; websockets'
+write buffer is empty and nobody holds its send lock (so no send_all is part way through a
+frame); the connection is OPEN with no fragmented message in progress; the socket is open.
+All of that is checked in the same synchronous step as the write, so no other task can
+run in between. What the kernel does not take at once goes into websockets' own write
+buffer, ahead of anything websockets adds later (a pong, a close frame), and the writer
+task flushes it through websockets' send path; every frame after it waits in the outbox.
+A client that does not keep up (the kernel takes part of a frame or none) is served by the
+writer task alone, as before, until its outbox and buffers are empty again. The fast path
+is off for good once the session starts to end or a write fails, and for a stream that
+is not plain TCP, has an extension, or logs every frame.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import trio
 from pydantic import ValidationError
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import OPEN
 
 from drivers.base import DeviceBusy, DeviceOffline
-from gatewayd.bus import SNAPSHOT_TOPICS, BusEvent, matches
+from gatewayd.bus import SNAPSHOT_TOPICS, BusEvent, matches, websocket_binary
 from gatewayd.server.registry import CallContext
 from protocol.codec import decode_client_frame, frame_id, pack, validation_details
 from protocol.errors import ProtocolError
@@ -37,17 +56,24 @@ HELLO_TIMEOUT_S = 10
 CLOSE_POLICY = 1008
 
 
+def _nothing() -> None:
+    pass
+
+
 class Outbox:
-    def __init__(self, limit: int):
+    """What a client has not been sent yet: frames in order (bounded) and the latest of each
+    snapshot. `wake` is called whenever something is queued."""
+
+    def __init__(self, limit: int, wake: Callable[[], None] = _nothing):
         self.limit = limit
         self.frames: deque[bytes] = deque()
         self.snapshots: dict[tuple[str, str], bytes] = {}
-        self.wake = trio.Event()
+        self.wake = wake
         self.overflowed = False
 
     def put(self, frame: bytes) -> None:
         self.frames.append(frame)
-        self.wake.set()
+        self.wake()
 
     def offer_event(self, event: BusEvent) -> bool:
         if event.topic in SNAPSHOT_TOPICS:
@@ -58,7 +84,7 @@ class Outbox:
             self.overflowed = True
         else:
             self.frames.append(event.frame)
-        self.wake.set()
+        self.wake()
         return not self.overflowed
 
     def drain(self) -> list[bytes]:
@@ -66,8 +92,23 @@ class Outbox:
         self.frames.clear()
         out.extend(self.snapshots.values())
         self.snapshots.clear()
-        self.wake = trio.Event()
         return out
+
+
+def _error_frame(call_id: int | None, exc: ProtocolError) -> bytes:
+    frame = {"type": "error", "id": call_id, "code": exc.code, "message": exc.message}
+    if exc.details:
+        frame["details"] = exc.details
+    return pack(frame)
+
+
+def _plain_tcp(ws: ServerConnection) -> bool:
+    """Whether the fast path may write to this connection's socket itself."""
+    return (
+        isinstance(ws.stream, trio.SocketStream)
+        and not ws.protocol.extensions
+        and not ws.protocol.debug  # websockets logs every frame it sends: let it
+    )
 
 
 class Session:
@@ -75,9 +116,18 @@ class Session:
         self.app = app
         self.ws = ws
         cfg = app.config.server
-        self.outbox = Outbox(cfg.client_queue)
+        self._wakeup = trio.Event()  # the writer sleeps on it when there is nothing to send
+        self.outbox = Outbox(cfg.client_queue, self._kick)
+        self.direct = False  # the fast path (module docstring); on between hello and the end
+        # Something waits for the writer task: queued in the outbox, taken from it and not yet
+        # sent, or the rest of a short write. Set whenever something is queued (_kick);
+        # cleared by the writer only when it has sent it all and goes back to sleep.
+        self._behind = False
+        self._protocol = ws.protocol
+        self._send_lock = ws.send_lock
+        self._socket = ws.stream.socket if isinstance(ws.stream, trio.SocketStream) else None
         self.limiter = trio.Semaphore(cfg.max_calls_in_flight)  # released by the call task
-        self.topics: set[str] = set()
+        self.topics = set()
         self.token_role: str | None = None
         self.token_id: str | None = None
         self.operator: Operator | None = None
@@ -88,11 +138,70 @@ class Session:
         self.overflow = trio.Event()
 
     # -- bus subscriber ----------------------------------------------------------------
+    @property
+    def topics(self) -> set[str]:
+        """What the client subscribed to. Assign a new set (`topics |= {...}` does), never
+        change it in place: the setter resets the per-topic match cache."""
+        return self._topics
+
+    @topics.setter
+    def topics(self, topics: set[str]) -> None:
+        self._topics = topics
+        self._matched: dict[str, bool] = {}  # event topic -> matches(topics, it)
+
     def offer(self, event: BusEvent) -> None:
-        if self.topics and matches(self.topics, event.topic):
-            if not self.outbox.offer_event(event):
-                self.app.metrics.inc("gatewayd_events_dropped_total", reason="slow_client")
-                self.overflow.set()
+        matched = self._matched.get(event.topic)
+        if matched is None:
+            if len(self._matched) > 1024:  # topics are a few dozen names; just in case
+                self._matched.clear()
+            matched = self._matched[event.topic] = matches(self._topics, event.topic)
+        if not matched:
+            return
+        if self.direct and self._write_now(event.wire):
+            return
+        if not self.outbox.offer_event(event):
+            self.app.metrics.inc("gatewayd_events_dropped_total", reason="slow_client")
+            self.overflow.set()
+
+    def _send(self, frame: bytes) -> None:
+        """An answer: straight out when nothing is ahead of it, else queued in order."""
+        if not (self.direct and self._write_now(websocket_binary(frame))):
+            self.outbox.put(frame)
+
+    def _write_now(self, wire: bytes) -> bool:
+        """The fast path: write one whole WebSocket frame to the socket now, if nothing can
+        be ahead of it. True when the frame is taken care of; False to queue it instead."""
+        if self._behind:
+            return False
+        protocol = self._protocol
+        if (
+            protocol.writes
+            or self._send_lock.locked()
+            or protocol.state is not OPEN
+            or self.ws.send_in_progress is not None
+        ):
+            return False
+        sock = self._socket
+        fd = sock.fileno()
+        if fd < 0 or sock.did_shutdown_SHUT_WR:
+            return False
+        try:
+            sent = os.write(fd, wire)  # the socket is non-blocking (trio made it so)
+        except BlockingIOError:
+            return False  # the client is behind: queue, the writer waits for it
+        except OSError:  # a reset peer: EPIPE, ECONNRESET (Python starts with SIGPIPE ignored)
+            self.direct = False  # websockets' own send meets the error and closes
+            return False
+        if sent < len(wire):
+            # The rest goes first in websockets' write buffer, so whatever it writes later
+            # (a pong, a close frame, our queued frames) comes after the whole frame.
+            protocol.writes.append(wire[sent:])
+            self._kick()
+        return True
+
+    def _kick(self) -> None:
+        self._behind = True
+        self._wakeup.set()
 
     @property
     def role(self) -> str | None:
@@ -110,15 +219,18 @@ class Session:
         try:
             if not await self._hello():
                 return
+            self.direct = _plain_tcp(self.ws)
             self.app.bus.attach(self)
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._writer)
                 nursery.start_soon(self._drop_when_too_slow, nursery.cancel_scope)
                 await self._reader(nursery)
+                self.direct = False
                 nursery.cancel_scope.cancel()
-        except ConnectionClosed:
-            pass
+        except* ConnectionClosed:
+            pass  # the client went away, with or without a close frame: nothing to report
         finally:
+            self.direct = False
             self.app.bus.detach(self)
             self.app.sessions.discard(self)
             self.closed.set()
@@ -172,14 +284,30 @@ class Session:
         return False
 
     async def _writer(self) -> None:
-        while True:
-            await self.outbox.wake.wait()
-            for frame in self.outbox.drain():
-                await self.ws.send(frame)
+        """Sends what waits in the outbox, one frame per `ws.send` as ever (a client that
+        floods garbage outruns it and is closed: see _refuse_bad_frame), after the rest of
+        a short direct write, if any."""
+        ws = self.ws
+        try:
+            while True:
+                frames = self.outbox.drain()
+                if frames:
+                    for frame in frames:
+                        await ws.send(frame)  # flushes websockets' write buffer first
+                elif ws.protocol.writes:
+                    async with ws.send_context():
+                        pass  # flush the rest of a short direct write
+                else:
+                    self._behind = False  # all sent: the fast path may write again
+                    await self._wakeup.wait()
+                    self._wakeup = trio.Event()
+        finally:
+            self.direct = False  # cancelled or failed, perhaps part way through a frame
 
     async def _drop_when_too_slow(self, scope: trio.CancelScope) -> None:
         """A client that cannot keep up is closed; its writer may be stuck in send()."""
         await self.overflow.wait()
+        self.direct = False
         self.app.metrics.inc("gatewayd_slow_clients_closed_total")
         with trio.move_on_after(1):
             await self.ws.aclose(CLOSE_POLICY, "client too slow: event queue overflowed")
@@ -204,24 +332,23 @@ class Session:
 
     def _refuse_bad_frame(self, call_id: int | None, exc: ProtocolError) -> None:
         # Calls are bounded by the semaphore; answers to bad frames are not, so a client
-        # that floods garbage without reading its answers is closed as too slow.
+        # that floods garbage without reading its answers is closed as too slow. They always
+        # take the queue, never the fast path: the bound is `client_queue` answers in the
+        # outbox, not however much the kernel's socket buffers take (tens of MB here).
         if len(self.outbox.frames) >= self.outbox.limit:
             self.overflow.set()
             return
-        self._error(call_id, exc)
+        self.outbox.put(_error_frame(call_id, exc))
 
     def _error(self, call_id: int | None, exc: ProtocolError) -> None:
-        frame = {"type": "error", "id": call_id, "code": exc.code, "message": exc.message}
-        if exc.details:
-            frame["details"] = exc.details
-        self.outbox.put(pack(frame))
+        self._send(_error_frame(call_id, exc))
 
     async def _call(self, call: Call) -> None:
         started = time.perf_counter()
         outcome = "ok"
         try:
             result = await self.dispatch(call)
-            self.outbox.put(pack({"type": "result", "id": call.id, "result": result}))
+            self._send(pack({"type": "result", "id": call.id, "result": result}))
         except ProtocolError as exc:
             outcome = exc.code
             self._error(call.id, exc)
