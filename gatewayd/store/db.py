@@ -128,6 +128,7 @@ class Store:
         self._writer: threading.Thread | None = None  # started by the first write()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
+        self._closed = False
 
     # -- writes ------------------------------------------------------------------------
     def write_sync(self, fn: Callable[[Tx], T]) -> tuple[T, list[JournalEvent]]:
@@ -160,6 +161,8 @@ class Store:
             await self._waiting.park()  # woken with the turn handed over
         self._busy = True
         try:
+            if self._closed:
+                raise RuntimeError("the store is closed")
             if self._writer is None:
                 self._writer = threading.Thread(target=self._write_loop,
                                                 name="gatewayd-writer", daemon=True)
@@ -167,12 +170,7 @@ class Store:
             job = _Job(fn)
             self._jobs.put(job)
             with trio.CancelScope(shield=True):  # never abandon a commit half-way
-                while not job.done:
-                    await trio.lowlevel.wait_readable(self._wake_r)
-                    try:
-                        os.read(self._wake_r, 64)
-                    except BlockingIOError:
-                        pass
+                await self._done(job)
         finally:
             if self._waiting:
                 self._waiting.unpark()  # hand the turn to the next writer
@@ -181,6 +179,19 @@ class Store:
         if job.error is not None:
             raise job.error
         return job.result
+
+    async def _done(self, job: _Job) -> None:
+        while not job.done:
+            try:
+                await trio.lowlevel.wait_readable(self._wake_r)
+            except trio.ClosedResourceError:  # close() ran meanwhile; it waited for the job
+                break
+            try:
+                os.read(self._wake_r, 64)
+            except BlockingIOError:
+                pass
+        if not job.done:
+            raise RuntimeError("the store was closed before the write finished")
 
     def _write_loop(self) -> None:
         while (job := self._jobs.get()) is not None:
@@ -228,10 +239,17 @@ class Store:
             dest.close()
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         if self._writer is not None:
-            self._jobs.put(None)
+            self._jobs.put(None)  # after the job in flight, if any: it commits first
             self._writer.join()
             self._writer = None
+        try:  # a write() still waiting to hear that its job is done is woken, not stranded
+            trio.lowlevel.notify_closing(self._wake_r)
+        except RuntimeError:
+            pass  # not inside trio: nobody can be waiting
         os.close(self._wake_r)
         os.close(self._wake_w)
         self._r.close()

@@ -110,6 +110,36 @@ def test_one_store_serves_several_trio_runs(tmp_path):
     store.close()
 
 
+def test_close_with_a_write_in_flight_lets_it_commit_and_return(tmp_path):
+    # close() joins the writer after the job in flight; the task waiting on it is woken
+    # (it once waited for ever on the closed pipe). Run in a thread so a hang fails the test.
+    store = Store(tmp_path / "t.db")
+    got: list = []
+
+    def slow(tx):
+        time.sleep(0.05)
+        return tx.append("x", {})
+
+    async def scenario():
+        async def one():
+            got.append(await store.write(slow))
+
+        async with trio.open_nursery() as n:
+            n.start_soon(one)
+            await trio.sleep(0.01)  # the job is in the writer thread now
+            store.close()
+        with pytest.raises(RuntimeError, match="closed"):
+            await store.write(lambda tx: tx.append("late", {}))
+        got.append("done")
+
+    runner = threading.Thread(target=trio.run, args=(scenario,), daemon=True)
+    runner.start()
+    runner.join(10)
+    assert not runner.is_alive(), "a write() was stranded by close()"
+    assert got[0][0] == 1 and got[-1] == "done"
+    assert [e.kind for e in Store(tmp_path / "t.db").journal()] == ["x"]
+
+
 def test_newer_schema_is_refused(tmp_path):
     conn = sqlite3.connect(tmp_path / "t.db")
     conn.execute(f"PRAGMA user_version = {max(migrations()) + 1}")
