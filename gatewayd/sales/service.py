@@ -1291,6 +1291,8 @@ class SaleService:
 
     # ------------------------------------------------------------------ display, tasks
     def _display(self, item: tuple[str, Any]) -> None:
+        if item[0] != "drawer" and self._device("display", self.cfg.display) is None:
+            return  # no pole display: nothing to show, so the worker is not woken
         try:
             self._display_send.send_nowait(item)
         except trio.WouldBlock:
