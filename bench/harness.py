@@ -142,7 +142,7 @@ class Row:
     value: float | None = None  # a plain figure, when there is no baseline
     value_p99: float | None = None
     unit: str = ""
-    limit: float | None = None  # max value for a plain figure
+    limit: float | None = None  # max value for a plain figure (its p99 when it has one)
     note: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -163,7 +163,7 @@ class Row:
             ok = self.ratio_p50 <= self.target and (self.ratio_p99 or 0) <= self.target
             return f"<={self.target:g}x {'ok' if ok else 'MISS'}"
         if self.limit is not None and self.value is not None:
-            ok = self.value < self.limit
+            ok = (self.value if self.value_p99 is None else self.value_p99) < self.limit
             return f"<{self.limit:g} {self.unit} {'ok' if ok else 'MISS'}"
         return "-"
 

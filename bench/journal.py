@@ -4,6 +4,11 @@ row with the same pragmas (WAL, synchronous=FULL) in the same run (target <= 1.5
 
 Both files live in one temporary directory on the same file system (override with
 GATEWAYD_BENCH_DIR to measure the disk the store really uses). Rounds alternate.
+
+Also printed: the floor of any writer thread on this machine, a bare round trip between two
+Python threads over a pipe (no SQLite, no trio): a commit cannot come back to the event
+loop faster than that. On a VM whose idle vCPUs halt at once, each wake is an interrupt to a
+halted vCPU, and this floor is a large share of a fast fsync.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
+import threading
 from pathlib import Path
 
 import trio
@@ -48,6 +54,32 @@ def _raw_insert(conn: sqlite3.Connection, counter: list[int]):
         conn.execute("COMMIT")
 
     return insert
+
+
+def _thread_round_trip(n: int) -> Timing:
+    """Pipe ping-pong with a second thread: each way one blocking read that releases the
+    GIL, as the writer thread and the event loop do."""
+    to_r, to_w = os.pipe()
+    back_r, back_w = os.pipe()
+
+    def echo() -> None:
+        while os.read(to_r, 1) == b".":
+            os.write(back_w, b".")
+
+    peer = threading.Thread(target=echo, daemon=True)
+    peer.start()
+
+    def once() -> None:
+        os.write(to_w, b".")
+        os.read(back_r, 1)
+
+    try:
+        return time_sync(once, n, warmup=50)
+    finally:
+        os.write(to_w, b"x")
+        peer.join()
+        for fd in (to_r, to_w, back_r, back_w):
+            os.close(fd)
 
 
 def _fs_type(path: Path) -> str:
@@ -92,10 +124,15 @@ async def _measure(root: Path) -> list[Row]:
         store.close()
     note = (f"{root} ({_fs_type(root)}); {seqs} journal events; "
             "baseline: BEGIN IMMEDIATE + INSERT + COMMIT on a raw sqlite3 connection")
+    hop = _thread_round_trip(N)
+    over = (merge(subject).p50 - merge(baseline).p50) * 1e6
     return [
         Row("journal.append", merge(subject), merge(baseline), target=1.5, note=note),
         Row("journal.append_sync", merge(direct), merge(baseline), target=1.5,
             note="Store.write_sync in the calling thread: the store without the trio hop"),
+        Row("thread.round_trip_floor", value=hop.p50, value_p99=hop.p99, unit="s",
+            note=f"two threads, a pipe each way; journal.append is {over:.0f} us over raw at "
+                 "p50, of which this much any writer thread pays here"),
     ]
 
 

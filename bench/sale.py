@@ -28,7 +28,7 @@ from protocol.codec import pack
 
 SALES = int(os.environ.get("BENCH_SALES", "200"))
 ROUNDS = 10
-BASKET_OPS = 300
+BASKET_SALES = 100  # 1000 set_qty, 1000 discounts and 100 voids
 ITEMS = [
     {"sku": f"10{i}", "name": f"商品 {i}", "price": 150 + 90 * i, "tax_rate_bp": 1300,
      "barcodes": [code]}
@@ -206,26 +206,28 @@ async def _measure(root: Path, n: int) -> dict:
                 a = clock()
                 await gw.call("system.info")
                 basket["system.info"].append(clock() - a)
-            # basket operations on an open sale of five lines
-            sale = None
-            for item in ITEMS:
-                sale = await gw.call("sale.add", {"barcode": item["barcodes"][0]})
-            line_ids = [ln["line_id"] for ln in sale["lines"]]
-            for k in range(BASKET_OPS):
-                lid = line_ids[k % len(line_ids)]
-                for name, params in (("sale.set_qty", {"line_id": lid, "qty": 2000 + 1000 *
-                                                       (k % 3)}),
-                                     ("sale.discount", {"line_id": lid, "percent": 100 * (k % 5),
-                                                        "reason": "bench"})):
-                    a = clock()
-                    await gw.call(name, params)
-                    basket[name].append(clock() - a)
-                if k % 10 == 9:
-                    a = clock()
-                    sale = await gw.call("sale.void_line", {"line_id": lid})
-                    basket["sale.void_line"].append(clock() - a)
-                    added = await gw.call("sale.add", {"barcode": ITEMS[k % 5]["barcodes"][0]})
-                    line_ids = [ln["line_id"] for ln in added["lines"] if not ln["voided"]]
+            # basket operations on an open sale of five lines: per sale ten set_qty and ten
+            # discounts, then one line voided and scanned again, then paid (a fresh sale
+            # each time, so voided lines do not pile up in one basket)
+            for _ in range(BASKET_SALES):
+                sale = None
+                for item in ITEMS:
+                    sale = await gw.call("sale.add", {"barcode": item["barcodes"][0]})
+                line_ids = [ln["line_id"] for ln in sale["lines"]]
+                for k in range(10):
+                    lid = line_ids[k % len(line_ids)]
+                    for name, params in (
+                            ("sale.set_qty", {"line_id": lid, "qty": 2000 + 1000 * (k % 3)}),
+                            ("sale.discount", {"line_id": lid, "percent": 100 * (k % 5),
+                                               "reason": "bench"})):
+                        a = clock()
+                        await gw.call(name, params)
+                        basket[name].append(clock() - a)
+                a = clock()
+                await gw.call("sale.void_line", {"line_id": line_ids[0]})
+                basket["sale.void_line"].append(clock() - a)
+                await gw.call("sale.add", {"barcode": ITEMS[0]["barcodes"][0]})
+                await gw.call("sale.tender", {"method": "cash", "amount": 50000})
         jobs = app.store.one("SELECT COUNT(*) FROM print_jobs WHERE kind='receipt'")[0]
         nursery.cancel_scope.cancel()
     app.close()
@@ -257,9 +259,10 @@ def run() -> list[Row]:
     rows.append(Row("call.system_info", value=rt.p50, value_p99=rt.p99, unit="s",
                     note="the protocol round trip alone (6 per sale)"))
     for name, t in basket.items():
-        rows.append(Row(f"basket.{name.removeprefix('sale.')}", value=t.p99, unit="s",
-                        limit=2e-3, note=f"p50 {t.p50 * 1e3:.2f} ms; the value is the p99 "
-                                         f"(target < 2 ms) over {t.n} calls"))
+        rows.append(Row(f"basket.{name.removeprefix('sale.')}", value=t.p50, value_p99=t.p99,
+                        unit="s", limit=2e-3,
+                        note=f"p99 against the 2 ms target, over {t.n} calls on a sale of "
+                             "five lines"))
     return rows
 
 
