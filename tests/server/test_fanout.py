@@ -45,6 +45,13 @@ def direct(monkeypatch):
     return counter
 
 
+async def run_together(timeout: float, *tasks) -> None:
+    with trio.fail_after(timeout):
+        async with trio.open_nursery() as nursery:
+            for task in tasks:
+                nursery.start_soon(task)
+
+
 async def open_client(stack: AsyncExitStack, daemon, token: str, topics: list[str],
                       rcvbuf: int | None = None, **kw):
     stream = None
@@ -114,12 +121,7 @@ async def test_events_answers_and_pongs_interleave_intact_and_in_order(daemon, d
                 with trio.fail_after(10):
                     await pong.wait()
 
-        with trio.fail_after(60):
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(read)
-                nursery.start_soon(publish)
-                nursery.start_soon(call)
-                nursery.start_soon(ping)
+        await run_together(60, read, publish, call, ping)
         assert got == events and results == set(range(1, calls + 1))
     assert direct.writes > events // 2  # the fast path did carry the traffic
 
@@ -176,12 +178,7 @@ async def test_short_writes_into_a_tiny_receive_buffer_stay_intact(daemon, direc
                     await pong.wait()
                 await trio.sleep(0.005)
 
-        with trio.fail_after(90):
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(read)
-                nursery.start_soon(publish)
-                nursery.start_soon(call)
-                nursery.start_soon(ping)
+        await run_together(90, read, publish, call, ping)
         assert got == events and results == set(range(1, calls + 1))
     assert direct.short > 0  # the kernel took part of a frame: the case under test happened
     assert not daemon.app.metrics.get("gatewayd_slow_clients_closed_total")
