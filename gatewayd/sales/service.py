@@ -445,12 +445,7 @@ class SaleService:
                                 self.pricing_config, order)
         except PricingError as exc:
             raise _err("invalid_params", str(exc)) from None
-        try:
-            settlement = settle(priced.total,
-                                [Tender(t["method"], t["amount"]) for t in st.tenders],
-                                self.cfg.cash_rounding)
-        except TenderError as exc:
-            raise _err(exc.code, f"{exc}: the tenders taken no longer fit the sale") from None
+        settlement = self._settlement(priced.total, st.tenders)
         by_id = {ln["id"]: ln for ln in st.lines}
         rows = []
         for p in priced.lines:
@@ -484,16 +479,19 @@ class SaleService:
         st.settlement = settlement
         tx.on_commit(lambda: self._keep(st))
 
+    def _settlement(self, total: int, tenders: list[dict[str, Any]]) -> Any:
+        try:
+            return settle(total, [Tender(t["method"], t["amount"]) for t in tenders],
+                          self.cfg.cash_rounding)
+        except TenderError as exc:
+            raise _err(exc.code, f"{exc}: the tenders taken no longer fit the sale") from None
+
     def _settle(self, tx: Tx, st: Loaded) -> None:
         """A tender changes what is paid, not the prices: settle the tenders against the
         total the basket was last priced at (a promotion window that closed since the last
         scan does not change the total the customer was shown)."""
         s = st.sale
-        try:
-            settlement = settle(s["total"], [Tender(t["method"], t["amount"]) for t in st.tenders],
-                                self.cfg.cash_rounding)
-        except TenderError as exc:
-            raise _err(exc.code, f"{exc}: the tenders taken no longer fit the sale") from None
+        settlement = self._settlement(s["total"], st.tenders)
         s.update(rounding=settlement.rounding, paid=settlement.paid, due=settlement.due,
                  change=settlement.change, version=s["version"] + 1, updated_at=tx.at)
         tx.execute(
