@@ -39,8 +39,8 @@ import trio
 from websockets.trio.client import connect as ws_connect
 from websockets.trio.server import serve
 
-from bench.fanout_client import server_frame
 from bench.harness import Row, Timing, fmt_time, time_async
+from gatewayd.bus import websocket_binary
 from protocol.codec import pack, unpack
 from protocol.version import SUBPROTOCOL
 
@@ -270,8 +270,8 @@ async def _raw_floor(n: int, data: dict, events: int, first_seq: int) -> _Run:
             conns.append(conn)
         await trio.sleep(0.3)
         for seq in range(first_seq, first_seq + events):
-            wire = server_frame(pack({"type": "event", "topic": "scale.reading", "seq": seq,
-                                      "data": data}))
+            wire = websocket_binary(pack({"type": "event", "topic": "scale.reading",
+                                          "seq": seq, "data": data}))
             at = time.time_ns()
             for conn in conns:
                 if conn.send(wire) != len(wire):

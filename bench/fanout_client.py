@@ -61,16 +61,6 @@ def client_frame(opcode: int, payload: bytes) -> bytes:
     return head + mask + masked
 
 
-def server_frame(payload: bytes) -> bytes:
-    """An unmasked binary frame, as the daemon sends one (used for the raw floor)."""
-    n = len(payload)
-    if n < 126:
-        return struct.pack("!BB", 0x82, n) + payload
-    if n < 65536:
-        return struct.pack("!BBH", 0x82, 126, n) + payload
-    return struct.pack("!BBQ", 0x82, 127, n) + payload
-
-
 def parse_frames(buf: bytearray) -> list[tuple[int, bytes]]:
     """Take every complete (unmasked, unfragmented) frame off the front of `buf`."""
     out = []
