@@ -85,7 +85,7 @@ class RawSale:
                                           "sku": item["sku"], "qty": 1000})
         c.execute("COMMIT")
 
-    def tender(self, sale_id: str, n: int, lines: list[str]) -> None:
+    def tender(self, sale_id: str, lines: list[str]) -> None:
         c = self.c
         c.execute("BEGIN IMMEDIATE")
         c.execute("INSERT INTO sale_tenders(id, sale_id, pos, method, amount, at) "
@@ -132,7 +132,7 @@ class Steps:
 
 def _raw_sales(raw: RawSale, n: int, out: Steps) -> None:
     clock = time.perf_counter
-    for i in range(n):
+    for _ in range(n):
         sale_id, lines = str(uuid.uuid4()), []
         t0 = clock()
         for pos, item in enumerate(ITEMS):
@@ -140,7 +140,7 @@ def _raw_sales(raw: RawSale, n: int, out: Steps) -> None:
             raw.add(sale_id, pos, item, lines)
             out.add.append(clock() - a)
         a = clock()
-        raw.tender(sale_id, i, lines)
+        raw.tender(sale_id, lines)
         out.tender.append(clock() - a)
         out.sale.append(clock() - t0)
 
