@@ -346,7 +346,7 @@ async def _measure() -> list[Row]:
                 single = await _fanout(app, token, 1, 0)
                 healthy = await _fanout(app, token, FANOUT_CLIENTS, 0)
                 stalled = await _fanout(app, token, FANOUT_CLIENTS - 1, 1)
-                reading = next(e.data for e in reversed(app.bus._ring)
+                reading = next(unpack(e.frame)["data"] for e in reversed(app.bus._ring)
                                if e.topic == "scale.reading")
                 seq = app.bus.seq
                 raw_1 = await _raw_floor(1, reading, single.events, seq)

@@ -12,7 +12,7 @@ import struct
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from protocol.codec import pack
 
@@ -42,6 +42,16 @@ class BusEvent:
         return wire
 
 
+class Buffered(NamedTuple):
+    """What the replay ring keeps of an event: its encoded frame, not its data. A ring of
+    4096 whole sale dicts would be a few hundred thousand live objects for every full
+    garbage collection to walk (a pause of 100 ms and more on a till PC)."""
+
+    seq: int
+    topic: str
+    frame: bytes
+
+
 def websocket_binary(payload: bytes) -> bytes:
     """An unfragmented binary WebSocket frame as a server sends it: unmasked, no extension
     (RFC 6455 §5.2; the server runs with compression off)."""
@@ -65,7 +75,7 @@ def matches(topics: Iterable[str], event_topic: str) -> bool:
 class Bus:
     def __init__(self, replay: int = 4096):
         self.seq = 0
-        self._ring: deque[BusEvent] = deque(maxlen=replay)
+        self._ring: deque[Buffered] = deque(maxlen=replay)
         self._subscribers: set[Subscriber] = set()
         self.published = 0
         self._fanout: deque[BusEvent] = deque()  # published, not yet offered to everybody
@@ -75,7 +85,7 @@ class Bus:
         self.seq += 1
         frame = pack({"type": "event", "topic": topic, "seq": self.seq, "data": data})
         event = BusEvent(self.seq, topic, data, frame)
-        self._ring.append(event)
+        self._ring.append(Buffered(self.seq, topic, frame))
         self.published += 1
         self._fanout.append(event)
         if not self._fanning:  # else a subscriber published from its offer: queued above
@@ -95,7 +105,7 @@ class Bus:
     def detach(self, sub: Subscriber) -> None:
         self._subscribers.discard(sub)
 
-    def since(self, seq: int) -> tuple[list[BusEvent], bool]:
+    def since(self, seq: int) -> tuple[list[Buffered], bool]:
         """Buffered events after `seq`, and whether some were already dropped (a gap)."""
         events = [e for e in self._ring if e.seq > seq]
         oldest = self._ring[0].seq if self._ring else self.seq + 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import socket
+import weakref
 from contextlib import AsyncExitStack
 
 import pytest
@@ -270,6 +271,24 @@ def test_every_subscriber_sees_seq_order_when_a_subscriber_publishes():
         bus.publish("scanner.data", {"data": str(i)})
     for r in recorders:
         assert r.seqs == list(range(1, 11))
+
+
+def test_the_replay_ring_keeps_frames_not_the_events_data():
+    """A ring of whole sale dicts would keep hundreds of thousands of objects alive for the
+    garbage collector to walk; the replay needs only the encoded frame."""
+
+    class Data(dict):  # a dict that can be weakly referenced
+        pass
+
+    bus = Bus(replay=8)
+    data = Data(id="s1", lines=[{"sku": "100"}])
+    alive = weakref.ref(data)
+    bus.publish("sale.updated", data)
+    del data
+    assert alive() is None
+    (replayed,), gap = bus.since(0)
+    assert not gap and replayed.topic == "sale.updated"
+    assert unpack(replayed.frame)["data"] == {"id": "s1", "lines": [{"sku": "100"}]}
 
 
 @pytest.mark.parametrize("n", [0, 5, 125, 126, 65_535, 65_536, 100_000])
