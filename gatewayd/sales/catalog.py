@@ -465,6 +465,7 @@ def _apply(tx: Tx, items: Sequence[ItemIn], rows: Sequence[int], source: str) ->
         "moved": moved,
         "source": source,
     }
+    tx.execute("UPDATE catalog_version SET n = n + 1")
     report["seq"] = tx.append(
         "catalog.upserted",
         {
@@ -594,6 +595,7 @@ _SELECT = (
     " (SELECT group_concat(code, '|') FROM barcodes c WHERE c.sku = i.sku) AS barcodes"
 )
 _HIGH = "\U0010ffff"  # upper bound for a prefix range scan on an index
+SCANNED_CACHE = 10_000  # barcodes kept by Catalog.by_barcode (frozen Items, a few MB at most)
 
 
 def _like(text: str) -> str:
@@ -609,6 +611,14 @@ class Catalog:
             compile_layout(t) if isinstance(t, str) else t
             for t in (DEFAULT_SCALE_LAYOUTS if layouts is None else layouts)
         )
+        # barcode -> item, for the items scanned since the catalog last changed (a scan then
+        # costs one read of catalog_version instead of the item query and its decoding)
+        self._scanned: dict[str, Item] = {}
+        self._scanned_version = -1
+
+    def version(self) -> int:
+        """The catalog's change counter: it moves with every write, from any process."""
+        return self.store.one("SELECT n FROM catalog_version")[0]
 
     def _one(self, where: str, params: tuple) -> Item | None:
         row = self.store.one(f"{_SELECT} FROM items i {where}", params)
@@ -618,9 +628,19 @@ class Catalog:
         return self._one("WHERE i.sku = ?", (sku,))
 
     def by_barcode(self, code: str) -> Item | None:
-        return self._one(
-            "JOIN barcodes b ON b.sku = i.sku WHERE b.code = ?", (barcode_key(code),)
-        )
+        key = barcode_key(code)
+        version = self.version()  # read first: an item read after it is at least as new
+        if version != self._scanned_version:
+            self._scanned.clear()
+            self._scanned_version = version
+        item = self._scanned.get(key)
+        if item is None:
+            item = self._one("JOIN barcodes b ON b.sku = i.sku WHERE b.code = ?", (key,))
+            if item is not None:
+                if len(self._scanned) >= SCANNED_CACHE:
+                    self._scanned.clear()
+                self._scanned[key] = item
+        return item
 
     def by_plu(self, plu: str) -> Item | None:
         if not (plu.isascii() and plu.isdigit()):

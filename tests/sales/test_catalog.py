@@ -262,3 +262,23 @@ def test_upsert_replaces_the_whole_row(store, cat):
     item = cat.get("100003")
     assert (item.name, item.price, item.member_price, item.tax_rate_bp) == ("可乐", 320, None, 0)
     assert item.pinyin == "kl" and item.barcodes == (COLA,)
+
+
+def test_a_scan_sees_every_catalog_change_also_from_another_process(store, cat, tmp_path):
+    """Scans are cached per barcode until the catalog changes: a write through another
+    connection (the CLI's import while the daemon runs) moves catalog_version too."""
+    assert cat.lookup(COLA).item.price == 300
+    assert cat.lookup(COLA).item.price == 300  # now from the cache
+    other = Store(tmp_path / "g.db")
+    try:
+        other.write_sync(lambda tx: upsert(tx, [{"sku": "100003", "name": "可乐", "price": 320,
+                                                 "barcodes": [COLA]}]))
+        assert cat.lookup(COLA).item.price == 320
+        other.write_sync(lambda tx: upsert(tx, [{"sku": "NEW", "name": "新可乐", "price": 330,
+                                                 "barcodes": [COLA]}]))
+        assert cat.lookup(COLA).item.sku == "NEW"
+        other.write_sync(lambda tx: upsert(tx, [{"sku": "NEW", "name": "新可乐", "price": 330,
+                                                 "barcodes": []}]))
+        assert cat.lookup(COLA) is None
+    finally:
+        other.close()
