@@ -39,6 +39,22 @@ class ConnectionLost(Exception):
     pass
 
 
+class _Answer:
+    """One call's answer slot: the reader fills `frame` (None: the link dropped) and sets
+    `done`. Lighter than a memory channel per call."""
+
+    __slots__ = ("done", "frame")
+
+    def __init__(self) -> None:
+        self.done = trio.Event()
+        self.frame: dict[str, Any] | None = None
+
+    def give(self, frame: dict[str, Any] | None) -> None:
+        if not self.done.is_set():  # an answer that came before the link dropped stands
+            self.frame = frame
+            self.done.set()
+
+
 class Client:
     def __init__(
         self, url: str, token: str, name: str, kind: str, reconnect: bool, origin: str | None = None
@@ -50,7 +66,7 @@ class Client:
         self.last_seq: int | None = None  # the last event seq seen; None before welcome
         self.topics: set[str] = set()
         self._ids = itertools.count(1)
-        self._pending: dict[int, trio.MemorySendChannel] = {}
+        self._pending: dict[int, _Answer] = {}
         self._events_send, self._events_recv = trio.open_memory_channel(math.inf)
         self._ws = None
         self._connected = trio.Event()
@@ -59,10 +75,10 @@ class Client:
 
     # -- public API -----------------------------------------------------------------------
     async def call(self, method: str, params: dict[str, Any] | None = None, /, **kw: Any) -> Any:
-        await self._connected.wait()
+        if not self._connected.is_set():  # (send and the answer are checkpoints anyway)
+            await self._connected.wait()
         call_id = next(self._ids)
-        send, recv = trio.open_memory_channel(1)
-        self._pending[call_id] = send
+        answer = self._pending[call_id] = _Answer()
         try:
             await self._ws.send(
                 pack(
@@ -70,15 +86,16 @@ class Client:
                         "type": "call",
                         "id": call_id,
                         "method": method,
-                        "params": {**(params or {}), **kw},
+                        "params": {**params, **kw} if params and kw else params or kw,
                     }
                 )
             )
-            frame = await recv.receive()
+            await answer.done.wait()
         except ConnectionClosed:
             raise ConnectionLost(f"connection lost during {method}") from None
         finally:
             self._pending.pop(call_id, None)
+        frame = answer.frame
         if frame is None:
             raise ConnectionLost(f"connection lost during {method}")
         if frame["type"] == "error":
@@ -158,8 +175,8 @@ class Client:
                     raise
             # The link is gone: fail the calls in flight, then reconnect (or stop).
             self._connected = trio.Event()
-            for send in self._pending.values():
-                send.send_nowait(None)
+            for answer in self._pending.values():
+                answer.give(None)
             if not self.reconnect or self.closed:
                 self._events_send.close()
                 return
@@ -178,9 +195,9 @@ class Client:
                     self.last_seq = max(self.last_seq or 0, frame["seq"])
                     self._events_send.send_nowait(frame)
                 elif kind in ("result", "error"):
-                    send = self._pending.get(frame.get("id"))
-                    if send is not None:
-                        send.send_nowait(frame)
+                    answer = self._pending.get(frame.get("id"))
+                    if answer is not None:
+                        answer.give(frame)
                     elif kind == "error":
                         self._events_send.send_nowait(frame)
         except ConnectionClosed:

@@ -327,7 +327,10 @@ class Session:
                     None, ProtocolError("bad_frame", "hello was already received")
                 )
                 continue
-            await self.limiter.acquire()
+            try:  # receiving the frame was the checkpoint; a free slot needs no second one
+                self.limiter.acquire_nowait()
+            except trio.WouldBlock:
+                await self.limiter.acquire()
             nursery.start_soon(self._call, frame)
 
     def _refuse_bad_frame(self, call_id: int | None, exc: ProtocolError) -> None:

@@ -1,6 +1,7 @@
 import json
 import urllib.request
 
+import pytest
 import trio
 from websockets.exceptions import ConnectionClosed
 from websockets.trio.client import connect as ws_connect
@@ -141,3 +142,25 @@ async def test_healthz_and_metrics(daemon):
         assert "gatewayd_connections 1" in text
         assert 'gatewayd_call_seconds_count{method="system.info"} 1' in text
         assert "gatewayd_events_published" in text
+
+
+async def test_a_call_in_flight_when_the_link_drops_fails_with_connection_lost(daemon):
+    from clients.python.client import ConnectionLost
+
+    spec, _ = daemon.app.registry.handlers["system.info"]
+    started = trio.Event()
+
+    async def never_answers(ctx, p):
+        started.set()
+        await trio.sleep_forever()
+
+    daemon.app.registry.handlers["system.info"] = (spec, never_answers)
+    async with connect(daemon.url, daemon.token(), reconnect=False) as gw:
+        async with trio.open_nursery() as nursery:
+            async def drop():
+                await started.wait()
+                for session in list(daemon.app.sessions):
+                    await session.ws.aclose()
+            nursery.start_soon(drop)
+            with trio.fail_after(5), pytest.raises(ConnectionLost):
+                await gw.call("system.info")
