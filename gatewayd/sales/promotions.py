@@ -78,7 +78,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
     AwareDatetime,
@@ -328,8 +328,7 @@ def parse_promotions(items: Iterable[Mapping[str, Any]]) -> tuple[Promotion, ...
 # --------------------------------------------------------------------------- evaluation
 
 
-@dataclass(frozen=True)
-class PromoLine:
+class PromoLine(NamedTuple):
     """What promotion evaluation needs to know about one (non-voided) line."""
 
     line_id: str
