@@ -611,8 +611,8 @@ class Catalog:
             compile_layout(t) if isinstance(t, str) else t
             for t in (DEFAULT_SCALE_LAYOUTS if layouts is None else layouts)
         )
-        # barcode -> item, for the items scanned since the catalog last changed (a scan then
-        # costs one read of catalog_version instead of the item query and its decoding)
+        # barcode -> item, for the items scanned since the catalog last changed (a repeat
+        # scan costs one read of catalog_version instead of the item query and its decoding)
         self._scanned: dict[str, Item] = {}
         self._scanned_version = -1
 
@@ -628,18 +628,22 @@ class Catalog:
         return self._one("WHERE i.sku = ?", (sku,))
 
     def by_barcode(self, code: str) -> Item | None:
+        """Every cached item was read after `_scanned_version` was: while the counter still
+        reads the same, no catalog write has committed since, and the cache is current. A
+        miss reads the item afresh, so it costs no read of the counter."""
         key = barcode_key(code)
-        version = self.version()  # read first: an item read after it is at least as new
-        if version != self._scanned_version:
-            self._scanned.clear()
-            self._scanned_version = version
         item = self._scanned.get(key)
-        if item is None:
-            item = self._one("JOIN barcodes b ON b.sku = i.sku WHERE b.code = ?", (key,))
-            if item is not None:
-                if len(self._scanned) >= SCANNED_CACHE:
-                    self._scanned.clear()
-                self._scanned[key] = item
+        if item is not None:
+            version = self.version()
+            if version == self._scanned_version:
+                return item
+            self._scanned.clear()
+            self._scanned_version = version  # read before the item below
+        item = self._one("JOIN barcodes b ON b.sku = i.sku WHERE b.code = ?", (key,))
+        if item is not None:
+            if len(self._scanned) >= SCANNED_CACHE:
+                self._scanned.clear()
+            self._scanned[key] = item
         return item
 
     def by_plu(self, plu: str) -> Item | None:
