@@ -292,25 +292,29 @@ def price_sale(
         for ln, it in zip(lines, items, strict=True)
     ]
 
-    # 2. promotions on non-voided, non-overridden lines
-    may_member_price = member is not None and member.member_price
-    promo_lines = [
-        PromoLine(
-            line_id=lines[i].line_id,
-            sku=lines[i].sku,
-            category=items[i].category,
-            unit=items[i].unit,
-            unit_price=items[i].price,
-            qty=lines[i].qty,
-            member_price=items[i].member_price if may_member_price else None,
-            member_discount_bp=member.discount_bp if member is not None else 0,
+    # 2. promotions on non-voided, non-overridden lines (with no promotion and no member,
+    # nothing can apply)
+    promotions = tuple(promotions)
+    promo = {}
+    if promotions or member is not None:
+        may_member_price = member is not None and member.member_price
+        promo_lines = [
+            PromoLine(
+                line_id=lines[i].line_id,
+                sku=lines[i].sku,
+                category=items[i].category,
+                unit=items[i].unit,
+                unit_price=items[i].price,
+                qty=lines[i].qty,
+                member_price=items[i].member_price if may_member_price else None,
+                member_discount_bp=member.discount_bp if member is not None else 0,
+            )
+            for i in live
+            if lines[i].unit_price is None
+        ]
+        promo = apply_promotions(
+            promo_lines, promotions, now=now, member=member is not None, rounding=mode
         )
-        for i in live
-        if lines[i].unit_price is None
-    ]
-    promo = apply_promotions(
-        promo_lines, promotions, now=now, member=member is not None, rounding=mode
-    )
 
     n = len(lines)
     promo_d = [0] * n

@@ -268,15 +268,17 @@ class SaleService:
         return st
 
     def wire(self, sale: Any, lines: list[Any], tenders: list[Any],
-             attempt: Any | None = None) -> dict[str, Any]:
+             attempt: Any | None = None, settlement: Any = None) -> dict[str, Any]:
         """The sale as DESIGN §4 carries it (extended: net/tax/explain/promo per line, the
-        tax breakdown, cash_due, operator, version, payment in progress)."""
+        tax breakdown, cash_due, operator, version, payment in progress). `settlement`:
+        the tenders already settled against this total, when the caller has it."""
         s = sale
         settlement_cash_due = s["due"]
         try:
-            st = settle(s["total"], [Tender(t["method"], t["amount"]) for t in tenders],
-                        self.cfg.cash_rounding)
-            settlement_cash_due = st.cash_due
+            if settlement is None:
+                settlement = settle(s["total"], [Tender(t["method"], t["amount"])
+                                                 for t in tenders], self.cfg.cash_rounding)
+            settlement_cash_due = settlement.cash_due
         except TenderError:
             pass
         out = {
@@ -351,7 +353,7 @@ class SaleService:
         wrote: no second read). The crash test compares it with a fresh read after restart."""
         attempt = tx.one("SELECT * FROM payment_attempts WHERE sale_id=? AND state IN "
                          "('pending','user_paying') ORDER BY n DESC LIMIT 1", (st.sale["id"],))
-        return self.wire(st.sale, st.lines, st.tenders, attempt)
+        return self.wire(st.sale, st.lines, st.tenders, attempt, st.settlement)
 
     def get_wire(self, sale_id: str) -> dict[str, Any] | None:
         store = self.app.store
@@ -431,9 +433,10 @@ class SaleService:
                 disc = Discount(ln["disc_bp"], ln["disc_amount"], ln["disc_reason"] or "")
             lines.append(SaleLine(ln["id"], ln["sku"], ln["qty"], ln["unit_price"], disc,
                                   bool(ln["voided"])))
-            catalog.setdefault(ln["sku"], CatalogItem(
-                ln["sku"], ln["name"], ln["list_price"], ln["unit"], ln["member_price"],
-                ln["tax_rate_bp"], ln["category"]))
+            if ln["sku"] not in catalog:
+                catalog[ln["sku"]] = CatalogItem(
+                    ln["sku"], ln["name"], ln["list_price"], ln["unit"], ln["member_price"],
+                    ln["tax_rate_bp"], ln["category"])
         order = None
         if s["order_disc_bp"] is not None or s["order_disc_amount"] is not None:
             order = Discount(s["order_disc_bp"], s["order_disc_amount"],
