@@ -287,7 +287,8 @@ back office, tests). The JSON Schema of every frame and params model is in
   Python client) are admitted and authenticate by token.
 - Limits: a frame over `[server] max_frame_bytes` (default 1 MiB) closes the connection
   with **1009** (message too big). Each connection may have `[server] max_calls_in_flight`
-  (default 16) calls running; more wait.
+  (default 16) calls running or answered but not yet sent; more wait (a client that does
+  not read its answers holds back only itself, and loses none of them).
 - Shutdown (SIGTERM) closes every client with **1001** (going away) after the transaction in
   flight has committed.
 

@@ -1,7 +1,9 @@
 """One client connection: hello, dispatch, and its own bounded outbox.
 
 The reader runs calls concurrently up to `max_calls_in_flight` (a flooding client then
-waits on its own socket, never on the others). Events reach the client through `offer`,
+waits on its own socket, never on the others). A call keeps its slot until its answer is
+out of the outbox, so a client that calls without reading holds back only itself, with
+nothing lost and at most that many answers queued. Events reach the client through `offer`,
 which never blocks or awaits: snapshot topics are coalesced to the latest, and a client
 whose queue of other events overflows is closed with a reason.
 
@@ -95,6 +97,12 @@ class Outbox:
         return out
 
 
+class _QueuedAnswer(bytes):
+    """An answer frame in the outbox. Its call holds a `max_calls_in_flight` slot until the
+    writer has sent it: a client that does not read its answers has at most that many
+    queued, and its further calls wait in its own socket (websockets stops reading)."""
+
+
 def _error_frame(call_id: int | None, exc: ProtocolError) -> bytes:
     frame = {"type": "error", "id": call_id, "code": exc.code, "message": exc.message}
     if exc.details:
@@ -126,7 +134,8 @@ class Session:
         self._protocol = ws.protocol
         self._send_lock = ws.send_lock
         self._socket = ws.stream.socket if isinstance(ws.stream, trio.SocketStream) else None
-        self.limiter = trio.Semaphore(cfg.max_calls_in_flight)  # released by the call task
+        # a call's slot: released by its task, or by the writer once its queued answer is sent
+        self.limiter = trio.Semaphore(cfg.max_calls_in_flight)
         self.topics = set()
         self.token_role: str | None = None
         self.token_id: str | None = None
@@ -163,10 +172,13 @@ class Session:
             self.app.metrics.inc("gatewayd_events_dropped_total", reason="slow_client")
             self.overflow.set()
 
-    def _send(self, frame: bytes) -> None:
-        """An answer: straight out when nothing is ahead of it, else queued in order."""
-        if not (self.direct and self._write_now(websocket_binary(frame))):
-            self.outbox.put(frame)
+    def _answer(self, frame: bytes) -> bool:
+        """A call's answer: straight out when nothing is ahead of it (False), else queued in
+        order (True), and then the call's slot stays taken until the writer has sent it."""
+        if self.direct and self._write_now(websocket_binary(frame)):
+            return False
+        self.outbox.put(_QueuedAnswer(frame))
+        return True
 
     def _write_now(self, wire: bytes) -> bool:
         """The fast path: write one whole WebSocket frame to the socket now, if nothing can
@@ -294,6 +306,8 @@ class Session:
                 if frames:
                     for frame in frames:
                         await ws.send(frame)  # flushes websockets' write buffer first
+                        if type(frame) is _QueuedAnswer:
+                            self.limiter.release()
                 elif ws.protocol.writes:
                     async with ws.send_context():
                         pass  # flush the rest of a short direct write
@@ -343,30 +357,30 @@ class Session:
             return
         self.outbox.put(_error_frame(call_id, exc))
 
-    def _error(self, call_id: int | None, exc: ProtocolError) -> None:
-        self._send(_error_frame(call_id, exc))
-
     async def _call(self, call: Call) -> None:
         started = time.perf_counter()
         outcome = "ok"
+        answer: bytes | None = None  # None: cancelled before it had one
         try:
             result = await self.dispatch(call)
-            self._send(pack({"type": "result", "id": call.id, "result": result}))
+            answer = pack({"type": "result", "id": call.id, "result": result})
         except ProtocolError as exc:
             outcome = exc.code
-            self._error(call.id, exc)
+            answer = _error_frame(call.id, exc)
         except DeviceOffline as exc:
             outcome = "device_offline"
-            self._error(call.id, ProtocolError("device_offline", str(exc)))
+            answer = _error_frame(call.id, ProtocolError("device_offline", str(exc)))
         except DeviceBusy as exc:
             outcome = "device_busy"
-            self._error(call.id, ProtocolError("device_busy", str(exc)))
+            answer = _error_frame(call.id, ProtocolError("device_busy", str(exc)))
         except Exception:
             outcome = "internal"
             log.exception("call %s failed", call.method)
-            self._error(call.id, ProtocolError("internal", f"{call.method} failed; see the log"))
+            answer = _error_frame(
+                call.id, ProtocolError("internal", f"{call.method} failed; see the log"))
         finally:
-            self.limiter.release()
+            if answer is None or not self._answer(answer):
+                self.limiter.release()  # else the writer releases it once the answer is sent
             metrics = self.app.metrics
             known = call.method if call.method in self.app.registry.handlers else "(unknown)"
             metrics.inc("gatewayd_calls_total", method=known, outcome=outcome)

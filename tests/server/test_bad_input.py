@@ -178,12 +178,13 @@ def ws_frame(payload: bytes) -> bytes:
     return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
-async def test_garbage_flood_from_a_client_that_never_reads_is_closed(daemon):
-    """Answers to bad frames are bounded too: a client that floods garbage and never reads
-    its answers is closed as too slow, and other clients keep being served."""
-    token = daemon.token()
-    daemon.app.config.server.client_queue = 64
-    stream = await trio.open_tcp_stream("127.0.0.1", daemon.app.port)
+async def _raw_client(daemon, token: str, rcvbuf: int | None = None) -> trio.SocketStream:
+    """A TCP connection that has said hello, for a client that misbehaves at the byte level."""
+    sock = trio.socket.socket()
+    if rcvbuf is not None:  # small windows: the daemon's writes back up after a few frames
+        sock.setsockopt(trio.socket.SOL_SOCKET, trio.socket.SO_RCVBUF, rcvbuf)
+    await sock.connect(("127.0.0.1", daemon.app.port))
+    stream = trio.SocketStream(sock)
     key = base64.b64encode(os.urandom(16)).decode()
     await stream.send_all((
         f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
@@ -194,7 +195,51 @@ async def test_garbage_flood_from_a_client_that_never_reads_is_closed(daemon):
         response += await stream.receive_some(4096)
     assert response.startswith(b"HTTP/1.1 101")
     await stream.send_all(ws_frame(pack({"type": "hello", "token": token,
-                                         "client": {"name": "flood", "kind": "t"}})))
+                                         "client": {"name": "raw", "kind": "t"}})))
+    return stream
+
+
+async def test_a_client_that_does_not_read_its_answers_is_held_back_and_loses_none(daemon):
+    """Answers wait in the outbox holding their call's slot: a client that keeps calling
+    without reading has at most max_calls_in_flight answers queued, its further calls wait
+    in its own socket, others are served, and once it reads it gets every answer in order."""
+    limit = daemon.app.config.server.max_calls_in_flight
+    stream = await _raw_client(daemon, daemon.token(), rcvbuf=4096)
+    sent = 0
+    async with connect(daemon.url, daemon.token()) as other:
+        with trio.move_on_after(3):  # until its own sends block, and then some
+            while True:
+                sent += 1
+                await stream.send_all(ws_frame(pack({"type": "call", "id": sent,
+                                                     "method": "system.info", "params": {}})))
+        session = next(s for s in daemon.app.sessions if s.client_name == "raw")
+        assert len(session.outbox.frames) <= limit
+        assert daemon.app.metrics.get("gatewayd_slow_clients_closed_total") == 0
+        assert (await other.call("system.info"))["protocol"] == 1
+    # now read: every call is answered, in order (welcome first)
+    buf, frames = b"", []
+    with trio.fail_after(60):
+        while len(frames) < sent:  # the last call may be half sent: not counted below
+            buf += await stream.receive_some(1 << 16)
+            while len(buf) >= 2:
+                n, head = buf[1] & 0x7F, 2
+                if n == 126:
+                    n, head = int.from_bytes(buf[2:4], "big"), 4
+                if len(buf) < head + n:
+                    break
+                frames.append(unpack(buf[head:head + n]))
+                buf = buf[head + n:]
+    ids = [f["id"] for f in frames if f.get("type") == "result"]
+    assert ids[:sent - 1] == list(range(1, sent))
+    await stream.aclose()
+
+
+async def test_garbage_flood_from_a_client_that_never_reads_is_closed(daemon):
+    """Answers to bad frames are bounded too: a client that floods garbage and never reads
+    its answers is closed as too slow, and other clients keep being served."""
+    token = daemon.token()
+    daemon.app.config.server.client_queue = 64
+    stream = await _raw_client(daemon, token)
     garbage = ws_frame(b"\xc1 not msgpack" * 30)
     async with connect(daemon.url, token) as other:
         with trio.move_on_after(15):  # never reads a byte of the answers
