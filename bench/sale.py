@@ -268,7 +268,7 @@ async def _measure(root: Path, n: int) -> dict:
                     await _protocol_sales(gw, n // ROUNDS, floored)
                 finally:
                     floor.swap()
-            # the protocol's floor: a call that does no store work
+            # the protocol round trip alone: a call that does no store work
             for _ in range(300):
                 a = clock()
                 await gw.call("system.info")

@@ -86,7 +86,7 @@ class Client:
                         "type": "call",
                         "id": call_id,
                         "method": method,
-                        "params": {**params, **kw} if params and kw else params or kw,
+                        "params": {**(params or {}), **kw},
                     }
                 )
             )
