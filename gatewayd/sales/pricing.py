@@ -84,14 +84,12 @@ UNITS = ("pc", "kg")
 TAX_MODES = ("inclusive", "exclusive")
 
 
-# The records built per line on every reprice are NamedTuples: immutable like frozen
-# dataclasses, and several times cheaper to construct (a scan reprices the whole basket).
-
-
 class PricingError(ValueError):
     """Bad pricing input (unknown sku, qty <= 0, malformed discount, ...)."""
 
 
+# The records built per line on every reprice are NamedTuples: immutable like frozen
+# dataclasses, and several times cheaper to construct (a scan reprices the whole basket).
 class CatalogItem(NamedTuple):
     sku: str
     name: str
