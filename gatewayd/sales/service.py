@@ -344,15 +344,12 @@ class SaleService:
     def wire_from_tx(self, tx: Tx, sale_id: str) -> dict[str, Any]:
         st = self.load(tx, sale_id)
         assert st is not None
-        attempt = tx.one("SELECT * FROM payment_attempts WHERE sale_id=? AND state IN "
-                         "('pending','user_paying') ORDER BY n DESC LIMIT 1", (sale_id,))
-        return self.wire(st.sale, st.lines, st.tenders, attempt)
+        return self._wire_of(tx, st)
 
     def _wire_of(self, tx: Tx, st: Loaded) -> dict[str, Any]:
         """The wire sale from what this transaction holds in memory (the same rows it just
         wrote: no second read). The crash test compares it with a fresh read after restart."""
-        attempt = tx.one("SELECT * FROM payment_attempts WHERE sale_id=? AND state IN "
-                         "('pending','user_paying') ORDER BY n DESC LIMIT 1", (st.sale["id"],))
+        attempt = tx.one(_OPEN_ATTEMPT, (st.sale["id"],))
         return self.wire(st.sale, st.lines, st.tenders, attempt, st.settlement)
 
     def get_wire(self, sale_id: str) -> dict[str, Any] | None:
@@ -363,9 +360,7 @@ class SaleService:
         lines = store.all("SELECT * FROM sale_lines WHERE sale_id=? ORDER BY pos", (sale_id,))
         tenders = store.all("SELECT * FROM sale_tenders WHERE sale_id=? ORDER BY pos",
                             (sale_id,))
-        attempt = store.one("SELECT * FROM payment_attempts WHERE sale_id=? AND state IN "
-                            "('pending','user_paying') ORDER BY n DESC LIMIT 1", (sale_id,))
-        return self.wire(row, lines, tenders, attempt)
+        return self.wire(row, lines, tenders, store.one(_OPEN_ATTEMPT, (sale_id,)))
 
     def current(self) -> dict[str, Any]:
         """The active sale; else the till's last completed/voided sale (so a checkout keeps
@@ -1504,6 +1499,9 @@ def bind(app: App, provider: PaymentProvider | None = None) -> SaleService:
     return svc
 
 
+# the payment in progress on a sale, if any (the wire sale's `payment`)
+_OPEN_ATTEMPT = ("SELECT * FROM payment_attempts WHERE sale_id=? AND state IN"
+                 " ('pending','user_paying') ORDER BY n DESC LIMIT 1")
 _PRICED_COLUMNS = ("amount", "discount", "promo_discount", "manual_discount", "order_discount",
                    "net", "tax", "gross", "promos", "explain")
 _priced_of = itemgetter(*_PRICED_COLUMNS)
