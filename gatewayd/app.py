@@ -18,6 +18,7 @@ from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import trio
 from websockets.trio.server import serve
@@ -27,7 +28,6 @@ from gatewayd.auth import Auth
 from gatewayd.bus import Bus
 from gatewayd.config import Config
 from gatewayd.metrics import Metrics
-from gatewayd.server import methods as core_methods
 from gatewayd.server.http import make_process_request
 from gatewayd.server.registry import Registry
 from gatewayd.server.session import Session
@@ -71,39 +71,35 @@ class App:
         from drivers.manager import DeviceManager
 
         self.devices = DeviceManager(config.devices, self.emit)
-        core_methods.bind(self.registry, self)
         self._bind_services()
         self._metrics_gauges()
 
     def _bind_services(self) -> None:
-        """Each service binds its protocol methods and registers its owned tasks."""
-        from gatewayd import devices, printing
-        from gatewayd.sales import catalog
-
-        devices.bind(self)
-        catalog.bind(self)
-        printing.bind(self)
+        """Build each service (it registers its owned tasks), then bind its protocol methods
+        (gatewayd/api/)."""
+        from gatewayd import api, inventory, members, printing
+        from gatewayd.sales import catalog, returns, shifts
         from gatewayd.sales import service as sale_service
 
-        sale_service.bind(self)
-        from gatewayd import alerts
-
-        alerts.bind(self)
-        from gatewayd.sales import returns, shifts
-
-        shifts.bind(self)  # after the sale service: business day, shift stamps
-        returns.bind(self)
-        from gatewayd import members
-
-        members.bind(self)  # after the sale service: hooks into it
-        from gatewayd import inventory, reports
-
-        inventory.bind(self)
-        reports.bind(self)
+        reg = self.registry
+        api.system.register(reg, self)
+        api.devices.register(reg, self.devices, self.store)
+        api.catalog.register(reg, catalog.bind(self), self.store, self.emit)
+        api.printing.register(reg, printing.bind(self), self.devices, self.store)
+        api.sales.register(reg, sale_service.bind(self))
+        api.alerts.register(reg, self.store, self.emit)
+        # after the sale service: business day, shift stamps
+        api.shifts.register(reg, shifts.bind(self))
+        api.returns.register(reg, returns.bind(self))
+        # after the sale service: hooks into it
+        self.members, self.member_checkout = members.bind(self)
+        api.members.register(reg, self.members, self.member_checkout)
+        api.inventory.register(reg, inventory.bind(self))
+        api.reports.register(reg, self.store, ZoneInfo(self.config.till.timezone))
         if self.demo:
             from gatewayd import demo
 
-            demo.bind(self)
+            api.demo.register(reg, demo.bind(self), self.devices)
 
     # -- shared helpers -------------------------------------------------------------------
     def emit(self, topic: str, data: dict[str, Any]) -> None:

@@ -174,31 +174,7 @@ class PrintQueue:
                                       "attempt": attempt, "error": error})
 
 
-def bind(app: App) -> None:
+def bind(app: App) -> PrintQueue:
     queue = app.printing = PrintQueue(app)
     app.tasks.append(("print-queue", queue.run))
-    reg = app.registry
-
-    @reg.method("printer.print")
-    async def printer_print(ctx, p) -> dict[str, Any]:
-        if (p.lines is None) == (p.receipt is None):
-            raise ProtocolError("invalid_params", "give exactly one of lines or receipt")
-        printer = p.device or queue.default_printer()
-        if printer not in {d.info.id for d in app.devices.of_kind("printer")}:
-            raise ProtocolError("not_found", f"no printer {printer!r}")
-        document = lines_document(p.lines) if p.lines is not None else p.receipt
-        kind = "lines" if p.lines is not None else "receipt"
-        job_id, _ = await app.store.write(
-            lambda tx: enqueue(tx, printer, document, kind=kind,
-                               ref=f"manual:{ctx.actor}" if ctx.actor else "manual"))
-        queue.wake(printer)
-        return {"job_id": job_id}
-
-    @reg.method("printer.status")
-    async def printer_status(ctx, p) -> dict[str, Any]:
-        printer = p.device or queue.default_printer()
-        try:
-            dev = app.devices.get(printer)
-        except KeyError:
-            raise ProtocolError("not_found", f"no printer {printer!r}") from None
-        return {**dev.info.as_wire(), "device": printer, "jobs": queue.pending(printer)}
+    return queue

@@ -40,8 +40,6 @@ from zoneinfo import ZoneInfo
 from gatewayd.sales.money import div_round
 
 if TYPE_CHECKING:
-    from gatewayd.app import App
-    from gatewayd.server.registry import CallContext
     from gatewayd.store.db import Store
 
 DEFAULT_DAYS = 7
@@ -491,33 +489,6 @@ def export(t: Table, path: Path | str, fmt: str) -> int:
     if fmt == "xlsx":
         return export_xlsx(t, path)
     raise ReportError(f"unknown format {fmt!r}: csv or xlsx")
-
-
-# -- protocol ----------------------------------------------------------------------------------
-def bind(app: App) -> None:
-    from protocol.errors import ProtocolError
-
-    tz = ZoneInfo(app.config.till.timezone)
-    reg = app.registry
-
-    def guard(fn, *args: Any, **kw: Any) -> dict[str, Any]:
-        try:
-            return fn(app.store, tz, *args, **kw).as_wire()
-        except ReportError as exc:
-            raise ProtocolError("invalid_params", str(exc)) from None
-
-    @reg.method("report.sales")
-    async def report_sales(ctx: CallContext, p) -> dict[str, Any]:
-        return guard(sales_report, p.by, p.from_, p.to, p.limit)
-
-    @reg.method("report.profit")
-    async def report_profit(ctx: CallContext, p) -> dict[str, Any]:
-        return guard(profit_report, p.by, p.from_, p.to, p.limit)
-
-    @reg.method("report.inventory")
-    async def report_inventory(ctx: CallContext, p) -> dict[str, Any]:
-        return guard(inventory_report, p.from_, p.to, slow_days=p.slow_days,
-                     slow_only=p.slow_only, limit=p.limit)
 
 
 # -- CLI: gatewayd report NAME --format csv|xlsx --out FILE ---------------------------------

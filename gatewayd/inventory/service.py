@@ -47,7 +47,6 @@ from protocol.errors import ProtocolError
 
 if TYPE_CHECKING:
     from gatewayd.app import App
-    from gatewayd.server.registry import CallContext
     from gatewayd.store.db import Store, Tx
 
 PREFIX = {"receive": "RCV", "count": "CNT", "transfer_out": "TRO", "transfer_in": "TRI",
@@ -434,7 +433,7 @@ class InventoryService(Inventory):
             self.publish(self.committed_alerts())
 
 
-def bind(app: App) -> None:
+def bind(app: App) -> InventoryService:
     inv = InventoryService(app)
     app.inventory = inv  # type: ignore[attr-defined]
     app.tasks.append(("inventory.alerts", inv.run))
@@ -444,74 +443,4 @@ def bind(app: App) -> None:
         sales.qty_guard = inv.check_available
         sales.on_refund.append(inv.on_sale_complete)
         sales.on_void.append(inv.on_sale_void)
-    reg = app.registry
-
-    def need_item(sku: str) -> dict[str, Any]:
-        row = inv.stock_row(sku)
-        if row is None:
-            raise ProtocolError("not_found", f"no item with sku {sku!r}", {"sku": sku})
-        return row
-
-    def dump(lines: list[Any]) -> list[dict[str, Any]]:
-        return [ln.model_dump(exclude_none=True) for ln in lines]
-
-    @reg.method("stock.get")
-    async def stock_get(ctx: CallContext, p) -> dict[str, Any]:
-        return need_item(p.sku)
-
-    @reg.method("stock.low")
-    async def stock_low(ctx: CallContext, p) -> dict[str, Any]:
-        return {"items": inv.low()}
-
-    @reg.method("stock.moves")
-    async def stock_moves(ctx: CallContext, p) -> dict[str, Any]:
-        need_item(p.sku)
-        return {"sku": p.sku, "moves": inv.moves(p.sku, p.limit, p.before)}
-
-    @reg.method("stock.doc")
-    async def stock_doc(ctx: CallContext, p) -> dict[str, Any]:
-        doc = inv.doc(p.no)
-        if doc is None:
-            raise ProtocolError("not_found", f"no stock document {p.no}", {"no": p.no})
-        return doc
-
-    @reg.method("stock.threshold")
-    async def stock_threshold(ctx: CallContext, p) -> dict[str, Any]:
-        need_item(p.sku)
-        return await inv.write(lambda tx: inv.threshold(tx, p.sku, p.threshold))
-
-    @reg.method("stock.receive")
-    async def stock_receive(ctx: CallContext, p) -> dict[str, Any]:
-        lines = dump(p.lines)
-        return await inv.write(lambda tx: inv.receive(
-            tx, lines, supplier=p.supplier, ref=p.ref, note=p.note, operator=ctx.actor))
-
-    @reg.method("stock.transfer")
-    async def stock_transfer(ctx: CallContext, p) -> dict[str, Any]:
-        lines = dump(p.lines)
-        return await inv.write(lambda tx: inv.transfer(
-            tx, p.direction, p.peer.strip(), lines, ref=p.ref, note=p.note,
-            operator=ctx.actor))
-
-    @reg.method("stock.writeoff")
-    async def stock_writeoff(ctx: CallContext, p) -> dict[str, Any]:
-        lines = dump(p.lines)
-        return await inv.write(lambda tx: inv.writeoff(
-            tx, lines, p.reason.strip(), note=p.note, operator=ctx.actor))
-
-    @reg.method("stock.count")
-    async def stock_count(ctx: CallContext, p) -> dict[str, Any]:
-        lines = dump(p.lines)
-        if p.post:
-            if p.no is not None:  # a clear answer before asking for approval
-                doc = inv.doc(p.no)
-                if doc is None or doc["kind"] != "count":
-                    raise ProtocolError("not_found", f"no count sheet {p.no}", {"no": p.no})
-                if doc["state"] == "posted":
-                    raise ProtocolError("conflict", f"count sheet {p.no} is already posted; "
-                                        "nothing was changed", {"no": p.no, "state": "posted"})
-            await ctx.require("manager", "stock.count.post")
-        approver = ctx.approver.id if ctx.approver else ctx.actor
-        return await inv.write(lambda tx: inv.count(
-            tx, p.no, lines, post=p.post, note=p.note, operator=ctx.actor,
-            approver=approver if p.post else None))
+    return inv

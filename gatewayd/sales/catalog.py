@@ -90,7 +90,6 @@ from gatewayd.sales.pricing import CatalogItem
 
 if TYPE_CHECKING:
     from gatewayd.app import App
-    from gatewayd.server.registry import CallContext
     from gatewayd.store.db import Store, Tx
 
 __all__ = [
@@ -113,6 +112,7 @@ __all__ = [
     "pinyin_initials",
     "scale_layouts",
     "upsert",
+    "upsert_items",
     "validate_items",
 ]
 
@@ -978,11 +978,9 @@ def load_sample(store: Store) -> int:
     return import_csv(store, SAMPLE_CSV, source="sample")["count"]
 
 
-# -- protocol --------------------------------------------------------------------------------
-def bind(app: App) -> None:
-    """``catalog.lookup`` and ``catalog.upsert``; ``app.catalog`` for the other services."""
-    from protocol.errors import ProtocolError
-
+# -- the daemon's catalog ---------------------------------------------------------------------
+def bind(app: App) -> Catalog:
+    """``app.catalog`` for the other services (the methods: gatewayd/api/catalog.py)."""
     try:
         layouts = scale_layouts(app.config.sale)
     except ValueError as exc:
@@ -991,44 +989,17 @@ def bind(app: App) -> None:
         raise ConfigError(str(exc)) from None
     catalog = Catalog(app.store, layouts)
     app.catalog = catalog  # type: ignore[attr-defined]
-    reg = app.registry
+    return catalog
 
-    @reg.method("catalog.lookup")
-    async def catalog_lookup(ctx: CallContext, p) -> dict[str, Any]:
-        if p.query is not None:
-            items = catalog.search(p.query, p.limit, p.include_inactive)
-            return {"items": [it.as_wire() for it in items]}
-        if p.sku is not None:
-            item = catalog.get(p.sku)
-            if item is None:
-                raise ProtocolError("not_found", f"no item with sku {p.sku!r}")
-            return {"item": item.as_wire(), "source": "sku", "qty_override": None,
-                    "price_override": None}
-        match = catalog.lookup(p.barcode)
-        if match is None:
-            raise ProtocolError("not_found", f"unknown barcode {p.barcode!r}",
-                                {"barcode": p.barcode})
-        return {
-            "item": match.item.as_wire(),
-            "source": match.source,
-            "qty_override": match.qty_override,
-            "price_override": match.price_override,
-        }
 
-    @reg.method("catalog.upsert")
-    async def catalog_upsert(ctx: CallContext, p) -> dict[str, Any]:
-        valid, numbers, errors = validate_items(p.items)  # outside the write lock
-        if errors:
-            err = CatalogError(errors)
-            raise ProtocolError("invalid_params", str(err),
-                                {"errors": err.errors, "error_count": err.count})
-        try:
-            report, _ = await app.store.write(lambda tx: _apply(tx, valid, numbers, p.source))
-        except CatalogError as err:
-            raise ProtocolError("invalid_params", str(err),
-                                {"errors": err.errors, "error_count": err.count}) from None
-        app.emit("catalog.updated", {"count": report["count"]})
-        return report
+async def upsert_items(store: Store, items: Sequence[Any], source: str) -> dict[str, Any]:
+    """``upsert`` through the store's writer, validating every row before taking it: the
+    report, or CatalogError with every row's errors (nothing changed)."""
+    valid, numbers, errors = validate_items(items)
+    if errors:
+        raise CatalogError(errors)
+    report, _ = await store.write(lambda tx: _apply(tx, valid, numbers, source))
+    return report
 
 
 # -- CLI -------------------------------------------------------------------------------------

@@ -569,7 +569,7 @@ class SaleService:
         from gatewayd.devices import pick
 
         try:
-            scale = pick(self.app, "scale", self.app.config.sale.get("scale"))
+            scale = pick(self.app.devices, "scale", self.app.config.sale.get("scale"))
         except ProtocolError:
             raise _err("device_offline", "this item is sold by weight and no scale is "
                        "configured: give the weight as qty (grams)") from None
@@ -1384,10 +1384,10 @@ def _ts(us: int | None) -> datetime | None:
     return datetime.fromtimestamp(us / 1e6, UTC) if us is not None else None
 
 
-# ---------------------------------------------------------------------- protocol binding
+# ---------------------------------------------------------------------- the daemon's sale
 def bind(app: App, provider: PaymentProvider | None = None) -> SaleService:
-    """Create `app.sales`, bind the sale.*, receipt.*, promo.*, voucher.* and payment.sim
-    methods, and register the service's task and the scan router's."""
+    """Create `app.sales` and register the service's task and the scan router's (the
+    methods: gatewayd/api/sales.py)."""
     from gatewayd.sales import scan
     from gatewayd.sales.config import SaleConfigError
 
@@ -1400,102 +1400,6 @@ def bind(app: App, provider: PaymentProvider | None = None) -> SaleService:
     app.sales = svc  # type: ignore[attr-defined]
     app.tasks.append(("sales", svc.run))
     scan.bind(app, svc)
-    reg = app.registry
-
-    def approver_of(ctx: Any) -> str | None:
-        return ctx.approver.id if ctx.approver else None
-
-    @reg.method("sale.current")
-    async def sale_current(ctx: Any, p: Any) -> dict[str, Any]:
-        return svc.current()
-
-    @reg.method("sale.add")
-    async def sale_add(ctx: Any, p: Any) -> dict[str, Any]:
-        return await svc.add(ctx.actor, barcode=p.barcode, sku=p.sku, plu=p.plu, qty=p.qty)
-
-    @reg.method("sale.set_qty")
-    async def sale_set_qty(ctx: Any, p: Any) -> dict[str, Any]:
-        return await svc.set_qty(ctx.actor, p.line_id, p.qty)
-
-    @reg.method("sale.void_line")
-    async def sale_void_line(ctx: Any, p: Any) -> dict[str, Any]:
-        return await svc.void_line(ctx.actor, p.line_id)
-
-    @reg.method("sale.discount")
-    async def sale_discount(ctx: Any, p: Any) -> dict[str, Any]:
-        if (p.percent is None) == (p.amount is None):
-            raise _err("invalid_params", "give exactly one of percent (basis points) and amount")
-        if svc.discount_needs_approval(line_id=p.line_id, percent_bp=p.percent,
-                                       amount=p.amount):
-            await ctx.require("supervisor", "sale.discount")
-        return await svc.discount(ctx.actor, line_id=p.line_id, percent_bp=p.percent,
-                                  amount=p.amount, reason=p.reason, approver=approver_of(ctx))
-
-    @reg.method("sale.price")
-    async def sale_price(ctx: Any, p: Any) -> dict[str, Any]:
-        return await svc.set_price(ctx.actor, p.line_id, p.unit_price, approver_of(ctx))
-
-    @reg.method("sale.tender")
-    async def sale_tender(ctx: Any, p: Any) -> dict[str, Any]:
-        return await svc.tender(ctx.actor, p.method, p.amount, p.code, p.ref)
-
-    @reg.method("sale.suspend")
-    async def sale_suspend(ctx: Any, p: Any) -> dict[str, Any]:
-        return await svc.suspend(ctx.actor)
-
-    @reg.method("sale.resume")
-    async def sale_resume(ctx: Any, p: Any) -> dict[str, Any]:
-        return await svc.resume(ctx.actor, p.id)
-
-    @reg.method("sale.suspended")
-    async def sale_suspended(ctx: Any, p: Any) -> dict[str, Any]:
-        return {"sales": svc.suspended()}
-
-    @reg.method("sale.void")
-    async def sale_void(ctx: Any, p: Any) -> dict[str, Any]:
-        return await svc.void(ctx.actor, p.reason, approver_of(ctx))
-
-    @reg.method("sale.get")
-    async def sale_get(ctx: Any, p: Any) -> dict[str, Any]:
-        if (p.receipt_no is None) == (p.id is None):
-            raise _err("invalid_params", "give exactly one of receipt_no and id")
-        wire = svc.by_receipt(p.receipt_no) if p.receipt_no is not None else svc.get_wire(p.id)
-        if wire is None:
-            raise _err("not_found", f"no sale {p.receipt_no or p.id}")
-        return wire
-
-    @reg.method("sale.list")
-    async def sale_list(ctx: Any, p: Any) -> dict[str, Any]:
-        return svc.list_day(p.day or datetime.now(svc.tz).strftime("%Y%m%d"), p.limit, p.offset)
-
-    @reg.method("receipt.reprint")
-    async def receipt_reprint(ctx: Any, p: Any) -> dict[str, Any]:
-        return await svc.reprint(ctx.actor, p.receipt_no)
-
-    @reg.method("promo.upsert")
-    async def promo_upsert(ctx: Any, p: Any) -> dict[str, Any]:
-        return await svc.upsert_promotions(ctx.actor, p.promotions)
-
-    @reg.method("promo.list")
-    async def promo_list(ctx: Any, p: Any) -> dict[str, Any]:
-        return {"promotions": svc.list_promotions()}
-
-    @reg.method("voucher.issue")
-    async def voucher_issue(ctx: Any, p: Any) -> dict[str, Any]:
-        return await svc.issue_voucher(ctx.actor, p.code, p.amount)
-
-    @reg.method("payment.sim")
-    async def payment_sim(ctx: Any, p: Any) -> dict[str, Any]:
-        sim = svc.provider
-        if not isinstance(sim, SimulatedProvider):
-            raise _err("not_found", "the payment provider is not the simulator")
-        if p.outcome is not None or p.polls is not None:
-            sim.set(p.outcome, p.polls)
-        if p.script:
-            sim.script(*p.script)
-        return {"outcome": sim.outcome, "polls": sim.polls, "charged": sim.charged(),
-                "operations": len(sim.ledger)}
-
     return svc
 
 

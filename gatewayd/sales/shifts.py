@@ -335,6 +335,12 @@ class ShiftService:
     def open_shift(self, src: Any) -> dict[str, Any] | None:
         return _one(src, "SELECT * FROM shifts WHERE till=? AND state='open'", (self.till.till,))
 
+    def current(self) -> dict[str, Any]:
+        """The open shift (its counts not revealed) and today's business day."""
+        row = self.open_shift(self.app.store)
+        return {"shift": _shift_wire(row, reveal=False) if row else None,
+                "day": self.day_state(self.app.store, self.today())}
+
     def shift_of(self, tx: Tx, operator: str | None) -> str | None:
         row = self.open_shift(tx)
         return row["id"] if row else None
@@ -600,42 +606,4 @@ def bind(app: App) -> ShiftService:
         sales.on_void.append(svc.stamp_void)
         if hasattr(sales, "open_guard"):
             sales.open_guard = svc.ensure_day_open
-    reg = app.registry
-
-    @reg.method("shift.open")
-    async def shift_open(ctx: Any, p: Any) -> dict[str, Any]:
-        return await svc.open(ctx.actor, p.float)
-
-    @reg.method("shift.cash")
-    async def shift_cash(ctx: Any, p: Any) -> dict[str, Any]:
-        return await svc.cash(ctx.actor, p.amount, p.reason)
-
-    @reg.method("shift.close")
-    async def shift_close(ctx: Any, p: Any) -> dict[str, Any]:
-        return await svc.close(ctx.actor, p.counted)
-
-    @reg.method("shift.current")
-    async def shift_current(ctx: Any, p: Any) -> dict[str, Any]:
-        row = svc.open_shift(app.store)
-        return {"shift": _shift_wire(row, reveal=False) if row else None,
-                "day": svc.day_state(app.store, svc.today())}
-
-    @reg.method("report.x")
-    async def report_x(ctx: Any, p: Any) -> dict[str, Any]:
-        return svc.report_x(p.shift_id)
-
-    @reg.method("report.z")
-    async def report_z(ctx: Any, p: Any) -> dict[str, Any]:
-        return svc.report_z(p.day)
-
-    @reg.method("day.close")
-    async def day_close(ctx: Any, p: Any) -> dict[str, Any]:
-        return await svc.close_day(ctx.actor, p.day)
-
-    @reg.method("day.reopen")
-    async def day_reopen(ctx: Any, p: Any) -> dict[str, Any]:
-        await ctx.require("manager", "day.reopen")
-        approver = ctx.approver.id if ctx.approver else ctx.actor
-        return await svc.reopen_day(ctx.actor, approver, p.day)
-
     return svc

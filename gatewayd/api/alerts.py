@@ -5,16 +5,19 @@ back office subscribed to `alerts` shows (with a beep)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from protocol.methods import AlertRaiseParams
+
 if TYPE_CHECKING:
-    from gatewayd.app import App
-    from gatewayd.server.registry import CallContext
+    from gatewayd.server.registry import CallContext, Registry
+    from gatewayd.store.db import Store
 
 
-def bind(app: App) -> None:
-    @app.registry.method("alert.raise")
-    async def alert_raise(ctx: CallContext, p) -> dict[str, Any]:
+def register(reg: Registry, store: Store, publish: Callable[[str, dict[str, Any]], None]) -> None:
+    @reg.method("alert.raise")
+    async def alert_raise(ctx: CallContext, p: AlertRaiseParams) -> dict[str, Any]:
         session = ctx.session
         data: dict[str, Any] = {
             "id": uuid.uuid4().hex[:12],
@@ -25,6 +28,6 @@ def bind(app: App) -> None:
         }
         if p.device is not None:
             data["device"] = p.device
-        _, journaled = await app.store.write(lambda tx: tx.append("alert.raised", data))
-        app.emit("alerts.raised", data)
+        _, journaled = await store.write(lambda tx: tx.append("alert.raised", data))
+        publish("alerts.raised", data)
         return {"id": data["id"], "seq": journaled[-1].seq}

@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 from gatewayd import auth
 from gatewayd.bus import matches
-from protocol.errors import ProtocolError
+from protocol.methods import (
+    LoginParams,
+    NoParams,
+    OperatorListParams,
+    PairRequestParams,
+    PairStatusParams,
+    SubscribeParams,
+    UnsubscribeParams,
+)
 from protocol.version import PROTOCOL_VERSION
 
 if TYPE_CHECKING:
@@ -15,9 +23,9 @@ if TYPE_CHECKING:
     from gatewayd.server.registry import CallContext, Registry
 
 
-def bind(registry: Registry, app: App) -> None:
+def register(registry: Registry, app: App) -> None:
     @registry.method("subscribe")
-    async def subscribe(ctx: CallContext, p) -> dict[str, Any]:
+    async def subscribe(ctx: CallContext, p: SubscribeParams) -> dict[str, Any]:
         session = ctx.session
         since = p.since if p.since is not None else session.pending_since
         session.pending_since = None
@@ -38,12 +46,12 @@ def bind(registry: Registry, app: App) -> None:
         }
 
     @registry.method("unsubscribe")
-    async def unsubscribe(ctx: CallContext, p) -> dict[str, Any]:
+    async def unsubscribe(ctx: CallContext, p: UnsubscribeParams) -> dict[str, Any]:
         ctx.session.topics -= set(p.topics)
         return {"topics": sorted(ctx.session.topics)}
 
     @registry.method("system.info")
-    async def system_info(ctx: CallContext, p) -> dict[str, Any]:
+    async def system_info(ctx: CallContext, p: NoParams) -> dict[str, Any]:
         return {
             "name": app.config.till.name,
             "version": app.version,
@@ -58,11 +66,11 @@ def bind(registry: Registry, app: App) -> None:
         }
 
     @registry.method("system.health")
-    async def system_health(ctx: CallContext, p) -> dict[str, Any]:
+    async def system_health(ctx: CallContext, p: NoParams) -> dict[str, Any]:
         return app.health()
 
     @registry.method("auth.login")
-    async def login(ctx: CallContext, p) -> dict[str, Any]:
+    async def login(ctx: CallContext, p: LoginParams) -> dict[str, Any]:
         op = await app.auth.login(p.operator, p.pin, ctx.session.client_name)
         ctx.session.operator = op
         return {
@@ -73,14 +81,14 @@ def bind(registry: Registry, app: App) -> None:
         }
 
     @registry.method("auth.logout")
-    async def logout(ctx: CallContext, p) -> dict[str, Any]:
+    async def logout(ctx: CallContext, p: NoParams) -> dict[str, Any]:
         if ctx.session.operator is not None:
             await app.auth.logout(ctx.session.operator, ctx.session.client_name)
             ctx.session.operator = None
         return {"ok": True}
 
     @registry.method("operator.list")
-    async def operator_list(ctx: CallContext, p) -> dict[str, Any]:
+    async def operator_list(ctx: CallContext, p: OperatorListParams) -> dict[str, Any]:
         now = time.time()
         return {"operators": [
             {"id": r["id"], "name": r["name"], "role": r["role"], "active": bool(r["active"]),
@@ -88,7 +96,7 @@ def bind(registry: Registry, app: App) -> None:
             for r in auth.list_operators(app.store) if r["active"] or p.include_inactive]}
 
     @registry.method("pair.request")
-    async def pair_request(ctx: CallContext, p) -> dict[str, Any]:
+    async def pair_request(ctx: CallContext, p: PairRequestParams) -> dict[str, Any]:
         name = p.name or ctx.session.client_name
         minutes = app.config.auth.pair_code_minutes
         result, _ = await app.store.write(
@@ -98,10 +106,7 @@ def bind(registry: Registry, app: App) -> None:
         return result
 
     @registry.method("pair.status")
-    async def pair_status(ctx: CallContext, p) -> dict[str, Any]:
+    async def pair_status(ctx: CallContext, p: PairStatusParams) -> dict[str, Any]:
         result, _ = await app.store.write(lambda tx: auth.pair_collect(tx, p.request_id))
         return result
 
-
-def not_found(what: str) -> ProtocolError:
-    return ProtocolError("not_found", f"{what} not found")

@@ -1,7 +1,6 @@
-"""The members' protocol methods, and the wiring into the sale service's hooks.
+"""The members at the checkout: the wiring into the sale service's hooks.
 
-`bind(app)` creates `app.members` (a MemberService) and binds member.*, coupon.*,
-members.recompute and sale.member / sale.coupon. When the sale service is there
+`bind(app)` creates `app.members` (a MemberService). When the sale service is there
 (`app.sales`), it also hooks in (each hook runs INSIDE the sale's own transaction):
 
     on_complete  points earned, spend/tier, referral reward (ledger.complete_sale); the
@@ -13,33 +12,28 @@ members.recompute and sale.member / sale.coupon. When the sale service is there
     member_pricing     the member's tier benefits for pricing (member price, discount)
     tender_hooks       `sale.tender {method: stored_value|points}` taken from the member
     member_scan        the scan router sends member QR / card codes to sale.member
+
+and answers `sale.member` (attach) and `sale.coupon` (pay_coupon) through MemberCheckout.
+The methods: gatewayd/api/members.py.
 """
 
 from __future__ import annotations
 
-import logging
-from datetime import datetime
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gatewayd.members import core, ledger
 from gatewayd.members.ledger import MemberError
 from gatewayd.members.service import MemberService
-from protocol.errors import ProtocolError
-from protocol.roles import at_least
 
 if TYPE_CHECKING:
     from gatewayd.app import App
-    from gatewayd.server.registry import CallContext
     from gatewayd.store.db import Tx
 
-log = logging.getLogger("gatewayd.members")
 
 
-def _us(value: datetime | None) -> int | None:
-    return None if value is None else int(value.timestamp() * 1_000_000)
-
-
-def bind(app: App) -> MemberService:
+def bind(app: App) -> tuple[MemberService, MemberCheckout | None]:
     from gatewayd.config import ConfigError
     from gatewayd.members.config import MembersConfigError, parse_members_config
 
@@ -48,94 +42,27 @@ def bind(app: App) -> MemberService:
     except MembersConfigError as exc:
         raise ConfigError(str(exc)) from None
     svc = MemberService(app.store, cfg, app.config.till.timezone, app.emit)
-    app.members = svc  # type: ignore[attr-defined]
     app.tasks.append(("members.daily", svc.run_daily))
     shifts = getattr(app, "shifts", None)  # bound before the members
     if shifts is not None:
         svc.cash_taken = shifts.cash_taken
-    reg = app.registry
     sales = getattr(app, "sales", None)
-
-    def member_id_of(code: str) -> str:
-        return svc.require(code)["id"]
-
-    @reg.method("member.register")
-    async def member_register(ctx: CallContext, p) -> dict[str, Any]:
-        return await svc.register(p.phone, p.name, p.birthday, p.card, p.referrer)
-
-    @reg.method("member.get")
-    async def member_get(ctx: CallContext, p) -> dict[str, Any]:
-        row = svc.require(p.code)
-        kind, _ = core.code_kind(p.code, cfg.qr_prefix)
-        # the full phone only to whoever gave it, or to a supervisor and above
-        own = kind == "phone" or at_least(ctx.session.role or "viewer", "supervisor")
-        return svc.view(row, own=own)
-
-    @reg.method("member.update")
-    async def member_update(ctx: CallContext, p) -> dict[str, Any]:
-        row = svc.require(p.code)
-        fields = {k: getattr(p, k) for k in ("phone", "name", "birthday", "card", "active")
-                  if getattr(p, k) is not None}
-        if not fields:
-            raise MemberError("invalid_params", "nothing to change")
-        if "active" in fields and bool(row["active"]) != fields["active"]:
-            await ctx.require("supervisor", "member.deactivate" if not fields["active"]
-                              else "member.reactivate")
-        return await svc.update(row["id"], fields)
-
-    @reg.method("member.topup")
-    async def member_topup(ctx: CallContext, p) -> dict[str, Any]:
-        return await svc.topup(member_id_of(p.code), p.amount, p.method, p.ref, ctx.actor)
-
-    @reg.method("member.history")
-    async def member_history(ctx: CallContext, p) -> dict[str, Any]:
-        row = svc.require(p.code)
-        return {"member": svc.view(row), **svc.history(row["id"], p.limit)}
-
-    @reg.method("member.redeem")
-    async def member_redeem(ctx: CallContext, p) -> dict[str, Any]:
-        return await svc.redeem_reward(member_id_of(p.code), p.reward)
-
-    @reg.method("members.recompute")
-    async def members_recompute(ctx: CallContext, p) -> dict[str, Any]:
-        return await svc.recompute(member_id_of(p.code) if p.code else None)
-
-    @reg.method("coupon.issue")
-    async def coupon_issue(ctx: CallContext, p) -> dict[str, Any]:
-        if p.codes is not None and p.count != 1 and p.count != len(p.codes):
-            raise MemberError("invalid_params", "give codes or count, not both")
-        member = member_id_of(p.member) if p.member else None
-        codes = await svc.issue_coupons(p.amount, p.min_spend, _us(p.valid_from),
-                                        _us(p.valid_to), p.valid_days, member, p.count,
-                                        p.codes, p.batch)
-        first = svc.coupon(codes[0])
-        return {"count": len(codes), "codes": codes, "amount": p.amount,
-                "min_spend": p.min_spend, "valid_from": first["valid_from"],
-                "valid_to": first["valid_to"], "member": member, "batch": p.batch}
-
-    @reg.method("coupon.get")
-    async def coupon_get(ctx: CallContext, p) -> dict[str, Any]:
-        c = svc.coupon(p.code)
-        if c is None:
-            raise MemberError("not_found", f"no coupon {p.code}")
-        return c
-
-    if sales is not None:
-        hook_sales(app, svc, sales)
-    else:
-        @reg.method("sale.member")
-        async def sale_member_unavailable(ctx: CallContext, p) -> dict[str, Any]:
-            raise ProtocolError("conflict", "the sale service is not running")
-
-    return svc
+    return svc, (hook_sales(app, svc, sales) if sales is not None else None)
 
 
-def hook_sales(app: App, svc: MemberService, sales: Any) -> None:
+@dataclass(frozen=True)
+class MemberCheckout:
+    """sale.member and sale.coupon, as the hooks made them."""
+
+    attach: Callable[[str | None, str | None], Awaitable[dict[str, Any]]]
+    pay_coupon: Callable[[str | None, str], Awaitable[dict[str, Any]]]
+
+
+def hook_sales(app: App, svc: MemberService, sales: Any) -> MemberCheckout:
     """Wire members into the sale service (see the module doc)."""
     from gatewayd.sales.tenders import Tender, settle
 
     cfg = svc.config
-    reg = app.registry
 
     # -- inside the sale's transactions ---------------------------------------------------
     def on_complete(tx: Tx, wire: dict[str, Any]) -> None:
@@ -265,28 +192,21 @@ def hook_sales(app: App, svc: MemberService, sales: Any) -> None:
         sales._published(wire)
         return wire
 
-    svc.attach = attach  # type: ignore[attr-defined]
-
-    @reg.method("sale.member")
-    async def sale_member(ctx: CallContext, p) -> dict[str, Any]:
-        return await attach(ctx.actor, p.code)
-
-    @reg.method("sale.coupon")
-    async def sale_coupon(ctx: CallContext, p) -> dict[str, Any]:
+    async def pay_coupon(operator: str | None, code: str) -> dict[str, Any]:
         async with sales._pay_lock:
             def fn(tx: Tx) -> dict[str, Any]:
                 st = sales._require_active(tx)
                 if not st.live_lines:
                     raise MemberError("conflict", "the sale is empty: nothing to pay")
-                row = ledger.check_coupon(tx, p.code, st.sale["total"], st.sale["member"])
+                row = ledger.check_coupon(tx, code, st.sale["total"], st.sale["member"])
                 due = settle(st.sale["total"],
                              [Tender(t["method"], t["amount"]) for t in st.tenders],
                              sales.cfg.cash_rounding).due
-                tender = sales._take(st, "voucher", min(row["amount"], due), p.code)
-                ledger.redeem_coupon(tx, p.code, st.sale["id"], st.sale["total"],
+                tender = sales._take(st, "voucher", min(row["amount"], due), code)
+                ledger.redeem_coupon(tx, code, st.sale["id"], st.sale["total"],
                                      st.sale["member"])
-                sales._insert_tender(tx, st, tender, ctx.actor)
-                return sales._finish(tx, st, ctx.actor)
+                sales._insert_tender(tx, st, tender, operator)
+                return sales._finish(tx, st, operator)
 
             wire, _ = await app.store.write(fn)
         await sales._after(wire)
@@ -299,3 +219,5 @@ def hook_sales(app: App, svc: MemberService, sales: Any) -> None:
     if hasattr(sales, "member_scan"):
         sales.is_member_code = svc.is_member_code
         sales.member_scan = member_scan
+
+    return MemberCheckout(attach, pay_coupon)

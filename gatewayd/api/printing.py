@@ -1,0 +1,41 @@
+"""`printer.print` and `printer.status`: jobs go through the persistent print queue."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gatewayd.printing import enqueue, lines_document
+from protocol.errors import ProtocolError
+from protocol.methods import OptionalDeviceParams, PrintParams
+
+if TYPE_CHECKING:
+    from drivers.manager import DeviceManager
+    from gatewayd.printing import PrintQueue
+    from gatewayd.server.registry import CallContext, Registry
+    from gatewayd.store.db import Store
+
+
+def register(reg: Registry, queue: PrintQueue, devices: DeviceManager, store: Store) -> None:
+    @reg.method("printer.print")
+    async def printer_print(ctx: CallContext, p: PrintParams) -> dict[str, Any]:
+        if (p.lines is None) == (p.receipt is None):
+            raise ProtocolError("invalid_params", "give exactly one of lines or receipt")
+        printer = p.device or queue.default_printer()
+        if printer not in {d.info.id for d in devices.of_kind("printer")}:
+            raise ProtocolError("not_found", f"no printer {printer!r}")
+        document = lines_document(p.lines) if p.lines is not None else p.receipt
+        kind = "lines" if p.lines is not None else "receipt"
+        job_id, _ = await store.write(
+            lambda tx: enqueue(tx, printer, document, kind=kind,
+                               ref=f"manual:{ctx.actor}" if ctx.actor else "manual"))
+        queue.wake(printer)
+        return {"job_id": job_id}
+
+    @reg.method("printer.status")
+    async def printer_status(ctx: CallContext, p: OptionalDeviceParams) -> dict[str, Any]:
+        printer = p.device or queue.default_printer()
+        try:
+            dev = devices.get(printer)
+        except KeyError:
+            raise ProtocolError("not_found", f"no printer {printer!r}") from None
+        return {**dev.info.as_wire(), "device": printer, "jobs": queue.pending(printer)}
