@@ -93,32 +93,8 @@ def cmd_schema(args) -> int:
     return EXIT_OK
 
 
-def _check_sections(cfg: config_mod.Config) -> list[str]:
-    """The tables owned by the sale, member and inventory modules validate themselves."""
-    from gatewayd.inventory.service import inventory_config
-    from gatewayd.members.config import MembersConfigError, parse_members_config
-    from gatewayd.sales.config import SaleConfigError, load_promotions, load_sale_config
-
-    problems = []
-    checks = [(load_sale_config, cfg.sale), (load_promotions, cfg.promotions),
-              (parse_members_config, cfg.members)]
-    for check, raw in checks:
-        try:
-            check(raw)
-        except (SaleConfigError, MembersConfigError) as exc:
-            problems.append(str(exc))
-    try:
-        inventory_config(cfg)
-    except config_mod.ConfigError as exc:
-        problems.append(str(exc))
-    return problems
-
-
 def cmd_config_check(args) -> int:
-    cfg = _load(args)
-    problems = _check_sections(cfg)
-    if problems:
-        return _die("\n".join(problems), EXIT_CONFIG)
+    cfg = _load(args)  # every table of the file is validated: ConfigError names the keys
     print(
         f"ok: till {cfg.till.store}/{cfg.till.till}, listen {cfg.server.listen}, "
         f"store {cfg.store_path}, {len(cfg.devices)} device(s)"

@@ -1,5 +1,9 @@
 """TOML config -> one pydantic model tree. `gatewayd config check` validates a file.
 
+Each domain owns its section's model (`sales/config.py`: `[sale]`, `[[promotions]]`;
+`members/config.py`: `[members]`; `inventory/config.py`: `[inventory]`; `drivers/config.py`:
+`[devices.*]`) and `Config` composes them, so loading a file checks every table of it.
+
 With no file at all the defaults start a development daemon: 127.0.0.1:8750, the store in
 the per-user data directory, no devices.
 """
@@ -11,9 +15,12 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from drivers.config import DeviceConfig
+from gatewayd.inventory.config import InventoryConfig
+from gatewayd.members.config import MembersConfig
+from gatewayd.sales.config import Promotions, SaleConfig
 
 DEFAULT_CONFIG = Path("/etc/gatewayd/gatewayd.toml")
 
@@ -89,12 +96,21 @@ class Config(Section):
     store: StoreConfig = Field(default_factory=StoreConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
     devices: dict[str, DeviceConfig] = Field(default_factory=dict)
-    # Sections owned by later modules (sale, promotions, members, ...) validate themselves.
-    sale: dict[str, Any] = Field(default_factory=dict)
-    promotions: list[dict[str, Any]] = Field(default_factory=list)
-    inventory: dict[str, Any] = Field(default_factory=dict)  # gatewayd/inventory/service.py
-    members: dict[str, Any] = Field(default_factory=dict)  # gatewayd/members/config.py
+    sale: SaleConfig = Field(default_factory=SaleConfig)
+    promotions: Promotions = Field(default_factory=list)
+    inventory: InventoryConfig = Field(default_factory=InventoryConfig)
+    members: MembersConfig = Field(default_factory=MembersConfig)
     data_dir: Path = Field(default_factory=default_data_dir)
+
+    @model_validator(mode="after")
+    def _sale_scale(self) -> Config:
+        wanted = self.sale.scale
+        if wanted is not None and (wanted not in self.devices
+                                   or self.devices[wanted].kind != "scale"):
+            scales = [k for k, d in self.devices.items() if d.kind == "scale"]
+            raise ValueError(f"sale.scale: {wanted!r} is not a configured scale (scales: "
+                             f"{', '.join(scales) or 'none'})")
+        return self
 
     @property
     def store_path(self) -> Path:
@@ -109,7 +125,7 @@ def format_errors(exc: ValidationError, source: str) -> str:
     lines = [f"{source}: {exc.error_count()} error(s)"]
     for err in exc.errors(include_url=False):
         key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        lines.append(f"  {key}: {err['msg']}")
+        lines.append(f"  {key}: {err['msg'].removeprefix('Value error, ')}")
     return "\n".join(lines)
 
 

@@ -20,8 +20,8 @@ after that transaction committed. For our own documents we know when; for the sa
 (run inside the sale service's write) a small task waits for the store's writer to finish
 and publishes the alerts whose journal event is really there.
 
-Config ``[inventory]``: ``allow_negative`` (default true: a till must not stop selling
-because the stock count is wrong), ``slow_days`` (default 30, the inventory report).
+Config ``[inventory]`` (config.py): ``allow_negative`` (default true: a till must not stop
+selling because the stock count is wrong), ``slow_days`` (default 30, the inventory report).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import trio
-from pydantic import BaseModel, ConfigDict, Field
 
+from gatewayd.inventory.config import InventoryConfig
 from gatewayd.inventory.stock import (
     Move,
     MoveResult,
@@ -51,24 +51,6 @@ if TYPE_CHECKING:
 
 PREFIX = {"receive": "RCV", "count": "CNT", "transfer_out": "TRO", "transfer_in": "TRI",
           "writeoff": "WOF"}
-
-
-class InventoryConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    allow_negative: bool = True
-    slow_days: int = Field(default=30, ge=1, le=3650)
-
-
-def inventory_config(app_config: Any) -> InventoryConfig:
-    from pydantic import ValidationError
-
-    from gatewayd.config import ConfigError, format_errors
-
-    raw = getattr(app_config, "inventory", None) or {}
-    try:
-        return InventoryConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(format_errors(exc, "inventory")) from None
 
 
 def utc(us: int | None) -> dt.datetime | None:
@@ -390,7 +372,7 @@ class InventoryService(Inventory):
 
     def __init__(self, app: App):
         cfg = app.config
-        super().__init__(app.store, cfg.till.store, cfg.till.till, inventory_config(cfg))
+        super().__init__(app.store, cfg.till.store, cfg.till.till, cfg.inventory)
         self.app = app
         self._wake: trio.Event | None = None
         self._token: trio.lowlevel.TrioToken | None = None

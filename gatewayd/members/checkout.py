@@ -34,13 +34,7 @@ if TYPE_CHECKING:
 
 
 def bind(app: App) -> tuple[MemberService, MemberCheckout | None]:
-    from gatewayd.config import ConfigError
-    from gatewayd.members.config import MembersConfigError, parse_members_config
-
-    try:
-        cfg = parse_members_config(getattr(app.config, "members", None))
-    except MembersConfigError as exc:
-        raise ConfigError(str(exc)) from None
+    cfg = app.config.members
     svc = MemberService(app.store, cfg, app.config.till.timezone, app.emit)
     app.tasks.append(("members.daily", svc.run_daily))
     shifts = getattr(app, "shifts", None)  # bound before the members

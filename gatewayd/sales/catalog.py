@@ -105,6 +105,7 @@ __all__ = [
     "barcode_key",
     "bind",
     "catalog_item",
+    "compile_scale_layouts",
     "export_csv",
     "import_csv",
     "load_sample",
@@ -574,15 +575,20 @@ def scale_layouts(sale_config: Mapping[str, Any] | None) -> tuple[ScaleLayout, .
     texts = (sale_config or {}).get("scale_layouts", DEFAULT_SCALE_LAYOUTS)
     if isinstance(texts, str) or not isinstance(texts, Iterable):
         raise ValueError("sale.scale_layouts must be a list of layout strings")
+    try:
+        return compile_scale_layouts(texts)
+    except ValueError as exc:
+        raise ValueError(f"sale.scale_layouts: {exc}") from None
+
+
+def compile_scale_layouts(texts: Iterable[str]) -> tuple[ScaleLayout, ...]:
+    """In-store scale label layouts, each an EAN-13; ValueError names the bad one."""
     out = []
     for text in texts:
-        try:
-            layout = compile_layout(text)
-        except ValueError as exc:
-            raise ValueError(f"sale.scale_layouts: {exc}") from None
+        layout = compile_layout(text)
         if layout.length != 13:
             raise ValueError(
-                f"sale.scale_layouts: {text!r} covers {layout.length} digits; in-store scale "
+                f"{text!r} covers {layout.length} digits; in-store scale "
                 "labels are EAN-13 (13 digits, e.g. 21{I:5}{W:5}C)"
             )
         out.append(layout)
@@ -981,13 +987,7 @@ def load_sample(store: Store) -> int:
 # -- the daemon's catalog ---------------------------------------------------------------------
 def bind(app: App) -> Catalog:
     """``app.catalog`` for the other services (the methods: gatewayd/api/catalog.py)."""
-    try:
-        layouts = scale_layouts(app.config.sale)
-    except ValueError as exc:
-        from gatewayd.config import ConfigError
-
-        raise ConfigError(str(exc)) from None
-    catalog = Catalog(app.store, layouts)
+    catalog = Catalog(app.store, compile_scale_layouts(app.config.sale.scale_layouts))
     app.catalog = catalog  # type: ignore[attr-defined]
     return catalog
 

@@ -8,6 +8,8 @@
     max_unit_price = 10000000           # fen: ¥100,000 per unit; above is invalid_params
     max_change = 100000                 # fen: cash change above ¥1,000 is refused
     scale_layouts = ["21{I:5}{W:5}C", "20{I:5}{P:5}C"]   # default: catalog.DEFAULT_SCALE_LAYOUTS
+    scale = "scale"                     # the weighing scale's device id (default: the first
+                                        # scale; name it when a kiosk also has a bagging scale)
     scale_timeout_ms = 2000
     store_name = "示例超市"
     receipt_footer = ["谢谢惠顾", "Thank you"]
@@ -29,16 +31,16 @@
 Percent *parameters* on the wire (`sale.discount {percent}`) are basis points (1000 = 10 %),
 like everywhere in the money code; only this one config key is whole percent, as its name
 says. A bad key is named in the error (`sale.max_qty: ...`, `promotions[0].qty: ...`).
+`SaleConfig` and `Promotions` are the sections gatewayd/config.py composes.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from gatewayd.sales.barcodes import compile_layout
-from gatewayd.sales.catalog import DEFAULT_SCALE_LAYOUTS
+from gatewayd.sales.catalog import DEFAULT_SCALE_LAYOUTS, compile_scale_layouts
 from gatewayd.sales.promotions import Promotion, PromotionError, parse_promotions
 
 
@@ -63,6 +65,7 @@ class SaleConfig(BaseModel):
     max_change: int | None = Field(default=100_000, ge=0)
     max_lines: int = Field(default=500, ge=1)
     scale_layouts: list[str] = Field(default_factory=lambda: list(DEFAULT_SCALE_LAYOUTS))
+    scale: str | None = None  # device id of the scale items are weighed on; default: the first
     scale_timeout_ms: int = Field(default=2000, ge=0, le=30_000)
     store_name: str = "gatewayd"
     receipt_header: list[str] = Field(default_factory=list)
@@ -80,8 +83,7 @@ class SaleConfig(BaseModel):
     @field_validator("scale_layouts")
     @classmethod
     def _layouts(cls, v: list[str]) -> list[str]:
-        for text in v:
-            compile_layout(text)  # ValueError names the problem
+        compile_scale_layouts(v)  # ValueError names the problem
         return v
 
 
@@ -94,6 +96,15 @@ def load_sale_config(raw: dict[str, Any]) -> SaleConfig:
             key = ".".join(str(p) for p in err["loc"]) or "(table)"
             lines.append(f"sale.{key}: {err['msg'].removeprefix('Value error, ')}")
         raise SaleConfigError("; ".join(lines)) from None
+
+
+def _check_promotions(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    load_promotions(raw)  # SaleConfigError (a ValueError) names each bad key
+    return raw
+
+
+# `[[promotions]]`: the raw tables, checked whole; the sale service parses them
+Promotions = Annotated[list[dict[str, Any]], AfterValidator(_check_promotions)]
 
 
 def load_promotions(raw: list[dict[str, Any]]) -> tuple[Promotion, ...]:

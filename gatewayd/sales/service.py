@@ -69,8 +69,8 @@ import trio
 
 from drivers.base import DeviceBusy, DeviceOffline
 from gatewayd.sales import paycodes
-from gatewayd.sales.catalog import Catalog, Match, scale_layouts
-from gatewayd.sales.config import SaleConfig, load_promotions, load_sale_config
+from gatewayd.sales.catalog import Catalog, Match, compile_scale_layouts
+from gatewayd.sales.config import SaleConfig, load_promotions
 from gatewayd.sales.money import check_int, div_round, format_yuan, line_amount
 from gatewayd.sales.payments import (
     PaymentProvider,
@@ -160,14 +160,14 @@ class SaleService:
 
     def __post_init__(self) -> None:
         app = self.app
-        self.cfg = load_sale_config(app.config.sale)
+        self.cfg = app.config.sale
         self.config_promotions: tuple[Promotion, ...] = load_promotions(app.config.promotions)
         self.stored_promotions: tuple[Promotion, ...] = ()
         self.till = app.config.till
         self.tz = ZoneInfo(self.till.timezone)
         catalog = getattr(app, "catalog", None)
-        self.catalog: Catalog = catalog or Catalog(app.store, scale_layouts(app.config.sale))
-        self.layouts = scale_layouts({"scale_layouts": self.cfg.scale_layouts})
+        self.layouts = compile_scale_layouts(self.cfg.scale_layouts)
+        self.catalog: Catalog = catalog or Catalog(app.store, self.layouts)
         if self.provider is None:
             sim = self.cfg.payment_sim
             path = app.config.data_dir / "payment-sim.jsonl"
@@ -569,7 +569,7 @@ class SaleService:
         from gatewayd.devices import pick
 
         try:
-            scale = pick(self.app.devices, "scale", self.app.config.sale.get("scale"))
+            scale = pick(self.app.devices, "scale", self.cfg.scale)
         except ProtocolError:
             raise _err("device_offline", "this item is sold by weight and no scale is "
                        "configured: give the weight as qty (grams)") from None
@@ -1389,14 +1389,8 @@ def bind(app: App, provider: PaymentProvider | None = None) -> SaleService:
     """Create `app.sales` and register the service's task and the scan router's (the
     methods: gatewayd/api/sales.py)."""
     from gatewayd.sales import scan
-    from gatewayd.sales.config import SaleConfigError
 
-    try:
-        svc = SaleService(app, provider)
-    except SaleConfigError as exc:
-        from gatewayd.config import ConfigError
-
-        raise ConfigError(str(exc)) from None
+    svc = SaleService(app, provider)
     app.sales = svc  # type: ignore[attr-defined]
     app.tasks.append(("sales", svc.run))
     scan.bind(app, svc)
