@@ -23,11 +23,26 @@ from zoneinfo import ZoneInfo
 import trio
 from websockets.trio.server import serve
 
-from gatewayd import auth, systemd
+from drivers.manager import DeviceManager
+from gatewayd import api, auth, systemd
 from gatewayd.auth import Auth
 from gatewayd.bus import Bus
 from gatewayd.config import Config
+from gatewayd.demo import SimSet
+from gatewayd.inventory.service import InventoryService
+from gatewayd.members.checkout import MemberCheckout, MemberParticipant
+from gatewayd.members.ledger import TENDER_METHODS as MEMBER_TENDERS
+from gatewayd.members.service import MemberService
 from gatewayd.metrics import Metrics
+from gatewayd.printing import PrintQueue
+from gatewayd.sales.catalog import Catalog, compile_scale_layouts
+from gatewayd.sales.config import load_promotions
+from gatewayd.sales.parts import SaleParts, SalePolicy
+from gatewayd.sales.payments import SimulatedProvider
+from gatewayd.sales.returns import ReturnsService
+from gatewayd.sales.scan import ScanRouter, paycode_route
+from gatewayd.sales.service import SaleService
+from gatewayd.sales.shifts import ShiftService
 from gatewayd.server.http import make_process_request
 from gatewayd.server.registry import Registry
 from gatewayd.server.session import Session
@@ -37,6 +52,8 @@ from protocol.roles import rank
 from protocol.version import SUBPROTOCOL
 
 log = logging.getLogger("gatewayd")
+# the services every sale of a till involves (gatewayd/sales/parts.py)
+SALE_PARTICIPANTS = ("shifts", "members", "inventory")
 WEB_ROOT = Path(__file__).resolve().parent.parent / "clients" / "web"
 
 
@@ -61,45 +78,85 @@ class App:
         self.sessions: set[Session] = set()
         self.web_root = config.server.web_root or (WEB_ROOT if WEB_ROOT.is_dir() else None)
         self.server = None
-        self.printing = None  # gatewayd.printing.PrintQueue, set by printing.bind
-        self.sims = None  # gatewayd.demo.SimSet in the demo
-        # Background tasks that services need, started in run()'s nursery: (name, fn).
-        self.tasks: list[tuple[str, Callable[..., Awaitable[Any]]]] = []
         self.listening = trio.Event()
         self.port: int | None = None
-
-        from drivers.manager import DeviceManager
-
         self.devices = DeviceManager(config.devices, self.emit)
-        self._bind_services()
+        self._build_services()
+        self._register_methods()
         self._metrics_gauges()
 
-    def _bind_services(self) -> None:
-        """Build each service (it registers its owned tasks), then bind its protocol methods
-        (gatewayd/api/)."""
-        from gatewayd import api, inventory, members, printing
-        from gatewayd.sales import catalog, returns, shifts
-        from gatewayd.sales import service as sale_service
+    def _build_services(self) -> None:
+        """Every service, each given what it uses, in the order they depend on each other;
+        then the background tasks they own, started in run()'s nursery in this order."""
+        cfg, store, publish, devices = self.config, self.store, self.emit, self.devices
+        till = cfg.till
+        self.sims = SimSet(cfg.data_dir) if self.demo else None
+        self.catalog = Catalog(store, compile_scale_layouts(cfg.sale.scale_layouts))
+        self.printing = PrintQueue(store, devices, publish)
+        self.shifts = ShiftService(store, till, cfg.sale, publish=publish, devices=devices,
+                                   printing=self.printing)
+        self.members = MemberService(store, cfg.members, till.timezone, publish,
+                                     cash_taken=self.shifts.cash_taken)
+        member_sale = MemberParticipant(self.members)
+        self.inventory = InventoryService(store, till.store, till.till, cfg.inventory,
+                                          publish=publish)
+        # who takes part in a sale: a missing one is an error here, at start-up
+        parts = SaleParts(
+            participants=(self.shifts, member_sale, self.inventory),
+            policy=SalePolicy(business_day=self.shifts.ensure_day_open,
+                              open_guard=self.shifts.ensure_day_open,
+                              shift_of=self.shifts.shift_of,
+                              qty_guard=self.inventory.check_available,
+                              member_pricing=member_sale.pricing),
+            tenders={method: member_sale for method in MEMBER_TENDERS},
+            required=SALE_PARTICIPANTS)
+        sim = cfg.sale.payment_sim
+        provider = SimulatedProvider(sim.outcome, sim.polls,
+                                     path=cfg.data_dir / "payment-sim.jsonl")
+        self.sales = SaleService(store, cfg.sale, till, catalog=self.catalog, provider=provider,
+                                 parts=parts, publish=publish, devices=devices,
+                                 printing=self.printing,
+                                 promotions=load_promotions(cfg.promotions),
+                                 session_operator=self._session_operator)
+        self.returns = ReturnsService(store, self.sales, publish=publish, devices=devices,
+                                      printing=self.printing)
+        self.member_checkout = MemberCheckout(self.members, self.sales)
+        # what a scanned code is, in this order; anything else is an item (sale.add)
+        self.scan_router = ScanRouter(self.sales, self.bus, publish, routes=(
+            self.returns.scan_route, paycode_route(self.sales), self.member_checkout.scan_route))
+        self.tasks: list[tuple[str, Callable[..., Awaitable[Any]]]] = [
+            ("print-queue", self.printing.run),
+            ("sales", self.sales.run),
+            ("scan-router", self.scan_router.run),
+            ("members.daily", self.members.run_daily),
+            ("inventory.alerts", self.inventory.run),
+        ]
+        if self.sims is not None:  # the simulators first: the devices open them
+            self.tasks.insert(0, ("simulators", self.sims.run))
 
-        reg = self.registry
+    def _register_methods(self) -> None:
+        """Each protocol method's handler (gatewayd/api/), bound to the services it calls."""
+        reg, store, publish, devices = self.registry, self.store, self.emit, self.devices
         api.system.register(reg, self)
-        api.devices.register(reg, self.devices, self.store)
-        api.catalog.register(reg, catalog.bind(self), self.store, self.emit)
-        api.printing.register(reg, printing.bind(self), self.devices, self.store)
-        api.sales.register(reg, sale_service.bind(self))
-        api.alerts.register(reg, self.store, self.emit)
-        # after the sale service: business day, shift stamps
-        api.shifts.register(reg, shifts.bind(self))
-        api.returns.register(reg, returns.bind(self))
-        # after the sale service: hooks into it
-        self.members, self.member_checkout = members.bind(self)
+        api.devices.register(reg, devices, store)
+        api.catalog.register(reg, self.catalog, store, publish)
+        api.printing.register(reg, self.printing, devices, store)
+        api.sales.register(reg, self.sales)
+        api.alerts.register(reg, store, publish)
+        api.shifts.register(reg, self.shifts)
+        api.returns.register(reg, self.returns)
         api.members.register(reg, self.members, self.member_checkout)
-        api.inventory.register(reg, inventory.bind(self))
-        api.reports.register(reg, self.store, ZoneInfo(self.config.till.timezone))
-        if self.demo:
-            from gatewayd import demo
+        api.inventory.register(reg, self.inventory)
+        api.reports.register(reg, store, ZoneInfo(self.config.till.timezone))
+        if self.sims is not None:
+            api.demo.register(reg, self.sims, devices)
 
-            api.demo.register(reg, demo.bind(self), self.devices)
+    def _session_operator(self) -> str | None:
+        """The operator logged in on a connection to this till, for scans to act for."""
+        for session in self.sessions:
+            if session.operator is not None and session.role not in (None, "viewer"):
+                return session.operator.id
+        return None
 
     # -- shared helpers -------------------------------------------------------------------
     def emit(self, topic: str, data: dict[str, Any]) -> None:

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from gatewayd import auth
 from gatewayd.config import Config, default_data_dir
 from gatewayd.store.db import Store
-
-if TYPE_CHECKING:
-    from gatewayd.app import App
 
 DEMO_OPERATORS = (
     ("1001", "李娜 Li Na", "cashier", "1234"),
@@ -116,11 +112,3 @@ class SimSet:
         from drivers.sim.runner import run_sims
 
         await run_sims(self.runners, task_status=task_status or trio.TASK_STATUS_IGNORED)
-
-
-def bind(app: App) -> SimSet:
-    """The simulators, started first in the daemon's nursery (the sim.* methods:
-    gatewayd/api/demo.py)."""
-    sims = app.sims = SimSet(app.config.data_dir)
-    app.tasks.insert(0, ("simulators", sims.run))
-    return sims

@@ -24,7 +24,8 @@ from protocol.codec import pack, unpack
 from protocol.errors import ProtocolError
 
 if TYPE_CHECKING:
-    from gatewayd.app import App
+    from gatewayd.ports import Devices, Publish
+    from gatewayd.store.db import Store
 
 log = logging.getLogger("gatewayd.printing")
 REPRINT_MARK = "*** 重打印 REPRINT ***"
@@ -55,12 +56,14 @@ def lines_document(lines: list[str]) -> list[dict[str, Any]]:
 
 
 class PrintQueue:
-    def __init__(self, app: App):
-        self.app = app
+    def __init__(self, store: Store, devices: Devices, publish: Publish):
+        self.store = store
+        self.devices = devices
+        self.publish = publish
         self._wake: dict[str, trio.Event] = {}
 
     def default_printer(self) -> str:
-        printers = self.app.devices.of_kind("printer")
+        printers = self.devices.of_kind("printer")
         if not printers:
             raise ProtocolError("not_found", "no printer is configured")
         return printers[0].info.id
@@ -71,14 +74,14 @@ class PrintQueue:
                 event.set()
 
     def pending(self, printer: str) -> list[dict[str, Any]]:
-        rows = self.app.store.all(
+        rows = self.store.all(
             "SELECT id, kind, ref, state, attempts, last_error, created_at FROM print_jobs "
             "WHERE printer=? AND state IN ('queued','printing') ORDER BY created_at, rowid",
             (printer,))
         return [dict(r) for r in rows]
 
     def job(self, job_id: str) -> dict[str, Any] | None:
-        row = self.app.store.one("SELECT * FROM print_jobs WHERE id=?", (job_id,))
+        row = self.store.one("SELECT * FROM print_jobs WHERE id=?", (job_id,))
         if row is None:
             return None
         out = dict(row)
@@ -88,7 +91,7 @@ class PrintQueue:
     # -- the owned tasks ----------------------------------------------------------------
     async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
-            for dev in self.app.devices.of_kind("printer"):
+            for dev in self.devices.of_kind("printer"):
                 self._wake[dev.info.id] = trio.Event()
                 dev.add_status_listener(lambda pid=dev.info.id: self.wake(pid))
                 nursery.start_soon(self._printer_loop, dev)
@@ -98,7 +101,7 @@ class PrintQueue:
         pid = dev.info.id
         alerted: str | None = None
         while True:
-            job = self.app.store.one(
+            job = self.store.one(
                 "SELECT * FROM print_jobs WHERE printer=? AND state IN ('queued','printing') "
                 "ORDER BY created_at, rowid LIMIT 1", (pid,))
             if job is None:
@@ -107,14 +110,14 @@ class PrintQueue:
             try:
                 await self._print(dev, job)
                 if alerted:
-                    self.app.emit("alerts.cleared", {"kind": "printer", "device": pid})
+                    self.publish("alerts.cleared", {"kind": "printer", "device": pid})
                     alerted = None
             except (PrinterNotReady, DeviceOffline, TransportError) as exc:
                 reason = getattr(exc, "reason", "offline")
                 await self._failed(job, reason)
                 if alerted != reason:
                     alerted = reason
-                    self.app.emit("alerts.raised", {
+                    self.publish("alerts.raised", {
                         "kind": f"printer_{reason}", "device": pid, "job_id": job["id"],
                         "message": f"printer {pid}: {reason.replace('_', ' ')}; "
                                    f"{len(self.pending(pid))} job(s) waiting"})
@@ -147,7 +150,7 @@ class PrintQueue:
             tx.append("print.started", {"job_id": job["id"], "attempt": attempt,
                                         "reprint": reprint})
 
-        await self.app.store.write(started)
+        await self.store.write(started)
         self._event(job, "printing", attempt)
         await dev.print_bytes(data)
 
@@ -156,7 +159,7 @@ class PrintQueue:
                        "WHERE id=?", (now_us(), job["id"]))
             tx.append("print.done", {"job_id": job["id"], "attempt": attempt})
 
-        await self.app.store.write(done)
+        await self.store.write(done)
         self._event(job, "done", attempt)
 
     async def _failed(self, job, reason: str) -> None:
@@ -165,16 +168,11 @@ class PrintQueue:
                        (reason, now_us(), job["id"]))
             tx.append("print.failed", {"job_id": job["id"], "reason": reason})
 
-        await self.app.store.write(mark)
+        await self.store.write(mark)
         self._event(job, "waiting", job["attempts"], error=reason)
 
     def _event(self, job, state: str, attempt: int, error: str | None = None) -> None:
-        self.app.emit("printer.job", {"job_id": job["id"], "device": job["printer"],
-                                      "kind": job["kind"], "ref": job["ref"], "state": state,
-                                      "attempt": attempt, "error": error})
+        self.publish("printer.job", {"job_id": job["id"], "device": job["printer"],
+                                     "kind": job["kind"], "ref": job["ref"], "state": state,
+                                     "attempt": attempt, "error": error})
 
-
-def bind(app: App) -> PrintQueue:
-    queue = app.printing = PrintQueue(app)
-    app.tasks.append(("print-queue", queue.run))
-    return queue

@@ -15,9 +15,9 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "protocol": ("gatewayd", "drivers", "clients"),
     "drivers": ("gatewayd", "clients"),
     "clients": ("gatewayd", "drivers"),
-    "gatewayd.sales": ("gatewayd.server", "gatewayd.api"),
-    "gatewayd.members": ("gatewayd.server", "gatewayd.api"),
-    "gatewayd.inventory": ("gatewayd.server", "gatewayd.api"),
+    "gatewayd.sales": ("gatewayd.server", "gatewayd.api", "gatewayd.app"),
+    "gatewayd.members": ("gatewayd.server", "gatewayd.api", "gatewayd.app"),
+    "gatewayd.inventory": ("gatewayd.server", "gatewayd.api", "gatewayd.app"),
 }
 # The one deliberate exception: `posctl probe` runs the drivers' serial/USB probe on the
 # machine it is typed on (no daemon involved), importing them lazily in that command only.

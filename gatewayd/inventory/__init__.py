@@ -5,6 +5,6 @@ receiving, stocktake, transfers and write-offs as numbered journaled documents.
 journal); ``service.py`` the documents, the sale hooks and the protocol methods;
 ``report.py`` the inventory report (on-hand, value, turnover, slow movers)."""
 
-from gatewayd.inventory.service import Inventory, InventoryService, bind
+from gatewayd.inventory.service import Inventory, InventoryService
 
-__all__ = ["Inventory", "InventoryService", "bind"]
+__all__ = ["Inventory", "InventoryService"]

@@ -1,10 +1,11 @@
-"""The inventory service: stock documents, the sale hooks, low-stock alerts, protocol methods.
+"""The inventory service: stock documents, the sale participant, low-stock alerts (the
+protocol methods: gatewayd/api/inventory.py).
 
-    InventoryService(app)            app.inventory
-      .on_sale_complete(tx, sale)    sale hook: a completed sale moves its lines out, a
+    InventoryService(store, store_id, till, config, publish=...)
+      .on_sale_complete(tx, sale)    sale participant: a completed sale moves its lines out, a
                                      completed refund moves its lines back in (at the cost
                                      they left at), all in the sale's own transaction
-      .on_sale_void(tx, sale)        sale hook: a voided sale that had moved stock (a
+      .on_sale_void(tx, sale)        sale participant: a voided sale that had moved stock (a
                                      post-void) moves it all back; an open sale moved nothing
       .check_available(sku, qty)     with allow_negative off: conflict when `qty` more would
                                      leave the item below zero (sale.add)
@@ -46,7 +47,7 @@ from protocol.codec import pack, unpack
 from protocol.errors import ProtocolError
 
 if TYPE_CHECKING:
-    from gatewayd.app import App
+    from gatewayd.ports import Publish
     from gatewayd.store.db import Store, Tx
 
 PREFIX = {"receive": "RCV", "count": "CNT", "transfer_out": "TRO", "transfer_in": "TRI",
@@ -368,23 +369,36 @@ class Inventory:
 
 
 class InventoryService(Inventory):
-    """The daemon's inventory: the tx-level service plus the bus and the alert task."""
+    """The daemon's inventory: the tx-level service plus the bus and the alert task. A sale
+    participant (gatewayd/sales/parts.py): stock leaves with a completed sale, comes back
+    with a void or a refund; `check_available` is the sale policy's stock guard."""
 
-    def __init__(self, app: App):
-        cfg = app.config
-        super().__init__(app.store, cfg.till.store, cfg.till.till, cfg.inventory)
-        self.app = app
+    name = "inventory"
+
+    def __init__(self, store: Store, store_id: str, till: str, config: InventoryConfig, *,
+                 publish: Publish):
+        super().__init__(store, store_id, till, config)
+        self.emit = publish
         self._wake: trio.Event | None = None
         self._token: trio.lowlevel.TrioToken | None = None
         self.on_pending = self._kick
 
+    def on_complete(self, tx: Tx, wire: dict[str, Any]) -> None:
+        self.on_sale_complete(tx, wire)
+
+    def on_refund(self, tx: Tx, wire: dict[str, Any]) -> None:
+        self.on_sale_complete(tx, wire)  # a refund sale's lines come back in
+
+    def on_void(self, tx: Tx, wire: dict[str, Any]) -> None:
+        self.on_sale_void(tx, wire)
+
     def publish(self, alerts: list[dict[str, Any]]) -> None:
         for alert in alerts:
-            self.app.emit("alerts.raised", alert)
+            self.emit("alerts.raised", alert)
 
     async def write(self, fn: Callable[[Tx], dict[str, Any]]) -> dict[str, Any]:
         try:
-            result, _ = await self.app.store.write(fn)
+            result, _ = await self.store.write(fn)
         except StockError as err:
             raise _protocol(err) from None
         self.publish(result.pop("alerts", []))
@@ -411,18 +425,6 @@ class InventoryService(Inventory):
             await trio.sleep(0)
             # The writer runs one transaction at a time: once this empty one has had its
             # turn, the transaction that decided the alerts has committed or rolled back.
-            await self.app.store.write(lambda tx: None)
+            await self.store.write(lambda tx: None)
             self.publish(self.committed_alerts())
 
-
-def bind(app: App) -> InventoryService:
-    inv = InventoryService(app)
-    app.inventory = inv  # type: ignore[attr-defined]
-    app.tasks.append(("inventory.alerts", inv.run))
-    sales = getattr(app, "sales", None)  # bind after the sale service
-    if sales is not None:
-        sales.on_complete.append(inv.on_sale_complete)
-        sales.qty_guard = inv.check_available
-        sales.on_refund.append(inv.on_sale_complete)
-        sales.on_void.append(inv.on_sale_void)
-    return inv

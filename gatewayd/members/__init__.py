@@ -5,9 +5,9 @@
     ledger.py   every write, as functions over an open store transaction (Tx): the sale
                 service's hooks call them inside the sale's own transaction
     service.py  MemberService: indexed lookups, views (phones masked), async writes
-    checkout.py bind(app): the MemberService and the sale-service hooks (completion, void,
-                refund, tenders, pricing, scans); sale.member and sale.coupon. The methods
-                are gatewayd/api/members.py
+    checkout.py the members' part in a sale (MemberParticipant: completion, void, refund,
+                pricing, stored value and points tenders) and MemberCheckout (sale.member,
+                sale.coupon, member scans). The methods are gatewayd/api/members.py
 
 Tables: store/sql/0006_members.sql. Design notes:
 
@@ -35,8 +35,7 @@ Tables: store/sql/0006_members.sql. Design notes:
   supervisor).
 """
 
-from gatewayd.members.checkout import bind
 from gatewayd.members.core import mask_phone
 from gatewayd.members.service import MemberService
 
-__all__ = ["MemberService", "bind", "mask_phone"]
+__all__ = ["MemberService", "mask_phone"]

@@ -1,7 +1,7 @@
-"""The members at the checkout: the wiring into the sale service's hooks.
+"""The members at the checkout: the members' part in a sale, and sale.member / sale.coupon.
 
-`bind(app)` creates `app.members` (a MemberService). When the sale service is there
-(`app.sales`), it also hooks in (each hook runs INSIDE the sale's own transaction):
+`MemberParticipant(members)` is built before the sale service and given to it (see
+gatewayd/sales/parts.py); what it does runs INSIDE the sale's own transaction:
 
     on_complete  points earned, spend/tier, referral reward (ledger.complete_sale); the
                  member summary goes on the wire (`member_info`) and its lines on the receipt
@@ -9,57 +9,40 @@
     on_void      stored-value and points tenders given back, coupons released
     on_refund    points reversed in proportion (refused, nothing changed, if the member has
                  spent them), refund tenders of method stored_value/points paid back
-    member_pricing     the member's tier benefits for pricing (member price, discount)
-    tender_hooks       `sale.tender {method: stored_value|points}` taken from the member
-    member_scan        the scan router sends member QR / card codes to sale.member
+    pricing      the member's tier benefits for pricing (member price, discount): the sale
+                 policy's member_pricing
+    amount/take  `sale.tender {method: stored_value|points}` paid from the member's ledger:
+                 the tender provider of both methods
 
-and answers `sale.member` (attach) and `sale.coupon` (pay_coupon) through MemberCheckout.
-The methods: gatewayd/api/members.py.
+`MemberCheckout(members, sales)` is built after the sale service: `attach` (sale.member),
+`pay_coupon` (sale.coupon) and its `scan_route` (member QR payloads and cards scanned go to
+sale.member). The methods: gatewayd/api/members.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gatewayd.members import core, ledger
 from gatewayd.members.ledger import MemberError
-from gatewayd.members.service import MemberService
+from gatewayd.sales.pricing import Member
+from gatewayd.sales.scan import ScanRoute
 
 if TYPE_CHECKING:
-    from gatewayd.app import App
+    from gatewayd.members.service import MemberService
+    from gatewayd.sales.service import Loaded, SaleService
     from gatewayd.store.db import Tx
 
 
+class MemberParticipant:
+    name = "members"
 
-def bind(app: App) -> tuple[MemberService, MemberCheckout | None]:
-    cfg = app.config.members
-    svc = MemberService(app.store, cfg, app.config.till.timezone, app.emit)
-    app.tasks.append(("members.daily", svc.run_daily))
-    shifts = getattr(app, "shifts", None)  # bound before the members
-    if shifts is not None:
-        svc.cash_taken = shifts.cash_taken
-    sales = getattr(app, "sales", None)
-    return svc, (hook_sales(app, svc, sales) if sales is not None else None)
-
-
-@dataclass(frozen=True)
-class MemberCheckout:
-    """sale.member and sale.coupon, as the hooks made them."""
-
-    attach: Callable[[str | None, str | None], Awaitable[dict[str, Any]]]
-    pay_coupon: Callable[[str | None, str], Awaitable[dict[str, Any]]]
-
-
-def hook_sales(app: App, svc: MemberService, sales: Any) -> MemberCheckout:
-    """Wire members into the sale service (see the module doc)."""
-    from gatewayd.sales.tenders import Tender, settle
-
-    cfg = svc.config
+    def __init__(self, members: MemberService):
+        self.members = members
+        self.cfg = members.config
 
     # -- inside the sale's transactions ---------------------------------------------------
-    def on_complete(tx: Tx, wire: dict[str, Any]) -> None:
+    def on_complete(self, tx: Tx, wire: dict[str, Any]) -> None:
         member_id = wire.get("member")
         if not member_id or wire.get("kind") == "refund":
             return
@@ -71,15 +54,16 @@ def hook_sales(app: App, svc: MemberService, sales: Any) -> MemberCheckout:
             "SELECT id, category FROM sale_lines WHERE sale_id = ?", (wire["id"],)).fetchall()}
         for ln in lines:
             ln["category"] = cats.get(ln["line_id"])
-        summary = ledger.complete_sale(tx, cfg, member_id, wire["id"], lines, wire["total"],
-                                       wire["tenders"], wire.get("receipt_no"))
+        summary = ledger.complete_sale(tx, self.cfg, member_id, wire["id"], lines,
+                                       wire["total"], wire["tenders"], wire.get("receipt_no"))
         wire["member_info"] = {k: v for k, v in summary.items() if k != "receipt_lines"}
         wire.setdefault("receipt_extra", []).extend(summary["receipt_lines"])
 
-    def on_void(tx: Tx, wire: dict[str, Any]) -> None:
-        ledger.void_sale(tx, cfg, wire["id"])
+    def on_void(self, tx: Tx, wire: dict[str, Any]) -> None:
+        ledger.void_sale(tx, self.cfg, wire["id"])
 
-    def on_refund(tx: Tx, wire: dict[str, Any]) -> None:
+    def on_refund(self, tx: Tx, wire: dict[str, Any]) -> None:
+        cfg = self.cfg
         original = wire.get("refund_of")
         if not original:
             return
@@ -101,56 +85,57 @@ def hook_sales(app: App, svc: MemberService, sales: Any) -> MemberCheckout:
             f"会员 {core.mask_phone(row['phone'])} 积分 -{out['points_reversed']}"
             f"  积分余额 {row['points']}")
 
-    def member_pricing(tx: Tx, member_id: str | None):
+    def pricing(self, tx: Tx, member_id: str | None) -> Member | None:
         if member_id is None:
             return None
         row = tx.one("SELECT id, tier, active FROM members WHERE id = ?", (member_id,))
         if row is None or not row["active"]:
             return None
-        from gatewayd.sales.pricing import Member
-
-        tier = cfg.tier(row["tier"])
+        tier = self.cfg.tier(row["tier"])
         return Member(id=row["id"], discount_bp=tier.discount_bp, member_price=tier.member_price)
 
-    sales.on_complete.append(on_complete)
-    sales.on_void.append(on_void)
-    sales.on_refund.append(on_refund)
-    if hasattr(sales, "member_pricing"):
-        sales.member_pricing = member_pricing
-
     # -- stored value and points as tenders -----------------------------------------------
-    async def member_tender(operator: str | None, method: str, amount: int | None,
-                            ref: str | None) -> dict[str, Any]:
-        async with sales._pay_lock:
-            def fn(tx: Tx) -> dict[str, Any]:
-                st = sales._require_active(tx)
-                member_id = st.sale["member"]
-                if member_id is None:
-                    raise MemberError("conflict", f"a {method} tender needs a member on the "
-                                      "sale: scan the member code first (sale.member)")
-                due = settle(st.sale["total"],
-                             [Tender(t["method"], t["amount"]) for t in st.tenders],
-                             sales.cfg.cash_rounding).due
-                take = amount
-                if take is None:
-                    take = ledger.max_tender(tx, cfg, member_id, method, due)
-                    if take <= 0:
-                        raise MemberError("conflict", f"the member has no {method} to pay with")
-                tender = sales._take(st, method, take, ref)
-                ledger.tender(tx, cfg, member_id, st.sale["id"], method, tender.amount)
-                sales._insert_tender(tx, st, tender, operator)
-                return sales._finish(tx, st, operator)
+    def amount(self, tx: Tx, st: Loaded, method: str, requested: int | None, due: int) -> int:
+        member_id = st.sale["member"]
+        if member_id is None:
+            raise MemberError("conflict", f"a {method} tender needs a member on the "
+                              "sale: scan the member code first (sale.member)")
+        if requested is not None:
+            return requested
+        take = ledger.max_tender(tx, self.cfg, member_id, method, due)
+        if take <= 0:
+            raise MemberError("conflict", f"the member has no {method} to pay with")
+        return take
 
-            wire, _ = await app.store.write(fn)
-        await sales._after(wire)
-        return wire
+    def take(self, tx: Tx, st: Loaded, method: str, amount: int) -> None:
+        ledger.tender(tx, self.cfg, st.sale["member"], st.sale["id"], method, amount)
 
-    if hasattr(sales, "tender_hooks"):
-        for method in ledger.TENDER_METHODS:
-            sales.tender_hooks[method] = member_tender
 
-    # -- sale.member and sale.coupon ---------------------------------------------------------
-    async def attach(operator: str | None, code: str | None) -> dict[str, Any]:
+class CouponTender:
+    """One coupon (券) as a voucher tender: worth its amount, at most what is due."""
+
+    def __init__(self, code: str):
+        self.code = code
+
+    def amount(self, tx: Tx, st: Loaded, method: str, requested: int | None, due: int) -> int:
+        if not st.live_lines:
+            raise MemberError("conflict", "the sale is empty: nothing to pay")
+        row = ledger.check_coupon(tx, self.code, st.sale["total"], st.sale["member"])
+        return min(row["amount"], due)
+
+    def take(self, tx: Tx, st: Loaded, method: str, amount: int) -> None:
+        ledger.redeem_coupon(tx, self.code, st.sale["id"], st.sale["total"], st.sale["member"])
+
+
+class MemberCheckout:
+    def __init__(self, members: MemberService, sales: SaleService):
+        self.members = members
+        self.sales = sales
+        self.scan_route = ScanRoute("member", members.is_member_code, self.attach_scanned)
+
+    async def attach(self, operator: str | None, code: str | None) -> dict[str, Any]:
+        """sale.member: the member (or none, with no code) on the open sale, opening one."""
+        svc, sales, cfg = self.members, self.sales, self.members.config
         row = svc.require(code) if code else None
         if row is not None and not row["active"]:
             raise MemberError("conflict", "the member is deactivated")
@@ -181,37 +166,14 @@ def hook_sales(app: App, svc: MemberService, sales: Any) -> MemberCheckout:
                 wire["birthday_coupon"] = coupon
             return wire
 
-        wire, _ = await app.store.write(fn)
+        wire, _ = await svc.store.write(fn)
         wire["member_info"] = svc.sale_view(wire["member"])
         sales._published(wire)
         return wire
 
-    async def pay_coupon(operator: str | None, code: str) -> dict[str, Any]:
-        async with sales._pay_lock:
-            def fn(tx: Tx) -> dict[str, Any]:
-                st = sales._require_active(tx)
-                if not st.live_lines:
-                    raise MemberError("conflict", "the sale is empty: nothing to pay")
-                row = ledger.check_coupon(tx, code, st.sale["total"], st.sale["member"])
-                due = settle(st.sale["total"],
-                             [Tender(t["method"], t["amount"]) for t in st.tenders],
-                             sales.cfg.cash_rounding).due
-                tender = sales._take(st, "voucher", min(row["amount"], due), code)
-                ledger.redeem_coupon(tx, code, st.sale["id"], st.sale["total"],
-                                     st.sale["member"])
-                sales._insert_tender(tx, st, tender, operator)
-                return sales._finish(tx, st, operator)
+    async def attach_scanned(self, code: str, operator: str) -> None:
+        await self.attach(operator, code)
 
-            wire, _ = await app.store.write(fn)
-        await sales._after(wire)
-        return wire
-
-    # -- the scan router: member QR payloads and member cards go to sale.member --------------
-    async def member_scan(code: str, operator: str | None) -> None:
-        await attach(operator, code)
-
-    if hasattr(sales, "member_scan"):
-        sales.is_member_code = svc.is_member_code
-        sales.member_scan = member_scan
-
-    return MemberCheckout(attach, pay_coupon)
+    async def pay_coupon(self, operator: str | None, code: str) -> dict[str, Any]:
+        """sale.coupon: a coupon pays (part of) the sale."""
+        return await self.sales.tender_from(CouponTender(code), operator, "voucher", None, code)

@@ -29,14 +29,15 @@ _COLS = "id, phone, name, birthday, card, qr, tier, active, points, balance, ref
 
 class MemberService:
     def __init__(self, store: Store, config: MembersConfig | dict[str, Any] | None = None,
-                 timezone: str = "Asia/Shanghai", emit=None):
+                 timezone: str = "Asia/Shanghai", emit=None, *,
+                 cash_taken: Callable[[Tx, int, str, str | None], Any] | None = None):
         self.store = store
         self.config = (config if isinstance(config, MembersConfig)
                        else parse_members_config(config))
         self.tz = ZoneInfo(timezone)
         self.emit = emit or (lambda topic, data: None)
         # (tx, amount, reason, operator): cash taken into the drawer (the shift's paid-in)
-        self.cash_taken: Callable[[Tx, int, str, str | None], Any] | None = None
+        self.cash_taken = cash_taken
 
     # -- reads ------------------------------------------------------------------------------
     def find(self, code: str) -> sqlite3.Row | None:

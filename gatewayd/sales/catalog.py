@@ -89,7 +89,6 @@ from gatewayd.sales.barcodes import (
 from gatewayd.sales.pricing import CatalogItem
 
 if TYPE_CHECKING:
-    from gatewayd.app import App
     from gatewayd.store.db import Store, Tx
 
 __all__ = [
@@ -103,7 +102,6 @@ __all__ = [
     "ItemIn",
     "Match",
     "barcode_key",
-    "bind",
     "catalog_item",
     "compile_scale_layouts",
     "export_csv",
@@ -984,14 +982,7 @@ def load_sample(store: Store) -> int:
     return import_csv(store, SAMPLE_CSV, source="sample")["count"]
 
 
-# -- the daemon's catalog ---------------------------------------------------------------------
-def bind(app: App) -> Catalog:
-    """``app.catalog`` for the other services (the methods: gatewayd/api/catalog.py)."""
-    catalog = Catalog(app.store, compile_scale_layouts(app.config.sale.scale_layouts))
-    app.catalog = catalog  # type: ignore[attr-defined]
-    return catalog
-
-
+# -- the catalog methods' write ---------------------------------------------------------------
 async def upsert_items(store: Store, items: Sequence[Any], source: str) -> dict[str, Any]:
     """``upsert`` through the store's writer, validating every row before taking it: the
     report, or CatalogError with every row's errors (nothing changed)."""

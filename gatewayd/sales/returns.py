@@ -57,15 +57,17 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from gatewayd.ports import NO_DEVICES, Devices, PrintWaker, Publish
 from gatewayd.sales.money import allocate, div_round, line_amount
 from gatewayd.sales.payments import ProviderUnavailable
+from gatewayd.sales.scan import ScanRoute
 from gatewayd.store.db import Tx
 from protocol.codec import pack, unpack
 from protocol.errors import ProtocolError
 
 if TYPE_CHECKING:
-    from gatewayd.app import App
     from gatewayd.sales.service import SaleService
+    from gatewayd.store.db import Store
 
 log = logging.getLogger("gatewayd.returns")
 
@@ -272,15 +274,28 @@ def _rows(tx: Tx, sql: str, params: Any = ()) -> list[dict[str, Any]]:
 
 
 class ReturnsService:
-    def __init__(self, app: App, sales: SaleService):
-        self.app = app
+    """Refunds of the sales of `sales`, on its store; the drawer and the printer are the
+    till's `devices` and print queue (`printing`)."""
+
+    def __init__(self, store: Store, sales: SaleService, *, publish: Publish,
+                 devices: Devices = NO_DEVICES, printing: PrintWaker | None = None):
+        self.store = store
         self.sales = sales
-        self.till = app.config.till
+        self.publish = publish
+        self.devices = devices
+        self.printing = printing
+        self.till = sales.till
         self._lock = trio.Lock()
+        # refund mode: the next receipt number scanned is looked up (or refunded whole)
+        self.refund_mode = False
+        self.whole = False
+        self.scan_route = ScanRoute(
+            "receipt", lambda code: self.refund_mode and sales.is_receipt_no(code),
+            self.on_receipt_scan)
 
     # -- reading -----------------------------------------------------------------------
     def refundable(self, receipt_no: str) -> dict[str, Any]:
-        store = self.app.store
+        store = self.store
         row = store.one("SELECT id, kind, state FROM sales WHERE receipt_no=?", (receipt_no,))
         if row is None or row["kind"] != "sale":
             raise _err("not_found", f"no sale with receipt {receipt_no}", receipt_no=receipt_no)
@@ -309,7 +324,7 @@ class ReturnsService:
                 operator, receipt_no, lines, exchange, no_receipt, post_void, approver)
             if wire is None:  # provider parts first, then the document
                 await self._provider_parts(plan_id, plan)
-                wire, _ = await self.app.store.write(
+                wire, _ = await self.store.write(
                     lambda tx: self._complete(tx, plan_id, operator, approver))
             return await self._after(wire, operator)
 
@@ -323,7 +338,7 @@ class ReturnsService:
         svc = self.sales
 
         def fn(tx: Tx) -> tuple[str, Plan, dict[str, Any] | None]:
-            svc.business_day(tx)  # refuses on a closed business day
+            svc.policy.business_day(tx)  # refuses on a closed business day
             if no_receipt:
                 plan = self._plan_no_receipt(tx, lines)
                 orig = None
@@ -358,7 +373,7 @@ class ReturnsService:
             return plan_id, plan, None
 
         try:
-            out, _ = await self.app.store.write(fn)
+            out, _ = await self.store.write(fn)
         except RefundError as exc:
             raise _err(exc.code, exc.message, **exc.details) from None
         return out
@@ -487,7 +502,7 @@ class ReturnsService:
                 tx.execute("UPDATE pending_refunds SET plan=?, updated_at=? WHERE id=?",
                            (pack(plan.to_dict()), tx.at, plan_id))
 
-            await self.app.store.write(ok)
+            await self.store.write(ok)
 
     async def _mark(self, key: str, state: str, error: str) -> None:
         def fn(tx: Tx) -> None:
@@ -495,7 +510,7 @@ class ReturnsService:
                        (state, error, tx.at, key))
             tx.append("refund.unreachable", {"key": key, "error": error})
 
-        await self.app.store.write(fn)
+        await self.store.write(fn)
 
     async def _declined(self, plan_id: str, plan: Plan, i: int, key: str, why: str) -> None:
         """A declined part: the attempt is final; the part gets a new key for the retry."""
@@ -507,7 +522,7 @@ class ReturnsService:
                              (plan_id,))["sale_id"]
             self._new_keys(tx, plan_id, sale_id, plan, only=[i])
 
-        await self.app.store.write(fn)
+        await self.store.write(fn)
 
     # -- completion (one transaction) --------------------------------------------------
     def _next_no(self, tx: Tx, day: str) -> tuple[str, int]:
@@ -539,9 +554,9 @@ class ReturnsService:
             if ln["returned_qty"] + x.qty > ln["qty"]:
                 raise _err("conflict", "the line was refunded meanwhile",
                            line_id=x.orig_line_id)
-        day = svc.business_day(tx)
+        day = svc.policy.business_day(tx)
         refund_no, n = self._next_no(tx, day)
-        shift = svc.shift_of(tx, operator)
+        shift = svc.policy.shift_of(tx, operator)
         goods = sum(x.gross for x in plan.lines)
         money = plan.money
         tax: dict[int, dict[str, int]] = {}
@@ -606,7 +621,7 @@ class ReturnsService:
                       for ln, x in zip(wire["lines"], plan.lines, strict=True)]})
         svc.run_refund_hooks(tx, wire)
         printer = svc.cfg.printer or next(
-            (d.info.id for d in self.app.devices.of_kind("printer")), None)
+            (d.info.id for d in self.devices.of_kind("printer")), None)
         if printer is not None:
             from gatewayd import printing
 
@@ -619,11 +634,11 @@ class ReturnsService:
     async def _after(self, wire: dict[str, Any], operator: str | None) -> dict[str, Any]:
         from gatewayd.sales.shifts import open_drawer
 
-        self.app.emit("sale.refunded", wire)
-        if self.app.printing is not None:
-            self.app.printing.wake()
+        self.publish("sale.refunded", wire)
+        if self.printing is not None:
+            self.printing.wake()
         if any(t["method"] == CASH and t["amount"] < 0 for t in wire["tenders"]):
-            await open_drawer(self.app, "refund", operator,
+            await open_drawer(self.devices, self.store, self.sales.cfg.drawer, "refund", operator,
                               {"receipt_no": wire["receipt_no"], "sale_id": wire["id"]})
         wire["applied_to"] = None
         if wire.get("exchange") and wire["vouchers"]:
@@ -633,7 +648,7 @@ class ReturnsService:
     async def _apply_credit(self, voucher: dict[str, Any], operator: str | None) -> str | None:
         """Exchange: tender the credit on the open sale when it is due at least that much."""
         svc = self.sales
-        row = self.app.store.one("SELECT id, due FROM sales WHERE till=? AND state IN "
+        row = self.store.one("SELECT id, due FROM sales WHERE till=? AND state IN "
                                  "('open','tendering')", (self.till.till,))
         if row is None or row["due"] < voucher["amount"]:
             return None
@@ -646,25 +661,17 @@ class ReturnsService:
 
     # -- the scan router's refund mode -------------------------------------------------
     def set_mode(self, enabled: bool, whole: bool, operator: str | None) -> dict[str, Any]:
-        self.sales.refund_mode = enabled
+        self.refund_mode = enabled
         self.whole = whole if enabled else False
         out = {"enabled": enabled, "whole": self.whole, "operator": operator}
-        self.app.emit("sale.refund_mode", out)
+        self.publish("sale.refund_mode", out)
         return out
 
     async def on_receipt_scan(self, code: str, operator: str) -> None:
-        whole = getattr(self, "whole", False)
+        whole = self.whole
         self.set_mode(False, False, operator)
         if whole:
             await self.refund(operator, receipt_no=code.strip(), lines=None)
             return
-        self.app.emit("sale.refund_lookup", self.refundable(code.strip()))
+        self.publish("sale.refund_lookup", self.refundable(code.strip()))
 
-
-# ---------------------------------------------------------------------- binding
-def bind(app: App) -> ReturnsService:
-    sales = app.sales  # type: ignore[attr-defined]
-    svc = ReturnsService(app, sales)
-    app.returns = svc  # type: ignore[attr-defined]
-    sales.on_receipt_scan = svc.on_receipt_scan
-    return svc

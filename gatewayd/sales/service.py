@@ -20,30 +20,12 @@ timeout); the outcome is committed (an approved charge becomes a tender, once: t
 row is UNIQUE on the attempt). On start, attempts left pending are settled by asking the
 provider about their key (`recover`).
 
-Hooks for the services built on this one (returns, shifts, members, inventory). Each hook
-runs INSIDE the transaction named, so what it writes commits or rolls back with the sale:
-
-    service.on_complete: list[Callable[[Tx, dict], None]]   sale completed (wire sale dict,
-                                                            receipt_no/business_day set)
-    service.on_void:     list[Callable[[Tx, dict], None]]   sale voided
-    service.on_refund:   list[Callable[[Tx, dict], None]]   a refund sale completed (call
-                                                            `run_refund_hooks` from returns)
-    service.business_day: Callable[[Tx], str]               YYYYMMDD of a completion
-                                                            (default: local date; the day
-                                                            close service replaces it)
-    service.shift_of:    Callable[[Tx, str | None], str | None]   shift id for an operator
-    service.open_guard:  Callable[[Tx], Any]                   a sale opens or resumes: raise
-                                                            to refuse (closed business day)
-    service.refund_mode: bool and service.on_receipt_scan: async (code, operator) -> None
-                                                            (scan router hook for returns)
-    service.member_pricing: Callable[[Tx, str | None], pricing.Member | None]
-                                                            the sale's member for pricing
-    service.tender_hooks: dict[method, async (operator, method, amount, ref) -> wire]
-                                                            tenders owned by another service
-                                                            (members: stored_value, points)
-    service.is_member_code: (code) -> bool and service.member_scan: async (code, operator)
-                                                            (scan router hook for members)
-An on_complete hook may add ``wire["receipt_extra"]`` (lines printed on the receipt).
+Who else takes part in a sale (shifts, members, inventory) is given to the service when it
+is built, as `SaleParts` (gatewayd/sales/parts.py): participants whose on_complete / on_void
+/ on_refund run INSIDE the transaction named (what they write commits or rolls back with
+the sale), a frozen `SalePolicy` (business day, open guard, shift, stock guard, member
+pricing) and tender providers by method (members: stored_value, points). An on_complete
+may add ``wire["receipt_extra"]`` (lines printed on the receipt).
 
 Helpers the returns service may use: ``next_receipt_no(tx, day)``, ``load(tx, sale_id)``,
 ``wire_from_tx(tx, sale_id)``, ``provider`` (``refund(key, original, amount)``),
@@ -68,15 +50,16 @@ from zoneinfo import ZoneInfo
 import trio
 
 from drivers.base import DeviceBusy, DeviceOffline
+from gatewayd.ports import NO_DEVICES, Devices, PrintWaker, Publish
 from gatewayd.sales import paycodes
 from gatewayd.sales.catalog import Catalog, Match, compile_scale_layouts
-from gatewayd.sales.config import SaleConfig, load_promotions
+from gatewayd.sales.config import SaleConfig
 from gatewayd.sales.money import check_int, div_round, format_yuan, line_amount
+from gatewayd.sales.parts import Hook, SaleParts, TenderProvider
 from gatewayd.sales.payments import (
     PaymentProvider,
     PaymentResult,
     ProviderUnavailable,
-    SimulatedProvider,
 )
 from gatewayd.sales.pricing import (
     CatalogItem,
@@ -102,13 +85,13 @@ from protocol.codec import pack, unpack
 from protocol.errors import ProtocolError
 
 if TYPE_CHECKING:
-    from gatewayd.app import App
+    from gatewayd.config import TillConfig
+    from gatewayd.store.db import Store
 
 log = logging.getLogger("gatewayd.sales")
 
 ACTIVE = ("open", "tendering")
 PROVIDER_METHODS = ("card", "alipay", "wechat", "mobile")
-Hook = Callable[[Tx, dict[str, Any]], None]
 
 
 def _err(error: str, message: str, **details: Any) -> ProtocolError:
@@ -147,44 +130,38 @@ class Loaded:
         return [ln for ln in self.lines if not ln["voided"]]
 
 
-@dataclass
 class SaleService:
-    app: App
-    provider: PaymentProvider | None = None
-    cfg: SaleConfig = field(init=False)
-    on_complete: list[Hook] = field(default_factory=list)
-    on_void: list[Hook] = field(default_factory=list)
-    on_refund: list[Hook] = field(default_factory=list)
-    refund_mode: bool = False
-    on_receipt_scan: Callable[[str, str], Awaitable[None]] | None = None
+    """The sale, built with what it uses (DESIGN §1): its store, its `[sale]` section and the
+    till's identity, the catalog, the payment provider, who takes part in a sale
+    (`parts`, see parts.py), a publish callback, and the devices and print queue it drives.
+    No daemon or socket is needed: a test or head office passes `SaleParts.standalone`."""
 
-    def __post_init__(self) -> None:
-        app = self.app
-        self.cfg = app.config.sale
-        self.config_promotions: tuple[Promotion, ...] = load_promotions(app.config.promotions)
+    def __init__(self, store: Store, config: SaleConfig, till: TillConfig, *,
+                 catalog: Catalog, provider: PaymentProvider, parts: SaleParts,
+                 publish: Publish, devices: Devices = NO_DEVICES,
+                 printing: PrintWaker | None = None, promotions: tuple[Promotion, ...] = (),
+                 session_operator: Callable[[], str | None] = lambda: None):
+        self.store = store
+        self.cfg = config
+        self.till = till
+        self.catalog = catalog
+        self.provider = provider
+        self.publish = publish
+        self.devices = devices
+        self.printing = printing
+        # the operator logged in on a connection to this till (scans act for them)
+        self.session_operator = session_operator
+        self.policy = parts.policy
+        self.tenders = dict(parts.tenders)
+        self.on_complete: list[Hook] = [p.on_complete for p in parts.participants]
+        self.on_void: list[Hook] = [p.on_void for p in parts.participants]
+        self.on_refund: list[Hook] = [p.on_refund for p in parts.participants]
+        self.config_promotions = promotions
         self.stored_promotions: tuple[Promotion, ...] = ()
-        self.till = app.config.till
         self.tz = ZoneInfo(self.till.timezone)
-        catalog = getattr(app, "catalog", None)
         self.layouts = compile_scale_layouts(self.cfg.scale_layouts)
-        self.catalog: Catalog = catalog or Catalog(app.store, self.layouts)
-        if self.provider is None:
-            sim = self.cfg.payment_sim
-            path = app.config.data_dir / "payment-sim.jsonl"
-            self.provider = SimulatedProvider(sim.outcome, sim.polls, path=path)
         self.pricing_config = PricingConfig(self.cfg.tax_mode, self.cfg.rounding)
         self.tender_config = TenderConfig(self.cfg.cash_rounding, self.cfg.max_change)
-        self.business_day: Callable[[Tx], str] = self._local_day
-        self.shift_of: Callable[[Tx, str | None], str | None] = lambda tx, op: None
-        self.member_pricing: Callable[[Tx, str | None], Any] = lambda tx, member: None
-        self.tender_hooks: dict[str, Callable[..., Awaitable[dict[str, Any]]]] = {}
-        self.is_member_code: Callable[[str], bool] = lambda code: False
-        self.member_scan: Callable[[str, str], Awaitable[None]] | None = None
-        # called when a sale opens or is resumed; raises to refuse (a closed business day)
-        self.open_guard: Callable[[Tx], Any] = lambda tx: None
-        # called when a line's quantity is set: (sku, qty, qty of the item in the sale's
-        # other lines); raises to refuse (selling below zero stock when it is not allowed)
-        self.qty_guard: Callable[[str, int, int], Any] = lambda sku, qty, in_sale: None
         self._pay_lock = trio.Lock()
         self._display_send, self._display_recv = trio.open_memory_channel[
             tuple[str, Any]](64)
@@ -199,11 +176,8 @@ class SaleService:
     def now(self) -> datetime:
         return datetime.now(self.tz)
 
-    def _local_day(self, tx: Tx) -> str:
-        return datetime.fromtimestamp(tx.at / 1e6, self.tz).strftime("%Y%m%d")
-
     def _load_promotions(self) -> None:
-        rows = self.app.store.all("SELECT data FROM promotions ORDER BY id")
+        rows = self.store.all("SELECT data FROM promotions ORDER BY id")
         stored = [unpack(r["data"]) for r in rows]
         ids = {p.id for p in self.config_promotions}
         try:
@@ -353,7 +327,7 @@ class SaleService:
         return self.wire(st.sale, st.lines, st.tenders, attempt, st.settlement)
 
     def get_wire(self, sale_id: str) -> dict[str, Any] | None:
-        store = self.app.store
+        store = self.store
         row = store.one("SELECT * FROM sales WHERE id=?", (sale_id,))
         if row is None:
             return None
@@ -365,11 +339,11 @@ class SaleService:
     def current(self) -> dict[str, Any]:
         """The active sale; else the till's last completed/voided sale (so a checkout keeps
         showing the change until the next scan); else an empty sale with id None."""
-        row = self.app.store.one(
+        row = self.store.one(
             "SELECT id FROM sales WHERE till=? AND state IN ('open','tendering')",
             (self.till.till,))
         if row is None:
-            row = self.app.store.one(
+            row = self.store.one(
                 "SELECT id FROM sales WHERE till=? AND state IN ('completed','voided') "
                 "AND kind='sale' ORDER BY updated_at DESC, rowid DESC LIMIT 1",
                 (self.till.till,))
@@ -380,7 +354,7 @@ class SaleService:
     def list_day(self, day: str, limit: int, offset: int) -> dict[str, Any]:
         """Summaries of a business day's finished documents, newest first (the back
         office's list; `get_wire` has the whole sale)."""
-        store = self.app.store
+        store = self.store
         where = "business_day=? AND state IN ('completed', 'voided')"
         count = store.one(f"SELECT COUNT(*) FROM sales WHERE {where}", (day,))[0]
         rows = store.all(
@@ -400,20 +374,17 @@ class SaleService:
         return {"day": day, "total_count": count, "sales": sales}
 
     def by_receipt(self, receipt_no: str) -> dict[str, Any] | None:
-        row = self.app.store.one("SELECT id FROM sales WHERE receipt_no=?", (receipt_no,))
+        row = self.store.one("SELECT id FROM sales WHERE receipt_no=?", (receipt_no,))
         return self.get_wire(row["id"]) if row else None
 
     def active_operator(self) -> str | None:
         """The operator scans act for: the active sale's, else a logged-in session's."""
-        row = self.app.store.one(
+        row = self.store.one(
             "SELECT operator FROM sales WHERE till=? AND state IN ('open','tendering')",
             (self.till.till,))
         if row is not None and row["operator"]:
             return row["operator"]
-        for session in self.app.sessions:
-            if session.operator is not None and session.role not in (None, "viewer"):
-                return session.operator.id
-        return None
+        return self.session_operator()
 
     # ------------------------------------------------------------------ pricing
     def _reprice(self, tx: Tx, st: Loaded) -> None:
@@ -438,7 +409,7 @@ class SaleService:
                              s["order_disc_reason"] or "")
         try:
             priced = price_sale(lines, catalog, self.promotions,
-                                self.member_pricing(tx, s["member"]),
+                                self.policy.member_pricing(tx, s["member"]),
                                 datetime.fromtimestamp(tx.at / 1e6, self.tz),
                                 self.pricing_config, order)
         except PricingError as exc:
@@ -501,17 +472,17 @@ class SaleService:
     # ------------------------------------------------------------------ the write path
     async def _change(self, fn: Callable[[Tx], Any], *, display: bool = True) -> dict[str, Any]:
         """Run one change; publish the whole sale after the commit."""
-        wire, _ = await self.app.store.write(fn)
+        wire, _ = await self.store.write(fn)
         self._published(wire, display=display)
         return wire
 
     def _published(self, wire: dict[str, Any], *, display: bool = True) -> None:
-        self.app.emit("sale.updated", wire)
+        self.publish("sale.updated", wire)
         if display:
             self._display(("sale", wire))
 
     def _open_sale(self, tx: Tx, operator: str | None) -> Loaded:
-        self.open_guard(tx)
+        self.policy.open_guard(tx)
         sale_id = str(uuid.uuid4())
         tx.execute(
             "INSERT INTO sales(id, till, state, operator, opened_at, updated_at) "
@@ -569,7 +540,7 @@ class SaleService:
         from gatewayd.devices import pick
 
         try:
-            scale = pick(self.app.devices, "scale", self.cfg.scale)
+            scale = pick(self.devices, "scale", self.cfg.scale)
         except ProtocolError:
             raise _err("device_offline", "this item is sold by weight and no scale is "
                        "configured: give the weight as qty (grams)") from None
@@ -613,7 +584,7 @@ class SaleService:
                 st = self._open_sale(tx, operator)
             if len(st.lines) >= self.cfg.max_lines:
                 raise _err("conflict", f"a sale has at most {self.cfg.max_lines} lines")
-            self.qty_guard(item.sku, qty, _in_sale(st, item.sku))
+            self.policy.qty_guard(item.sku, qty, _in_sale(st, item.sku))
             same = next((ln for ln in st.lines if ln["sku"] == item.sku), None)
             snap = (same["name"], same["unit"], same["list_price"], same["member_price"],
                     same["tax_rate_bp"], same["category"]) if same else (
@@ -661,7 +632,7 @@ class SaleService:
             st = self._require_open(tx)
             ln = self._line(st, line_id)
             self._check_qty(qty, ln["unit"])
-            self.qty_guard(ln["sku"], qty, _in_sale(st, ln["sku"], but=line_id))
+            self.policy.qty_guard(ln["sku"], qty, _in_sale(st, ln["sku"], but=line_id))
             ln["qty"] = qty
             tx.execute("UPDATE sale_lines SET qty=? WHERE id=?", (qty, line_id))
             self._reprice(tx, st)
@@ -702,13 +673,13 @@ class SaleService:
         limit_bp = self.cfg.max_cashier_discount_percent * 100
         if percent_bp is not None:
             return percent_bp > limit_bp
-        row = self.app.store.one(
+        row = self.store.one(
             "SELECT id, subtotal FROM sales WHERE till=? AND state IN ('open','tendering')",
             (self.till.till,))
         if row is None:
             return False
         if line_id is not None:
-            ln = self.app.store.one("SELECT amount FROM sale_lines WHERE id=? AND sale_id=?",
+            ln = self.store.one("SELECT amount FROM sale_lines WHERE id=? AND sale_id=?",
                                     (line_id, row["id"]))
             base = ln["amount"] if ln else 0
         else:
@@ -792,7 +763,7 @@ class SaleService:
                 raise _err("not_found", f"no suspended sale {sale_id!r}")
             if st.sale["state"] != "suspended":
                 raise _err("conflict", f"sale {sale_id} is {st.sale['state']}, not suspended")
-            self.open_guard(tx)
+            self.policy.open_guard(tx)
             active = self._active(tx)
             if active is not None:
                 if active.live_lines or active.tenders:
@@ -812,7 +783,7 @@ class SaleService:
         return await self._change(fn)
 
     def suspended(self) -> list[dict[str, Any]]:
-        rows = self.app.store.all(
+        rows = self.store.all(
             "SELECT s.id, s.operator, s.total, s.updated_at, s.opened_at,"
             " (SELECT COUNT(*) FROM sale_lines l WHERE l.sale_id=s.id AND NOT l.voided) n"
             " FROM sales s WHERE till=? AND state='suspended' ORDER BY updated_at",
@@ -827,12 +798,12 @@ class SaleService:
             raise _err("invalid_params", "a void needs a reason", field="reason")
         async with self._pay_lock:
             # give back what providers took first (a reversal of each approved charge)
-            row = self.app.store.one(
+            row = self.store.one(
                 "SELECT id FROM sales WHERE till=? AND state IN ('open','tendering')",
                 (self.till.till,))
             if row is None:
                 raise _err("conflict", "there is no open sale")
-            attempts = self.app.store.all(
+            attempts = self.store.all(
                 "SELECT a.* FROM payment_attempts a JOIN sale_tenders t ON t.attempt_id=a.id "
                 "WHERE a.sale_id=? AND a.state='approved'", (row["id"],))
             reversed_ = []
@@ -851,7 +822,7 @@ class SaleService:
                     tx.append("payment.reversed", {"key": key, "sale_id": st.sale["id"]})
                 st.sale["state"] = "voided"
                 tx.execute("UPDATE sales SET void_reason=?, approver=?, business_day=? "
-                           "WHERE id=?", (reason, approver, self.business_day(tx),
+                           "WHERE id=?", (reason, approver, self.policy.business_day(tx),
                                           st.sale["id"]))
                 self._reprice(tx, st)
                 tx.append("sale.voided", {
@@ -894,8 +865,8 @@ class SaleService:
             if code is None:
                 raise _err("invalid_params", "a voucher tender needs the voucher code")
             return await self._voucher_tender(operator, code, amount)
-        if method in self.tender_hooks:
-            return await self.tender_hooks[method](operator, method, amount, ref)
+        if method in self.tenders:
+            return await self.tender_from(self.tenders[method], operator, method, amount, ref)
         if method != CASH:
             raise _err("invalid_params", f"unknown tender method {method!r}")
         async with self._pay_lock:
@@ -934,6 +905,26 @@ class SaleService:
             return self._complete(tx, st, operator)
         return self._wire_of(tx, st)
 
+    async def tender_from(self, provider: TenderProvider, operator: str | None, method: str,
+                          amount: int | None, ref: str | None) -> dict[str, Any]:
+        """A tender paid from another service's ledger: the provider decides how much (and
+        may refuse) and records it, in the same transaction as the tender."""
+        async with self._pay_lock:
+            def fn(tx: Tx) -> dict[str, Any]:
+                st = self._require_active(tx)
+                due = settle(st.sale["total"],
+                             [Tender(t["method"], t["amount"]) for t in st.tenders],
+                             self.cfg.cash_rounding).due
+                take = provider.amount(tx, st, method, amount, due)
+                tender = self._take(st, method, take, ref)
+                provider.take(tx, st, method, tender.amount)
+                self._insert_tender(tx, st, tender, operator)
+                return self._finish(tx, st, operator)
+
+            wire, _ = await self.store.write(fn)
+        await self._after(wire)
+        return wire
+
     async def _local_tender(self, operator: str | None, method: str, amount: int | None,
                             ref: str | None) -> dict[str, Any]:
         def fn(tx: Tx) -> dict[str, Any]:
@@ -942,7 +933,7 @@ class SaleService:
             self._insert_tender(tx, st, tender, operator)
             return self._finish(tx, st, operator)
 
-        wire, _ = await self.app.store.write(fn)
+        wire, _ = await self.store.write(fn)
         await self._after(wire)
         return wire
 
@@ -969,7 +960,7 @@ class SaleService:
                 self._insert_tender(tx, st, tender, operator)
                 return self._finish(tx, st, operator)
 
-            wire, _ = await self.app.store.write(fn)
+            wire, _ = await self.store.write(fn)
         await self._after(wire)
         return wire
 
@@ -1020,7 +1011,7 @@ class SaleService:
                                               "operator": operator})
                 return att, False
 
-            (att, resumed), _ = await self.app.store.write(start)
+            (att, resumed), _ = await self.store.write(start)
             try:
                 if resumed:
                     result = await self._provider_call(self.provider.query, att["id"])
@@ -1046,7 +1037,7 @@ class SaleService:
             tx.append("payment.user_paying", {"key": key, "sale_id": att["sale_id"]})
             return self.wire_from_tx(tx, att["sale_id"])
 
-        wire, _ = await self.app.store.write(mark)
+        wire, _ = await self.store.write(mark)
         self._published(wire, display=False)
         deadline = trio.current_time() + self.cfg.payment_timeout_s
         result = PaymentResult("user_paying")
@@ -1076,7 +1067,7 @@ class SaleService:
             def ok(tx: Tx) -> dict[str, Any]:
                 return self._apply_approved(tx, att, result, operator)
 
-            wire, _ = await self.app.store.write(ok)
+            wire, _ = await self.store.write(ok)
             await self._after(wire)
             return wire
         state = {"declined": "declined", "cancelled": "cancelled"}.get(result.state, "failed")
@@ -1088,7 +1079,7 @@ class SaleService:
                                            "reason": result.message or result.state})
             return self.wire_from_tx(tx, att["sale_id"])
 
-        wire, _ = await self.app.store.write(failed)
+        wire, _ = await self.store.write(failed)
         self._published(wire, display=False)
         reason = "timeout" if state == "cancelled" else result.state
         raise _err("payment_declined",
@@ -1117,7 +1108,7 @@ class SaleService:
     async def recover(self) -> None:
         """Settle the attempts a crash left pending: ask the provider about each key."""
         # (refund attempts are the returns service's: it re-sends them with the same key)
-        rows = self.app.store.all("SELECT * FROM payment_attempts WHERE kind='charge' AND "
+        rows = self.store.all("SELECT * FROM payment_attempts WHERE kind='charge' AND "
                                   "state IN ('pending','user_paying') ORDER BY created_at")
         for row in rows:
             att = dict(row)
@@ -1129,12 +1120,12 @@ class SaleService:
             except (ProviderUnavailable, trio.TooSlowError):
                 log.warning("payment attempt %s: provider unreachable; left pending", att["id"])
                 continue
-            sale = self.app.store.one("SELECT state FROM sales WHERE id=?", (att["sale_id"],))
+            sale = self.store.one("SELECT state FROM sales WHERE id=?", (att["sale_id"],))
             if res.state == "approved" and (sale is None or sale["state"] not in ACTIVE):
                 res = await self._provider_call(self.provider.cancel, att["id"])
             try:
                 if res.state == "approved":
-                    wire, _ = await self.app.store.write(
+                    wire, _ = await self.store.write(
                         lambda tx, a=att, r=res: self._apply_approved(tx, a, r, None))
                     await self._after(wire)
                 else:
@@ -1153,9 +1144,9 @@ class SaleService:
 
     def _complete(self, tx: Tx, st: Loaded, operator: str | None) -> dict[str, Any]:
         s = st.sale
-        day = self.business_day(tx)
+        day = self.policy.business_day(tx)
         receipt_no, n = self.next_receipt_no(tx, day)
-        shift = self.shift_of(tx, operator or s["operator"])
+        shift = self.policy.shift_of(tx, operator or s["operator"])
         s.update(state="completed", receipt_no=receipt_no, business_day=day, receipt_n=n,
                  shift_id=shift, completed_at=tx.at, updated_at=tx.at,
                  operator=operator if s["operator"] is None else s["operator"])
@@ -1178,7 +1169,7 @@ class SaleService:
                        "net": ln["net"]} for ln in wire["lines"] if not ln["voided"]]})
         for hook in self.on_complete:  # before the receipt: hooks may add receipt_extra
             hook(tx, wire)
-        printers = self.app.devices.of_kind("printer")
+        printers = self.devices.of_kind("printer")
         printer = self.cfg.printer or (printers[0].info.id if printers else None)
         if printer is not None:
             from gatewayd import printing
@@ -1196,15 +1187,15 @@ class SaleService:
 
     async def _after(self, wire: dict[str, Any]) -> None:
         """After a commit: publish, and when completed: print, drawer, display."""
-        self.app.emit("sale.updated", wire)
+        self.publish("sale.updated", wire)
         if wire["state"] == "completed":
             await self.complete_side_effects(wire)
         else:
             self._display(("sale", wire))
 
     async def complete_side_effects(self, wire: dict[str, Any]) -> None:
-        if self.app.printing is not None:
-            self.app.printing.wake()
+        if self.printing is not None:
+            self.printing.wake()
         self._display(("done", wire))
         if any(t["method"] == CASH for t in wire["tenders"]):
             self._display(("drawer", wire))
@@ -1212,13 +1203,13 @@ class SaleService:
     # ------------------------------------------------------------------ receipts
     async def reprint(self, operator: str | None, receipt_no: str | None) -> dict[str, Any]:
         if receipt_no is None:
-            row = self.app.store.one(
+            row = self.store.one(
                 "SELECT receipt_no FROM sales WHERE till=? AND receipt_no IS NOT NULL "
                 "ORDER BY completed_at DESC, rowid DESC LIMIT 1", (self.till.till,))
             if row is None:
                 raise _err("not_found", "no receipt has been printed yet")
             receipt_no = row["receipt_no"]
-        printers = self.app.devices.of_kind("printer")
+        printers = self.devices.of_kind("printer")
         printer = self.cfg.printer or (printers[0].info.id if printers else None)
         if printer is None:
             raise _err("not_found", "no printer is configured")
@@ -1238,9 +1229,9 @@ class SaleService:
                                             "job_id": job})
             return {"receipt_no": receipt_no, "reprints": wire["reprints"], "job_id": job}
 
-        result, _ = await self.app.store.write(fn)
-        if self.app.printing is not None:
-            self.app.printing.wake()
+        result, _ = await self.store.write(fn)
+        if self.printing is not None:
+            self.printing.wake()
         return result
 
     # ------------------------------------------------------------------ promotions, vouchers
@@ -1264,7 +1255,7 @@ class SaleService:
                                                "promotions": items, "operator": operator})
             return {"count": len(parsed), "seq": seq}
 
-        result, _ = await self.app.store.write(fn)
+        result, _ = await self.store.write(fn)
         self._load_promotions()
         return result
 
@@ -1282,7 +1273,7 @@ class SaleService:
             tx.append("voucher.issued", {"code": code, "amount": amount, "operator": operator})
             return {"code": code, "amount": amount}
 
-        result, _ = await self.app.store.write(fn)
+        result, _ = await self.store.write(fn)
         return result
 
     # ------------------------------------------------------------------ display, tasks
@@ -1327,7 +1318,7 @@ class SaleService:
                     log.debug("display idle failed", exc_info=True)
 
     def _device(self, kind: str, wanted: str | None) -> Any:
-        found = self.app.devices.of_kind(kind)
+        found = self.devices.of_kind(kind)
         if wanted is not None:
             found = [d for d in found if d.info.id == wanted]
         return found[0] if found else None
@@ -1350,7 +1341,7 @@ class SaleService:
             await dev.open()
         except Exception as exc:  # offline drawer: the sale is done; say so in the journal
             error = str(exc) or type(exc).__name__
-        await self.app.store.write(lambda tx: tx.append("drawer.opened", {
+        await self.store.write(lambda tx: tx.append("drawer.opened", {
             "device": dev.info.id, "reason": "sale", "receipt_no": wire["receipt_no"],
             "sale_id": wire["id"], "operator": wire["operator"], "error": error}))
 
@@ -1382,19 +1373,6 @@ def empty_sale() -> dict[str, Any]:
 
 def _ts(us: int | None) -> datetime | None:
     return datetime.fromtimestamp(us / 1e6, UTC) if us is not None else None
-
-
-# ---------------------------------------------------------------------- the daemon's sale
-def bind(app: App, provider: PaymentProvider | None = None) -> SaleService:
-    """Create `app.sales` and register the service's task and the scan router's (the
-    methods: gatewayd/api/sales.py)."""
-    from gatewayd.sales import scan
-
-    svc = SaleService(app, provider)
-    app.sales = svc  # type: ignore[attr-defined]
-    app.tasks.append(("sales", svc.run))
-    scan.bind(app, svc)
-    return svc
 
 
 # the payment in progress on a sale, if any (the wire sale's `payment`)

@@ -42,13 +42,16 @@ from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from gatewayd.ports import NO_DEVICES, Devices, PrintWaker, Publish
 from gatewayd.sales.money import format_yuan
 from gatewayd.store.db import Tx
 from protocol.codec import pack, unpack
 from protocol.errors import ProtocolError
 
 if TYPE_CHECKING:
-    from gatewayd.app import App
+    from gatewayd.config import TillConfig
+    from gatewayd.sales.config import SaleConfig
+    from gatewayd.store.db import Store
 
 CASH = "cash"
 DAY_RE = re.compile(r"^\d{8}$")
@@ -308,9 +311,22 @@ def _ts(us: int | None) -> datetime | None:
 
 # ---------------------------------------------------------------------- the service
 class ShiftService:
-    def __init__(self, app: App):
-        self.app = app
-        self.till = app.config.till
+    """Shifts, cash and the business day of a till, on its store. `sale` is the till's
+    `[sale]` section (the printer and drawer it names); `devices` and `printing` the
+    till's devices and print queue. A sale participant (parts.py): a voided sale is
+    stamped with the open shift; its business day and open guard are in the sale's
+    policy."""
+
+    name = "shifts"
+
+    def __init__(self, store: Store, till: TillConfig, sale: SaleConfig, *, publish: Publish,
+                 devices: Devices = NO_DEVICES, printing: PrintWaker | None = None):
+        self.store = store
+        self.till = till
+        self.sale_config = sale
+        self.publish = publish
+        self.devices = devices
+        self.printing = printing
         self.tz = ZoneInfo(self.till.timezone)
 
     # -- hooks into the sale service ---------------------------------------------------
@@ -337,16 +353,23 @@ class ShiftService:
 
     def current(self) -> dict[str, Any]:
         """The open shift (its counts not revealed) and today's business day."""
-        row = self.open_shift(self.app.store)
+        row = self.open_shift(self.store)
         return {"shift": _shift_wire(row, reveal=False) if row else None,
-                "day": self.day_state(self.app.store, self.today())}
+                "day": self.day_state(self.store, self.today())}
 
     def shift_of(self, tx: Tx, operator: str | None) -> str | None:
         row = self.open_shift(tx)
         return row["id"] if row else None
 
-    def stamp_void(self, tx: Tx, wire: dict[str, Any]) -> None:
-        """on_void hook: a voided sale counts in the open shift's X report."""
+    # -- a sale participant: completions and refunds take their shift from the policy ----
+    def on_complete(self, tx: Tx, wire: dict[str, Any]) -> None:
+        """The sale stamps its own shift and business day (SalePolicy.shift_of)."""
+
+    def on_refund(self, tx: Tx, wire: dict[str, Any]) -> None:
+        """The returns service stamps the refund's shift (SalePolicy.shift_of)."""
+
+    def on_void(self, tx: Tx, wire: dict[str, Any]) -> None:
+        """A voided sale counts in the open shift's X report."""
         sid = self.shift_of(tx, None)
         if sid is not None and wire.get("id"):
             tx.execute("UPDATE sales SET shift_id=? WHERE id=? AND shift_id IS NULL",
@@ -372,8 +395,8 @@ class ShiftService:
                                        "float": float_})
             return _shift_wire(self.open_shift(tx), reveal=False)  # type: ignore[arg-type]
 
-        wire, _ = await self.app.store.write(fn)
-        self.app.emit("shift.opened", wire)
+        wire, _ = await self.store.write(fn)
+        self.publish("shift.opened", wire)
         await self._drawer("float", wire["id"], operator)
         return wire
 
@@ -411,8 +434,8 @@ class ShiftService:
                 raise _err("conflict", "no shift is open: shift.open first")
             return self._cash_move(tx, cur, amount, reason, operator)
 
-        out, _ = await self.app.store.write(fn)
-        self.app.emit("shift.cash", out)
+        out, _ = await self.store.write(fn)
+        self.publish("shift.cash", out)
         await self._drawer(out["kind"], out["shift_id"], operator)
         return out
 
@@ -441,13 +464,13 @@ class ShiftService:
                 kind="shift_report", ref=cur["id"])
             return {**_shift_wire(row, reveal=True), "report": report, "job_id": job}
 
-        out, _ = await self.app.store.write(fn)
-        self.app.emit("shift.closed", {k: v for k, v in out.items() if k != "report"})
+        out, _ = await self.store.write(fn)
+        self.publish("shift.closed", {k: v for k, v in out.items() if k != "report"})
         self._wake_printer()
         return out
 
     def report_x(self, shift_id: str | None) -> dict[str, Any]:
-        store = self.app.store
+        store = self.store
         if shift_id is None:
             row = self.open_shift(store)
             if row is None:
@@ -481,7 +504,7 @@ class ShiftService:
 
     def report_z(self, day: str | None) -> dict[str, Any]:
         day = self._day(day)
-        store = self.app.store
+        store = self.store
         row = _one(store, "SELECT state, z FROM business_days WHERE day=?", (day,))
         if row is not None and row["state"] == "closed" and row["z"] is not None:
             return {**unpack(row["z"]), **self.day_state(store, day)}
@@ -526,8 +549,8 @@ class ShiftService:
                                        else "")], kind="z_report", ref=day)
             return {**report, **state, "job_id": job}
 
-        out, _ = await self.app.store.write(fn)
-        self.app.emit("day.closed", {"day": day, "closes": out["closes"], "net": out["net"],
+        out, _ = await self.store.write(fn)
+        self.publish("day.closed", {"day": day, "closes": out["closes"], "net": out["net"],
                                      "job_id": out["job_id"]})
         self._wake_printer()
         return out
@@ -544,15 +567,14 @@ class ShiftService:
             tx.append("day.reopened", {"day": day, "operator": operator, "approver": approver})
             return self.day_state(tx, day)
 
-        out, _ = await self.app.store.write(fn)
-        self.app.emit("day.reopened", {"day": day, "approver": approver})
+        out, _ = await self.store.write(fn)
+        self.publish("day.reopened", {"day": day, "approver": approver})
         return out
 
     # -- effects -----------------------------------------------------------------------
     def _printer(self) -> str | None:
-        sales = getattr(self.app, "sales", None)
-        wanted = sales.cfg.printer if sales is not None else None
-        printers = self.app.devices.of_kind("printer")
+        wanted = self.sale_config.printer
+        printers = self.devices.of_kind("printer")
         return wanted or (printers[0].info.id if printers else None)
 
     def _print(self, tx: Tx, title: str, report: dict[str, Any], header: list[str], *,
@@ -566,19 +588,19 @@ class ShiftService:
                                 kind=kind, ref=ref)
 
     def _wake_printer(self) -> None:
-        if self.app.printing is not None:
-            self.app.printing.wake()
+        if self.printing is not None:
+            self.printing.wake()
 
     async def _drawer(self, reason: str, ref: str, operator: str | None) -> None:
-        await open_drawer(self.app, reason, operator, {"shift_id": ref})
+        await open_drawer(self.devices, self.store, self.sale_config.drawer, reason, operator,
+                          {"shift_id": ref})
 
 
-async def open_drawer(app: App, reason: str, operator: str | None,
-                      extra: dict[str, Any]) -> bool:
-    """Open the till's drawer (best effort: an offline drawer is journaled, not raised)."""
-    sales = getattr(app, "sales", None)
-    wanted = sales.cfg.drawer if sales is not None else None
-    found = app.devices.of_kind("drawer")
+async def open_drawer(devices: Devices, store: Store, wanted: str | None, reason: str,
+                      operator: str | None, extra: dict[str, Any]) -> bool:
+    """Open the till's drawer, `wanted` or the first (best effort: an offline drawer is
+    journaled, not raised)."""
+    found = devices.of_kind("drawer")
     if wanted is not None:
         found = [d for d in found if d.info.id == wanted]
     if not found:
@@ -589,21 +611,8 @@ async def open_drawer(app: App, reason: str, operator: str | None,
         await dev.open()
     except Exception as exc:  # the money moved; the journal says the drawer failed
         error = str(exc) or type(exc).__name__
-    await app.store.write(lambda tx: tx.append("drawer.opened", {
+    await store.write(lambda tx: tx.append("drawer.opened", {
         "device": dev.info.id, "reason": reason, "operator": operator, "error": error,
         **extra}))
     return error is None
 
-
-# ---------------------------------------------------------------------- binding
-def bind(app: App) -> ShiftService:
-    svc = ShiftService(app)
-    app.shifts = svc  # type: ignore[attr-defined]
-    sales = getattr(app, "sales", None)
-    if sales is not None:
-        sales.business_day = svc.ensure_day_open
-        sales.shift_of = svc.shift_of
-        sales.on_void.append(svc.stamp_void)
-        if hasattr(sales, "open_guard"):
-            sales.open_guard = svc.ensure_day_open
-    return svc

@@ -213,7 +213,7 @@ async def test_scanning_a_member_qr_attaches_the_member(till):
     m = await gw.call("member.register", {"phone": "13812345678", "name": "王芳",
                                           "card": "M-0001"})
     await gw.call("sale.add", {"sku": "1001"})
-    router = gw.daemon.app.sales.scan_router
+    router = gw.daemon.app.scan_router
     await router.route({"data": m["qr"], "device": "scanner"})
     assert (await gw.call("sale.current"))["member"] == m["id"]
     await gw.call("sale.member", {"code": None})

@@ -395,12 +395,12 @@ async def test_receipt_scan_in_refund_mode(till):
     sale = await sell(gw, [("1001", 1000), ("1002", 1000)], [{"method": "cash"}])
     await gw.subscribe(["sale", "scanner"])
     mode = await gw.call("sale.refund_mode", {"enabled": True})
-    assert mode["enabled"] and app.sales.refund_mode
+    assert mode["enabled"] and app.returns.refund_mode
     app.emit("scanner.data", {"device": "scanner", "data": sale["receipt_no"]})
     ev = await gw.next_event("sale.refund_lookup")
     assert ev["data"]["sale"]["id"] == sale["id"]
     assert [ln["refundable"] for ln in ev["data"]["lines"]] == [1000, 1000]
-    assert not app.sales.refund_mode  # one receipt per refund mode
+    assert not app.returns.refund_mode  # one receipt per refund mode
     # whole: the scan refunds what is left
     await gw.call("sale.refund_mode", {"enabled": True, "whole": True})
     app.emit("scanner.data", {"device": "scanner", "data": sale["receipt_no"]})
