@@ -1,4 +1,5 @@
-"""Wire protocol v1: frames, codec, errors, roles and the method catalogue (the contract)."""
+"""Wire protocol v1: frames, codec, errors, roles, the method catalogue and the journal's
+event models (the contract)."""
 
 from protocol.codec import decode_client_frame, pack, unpack
 from protocol.errors import ERROR_CODES, ErrorCode, ProtocolError

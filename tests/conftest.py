@@ -15,6 +15,9 @@ from gatewayd.config import Config
 # Every use of the sale service's in-memory open sale is compared with a fresh read of the
 # store, in-process and in the daemons the tests start (they inherit the environment).
 os.environ["GATEWAYD_CHECK_SALE_CACHE"] = "1"
+# Every event appended to a journal, in-process and in those daemons, is validated against its
+# kind's model in protocol/journal.py (the replication schema) before it is stored.
+os.environ["GATEWAYD_CHECK_JOURNAL"] = "1"
 
 
 def make_config(tmp_path: Path, **extra) -> Config:

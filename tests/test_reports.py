@@ -163,7 +163,8 @@ def test_inventory_report_turnover_and_slow_movers(tmp_path):
     from gatewayd.inventory.stock import Move, apply_moves
 
     store.write_sync(lambda tx: apply_moves(tx, "sale", [Move("A", -4000)], event="stock.sold",
-                                            data={}, ref="x", sale=True))
+                                            data={"kind": "sale", "sale_id": "x"}, ref="x",
+                                            sale=True))
     today = dt.datetime.now(TZ).date()
     t = reports.inventory_report(store, TZ, (today - dt.timedelta(days=6)).isoformat(),
                                  today.isoformat(), slow_days=30)

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import trio
 
 from gatewayd.store.migrations import migrate
+from protocol import journal
 from protocol.codec import pack, unpack
 
 T = TypeVar("T")
@@ -58,10 +59,17 @@ class JournalEvent:
 
 class Tx:
     """One open write transaction. `append` puts an event on the journal; `execute` and
-    friends update projections. Everything commits together or not at all."""
+    friends update projections. Everything commits together or not at all.
 
-    def __init__(self, conn: sqlite3.Connection, last_seq: int):
+    `check_schema`: every appended event is first validated against its kind's model in
+    protocol/journal.py (what it will be as stored: packed and unpacked) and must round-trip
+    unchanged; a kind without a model or a payload off its model raises, so nothing off the
+    schema is journaled. The tests turn it on (GATEWAYD_CHECK_JOURNAL=1); it costs a
+    validation per event, so production does not."""
+
+    def __init__(self, conn: sqlite3.Connection, last_seq: int, check_schema: bool = False):
         self.conn = conn
+        self.check_schema = check_schema
         self.seq = last_seq
         self.events: list[JournalEvent] = []
         self.at = now_us()
@@ -73,10 +81,13 @@ class Tx:
         self.committed.append(fn)
 
     def append(self, kind: str, data: dict[str, Any]) -> int:
+        packed = pack(data)
+        if self.check_schema:
+            journal.check(kind, unpack(packed))
         self.seq += 1
         self.conn.execute(
             "INSERT INTO journal(seq, at, kind, data) VALUES (?, ?, ?, ?)",
-            (self.seq, self.at, kind, pack(data)),
+            (self.seq, self.at, kind, packed),
         )
         self.events.append(JournalEvent(self.seq, self.at, kind, data))
         return self.seq
@@ -121,6 +132,7 @@ class Store:
         self.schema_version = migrate(self._w)
         self._r = connect(self.path, readonly=True)
         self._lock = threading.Lock()  # guards the write connection for sync callers (CLI)
+        self.check_schema = os.environ.get("GATEWAYD_CHECK_JOURNAL") == "1"  # see Tx
         self.last_seq = self._w.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()[0]
         self._busy = False  # a write() is in flight
         self._waiting = trio.lowlevel.ParkingLot()
@@ -139,7 +151,7 @@ class Store:
             try:
                 # Another process (the CLI) may have appended since we last looked.
                 last = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()[0]
-                tx = Tx(conn, last)
+                tx = Tx(conn, last, self.check_schema)
                 result = fn(tx)
                 conn.execute("COMMIT")
             except BaseException:

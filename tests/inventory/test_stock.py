@@ -78,7 +78,8 @@ def test_unknown_sku_changes_nothing(inv):
 def test_sale_moves_value_at_average_and_negative_allowed(inv):
     inv.store.write_sync(lambda tx: inv.receive(tx, [{"sku": "A", "qty": 2000, "cost": 200}]))
     res, events = inv.store.write_sync(lambda tx: apply_moves(
-        tx, "sale", [Move("A", -3000)], event="stock.sold", data={"kind": "sale"}, ref="s1",
+        tx, "sale", [Move("A", -3000)], event="stock.sold", data={"kind": "sale", "sale_id": "s1"},
+        ref="s1",
         sale=True))
     assert res.moves == [{"sku": "A", "qty": -3000, "on_hand": -1000}]
     assert events[0].kind == "stock.sold" and events[0].data["moves"] == res.moves
@@ -104,7 +105,8 @@ def test_low_stock_crossing_once_and_rearm(inv):
 
     def sell(qty: int):
         res, _ = inv.store.write_sync(lambda tx: apply_moves(
-            tx, "sale", [Move("A", -qty)], event="stock.sold", data={}, ref="s"))
+            tx, "sale", [Move("A", -qty)], event="stock.sold",
+            data={"kind": "sale", "sale_id": "s"}, ref="s"))
         return res.alerts
 
     assert sell(4000) == []  # 6000 left
@@ -182,8 +184,8 @@ def test_replay_of_the_journal_equals_the_projection(tmp_path_factory, ops):
             if op == "receive":
                 return inv.receive(tx, [{"sku": sku, "qty": qty, "cost": qty % 997}])
             if op == "sale":
-                return apply_moves(tx, "sale", [Move(sku, -qty)], event="stock.sold", data={},
-                                   ref="x")
+                return apply_moves(tx, "sale", [Move(sku, -qty)], event="stock.sold",
+                                   data={"kind": "sale", "sale_id": "x"}, ref="x")
             if op == "writeoff":
                 return inv.writeoff(tx, [{"sku": sku, "qty": qty}], "r")
             if op == "count":

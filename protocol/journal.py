@@ -1,0 +1,806 @@
+"""The journal as a declared schema: one pydantic model per event kind (DESIGN §5, §8).
+
+The journal is the audit log, the crash-recovery source and what replication ships to head
+office, as it is: `{seq, at, kind, data}` with `data` the msgpack map the till appended. Each
+kind's `data` is declared here; head office reads the journal through these models.
+
+Rules of the schema:
+- A field without a default is always present (its value may be nil when the type says so);
+  a field with a default (`None`) may be absent: the model says when in its description.
+  `model_dump(exclude_unset=True)` of a validated event gives back the stored map exactly.
+- Units as on the wire (DESIGN §3): money in fen, quantities in thousandths, `at`-like
+  integers in microseconds since the epoch (UTC) unless a field says otherwise.
+- A new kind, a new field or a changed type is a schema change: bump
+  `JOURNAL_SCHEMA_VERSION` and say what changed in `SCHEMA_CHANGES`. Nothing is ever renamed
+  or removed without a new major version, since tills and head office upgrade apart.
+
+Tests: every kind appended anywhere in gatewayd/ has a model here
+(tests/store/test_journal_schema.py), and every event the test suite stores validates
+against its model and round-trips unchanged (`GATEWAYD_CHECK_JOURNAL=1`, set by
+tests/conftest.py, makes `Tx.append` check).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+JOURNAL_SCHEMA_VERSION = 1
+SCHEMA_CHANGES: dict[int, str] = {
+    1: "the first declared schema: every kind journaled by gatewayd 0.1",
+}
+
+Fen = StrictInt
+Qty = StrictInt
+Micros = StrictInt
+Str = StrictStr
+OptStr = StrictStr | None
+
+
+class EventData(BaseModel):
+    """Base of every event's `data`: strict, and no key that is not declared."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class JournalRecord(BaseModel):
+    """One journal row as replication carries it (`push.events[]`, DESIGN §8)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    seq: StrictInt = Field(description="gap-free, per till store (and epoch)")
+    at: Micros = Field(description="commit time, microseconds since the epoch, UTC")
+    kind: StrictStr
+    data: dict[str, Any]
+
+
+EVENTS: dict[str, type[EventData]] = {}
+"""kind -> the model of its `data`."""
+
+M = TypeVar("M", bound=type[EventData])
+
+
+def event(*kinds: str) -> Callable[[M], M]:
+    """Register the decorated model as the `data` of each of `kinds`."""
+
+    def register(model: M) -> M:
+        for kind in kinds:
+            if kind in EVENTS:
+                raise ValueError(f"journal kind {kind} has two models")
+            EVENTS[kind] = model
+        return model
+
+    return register
+
+
+class UnknownKind(ValueError):
+    pass
+
+
+def model_of(kind: str) -> type[EventData]:
+    try:
+        return EVENTS[kind]
+    except KeyError:
+        raise UnknownKind(f"journal kind {kind!r} has no model in protocol/journal.py") from None
+
+
+def parse(kind: str, data: dict[str, Any]) -> EventData:
+    """Validate one event's data against its kind's model (pydantic.ValidationError if not)."""
+    return model_of(kind).model_validate(data)
+
+
+def check(kind: str, data: dict[str, Any]) -> None:
+    """Validate and require the exact round trip: the model neither drops nor adds a key."""
+    again = parse(kind, data).model_dump(exclude_unset=True, by_alias=True)
+    if again != data:
+        raise ValueError(f"journal kind {kind}: the model does not round-trip the data "
+                         f"(stored {data!r}, model gives {again!r})")
+
+
+# -- shared parts ---------------------------------------------------------------------------
+class TenderRecord(EventData):
+    method: Str
+    amount: Fen = Field(description="negative on a refund")
+    ref: Str | None = Field(default=None, description="absent when the tender has none")
+
+
+class TaxGroupRecord(EventData):
+    rate_bp: StrictInt = Field(description="basis points: 1300 = 13 %")
+    net: Fen
+    tax: Fen
+    base: Fen = Field(description="the amount without tax")
+
+
+class StockMoveRecord(EventData):
+    sku: Str
+    qty: Qty = Field(description="signed: < 0 leaves the stock")
+    on_hand: Qty = Field(description="after the move")
+
+
+# -- sale -----------------------------------------------------------------------------------
+@event("sale.opened")
+class SaleOpened(EventData):
+    sale_id: Str
+    till: Str
+    operator: OptStr
+
+
+@event("sale.line_added")
+class SaleLineAdded(EventData):
+    sale_id: Str
+    line_id: Str
+    sku: Str
+    qty: Qty
+    unit_price: Fen | None = Field(description="a price carried by the scale label; nil: the "
+                                   "item's price")
+    source: Str = Field(description="how the item was found: barcode, scale_label, plu, sku")
+    barcode: OptStr
+    operator: OptStr
+    version: StrictInt = Field(description="the sale's version after this change")
+
+
+@event("sale.qty_set")
+class SaleQtySet(EventData):
+    sale_id: Str
+    line_id: Str
+    qty: Qty
+    operator: OptStr
+    version: StrictInt
+
+
+@event("sale.line_voided")
+class SaleLineVoided(EventData):
+    sale_id: Str
+    line_id: Str
+    sku: Str
+    qty: Qty
+    operator: OptStr
+    version: StrictInt
+
+
+@event("sale.discount")
+class SaleDiscount(EventData):
+    sale_id: Str
+    line_id: OptStr = Field(description="nil: the whole order")
+    percent_bp: StrictInt | None
+    amount: Fen | None
+    reason: Str
+    operator: OptStr
+    approver: OptStr
+    version: StrictInt
+
+
+@event("sale.price_overridden")
+class SalePriceOverridden(EventData):
+    sale_id: Str
+    line_id: Str
+    sku: Str
+    list_price: Fen
+    unit_price: Fen
+    operator: OptStr
+    approver: OptStr
+    version: StrictInt
+
+
+@event("sale.suspended")
+class SaleSuspended(EventData):
+    sale_id: Str
+    operator: OptStr
+    version: StrictInt
+
+
+@event("sale.resumed")
+class SaleResumed(EventData):
+    sale_id: Str
+    operator: OptStr
+    version: StrictInt
+
+
+@event("sale.voided")
+class SaleVoided(EventData):
+    """`reason` "empty" (an empty sale dropped on resume) carries only sale_id, reason and
+    operator; a voided sale carries the rest too."""
+
+    sale_id: Str
+    reason: Str
+    operator: OptStr
+    approver: OptStr = None
+    total: Fen | None = None
+    cash_tendered: Fen | None = None
+    version: StrictInt | None = None
+
+
+@event("sale.tendered")
+class SaleTendered(EventData):
+    sale_id: Str
+    tender_id: Str
+    method: Str
+    amount: Fen
+    ref: OptStr
+    attempt_id: OptStr = Field(description="the provider payment's key")
+    operator: OptStr
+    version: StrictInt
+
+
+class CompletedLine(EventData):
+    line_id: Str
+    sku: Str
+    qty: Qty
+    net: Fen
+
+
+@event("sale.completed")
+class SaleCompleted(EventData):
+    sale_id: Str
+    receipt_no: Str
+    business_day: Str = Field(description="YYYYMMDD, store time")
+    shift_id: OptStr
+    operator: OptStr
+    total: Fen
+    subtotal: Fen
+    discount: Fen
+    tax: list[TaxGroupRecord]
+    rounding: Fen
+    paid: Fen
+    change: Fen
+    tenders: list[TenderRecord]
+    lines: list[CompletedLine] = Field(description="the lines not voided")
+
+
+@event("sale.member")
+class SaleMember(EventData):
+    sale_id: Str
+    member: OptStr = Field(description="member id; nil: detached")
+    phone: OptStr = Field(description="masked: 138****5678")
+    operator: OptStr
+    birthday_coupon: OptStr = Field(description="code of the birthday coupon issued now")
+
+
+@event("receipt.reprinted")
+class ReceiptReprinted(EventData):
+    receipt_no: Str
+    sale_id: Str
+    count: StrictInt
+    operator: OptStr
+    job_id: OptStr
+
+
+# -- payments -------------------------------------------------------------------------------
+@event("payment.started")
+class PaymentStarted(EventData):
+    key: Str = Field(description="the idempotency key sent to the provider")
+    sale_id: Str
+    method: Str
+    amount: Fen
+    operator: OptStr
+
+
+@event("payment.user_paying")
+class PaymentUserPaying(EventData):
+    key: Str
+    sale_id: Str
+
+
+@event("payment.approved")
+class PaymentApproved(EventData):
+    key: Str
+    sale_id: Str
+    amount: Fen
+    provider_ref: OptStr
+
+
+@event("payment.declined", "payment.cancelled", "payment.failed")
+class PaymentNotApproved(EventData):
+    key: Str
+    sale_id: Str
+    reason: Str
+
+
+@event("payment.reversed")
+class PaymentReversed(EventData):
+    key: Str
+    sale_id: Str
+
+
+# -- refunds --------------------------------------------------------------------------------
+class RefundPlanLine(EventData):
+    orig_line_id: OptStr
+    sku: Str
+    name: Str
+    unit: Str
+    qty: Qty
+    unit_price: Fen
+    list_price: Fen
+    tax_rate_bp: StrictInt
+    amount: Fen
+    discount: Fen
+    net: Fen
+    tax: Fen
+    gross: Fen
+    money: Fen = Field(description="what goes back for this line")
+    member_price: Fen | None
+    category: OptStr
+
+
+class RefundPlanPart(EventData):
+    bucket: OptStr = Field(description="nil: the exchange credit")
+    method: Str
+    amount: Fen
+    original: OptStr
+
+
+class RefundPlan(EventData):
+    lines: list[RefundPlanLine]
+    parts: list[RefundPlanPart]
+    request: Any = Field(description="the lines asked for, as the call gave them")
+    exchange: StrictBool
+    post_void: StrictBool
+    no_receipt: StrictBool
+    keys: dict[str, Str] = Field(description="part index -> provider idempotency key")
+    approved: dict[str, OptStr] = Field(description="key -> provider reference")
+
+
+@event("refund.started")
+class RefundStarted(EventData):
+    refund_id: Str
+    sale_id: Str
+    receipt_no: OptStr
+    operator: OptStr
+    plan: RefundPlan
+
+
+@event("refund.approved")
+class RefundApproved(EventData):
+    refund_id: Str
+    key: Str
+    provider_ref: OptStr
+
+
+@event("refund.unreachable")
+class RefundUnreachable(EventData):
+    key: Str
+    error: Str
+
+
+@event("refund.declined")
+class RefundDeclined(EventData):
+    refund_id: Str
+    key: Str
+    reason: Str
+
+
+class RefundedLine(EventData):
+    line_id: Str
+    orig_line_id: OptStr
+    sku: Str
+    qty: Qty
+    gross: Fen
+
+
+class RefundVoucher(EventData):
+    code: Str
+    amount: Fen
+    exchange: StrictBool
+
+
+@event("sale.refunded")
+class SaleRefunded(EventData):
+    refund_id: Str
+    receipt_no: Str = Field(description="the refund's own number {store}-{till}-{day}-R{n}")
+    business_day: Str
+    shift_id: OptStr
+    refund_of: OptStr = Field(description="the original sale's id; nil without receipt")
+    orig_receipt_no: OptStr
+    operator: OptStr
+    approver: OptStr
+    reason: OptStr
+    exchange: StrictBool
+    total: Fen = Field(description="the goods' value returned")
+    money: Fen = Field(description="what went back (after cash rounding)")
+    tenders: list[TenderRecord]
+    vouchers: list[RefundVoucher]
+    lines: list[RefundedLine]
+
+
+# -- promotions and vouchers ----------------------------------------------------------------
+@event("promo.upserted")
+class PromoUpserted(EventData):
+    ids: list[Str]
+    promotions: list[dict[str, Any]] = Field(
+        description="as given to promo.upsert (the config's [[promotions]] model)")
+    operator: OptStr
+
+
+@event("voucher.issued")
+class VoucherIssued(EventData):
+    code: Str
+    amount: Fen
+    operator: OptStr
+
+
+# -- shifts and the business day ------------------------------------------------------------
+@event("shift.opened")
+class ShiftOpened(EventData):
+    shift_id: Str
+    till: Str
+    operator: OptStr
+    business_day: Str
+    float: Fen
+
+
+@event("shift.cash")
+class ShiftCash(EventData):
+    id: Str
+    shift_id: Str
+    kind: Literal["paid_in", "paid_out"]
+    amount: Fen = Field(description="> 0 paid in, < 0 paid out")
+    reason: Str
+    operator: OptStr
+    business_day: Str = Field(description="the shift's business day")
+    today: Str = Field(description="the business day when it happened")
+
+
+@event("shift.closed")
+class ShiftClosed(EventData):
+    shift_id: Str
+    operator: OptStr
+    counted: Fen
+    expected: Fen
+    variance: Fen
+    report: dict[str, Any] = Field(description="the shift's X report (as `report.x`)")
+
+
+@event("day.closed")
+class DayClosed(EventData):
+    day: Str
+    operator: OptStr
+    closes: StrictInt = Field(description="how many times this day has been closed")
+    z: dict[str, Any] = Field(description="the Z report as stored (as `report.z`)")
+
+
+@event("day.reopened")
+class DayReopened(EventData):
+    day: Str
+    operator: OptStr
+    approver: OptStr
+
+
+# -- devices and printing -------------------------------------------------------------------
+@event("drawer.opened")
+class DrawerOpened(EventData):
+    """reason `sale` (with receipt_no and sale_id), `no_sale` (with approver), or a shift's
+    cash move: `float`, `paid_in`, `paid_out`, `close` (with shift_id)."""
+
+    device: Str
+    reason: Str
+    operator: OptStr
+    error: OptStr = Field(default=None, description="the drawer failed to open; absent for "
+                          "no_sale (which raises instead)")
+    approver: OptStr = None
+    receipt_no: OptStr = None
+    sale_id: OptStr = None
+    shift_id: OptStr = None
+
+
+@event("print.queued")
+class PrintQueued(EventData):
+    job_id: Str
+    printer: Str
+    kind: Str = Field(description="receipt, lines, report, ...")
+    ref: OptStr
+
+
+@event("print.started")
+class PrintStarted(EventData):
+    job_id: Str
+    attempt: StrictInt
+    reprint: StrictBool = Field(description="printed again from the top after a fault")
+
+
+@event("print.done")
+class PrintDone(EventData):
+    job_id: Str
+    attempt: StrictInt
+
+
+@event("print.failed")
+class PrintFailed(EventData):
+    job_id: Str
+    reason: Str
+
+
+class AlertSource(EventData):
+    client: OptStr
+    kind: OptStr
+    operator: OptStr
+
+
+@event("alert.raised")
+class AlertRaised(EventData):
+    id: Str
+    kind: Str
+    message: Str
+    source: AlertSource
+    device: OptStr = Field(default=None, description="absent when not given")
+
+
+# -- catalog --------------------------------------------------------------------------------
+@event("catalog.upserted")
+class CatalogUpserted(EventData):
+    count: StrictInt
+    inserted: StrictInt
+    updated: StrictInt
+    skus: list[Str] = Field(description="the first 100")
+    source: Str = Field(description="api, csv, xlsx, sample, ...")
+
+
+# -- auth -----------------------------------------------------------------------------------
+@event("token.added")
+class TokenAdded(EventData):
+    id: Str
+    name: Str
+    role: Str
+
+
+@event("token.revoked")
+class TokenRevoked(EventData):
+    ref: Str = Field(description="the id or name given")
+    count: StrictInt
+
+
+@event("pair.requested")
+class PairRequested(EventData):
+    code: Str
+    name: Str
+    kind: Str
+
+
+@event("pair.approved", "pair.denied")
+class PairDecided(EventData):
+    code: Str
+    name: Str
+    role: OptStr = Field(description="nil when denied")
+
+
+@event("pair.collected")
+class PairCollected(EventData):
+    code: Str
+    name: Str
+
+
+@event("operator.added")
+class OperatorAdded(EventData):
+    id: Str
+    name: Str
+    role: Str
+
+
+@event("auth.login")
+class AuthLogin(EventData):
+    operator: Str
+    role: Str
+    client: Str
+
+
+@event("auth.logout")
+class AuthLogout(EventData):
+    operator: Str
+    client: Str
+
+
+@event("auth.login.failed", "auth.approval.failed")
+class AuthFailed(EventData):
+    operator: Str
+    reason: Literal["unknown", "locked", "pin"]
+    client: OptStr = Field(default=None, description="login, reason pin: the client")
+    action: OptStr = Field(default=None, description="approval, reason pin: the method")
+
+
+@event("auth.locked")
+class AuthLocked(EventData):
+    operator: Str
+    until: StrictInt = Field(description="seconds since the epoch, UTC")
+
+
+@event("auth.approved")
+class AuthApproved(EventData):
+    model_config = ConfigDict(populate_by_name=True)
+    operator: Str
+    action: Str
+    for_: OptStr = Field(alias="for", description="the operator approved for")
+    role: Str
+
+
+@event("auth.denied")
+class AuthDenied(EventData):
+    """An approver whose role is too low (with their `operator`), or a call refused for the
+    connection's role (`operator` the logged-in one, or nil)."""
+
+    operator: OptStr
+    action: Str
+    role: Str | None
+    required: Str
+
+
+# -- members --------------------------------------------------------------------------------
+@event("member.registered")
+class MemberRegistered(EventData):
+    member: Str
+    phone: Str = Field(description="masked")
+    name: Str
+    tier: Str
+    card: OptStr
+    referred_by: OptStr
+
+
+@event("member.updated")
+class MemberUpdated(EventData):
+    member: Str
+    fields: list[Str]
+    active: StrictBool
+    phone: OptStr = Field(default=None, description="masked; present when it changed")
+
+
+@event("member.points", "member.balance")
+class MemberMove(EventData):
+    member: Str
+    delta: StrictInt = Field(description="points, or fen of stored value")
+    before: StrictInt
+    after: StrictInt
+    reason: Str
+    sale_id: OptStr = Field(default=None, description="absent when not about a sale")
+    ref: OptStr = Field(default=None, description="absent when there is none")
+    method: OptStr = Field(default=None, description="balance top-up: how it was paid")
+
+
+@event("member.tier")
+class MemberTier(EventData):
+    member: Str
+    before: Str
+    after: Str
+    spend: Fen
+
+
+@event("member.reward")
+class MemberReward(EventData):
+    member: Str
+    reward: Str
+    points: StrictInt
+    coupon: OptStr
+
+
+@event("member.purchase")
+class MemberPurchase(EventData):
+    member: Str
+    sale_id: Str
+    kind: Literal["sale", "refund"]
+    amount: Fen
+    points: StrictInt
+    receipt_no: OptStr
+    refund_of: OptStr = Field(default=None, description="refunds: the original sale's id")
+
+
+@event("coupon.issued")
+class CouponIssued(EventData):
+    codes: list[Str] = Field(description="the first 100")
+    count: StrictInt
+    amount: Fen
+    min_spend: Fen
+    valid_from: Micros
+    valid_to: Micros
+    source: Str = Field(description="issue, birthday, referral, reward")
+    member: OptStr = Field(default=None, description="absent: a bearer coupon")
+    batch: OptStr = Field(default=None, description="absent when not given")
+
+
+@event("coupon.redeemed")
+class CouponRedeemed(EventData):
+    code: Str
+    sale_id: Str
+    amount: Fen
+    member: OptStr = Field(default=None, description="absent: a bearer coupon")
+
+
+@event("coupon.released")
+class CouponReleased(EventData):
+    code: Str
+    sale_id: Str
+
+
+# -- stock ----------------------------------------------------------------------------------
+@event("stock.sold")
+class StockSold(EventData):
+    kind: Literal["sale", "refund", "void"]
+    sale_id: Str
+    receipt_no: OptStr = Field(default=None, description="absent for a void")
+    moves: list[StockMoveRecord]
+
+
+class ReceivedLine(EventData):
+    sku: Str
+    qty: Qty
+    cost: Fen = Field(description="fen per piece or per kg")
+
+
+@event("stock.received")
+class StockReceived(EventData):
+    no: Str
+    supplier: OptStr
+    ref: OptStr
+    operator: OptStr
+    lines: list[ReceivedLine]
+    moves: list[StockMoveRecord]
+
+
+class TransferredLine(EventData):
+    sku: Str
+    qty: Qty
+    cost: Fen | None = Field(default=None, description="absent when not given")
+
+
+@event("stock.transferred")
+class StockTransferred(EventData):
+    no: Str
+    direction: Literal["out", "in"]
+    peer: Str
+    ref: OptStr
+    operator: OptStr
+    lines: list[TransferredLine]
+    moves: list[StockMoveRecord]
+
+
+class WrittenOffLine(EventData):
+    sku: Str
+    qty: Qty
+
+
+@event("stock.written_off")
+class StockWrittenOff(EventData):
+    no: Str
+    reason: Str
+    operator: OptStr
+    lines: list[WrittenOffLine]
+    moves: list[StockMoveRecord]
+
+
+class CountedLine(EventData):
+    sku: Str
+    counted: Qty
+
+
+@event("stock.count_saved")
+class StockCountSaved(EventData):
+    no: Str
+    lines: list[CountedLine]
+    operator: OptStr
+
+
+class PostedCountLine(EventData):
+    sku: Str
+    counted: Qty
+    expected: Qty
+    variance: Qty
+
+
+@event("stock.counted")
+class StockCounted(EventData):
+    no: Str
+    lines: list[PostedCountLine]
+    operator: OptStr
+    approver: OptStr
+    moves: list[StockMoveRecord]
+
+
+@event("stock.threshold_set")
+class StockThresholdSet(EventData):
+    sku: Str
+    threshold: Qty | None
+
+
+@event("stock.low")
+class StockLow(EventData):
+    kind: Literal["low_stock"]
+    sku: Str
+    on_hand: Qty
+    threshold: Qty
