@@ -1,0 +1,81 @@
+"""The catalogue: lookup and upsert."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, StrictBool, StrictInt, StrictStr, model_validator
+
+from protocol.methods.base import Params, method
+
+
+class CatalogLookupParams(Params):
+    barcode: StrictStr | None = Field(default=None, min_length=1, max_length=64)
+    query: StrictStr | None = Field(default=None, min_length=1, max_length=100)
+    sku: StrictStr | None = Field(default=None, min_length=1, max_length=64)
+    limit: StrictInt = Field(default=20, ge=1, le=200, description="for `query`")
+    include_inactive: StrictBool = Field(default=False, description="for `query`")
+
+    @model_validator(mode="after")
+    def _one_key(self) -> CatalogLookupParams:
+        given = [k for k in ("barcode", "query", "sku") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of barcode, query and sku")
+        return self
+
+
+class CatalogUpsertParams(Params):
+    items: list[dict[str, Any]] = Field(min_length=1, max_length=5000)
+    source: StrictStr = Field(default="api", min_length=1, max_length=40)
+
+
+_ITEM = {
+    "sku": "6901",
+    "name": "红富士苹果",
+    "unit": "kg",
+    "price": 1280,
+    "member_price": 1180,
+    "tax_rate_bp": 900,
+    "category": "水果",
+    "active": True,
+    "plu": "1001",
+    "barcodes": [],
+    "image": None,
+}
+method(
+    "catalog.lookup",
+    CatalogLookupParams,
+    "viewer",
+    "Find items. `barcode`: exact barcode, else an in-store scale label (EAN-13 prefix 20-29, "
+    "layouts from `[sale] scale_layouts`), else a PLU, else a sku; the result says which "
+    "(`source`) and carries the label's grams (`qty_override`) or price in fen "
+    "(`price_override`). `sku`: that item. `query`: up to `limit` active items by sku or "
+    "barcode prefix, pinyin initials (`hfsp` finds 红富士苹果) or name substring, as `items`. "
+    "Inactive items are returned with `active: false` (not for sale).",
+    errors=("not_found", "invalid_params"),
+    example={
+        "params": {"barcode": "2101001012502"},
+        "result": {"item": _ITEM, "source": "scale_label", "qty_override": 1250,
+                   "price_override": None},
+    },
+)
+method(
+    "catalog.upsert",
+    CatalogUpsertParams,
+    "manager",
+    "Insert or replace items, all rows or none. Each item: `sku`, `name`, `price` (int fen, "
+    "at most 100000000), optional `unit` (pc|kg), `member_price`, `cost` (fen), "
+    "`tax_rate_bp` (0..10000), `category`, `active`, `plu` (1-8 digits), `image`, and "
+    "`barcodes` (EAN/UPC check digits verified; omitted keeps the item's barcodes, a list "
+    "replaces them and moves a barcode from any other item). Bad rows: `invalid_params` with "
+    "`details.errors` = [{row, sku, field, error}] (row = index in `items`). Journals one "
+    "`catalog.upserted` event and publishes `catalog.updated {count}`.",
+    errors=("invalid_params",),
+    example={
+        "params": {"items": [_ITEM]},
+        "result": {"count": 1, "inserted": 1, "updated": 0, "barcodes_moved": 0, "moved": [],
+                   "source": "api", "seq": 812},
+    },
+)
+
+
