@@ -18,6 +18,9 @@ os.environ["GATEWAYD_CHECK_SALE_CACHE"] = "1"
 # Every event appended to a journal, in-process and in those daemons, is validated against its
 # kind's model in protocol/journal.py (the replication schema) before it is stored.
 os.environ["GATEWAYD_CHECK_JOURNAL"] = "1"
+# Every answer to a call is checked against its method's result model in protocol/methods
+# (an answer off the contract becomes an `internal` error, which fails the test).
+os.environ["GATEWAYD_CHECK_RESULTS"] = "1"
 
 
 def make_config(tmp_path: Path, **extra) -> Config:

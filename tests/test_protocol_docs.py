@@ -75,3 +75,43 @@ def test_generator_handles_a_new_method_generically(monkeypatch):
     assert "| `tags` | `list[str]` | `[]` |" in section
     assert '{"$bin": "0102"}' in section
     assert "[`frob.it`](#frobit)" in text
+
+
+def test_web_typedefs_are_up_to_date():
+    gen = load_generator()
+    assert gen.DTS_PATH.exists(), f"{gen.DTS_PATH} is missing: {FIX}"
+    assert gen.DTS_PATH.read_text(encoding="utf-8") == gen.render_dts(), (
+        f"{gen.DTS_PATH} is stale relative to protocol/: {FIX}")
+
+
+def test_typedefs_declare_every_method_with_its_params_and_result():
+    from protocol.methods import SPECS
+
+    text = load_generator().render_dts()
+    for name, spec in SPECS.items():
+        result = spec.result.__name__ if spec.result else "unknown"
+        assert f'"{name}": {{ params: {spec.params.__name__}; result: {result} }};' in text
+        assert f"export interface {spec.params.__name__} {{" in text
+        if spec.result:
+            assert f"export interface {spec.result.__name__} {{" in text
+
+
+def test_typedef_types_follow_the_wire():
+    from datetime import datetime
+    from typing import Literal
+
+    from pydantic import Field
+
+    from protocol import methods
+
+    class Thing(methods.Result):
+        n: int
+        when: datetime | None
+        raw: bytes = b""
+        tags: list[Literal["a", "b"]] = Field(default_factory=list, description="the tags")
+        by: dict[str, int] = Field(default_factory=dict, alias="for")
+
+    text = "\n".join(load_generator().ts_interface(Thing))
+    assert "  n: number;" in text and "  when: Date | null;" in text
+    assert "  raw?: Uint8Array;" in text and '  tags?: ("a" | "b")[];' in text
+    assert "  /** the tags */" in text and "  for?: Record<string, number>;" in text

@@ -9,7 +9,7 @@ protocol methods: gatewayd/api/inventory.py).
                                      post-void) moves it all back; an open sale moved nothing
       .check_available(sku, qty)     with allow_negative off: conflict when `qty` more would
                                      leave the item below zero (sale.add)
-      .receive / .count / .transfer / .writeoff(tx-level documents, see protocol/methods/inventory.py)
+      .receive / .count / .transfer / .writeoff(tx-level documents: protocol/methods/inventory.py)
 
 Documents are numbered ``{store}-{till}-{PREFIX}-{n:06d}`` (RCV receive, CNT count sheet,
 TRO transfer out, TRI transfer in, WOF write-off), one counter per prefix, allocated in the

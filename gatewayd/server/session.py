@@ -31,6 +31,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable
+from os import environ  # not os.environ: the fan-out tests stand in for `os` here
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -44,6 +45,7 @@ from gatewayd.server.registry import CallContext
 from protocol.codec import decode_client_frame, frame_id, pack, validation_details
 from protocol.errors import ProtocolError
 from protocol.frames import Call, Hello
+from protocol.methods import check_result
 from protocol.roles import ROLES, at_least, rank
 from protocol.version import PROTOCOL_VERSION
 
@@ -122,6 +124,9 @@ def _plain_tcp(ws: ServerConnection) -> bool:
 class Session:
     def __init__(self, app: App, ws: ServerConnection):
         self.app = app
+        # The tests check every answer against its method's result model (GATEWAYD_CHECK_RESULTS,
+        # set by tests/conftest.py): an answer off the contract is then an `internal` error.
+        self.check_results = environ.get("GATEWAYD_CHECK_RESULTS") == "1"
         self.ws = ws
         cfg = app.config.server
         self._wakeup = trio.Event()  # the writer sleeps on it when there is nothing to send
@@ -423,4 +428,7 @@ class Session:
             raise ProtocolError(
                 "unauthenticated", "log in first (auth.login)", {"login_required": True}
             )
-        return await handler(ctx, params)
+        result = await handler(ctx, params)
+        if self.check_results:
+            check_result(spec, result)
+        return result

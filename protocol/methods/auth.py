@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import StrictBool, StrictStr
+from typing import Literal
 
-from protocol.methods.base import NoParams, Params, method
+from pydantic import Field, StrictBool, StrictInt, StrictStr
+
+from protocol.methods.base import NoParams, Ok, Params, Result, method
 
 
 class LoginParams(Params):
@@ -24,6 +26,39 @@ class PairRequestParams(Params):
     name: StrictStr | None = None
 
 
+class LoginResult(Result):
+    operator: StrictStr
+    name: StrictStr
+    role: StrictStr = Field(description="the operator's role")
+    effective_role: StrictStr = Field(description="the connection's role now: the lower of "
+                                      "the token's and the operator's")
+
+
+class OperatorEntry(Result):
+    id: StrictStr
+    name: StrictStr
+    role: StrictStr
+    active: StrictBool
+    locked: StrictBool
+
+
+class OperatorList(Result):
+    operators: list[OperatorEntry]
+
+
+class PairRequestResult(Result):
+    code: StrictStr = Field(description="show it to the user")
+    request_id: StrictStr = Field(description="secret: poll pair.status with it")
+    expires_s: StrictInt
+
+
+class PairStatusResult(Result):
+    status: Literal["pending", "approved", "collected", "expired", "denied"]
+    code: StrictStr | None = Field(default=None, description="absent when approved")
+    token: StrictStr | None = Field(default=None, description="approved: the token, once")
+    role: StrictStr | None = Field(default=None, description="approved: the token's role")
+
+
 method(
     "auth.login",
     LoginParams,
@@ -35,6 +70,7 @@ method(
         "params": {"operator": "1001", "pin": "1234"},
         "result": {"operator": "1001", "name": "Li Na", "role": "cashier"},
     },
+    result=LoginResult,
 )
 method(
     "auth.logout",
@@ -42,6 +78,7 @@ method(
     "viewer",
     "Log the operator out of this connection.",
     example={"params": {}, "result": {"ok": True}},
+    result=Ok,
 )
 method(
     "operator.list",
@@ -52,6 +89,7 @@ method(
     example={"params": {}, "result": {"operators": [
         {"id": "1001", "name": "李娜 Li Na", "role": "cashier", "active": True,
          "locked": False}]}},
+    result=OperatorList,
 )
 method(
     "pair.request",
@@ -65,6 +103,7 @@ method(
         "params": {"name": "checkout tablet 2"},
         "result": {"code": "K7Q4M2", "request_id": "9b1f…", "expires_s": 600},
     },
+    result=PairRequestResult,
 )
 method(
     "pair.status",
@@ -78,6 +117,7 @@ method(
         "params": {"request_id": "9b1f…"},
         "result": {"status": "approved", "token": "gw_…", "role": "cashier"},
     },
+    result=PairStatusResult,
 )
 
 

@@ -8,10 +8,11 @@ Money is integer fen, quantities integer thousandths (DESIGN §3).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
+from protocol.codec import pack, unpack
 from protocol.roles import Role
 
 Fen = Annotated[StrictInt, Field(description="money in fen (0.01 CNY)")]
@@ -35,6 +36,21 @@ class NoParams(Params):
     pass
 
 
+class Result(BaseModel):
+    """Base of every result model: what the method answers, every key declared.
+
+    A field without a default is always in the answer (its value may be nil when the type
+    allows it); a field with a default may be absent, as its description says. Results are
+    not validated on the way out in production (they are built by the daemon, not received);
+    the tests check every answer against its model (`check_result`, GATEWAYD_CHECK_RESULTS)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+
+
+class Ok(Result):
+    ok: Literal[True]
+
+
 @dataclass(frozen=True)
 class MethodSpec:
     name: str
@@ -46,6 +62,7 @@ class MethodSpec:
     needs_operator: bool = False  # a cashier must be logged in (auth.login) on this connection
     demo_only: bool = False
     token_optional: bool = False  # may be called by a pairing client before it has a token
+    result: type[Result] | None = None  # the model of the answer (docs, typedefs, checks)
 
 
 SPECS: dict[str, MethodSpec] = {}
@@ -55,5 +72,18 @@ def method(name: str, params: type[Params], role: Role, summary: str, **kw: Any)
     spec = MethodSpec(name, params, role, summary, **kw)
     SPECS[name] = spec
     return spec
+
+
+def check_result(spec: MethodSpec, result: Any) -> None:
+    """Validate an answer as the client will decode it (packed, unpacked) against the
+    method's result model, and require the exact round trip: the model neither drops nor
+    adds a key. Raises ValueError or pydantic.ValidationError."""
+    if spec.result is None:
+        raise ValueError(f"{spec.name} declares no result model")
+    data = unpack(pack(result))
+    again = spec.result.model_validate(data).model_dump(exclude_unset=True, by_alias=True)
+    if again != data:
+        raise ValueError(f"{spec.name}: the result model does not round-trip the answer "
+                         f"(sent {data!r}, model gives {again!r})")
 
 

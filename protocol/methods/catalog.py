@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, StrictBool, StrictInt, StrictStr, model_validator
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
 
-from protocol.methods.base import Params, method
+from protocol.methods.base import Fen, Params, Qty, Result, method
 
 
 class CatalogLookupParams(Params):
@@ -42,6 +42,51 @@ _ITEM = {
     "barcodes": [],
     "image": None,
 }
+class Item(Result):
+    """A catalogue item as the protocol carries it (its cost is back-office data: left out)."""
+
+    sku: StrictStr
+    name: StrictStr
+    unit: Literal["pc", "kg"]
+    price: Fen = Field(description="per piece or per kg")
+    member_price: Fen | None
+    tax_rate_bp: StrictInt
+    category: StrictStr | None
+    active: StrictBool = Field(description="false: not for sale")
+    plu: StrictStr | None
+    barcodes: list[StrictStr]
+    image: StrictStr | None
+
+
+class CatalogLookupResult(Result):
+    """`query`: `items` only. `barcode` or `sku`: `item`, `source` and the overrides."""
+
+    items: list[Item] | None = Field(default=None, description="`query` only")
+    item: Item | None = Field(default=None, description="`barcode` or `sku`")
+    source: Literal["barcode", "scale_label", "plu", "sku"] | None = Field(
+        default=None, description="how the barcode was understood")
+    qty_override: Qty | None = Field(default=None, description="grams from a weight label")
+    price_override: Fen | None = Field(default=None,
+                                       description="the pack's price from a price label")
+
+
+class BarcodeMoved(Result):
+    model_config = ConfigDict(populate_by_name=True)
+    code: StrictStr
+    from_: StrictStr = Field(alias="from", description="the sku it was on")
+    to: StrictStr
+
+
+class CatalogUpsertResult(Result):
+    count: StrictInt
+    inserted: StrictInt
+    updated: StrictInt
+    barcodes_moved: StrictInt
+    moved: list[BarcodeMoved] = Field(description="the first barcodes moved between items")
+    source: StrictStr
+    seq: StrictInt = Field(description="the journal seq of `catalog.upserted`")
+
+
 method(
     "catalog.lookup",
     CatalogLookupParams,
@@ -58,6 +103,7 @@ method(
         "result": {"item": _ITEM, "source": "scale_label", "qty_override": 1250,
                    "price_override": None},
     },
+    result=CatalogLookupResult,
 )
 method(
     "catalog.upsert",
@@ -76,6 +122,7 @@ method(
         "result": {"count": 1, "inserted": 1, "updated": 0, "barcodes_moved": 0, "moved": [],
                    "source": "api", "seq": 812},
     },
+    result=CatalogUpsertResult,
 )
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, StrictInt, StrictStr
+from pydantic import Field, StrictBool, StrictInt, StrictStr
 
-from protocol.methods.base import NoParams, Params, method
+from protocol.methods.base import NoParams, Ok, Params, Result, method
 
 
 class DeviceIdParams(Params):
@@ -30,6 +30,65 @@ class DisplayShowParams(OptionalDeviceParams):
     lines: list[StrictStr] = Field(min_length=1, max_length=2)
 
 
+DeviceState = Literal["offline", "online", "error"]
+
+
+class Device(Result):
+    """A configured device (DESIGN §6)."""
+
+    id: StrictStr
+    kind: StrictStr = Field(description="scanner, scale, printer, drawer, display")
+    driver: StrictStr = Field(description="the codec, e.g. toledo8217, escpos, cd5220")
+    transport: StrictStr = Field(description="e.g. serial:/dev/pos/scale, tcp:10.0.0.9:9100")
+    state: DeviceState
+    status: dict[StrictStr, Any] = Field(
+        description="kind-specific (UnifiedPOS meanings, docs/devices.md): printer paper and "
+        "cover_open, drawer open, scale stable/zero/over/under, scanner enabled")
+    error: StrictStr | None = Field(description="the last error while not online")
+    counters: dict[StrictStr, StrictInt] = Field(description="e.g. garbage_bytes")
+
+
+class DeviceList(Result):
+    devices: list[Device]
+
+
+class ScaleReading(Result):
+    device: StrictStr
+    grams: StrictInt = Field(description="the displayed weight (net when `net`); 0 when the "
+                             "scale reported status only")
+    stable: StrictBool = Field(description="the weight has settled")
+    zero: StrictBool = Field(description="at centre of zero")
+    over: StrictBool = Field(description="over capacity")
+    under: StrictBool = Field(description="below zero")
+    tare_grams: StrictInt | None = Field(description="the tare, when the protocol says it")
+    net: StrictBool = Field(description="the weight is net of a tare")
+
+
+class PrintQueued(Result):
+    job_id: StrictStr
+
+
+class PrintJob(Result):
+    id: StrictStr
+    kind: StrictStr = Field(description="receipt, lines, report, ...")
+    ref: StrictStr | None
+    state: Literal["queued", "printing"]
+    attempts: StrictInt
+    last_error: StrictStr | None
+    created_at: StrictInt = Field(description="microseconds since the epoch, UTC")
+
+
+class PrinterStatus(Device):
+    device: StrictStr = Field(description="the printer's id (as `id`)")
+    jobs: list[PrintJob] = Field(description="queued and printing jobs, oldest first")
+
+
+class DrawerStatus(Result):
+    device: StrictStr
+    state: DeviceState
+    open: StrictBool
+
+
 method(
     "devices.list",
     NoParams,
@@ -48,6 +107,7 @@ method(
             ]
         },
     },
+    result=DeviceList,
 )
 method(
     "devices.get",
@@ -64,6 +124,7 @@ method(
             "status": {"paper": "ok", "cover_open": False},
         },
     },
+    result=Device,
 )
 method(
     "scale.read",
@@ -75,6 +136,7 @@ method(
         "params": {"timeout_ms": 2000},
         "result": {"device": "scale", "grams": 1235, "stable": True},
     },
+    result=ScaleReading,
 )
 method(
     "scale.zero",
@@ -83,6 +145,7 @@ method(
     "Zero the scale.",
     errors=("device_offline", "device_busy"),
     example={"params": {}, "result": {"ok": True}},
+    result=Ok,
 )
 method(
     "scale.tare",
@@ -91,6 +154,7 @@ method(
     "Tare the scale.",
     errors=("device_offline", "device_busy"),
     example={"params": {}, "result": {"ok": True}},
+    result=Ok,
 )
 method(
     "printer.print",
@@ -100,6 +164,7 @@ method(
     "and survives paper-out, cover-open, offline and restarts.",
     errors=("invalid_params", "not_found"),
     example={"params": {"lines": ["测试 test"]}, "result": {"job_id": "6c0e…"}},
+    result=PrintQueued,
 )
 method(
     "printer.status",
@@ -111,6 +176,7 @@ method(
         "params": {},
         "result": {"device": "printer", "state": "online", "status": {"paper": "ok"}, "jobs": []},
     },
+    result=PrinterStatus,
 )
 method(
     "drawer.open",
@@ -119,6 +185,7 @@ method(
     "Open the cash drawer (a no-sale open; needs approval when configured).",
     errors=("device_offline", "approval_required"),
     example={"params": {}, "result": {"ok": True}},
+    result=Ok,
 )
 method(
     "drawer.status",
@@ -126,6 +193,7 @@ method(
     "viewer",
     "Whether the drawer is open.",
     example={"params": {}, "result": {"device": "drawer", "open": False}},
+    result=DrawerStatus,
 )
 method(
     "display.show",
@@ -134,6 +202,7 @@ method(
     "Show two lines on the customer display.",
     errors=("device_offline",),
     example={"params": {"lines": ["欢迎光临", "Welcome"]}, "result": {"ok": True}},
+    result=Ok,
 )
 
 

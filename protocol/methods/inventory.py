@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime as _Datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from protocol.methods.base import NoParams, Params, method
+from protocol.methods.base import Fen, NoParams, Params, Result, method
 
 Sku = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 StockQty = Annotated[StrictInt, Field(gt=0, le=1_000_000_000,
@@ -117,6 +118,106 @@ _STOCK = {"sku": "6901", "name": "红富士苹果", "unit": "kg", "on_hand": 125
 _DOC = {"no": "S001-T01-RCV-000001", "kind": "receive", "state": "posted", "seq": 812,
         "moves": [{"sku": "6901", "qty": 10000, "on_hand": 22500}]}
 _TABLE = "`{name, title, columns: [{key, title, type}], rows: [map], totals: map, from, to, tz}`"
+class StockItem(Result):
+    sku: StrictStr
+    name: StrictStr
+    unit: Literal["pc", "kg"]
+    on_hand: StrictInt = Field(description="qty units; may be negative")
+    avg_cost: StrictInt | None = Field(description="fen per piece or per kg")
+    cost_source: Literal["average", "catalog"] | None
+    value: Fen
+    threshold: StrictInt | None
+    low: StrictBool
+    last_move_at: _Datetime | None
+    last_sale_at: _Datetime | None
+
+
+class StockMove(Result):
+    sku: StrictStr
+    qty: StrictInt = Field(description="signed")
+    on_hand: StrictInt = Field(description="after the move")
+
+
+class StockPosted(Result):
+    """A stock document as its call leaves it: posted (with its journal seq and moves; a
+    low-stock crossing is published as `alerts.raised`), or a count sheet saved as a draft
+    (no seq or moves)."""
+
+    no: StrictStr = Field(description="{store}-{till}-{RCV|CNT|TRO|TRI|WOF}-{n}")
+    kind: Literal["receive", "count", "transfer_out", "transfer_in", "writeoff"]
+    state: Literal["draft", "posted"]
+    seq: StrictInt | None = Field(default=None, description="posted: the journal seq")
+    moves: list[StockMove] | None = Field(default=None, description="posted")
+    lines: list[dict[StrictStr, Any]] | None = Field(
+        default=None, description="count only: {sku, counted} (posted: with expected and "
+        "variance)")
+
+
+class LowStock(Result):
+    items: list[StockItem]
+
+
+class StockMoveEntry(Result):
+    id: StrictInt
+    seq: StrictInt
+    at: _Datetime
+    kind: Literal["sale", "refund", "void", "receive", "count", "transfer_out",
+                  "transfer_in", "writeoff"]
+    qty: StrictInt
+    on_hand: StrictInt
+    unit_cost: StrictInt | None
+    value: Fen | None
+    ref: StrictStr | None
+    line_id: StrictStr | None
+
+
+class StockMoves(Result):
+    sku: StrictStr
+    moves: list[StockMoveEntry]
+
+
+class ThresholdSet(Result):
+    sku: StrictStr
+    threshold: StrictInt | None
+    seq: StrictInt
+
+
+class StockDoc(Result):
+    no: StrictStr
+    kind: Literal["receive", "count", "transfer_out", "transfer_in", "writeoff"]
+    state: Literal["draft", "posted"]
+    peer: StrictStr | None
+    supplier: StrictStr | None
+    reason: StrictStr | None
+    ref: StrictStr | None
+    note: StrictStr | None
+    lines: list[dict[StrictStr, Any]] = Field(description="{sku, qty|counted, cost?, ...}")
+    operator: StrictStr | None
+    approver: StrictStr | None
+    created_at: _Datetime
+    updated_at: _Datetime
+    posted_at: _Datetime | None
+
+
+class Column(Result):
+    key: StrictStr
+    title: StrictStr
+    type: StrictStr = Field(description="how to show the values: text, int, fen, qty, ...")
+
+
+class Table(Result):
+    """A report table (`posctl report`, `gatewayd report --format csv|xlsx`)."""
+
+    name: StrictStr
+    title: StrictStr
+    columns: list[Column]
+    rows: list[dict[StrictStr, Any]] = Field(description="one map per row, by column key")
+    totals: dict[StrictStr, Any]
+    from_: StrictStr = Field(alias="from", description="the first business day, YYYY-MM-DD")
+    to: StrictStr
+    tz: StrictStr
+
+
 method(
     "stock.get",
     StockSkuParams,
@@ -127,6 +228,7 @@ method(
     "(fen), `threshold`, `low`.",
     errors=("not_found",),
     example={"params": {"sku": "6901"}, "result": _STOCK},
+    result=StockItem,
 )
 method(
     "stock.receive",
@@ -138,6 +240,7 @@ method(
     errors=("invalid_params", "conflict"),
     example={"params": {"lines": [{"sku": "6901", "qty": 10000, "cost": 800}],
                         "supplier": "果园"}, "result": _DOC},
+    result=StockPosted,
 )
 method(
     "stock.count",
@@ -153,6 +256,7 @@ method(
              "result": {"no": "S001-T01-CNT-000001", "kind": "count", "state": "posted",
                         "lines": [{"sku": "6901", "counted": 12000, "expected": 12500,
                                    "variance": -500}], "seq": 830}},
+    result=StockPosted,
 )
 method(
     "stock.transfer",
@@ -164,6 +268,7 @@ method(
     errors=("invalid_params", "conflict"),
     example={"params": {"direction": "out", "peer": "S002",
                         "lines": [{"sku": "6901", "qty": 2000}]}, "result": _DOC},
+    result=StockPosted,
 )
 method(
     "stock.writeoff",
@@ -174,6 +279,7 @@ method(
     errors=("invalid_params", "conflict"),
     example={"params": {"lines": [{"sku": "6901", "qty": 500}], "reason": "过期"},
              "result": _DOC},
+    result=StockPosted,
 )
 method(
     "stock.low",
@@ -182,6 +288,7 @@ method(
     "Items at or below their low-stock threshold. Crossing a threshold also raises "
     "`alerts.raised {kind: \"low_stock\", sku, on_hand, threshold}` once per crossing.",
     example={"params": {}, "result": {"items": [_STOCK]}},
+    result=LowStock,
 )
 method(
     "stock.moves",
@@ -194,6 +301,7 @@ method(
     example={"params": {"sku": "6901", "limit": 2},
              "result": {"sku": "6901", "moves": [{"id": 9, "kind": "sale", "qty": -1250,
                                                   "on_hand": 12500, "ref": "…"}]}},
+    result=StockMoves,
 )
 method(
     "stock.threshold",
@@ -203,6 +311,7 @@ method(
     errors=("not_found",),
     example={"params": {"sku": "6901", "threshold": 5000},
              "result": {"sku": "6901", "threshold": 5000, "on_hand": 12500, "seq": 840}},
+    result=ThresholdSet,
 )
 method(
     "stock.doc",
@@ -211,6 +320,7 @@ method(
     "A stock document (receive, count sheet, transfer, write-off) by number.",
     errors=("not_found",),
     example={"params": {"no": "S001-T01-RCV-000001"}, "result": _DOC},
+    result=StockDoc,
 )
 method(
     "report.sales",
@@ -224,6 +334,7 @@ method(
     example={"params": {"by": "hour", "from": "2024-05-01", "to": "2024-05-07"},
              "result": {"name": "sales_by_hour", "rows": [{"hour": 9, "sales": 41,
                                                           "amount": 123400}]}},
+    result=Table,
 )
 method(
     "report.profit",
@@ -235,6 +346,7 @@ method(
     example={"params": {"by": "item"},
              "result": {"name": "profit_by_item", "rows": [{"sku": "6901", "amount": 5000,
                                                             "cost": 3280, "profit": 1720}]}},
+    result=Table,
 )
 method(
     "report.inventory",
@@ -248,6 +360,7 @@ method(
     example={"params": {"slow_only": True},
              "result": {"name": "inventory", "rows": [{"sku": "6901", "on_hand": 12500,
                                                        "value": 10250, "slow": True}]}},
+    result=Table,
 )
 
 # `posctl report NAME` and `gatewayd report NAME`: the named reports and their calls

@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import Field, StrictBool, StrictInt, StrictStr
 
-from protocol.methods.base import Fen, Params, method
+from protocol.methods.base import Fen, Params, Result, method
+from protocol.methods.sale import Sale
 
 # Phones are 11-digit mainland mobile numbers; every result except the member's own detail
 # view shows them masked (138****5678). `code` finds a member by phone, card barcode or the
@@ -86,6 +87,111 @@ class SaleMemberParams(Params):
                                    description="member code; null detaches the member")
 
 
+class Member(Result):
+    """A member. The phone is masked (138****5678) unless this is the member's own view,
+    which also carries birthday, card, qr, referred_by and created_at."""
+
+    id: StrictStr
+    phone: StrictStr
+    name: StrictStr
+    tier: StrictStr
+    tier_name: StrictStr
+    discount_bp: StrictInt = Field(description="the tier's discount, basis points")
+    member_price: StrictBool = Field(description="the tier buys at member prices")
+    points_multiplier_bp: StrictInt
+    points: StrictInt
+    points_value: Fen = Field(description="what the points are worth")
+    balance: Fen = Field(description="stored value")
+    active: StrictBool
+    birthday: StrictStr | None = Field(default=None, description="own view only")
+    card: StrictStr | None = Field(default=None, description="own view only")
+    qr: StrictStr | None = Field(default=None, description="own view only: the QR payload")
+    referred_by: StrictStr | None = Field(default=None, description="own view only")
+    created_at: _Datetime | None = Field(default=None, description="own view only")
+
+
+class MemberUpdated(Result):
+    member: Member
+    changed: list[StrictStr] = Field(description="the fields that changed")
+
+
+class Topup(Result):
+    amount: Fen
+    bonus: Fen = Field(description="from `[members] topup_bonus`")
+    before: Fen
+    balance: Fen = Field(description="after the top-up and the bonus")
+    ref: StrictStr
+    member: Member
+
+
+class Purchase(Result):
+    sale_id: StrictStr
+    kind: Literal["sale", "refund"]
+    refund_of: StrictStr | None
+    receipt_no: StrictStr | None
+    amount: Fen
+    points: StrictInt
+    at: _Datetime
+
+
+class MemberMove(Result):
+    delta: StrictInt
+    before: StrictInt
+    after: StrictInt
+    reason: StrictStr
+    sale_id: StrictStr | None
+    ref: StrictStr | None
+    seq: StrictInt
+    at: _Datetime
+
+
+class Coupon(Result):
+    code: StrictStr
+    member: StrictStr | None = Field(description="the owner's id; nil: a bearer coupon")
+    amount: Fen
+    min_spend: Fen
+    valid_from: _Datetime
+    valid_to: _Datetime
+    source: StrictStr = Field(description="issue, birthday, referral, reward")
+    batch: StrictStr | None
+    used: StrictBool
+    used_sale: StrictStr | None
+    used_at: _Datetime | None
+
+
+class MemberHistory(Result):
+    member: Member
+    purchases: list[Purchase]
+    points: list[MemberMove]
+    balance: list[MemberMove]
+    coupons: list[Coupon]
+
+
+class Redeemed(Result):
+    reward: StrictStr
+    name: StrictStr
+    points: StrictInt = Field(description="points spent")
+    coupon: StrictStr | None = Field(description="the coupon issued, for a coupon reward")
+    points_after: StrictInt
+
+
+class Recomputed(Result):
+    members: StrictInt
+    tier_changes: StrictInt
+    points_expired: StrictInt
+
+
+class CouponsIssued(Result):
+    count: StrictInt
+    codes: list[StrictStr]
+    amount: Fen
+    min_spend: Fen
+    valid_from: _Datetime
+    valid_to: _Datetime
+    member: StrictStr | None
+    batch: StrictStr | None
+
+
 method(
     "member.register",
     MemberRegisterParams,
@@ -98,6 +204,7 @@ method(
     errors=("invalid_params", "conflict", "not_found"),
     example={"params": {"phone": "13812345678", "name": "王芳", "birthday": "1990-05-17",
                         "card": "88001234"}, "result": _MEMBER},
+    result=Member,
 )
 method(
     "member.get",
@@ -109,6 +216,7 @@ method(
     "(and no card/QR/birthday).",
     errors=("not_found",),
     example={"params": {"code": "88001234"}, "result": _MEMBER_MASKED},
+    result=Member,
 )
 method(
     "member.update",
@@ -120,6 +228,7 @@ method(
     errors=("invalid_params", "conflict", "not_found", "approval_required"),
     example={"params": {"code": "13812345678", "active": False},
              "result": {"member": _MEMBER, "changed": ["active"]}},
+    result=MemberUpdated,
 )
 method(
     "member.topup",
@@ -133,6 +242,7 @@ method(
     example={"params": {"code": "13812345678", "amount": 50000},
              "result": {"amount": 50000, "bonus": 5000, "before": 0, "balance": 55000,
                         "ref": "…", "member": _MEMBER_MASKED}},
+    result=Topup,
 )
 method(
     "member.history",
@@ -152,6 +262,7 @@ method(
         "balance": [{"delta": -3000, "before": 58000, "after": 55000, "reason": "tender",
                      "sale_id": "…", "ref": None, "seq": 910, "at": _TS}],
         "coupons": []}},
+    result=MemberHistory,
 )
 method(
     "member.redeem",
@@ -163,6 +274,7 @@ method(
     example={"params": {"code": "13812345678", "reward": "coupon10"},
              "result": {"reward": "coupon10", "name": "10元券", "points": 1000,
                         "coupon": "C7K3…", "points_after": 520}},
+    result=Redeemed,
 )
 method(
     "members.recompute",
@@ -173,6 +285,7 @@ method(
     "(`code`) or all, in batches.",
     example={"params": {}, "result": {"members": 1000, "tier_changes": 3,
                                       "points_expired": 200}},
+    result=Recomputed,
 )
 method(
     "coupon.issue",
@@ -187,6 +300,7 @@ method(
              "result": {"count": 2, "codes": ["C7K3…", "CM2Q…"], "amount": 1000,
                         "min_spend": 5000, "valid_from": _TS, "valid_to": _TS,
                         "member": None, "batch": "spring"}},
+    result=CouponsIssued,
 )
 method(
     "coupon.get",
@@ -200,6 +314,7 @@ method(
                         "valid_from": _TS, "valid_to": _TS, "source": "issue",
                         "batch": "spring", "used": False, "used_sale": None,
                         "used_at": None}},
+    result=Coupon,
 )
 method(
     "sale.member",
@@ -219,6 +334,7 @@ method(
                                         "tier_name": "银卡", "points": 1520,
                                         "balance": 55000, "discount_bp": 200},
                         "total": 12544, "due": 12544}},
+    result=Sale,
 )
 method(
     "sale.coupon",
@@ -234,6 +350,7 @@ method(
              "result": {"id": "…", "state": "tendering",
                         "tenders": [{"method": "voucher", "amount": 1000, "ref": "C7K3…"}],
                         "due": 11544}},
+    result=Sale,
 )
 
 

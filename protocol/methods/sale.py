@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime as _Datetime
 from typing import Any, Literal
 
-from pydantic import Field, StrictInt, StrictStr
+from pydantic import Field, StrictBool, StrictInt, StrictStr
 
-from protocol.methods.base import Fen, NoParams, Params, Qty, method
+from protocol.methods.base import Fen, NoParams, Params, Qty, Result, method
 
 # The sale as `sale.updated` and every sale method carry it (DESIGN §4, extended): lines carry
 # `net`, `tax`, `tax_rate_bp`, `promo` [{id, label, discount}] and `explain`; the sale carries
@@ -101,6 +102,154 @@ class PaymentSimParams(Params):
 
 
 _sale = {"needs_operator": True}
+class Promo(Result):
+    id: StrictStr
+    label: StrictStr
+    discount: Fen
+
+
+class SaleLine(Result):
+    line_id: StrictStr
+    sku: StrictStr
+    name: StrictStr
+    qty: Qty
+    unit: Literal["pc", "kg"]
+    unit_price: Fen = Field(description="per piece or per kg, as charged")
+    price_override: StrictStr | None = Field(
+        description="label (a price label) or override (sale.price); nil: the list price")
+    amount: Fen = Field(description="round-half-up of unit_price * qty / 1000")
+    discount: Fen
+    net: Fen = Field(description="amount - discount")
+    tax: Fen
+    tax_rate_bp: StrictInt
+    voided: StrictBool
+    promo: list[Promo]
+    explain: list[StrictStr] = Field(description="how the line was priced, for the screen")
+
+
+class Tender(Result):
+    method: StrictStr
+    amount: Fen = Field(description="negative on a refund")
+    ref: StrictStr | None = Field(default=None, description="absent when the tender has none")
+
+
+class TaxGroup(Result):
+    rate_bp: StrictInt
+    net: Fen
+    tax: Fen
+    base: Fen
+
+
+class PaymentInProgress(Result):
+    method: StrictStr
+    amount: Fen
+    state: StrictStr = Field(description="started, user_paying, ...")
+    key: StrictStr = Field(description="the provider payment's idempotency key")
+
+
+class Sale(Result):
+    """The sale as `sale.updated` and every sale method carry it (DESIGN §4, extended). The
+    empty sale (`id` nil: nothing sold yet) carries only the keys marked always."""
+
+    id: StrictStr | None
+    kind: Literal["sale", "refund"]
+    receipt_no: StrictStr | None
+    state: Literal["open", "tendering", "completed", "voided", "suspended"]
+    lines: list[SaleLine]
+    member: StrictStr | None = Field(description="the member's id")
+    subtotal: Fen
+    discount: Fen
+    total: Fen
+    tax: list[TaxGroup]
+    tax_total: Fen
+    explain: list[StrictStr]
+    rounding: Fen = Field(description="抹零: the cash rounding")
+    tenders: list[Tender]
+    paid: Fen
+    due: Fen
+    cash_due: Fen = Field(description="what is due in cash, after rounding")
+    change: Fen
+    operator: StrictStr | None
+    version: StrictInt = Field(description="increases with every change of the sale")
+    payment: PaymentInProgress | None = Field(description="a provider payment in progress")
+    tax_mode: Literal["inclusive", "exclusive"] | None = None
+    business_day: StrictStr | None = None
+    shift_id: StrictStr | None = None
+    refund_of: StrictStr | None = Field(default=None, description="a refund: the sale's id")
+    reprints: StrictInt | None = None
+    void_reason: StrictStr | None = None
+    opened_at: _Datetime | None = None
+    completed_at: _Datetime | None = None
+    added: StrictStr | None = Field(default=None, description="sale.add: the new line's id")
+    member_info: dict[StrictStr, Any] | None = Field(
+        default=None, description="the member attached (phone masked: id, phone, name, tier, "
+        "tier_name, points, balance, discount_bp); on completion what the sale earned "
+        "(points_earned, ...); on a refund what it reversed (points_reversed, ...)")
+    receipt_extra: list[StrictStr] | None = Field(
+        default=None, description="member lines printed on the receipt")
+    birthday_coupon: StrictStr | None = Field(
+        default=None, description="sale.member: a birthday coupon issued now")
+
+
+class SuspendedSale(Result):
+    id: StrictStr
+    operator: StrictStr | None
+    total: Fen
+    lines: StrictInt = Field(description="lines not voided")
+    opened_at: _Datetime | None
+    suspended_at: _Datetime | None
+
+
+class SuspendedSales(Result):
+    sales: list[SuspendedSale]
+
+
+class SaleSummary(Result):
+    id: StrictStr
+    receipt_no: StrictStr | None
+    kind: Literal["sale", "refund"]
+    state: StrictStr
+    completed_at: _Datetime | None
+    operator: StrictStr | None
+    items: StrictInt
+    tenders: list[StrictStr] = Field(description="the tender methods used")
+    total: Fen
+
+
+class SaleList(Result):
+    day: StrictStr
+    total_count: StrictInt
+    sales: list[SaleSummary]
+
+
+class Reprinted(Result):
+    receipt_no: StrictStr
+    reprints: StrictInt
+    job_id: StrictStr | None
+
+
+class PromoUpserted(Result):
+    count: StrictInt
+    seq: StrictInt
+
+
+class PromoList(Result):
+    promotions: list[dict[StrictStr, Any]] = Field(
+        description="the `[[promotions]]` model of the config, with `source` (config|store)")
+
+
+class Voucher(Result):
+    code: StrictStr
+    amount: Fen
+
+
+class PaymentSimState(Result):
+    outcome: StrictStr
+    polls: StrictInt
+    charged: dict[StrictStr, Fen] = Field(description="idempotency key -> amount charged")
+    operations: StrictInt
+
+
 method(
     "sale.current",
     NoParams,
@@ -109,6 +258,7 @@ method(
     "keeps showing the change until the next scan); with none at all, an empty sale with "
     "`id` null.",
     example={"params": {}, "result": _SALE},
+    result=Sale,
 )
 method(
     "sale.add",
@@ -122,6 +272,7 @@ method(
     errors=(*_SALE_ERRORS, "device_busy", "device_offline"),
     example={"params": {"barcode": "6901234567892"}, "result": {**_SALE, "added": "5e1a…"}},
     **_sale,
+    result=Sale,
 )
 method(
     "sale.set_qty",
@@ -132,6 +283,7 @@ method(
     errors=_SALE_ERRORS,
     example={"params": {"line_id": "5e1a…", "qty": 3000}, "result": _SALE},
     **_sale,
+    result=Sale,
 )
 method(
     "sale.void_line",
@@ -141,6 +293,7 @@ method(
     errors=_SALE_ERRORS,
     example={"params": {"line_id": "5e1a…"}, "result": _SALE},
     **_sale,
+    result=Sale,
 )
 method(
     "sale.discount",
@@ -154,6 +307,7 @@ method(
     example={"params": {"line_id": "5e1a…", "percent": 1000, "reason": "damaged box"},
              "result": _SALE},
     **_sale,
+    result=Sale,
 )
 method(
     "sale.price",
@@ -166,6 +320,7 @@ method(
     example={"params": {"line_id": "5e1a…", "unit_price": 300,
                         "approve": {"operator": "9001", "pin": "9999"}}, "result": _SALE},
     **_sale,
+    result=Sale,
 )
 method(
     "sale.tender",
@@ -184,6 +339,7 @@ method(
                         "tenders": [{"method": "cash", "amount": 2000}], "paid": 2000,
                         "due": 0, "cash_due": 0, "change": 1000}},
     **_sale,
+    result=Sale,
 )
 method(
     "sale.suspend",
@@ -193,6 +349,7 @@ method(
     errors=("conflict", "unauthenticated"),
     example={"params": {}, "result": {**_SALE, "state": "suspended"}},
     **_sale,
+    result=Sale,
 )
 method(
     "sale.resume",
@@ -203,6 +360,7 @@ method(
     errors=_SALE_ERRORS,
     example={"params": {"id": "0b7c…"}, "result": _SALE},
     **_sale,
+    result=Sale,
 )
 method(
     "sale.suspended",
@@ -211,6 +369,7 @@ method(
     "The till's suspended sales, oldest first.",
     example={"params": {}, "result": {"sales": [{"id": "0b7c…", "operator": "1001",
                                                  "total": 1000, "lines": 1}]}},
+    result=SuspendedSales,
 )
 method(
     "sale.void",
@@ -223,6 +382,7 @@ method(
                                                                "pin": "9999"}},
              "result": {**_SALE, "state": "voided"}},
     **_sale,
+    result=Sale,
 )
 method(
     "sale.get",
@@ -232,6 +392,7 @@ method(
     errors=("invalid_params", "not_found"),
     example={"params": {"receipt_no": "S001-T01-20250301-0042"},
              "result": {**_SALE, "state": "completed", "receipt_no": "S001-T01-20250301-0042"}},
+    result=Sale,
 )
 method(
     "sale.list",
@@ -246,6 +407,7 @@ method(
                  {"id": "0b5c…", "receipt_no": "S001-T01-20250301-0057", "kind": "sale",
                   "state": "completed", "completed_at": "2025-03-01T09:41:07Z",
                   "operator": "1001", "items": 5, "tenders": ["cash"], "total": 4350}]}},
+    result=SaleList,
 )
 method(
     "receipt.reprint",
@@ -257,6 +419,7 @@ method(
     example={"params": {}, "result": {"receipt_no": "S001-T01-20250301-0042", "reprints": 1,
                                       "job_id": "77d2…"}},
     **_sale,
+    result=Reprinted,
 )
 method(
     "promo.upsert",
@@ -268,6 +431,7 @@ method(
     example={"params": {"promotions": [{"id": "coke3", "kind": "qty_tier", "skus": ["1001"],
                                         "qty": 3, "price": 1000}]},
              "result": {"count": 1, "seq": 120}},
+    result=PromoUpserted,
 )
 method(
     "promo.list",
@@ -276,6 +440,7 @@ method(
     "Every promotion in force, with its `source` (config or store).",
     example={"params": {}, "result": {"promotions": [{"id": "coke3", "kind": "qty_tier",
                                                       "source": "store"}]}},
+    result=PromoList,
 )
 method(
     "voucher.issue",
@@ -285,6 +450,7 @@ method(
     errors=("conflict",),
     example={"params": {"code": "V2025-0001", "amount": 2000},
              "result": {"code": "V2025-0001", "amount": 2000}},
+    result=Voucher,
 )
 method(
     "payment.sim",
@@ -297,6 +463,7 @@ method(
     example={"params": {"script": ["user_paying"], "polls": 2},
              "result": {"outcome": "approve", "polls": 2, "charged": {"0b7c…:1": 1000},
                         "operations": 3}},
+    result=PaymentSimState,
 )
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field, StrictInt, StrictStr
+from typing import Any, Literal
 
-from protocol.methods.base import NoParams, Params, method
+from pydantic import Field, StrictBool, StrictInt, StrictStr
+
+from protocol.methods.base import NoParams, Params, Result, method
 
 
 class SubscribeParams(Params):
@@ -14,6 +16,55 @@ class SubscribeParams(Params):
 
 class UnsubscribeParams(Params):
     topics: list[StrictStr] = Field(min_length=1)
+
+
+class SubscribeResult(Result):
+    topics: list[StrictStr] = Field(description="every topic the connection now receives")
+    seq: StrictInt = Field(description="the daemon's current event seq")
+    replayed: StrictInt = Field(description="buffered events sent first")
+    gap: StrictBool = Field(description="some events after `since` were gone from the buffer")
+
+
+class TopicsResult(Result):
+    topics: list[StrictStr]
+
+
+class TillId(Result):
+    store: StrictStr
+    till: StrictStr
+
+
+class SystemInfo(Result):
+    name: StrictStr
+    version: StrictStr
+    protocol: StrictInt
+    till: TillId
+    seq: StrictInt = Field(description="the current event seq")
+    journal_seq: StrictInt
+    uptime_s: StrictInt
+    demo: StrictBool = Field(description="running as `gatewayd demo` (sim.* methods exist)")
+    role: StrictStr | None = Field(description="the connection's effective role")
+    operator: StrictStr | None = Field(description="the operator logged in, if any")
+
+
+class StoreHealth(Result):
+    ok: StrictBool
+    journal_seq: StrictInt | None = Field(default=None, description="absent when not ok")
+    schema_: StrictInt | None = Field(default=None, alias="schema",
+                                      description="the store's migration version")
+    error: StrictStr | None = Field(default=None, description="present when not ok")
+
+
+class SystemHealth(Result):
+    status: Literal["ok", "degraded"]
+    version: StrictStr
+    uptime_s: StrictInt
+    store: StoreHealth
+    devices: dict[StrictStr, StrictStr] = Field(description="device id -> its state")
+    clients: StrictInt = Field(description="open connections")
+    replication: dict[StrictStr, Any] | None = Field(
+        default=None, description="the link to head office (DESIGN §8): state, acked_seq, "
+        "head_seq, lag_events, lag_s, last_contact; absent on a till not enrolled")
 
 
 method(
@@ -27,6 +78,7 @@ method(
         "params": {"topics": ["sale", "devices"], "since": 41},
         "result": {"topics": ["devices", "sale"], "seq": 57, "replayed": 16, "gap": False},
     },
+    result=SubscribeResult,
 )
 method(
     "unsubscribe",
@@ -34,6 +86,7 @@ method(
     "viewer",
     "Stop receiving the named topics.",
     example={"params": {"topics": ["scale"]}, "result": {"topics": ["sale"]}},
+    result=TopicsResult,
 )
 method(
     "system.info",
@@ -51,6 +104,7 @@ method(
             "uptime_s": 3600,
         },
     },
+    result=SystemInfo,
 )
 method(
     "system.health",
@@ -61,6 +115,7 @@ method(
         "params": {},
         "result": {"status": "ok", "store": {"ok": True, "journal_seq": 1200}, "devices": {}},
     },
+    result=SystemHealth,
 )
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from datetime import datetime as _Datetime
+from typing import Literal
 
-from protocol.methods.base import Fen, NoParams, Params, Qty, method
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from protocol.methods.base import Fen, NoParams, Params, Qty, Result, method
+from protocol.methods.sale import Sale
 
 
 class RefundLineParams(BaseModel):
@@ -65,6 +69,173 @@ _REFUND = {"id": "5d2c…", "kind": "refund", "receipt_no": "S001-T01-20260512-R
            "tenders": [{"method": "cash", "amount": -150},
                        {"method": "alipay", "amount": -200, "ref": "SIMR3f…"}],
            "vouchers": [], "exchange": False, "applied_to": None}
+class RefundVoucher(Result):
+    code: StrictStr
+    amount: Fen
+    exchange: StrictBool = Field(description="the exchange credit (else a voucher tender's "
+                                 "part given back as a new voucher)")
+
+
+class Refund(Sale):
+    """The refund document (kind `refund`, negative tenders) with what the call did."""
+
+    orig_receipt_no: StrictStr | None = Field(description="nil: a return without receipt")
+    vouchers: list[RefundVoucher]
+    exchange: StrictBool
+    applied_to: StrictStr | None = Field(description="exchange: the open sale the credit "
+                                         "was tendered on")
+
+
+class RefundableLine(Result):
+    line_id: StrictStr
+    sku: StrictStr
+    name: StrictStr
+    qty: Qty = Field(description="sold")
+    returned: Qty
+    refundable: Qty
+
+
+class Refundable(Result):
+    sale: Sale
+    lines: list[RefundableLine]
+    refunds: list[StrictStr] = Field(description="the receipt's refund numbers")
+    pending: StrictStr | None = Field(description="a refund in progress: its id")
+
+
+class RefundMode(Result):
+    enabled: StrictBool
+    whole: StrictBool
+    operator: StrictStr | None
+
+
+class Shift(Result):
+    """A shift. Its `counted`, `expected`, `variance` and `closed_by` are shown only once it
+    is closed (the cashier's close is blind)."""
+
+    id: StrictStr
+    operator: StrictStr
+    business_day: StrictStr = Field(description="YYYYMMDD")
+    state: Literal["open", "closed"]
+    float: Fen
+    opened_at: _Datetime
+    closed_at: _Datetime | None
+    counted: Fen | None = Field(default=None, description="closed only")
+    expected: Fen | None = Field(default=None, description="closed only")
+    variance: Fen | None = Field(default=None, description="closed only: counted - expected")
+    closed_by: StrictStr | None = Field(default=None, description="closed only")
+
+
+class CashMove(Result):
+    id: StrictStr
+    shift_id: StrictStr
+    kind: Literal["paid_in", "paid_out"]
+    amount: Fen
+    reason: StrictStr
+
+
+class DayState(Result):
+    day: StrictStr = Field(description="YYYYMMDD")
+    state: Literal["open", "closed"]
+    closes: StrictInt = Field(description="how many times the day has been closed")
+    closed_at: _Datetime | None = Field(default=None, description="absent: never closed")
+    closed_by: StrictStr | None = Field(default=None, description="absent: never closed")
+    reopened_at: _Datetime | None = Field(default=None, description="absent: never closed")
+    reopened_by: StrictStr | None = Field(default=None, description="absent: never closed")
+
+
+class ShiftCurrent(Result):
+    shift: Shift | None
+    day: DayState
+
+
+class CountTotal(Result):
+    count: StrictInt
+    total: Fen
+
+
+class SalesFigures(CountTotal):
+    rounding: Fen
+    collected: Fen
+    subtotal: Fen
+
+
+class VoidFigures(CountTotal):
+    lines: StrictInt = Field(description="lines voided on sales that went on")
+    lines_amount: Fen
+
+
+class TenderFigures(Result):
+    method: StrictStr
+    count: StrictInt
+    sales: Fen = Field(description="net of change")
+    refunds: Fen
+    net: Fen
+
+
+class TaxFigures(Result):
+    rate_bp: StrictInt
+    sales: Fen
+    refunds: Fen
+    net: Fen
+    tax: Fen
+    gross: Fen
+
+
+class CashierFigures(Result):
+    operator: StrictStr | None
+    sales: StrictInt
+    sales_total: Fen
+    refunds: StrictInt
+    refunds_total: Fen
+    voids: StrictInt
+
+
+class CashFigures(Result):
+    float: Fen
+    sales: Fen = Field(description="cash sales net of change")
+    refunds: Fen
+    paid_in: Fen
+    paid_out: Fen
+    expected: Fen
+
+
+class ReportFigures(Result):
+    """The figures of an X (shift) or Z (day) report."""
+
+    sales: SalesFigures
+    refunds: CountTotal
+    post_voids: CountTotal
+    voids: VoidFigures
+    discounts: Fen
+    rounding: Fen = Field(description="抹零")
+    net: Fen
+    tenders: list[TenderFigures]
+    tax: list[TaxFigures]
+    cashiers: list[CashierFigures]
+    first_receipt: StrictStr | None
+    last_receipt: StrictStr | None
+    first_refund: StrictStr | None
+    last_refund: StrictStr | None
+    cash: CashFigures
+
+
+class XReport(ReportFigures):
+    shift: Shift
+
+
+class ZReport(ReportFigures, DayState):
+    """A business day's Z report and the day's state (a closed day: as stored at its close)."""
+
+
+class DayClosed(ZReport):
+    job_id: StrictStr | None = Field(description="the printed Z report; nil without a printer")
+
+
+class ShiftClosed(Shift):
+    report: ReportFigures = Field(description="the shift's X report figures")
+    job_id: StrictStr | None = Field(description="the printed shift report")
+
+
 method(
     "sale.refund",
     SaleRefundParams,
@@ -91,6 +262,7 @@ method(
     example={"params": {"receipt_no": "S001-T01-20260512-0007",
                         "lines": [{"line_id": "c41b…", "qty": 1000}]},
              "result": _REFUND},
+    result=Refund,
 )
 method(
     "sale.refundable",
@@ -103,6 +275,7 @@ method(
              "result": {"sale": {"id": "9a0e…"}, "lines": [{"line_id": "c41b…", "sku": "1001",
                         "name": "可口可乐", "qty": 2000, "returned": 1000, "refundable": 1000}],
                         "refunds": ["S001-T01-20260512-R0001"], "pending": None}},
+    result=Refundable,
 )
 method(
     "sale.refund_mode",
@@ -114,6 +287,7 @@ method(
     needs_operator=True,
     example={"params": {"enabled": True}, "result": {"enabled": True, "whole": False,
                                                       "operator": "1001"}},
+    result=RefundMode,
 )
 _SHIFT = {"id": "0b6f…", "operator": "1001", "business_day": "20260512", "state": "open",
           "float": 50000, "opened_at": "2026-05-12T01:00:00Z", "closed_at": None}
@@ -142,6 +316,7 @@ method(
     errors=("conflict", "invalid_params"),
     needs_operator=True,
     example={"params": {"float": 50000}, "result": _SHIFT},
+    result=Shift,
 )
 method(
     "shift.cash",
@@ -154,6 +329,7 @@ method(
     example={"params": {"amount": -3000, "reason": "快递费 courier"},
              "result": {"id": "e1…", "shift_id": "0b6f…", "kind": "paid_out",
                         "amount": -3000, "reason": "快递费 courier"}},
+    result=CashMove,
 )
 method(
     "shift.close",
@@ -168,6 +344,7 @@ method(
     example={"params": {"counted": 947000},
              "result": {**_SHIFT, "state": "closed", "counted": 947000, "expected": 947410,
                         "variance": -410, "report": "{X report}", "job_id": "a3…"}},
+    result=ShiftClosed,
 )
 method(
     "shift.current",
@@ -177,6 +354,7 @@ method(
     "day state.",
     example={"params": {}, "result": {"shift": _SHIFT,
                                       "day": {"day": "20260512", "state": "open", "closes": 0}}},
+    result=ShiftCurrent,
 )
 method(
     "report.x",
@@ -188,6 +366,7 @@ method(
     example={"params": {}, "result": {"shift": _SHIFT, **{k: v for k, v in _Z.items()
                                                           if k not in ("day", "state",
                                                                        "closes")}}},
+    result=XReport,
 )
 method(
     "report.z",
@@ -199,6 +378,7 @@ method(
     "reconciliation. A closed day answers the report as stored at its close.",
     errors=("invalid_params",),
     example={"params": {"day": "20260512"}, "result": _Z},
+    result=ZReport,
 )
 method(
     "day.close",
@@ -211,6 +391,7 @@ method(
     "refuses new sales and refunds.",
     errors=("conflict", "invalid_params"),
     example={"params": {}, "result": {**_Z, "job_id": "f0…"}},
+    result=DayClosed,
 )
 method(
     "day.reopen",
@@ -221,6 +402,7 @@ method(
     errors=("conflict", "approval_required", "invalid_params"),
     example={"params": {"approve": {"operator": "9001", "pin": "9999"}},
              "result": {"day": "20260512", "state": "open", "closes": 1}},
+    result=DayState,
 )
 
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, StrictBool, StrictInt, StrictStr
 
-from protocol.methods.base import NoParams, Params, method
+from protocol.methods.base import NoParams, Ok, Params, Result, method
 
 
 class SimScanParams(Params):
@@ -38,6 +38,34 @@ class SimReceiptsParams(Params):
 
 
 _demo = {"demo_only": True}
+class SimPrinterResult(Result):
+    ok: Literal[True]
+    paper: Literal["ok", "near_end", "empty"] | None = None
+    cover_open: StrictBool | None = None
+
+
+class SimLine(Result):
+    text: StrictStr
+    bold: Literal[True] | None = Field(default=None, description="absent: not bold")
+    size: StrictStr | None = Field(default=None, description="e.g. 2x2; absent: 1x1")
+
+
+class SimReceipt(Result):
+    lines: list[SimLine] = Field(description="the rendering of what was printed")
+    cut: Literal["full", "partial"] | None
+    complete: StrictBool = Field(description="ended by a cut (not by paper running out)")
+    raw: bytes = Field(description="the bytes the printer simulator received")
+
+
+class SimReceipts(Result):
+    receipts: list[SimReceipt]
+    count: StrictInt = Field(description="receipts received in all")
+
+
+class SimDisplay(Result):
+    lines: list[StrictStr]
+
+
 method(
     "sim.scan",
     SimScanParams,
@@ -45,6 +73,7 @@ method(
     "Simulated scanner sends a code.",
     **_demo,
     example={"params": {"data": "6901234567892"}, "result": {"ok": True}},
+    result=Ok,
 )
 method(
     "sim.weigh",
@@ -53,6 +82,7 @@ method(
     "Put a weight on the simulated scale.",
     **_demo,
     example={"params": {"grams": 1235, "stable": True}, "result": {"ok": True}},
+    result=Ok,
 )
 method(
     "sim.printer",
@@ -61,6 +91,7 @@ method(
     "Paper or cover state of the simulated printer.",
     **_demo,
     example={"params": {"paper": "empty"}, "result": {"ok": True}},
+    result=SimPrinterResult,
 )
 method(
     "sim.drawer",
@@ -69,6 +100,7 @@ method(
     "Open/close the simulated drawer sensor.",
     **_demo,
     example={"params": {"open": False}, "result": {"ok": True}},
+    result=Ok,
 )
 method(
     "sim.receipts",
@@ -80,6 +112,7 @@ method(
         "params": {"last": 1},
         "result": {"receipts": [{"lines": ["..."], "raw": b"\x1b@..."}]},
     },
+    result=SimReceipts,
 )
 method(
     "sim.display",
@@ -88,6 +121,7 @@ method(
     "What the simulated pole display shows.",
     **_demo,
     example={"params": {}, "result": {"lines": ["苹果          ¥3.50", "合计        ¥12.00"]}},
+    result=SimDisplay,
 )
 method(
     "sim.unplug",
@@ -96,6 +130,7 @@ method(
     "Unplug a simulated device.",
     **_demo,
     example={"params": {"device": "scale"}, "result": {"ok": True}},
+    result=Ok,
 )
 method(
     "sim.plug",
@@ -104,6 +139,7 @@ method(
     "Plug a simulated device back in.",
     **_demo,
     example={"params": {"device": "scale"}, "result": {"ok": True}},
+    result=Ok,
 )
 
 

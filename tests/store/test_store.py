@@ -19,6 +19,14 @@ from gatewayd.store.db import Store
 from gatewayd.store.migrations import migrate, migrations
 
 
+@pytest.fixture(autouse=True)
+def synthetic_kinds(monkeypatch):
+    """These tests drive the single writer with synthetic events ("w", "x", ...), in this
+    process and in the writer they spawn: no journal schema check (that is
+    test_journal_schema.py's)."""
+    monkeypatch.delenv("GATEWAYD_CHECK_JOURNAL", raising=False)
+
+
 def test_pragmas_and_schema(tmp_path):
     store = Store(tmp_path / "t.db")
     w = store._w
