@@ -26,10 +26,12 @@ browser-deps:
 
 test: $(STAMP) browser-deps
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/ruff format --check . || true
 
 bench: $(STAMP)

@@ -20,6 +20,7 @@ The reconnect rule (documented in docs/devices.md):
 
 from __future__ import annotations
 
+import builtins
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -236,6 +237,6 @@ class DeviceManager:
         slot.waits.append(delay)
         del slot.waits[:-32]
 
-    def backoff_history(self, dev_id: str) -> list[float]:
+    def backoff_history(self, dev_id: str) -> builtins.list[float]:  # `list` is a method here
         """The recent reconnect waits of a device in seconds (0.0: reopened when it appeared)."""
         return list(self._slots[dev_id].waits)

@@ -187,15 +187,16 @@ async def probe(
     for baud in ESCPOS_BAUDS:
         s = _settings(baud, S_8N1)
         data = await session(s, b"\x10\x04\x01", answer_timeout, lambda b: len(b) >= 1)
-        if data and (what := _escpos_answer(data)):
-            detail = f"ESC/POS DLE EOT 1 answered: {what}"
+        if data and (answer := _escpos_answer(data)):
+            detail = f"ESC/POS DLE EOT 1 answered: {answer}"
             return [Finding("printer", "escpos", s, detail, data[:64])]
 
     # 3. Mettler Toledo 8217.
     s = _settings(9600, S_7E1)
     data = await session(s, b"W", answer_timeout, lambda b: b"\r" in b)
-    if data and (what := _toledo_answer(data)):
-        return [Finding("scale", "toledo8217", s, f"Toledo 8217 answered W: {what}", data[:64])]
+    if data and (answer := _toledo_answer(data)):
+        return [Finding("scale", "toledo8217", s, f"Toledo 8217 answered W: {answer}",
+                        data[:64])]
 
     # 4. Aclas passive mode: ENQ -> ACK, then DC1 -> one frame.
     s = _settings(9600, S_8N1)

@@ -7,7 +7,7 @@ ROLES: tuple[Role, ...] = ("viewer", "cashier", "supervisor", "manager", "admin"
 
 
 def rank(role: str) -> int:
-    return ROLES.index(role)  # type: ignore[arg-type]
+    return ROLES.index(role)
 
 
 def at_least(role: str, required: str) -> bool:

@@ -267,7 +267,8 @@ def row_line(row: Row, width: int) -> str:
     widths = _scale_widths(row.widths or [1] * n, width)
     if len(widths) != n:
         raise ValueError("Row: len(widths) != len(cells)")
-    aligns = row.align or tuple(["left"] + ["right"] * (n - 1))
+    right: tuple[Align, ...] = ("right",)
+    aligns = row.align or ("left", *right * (n - 1))
     return "".join(fit(c, w, a) for c, w, a in zip(row.cells, widths, aligns, strict=True))
 
 

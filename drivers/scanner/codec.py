@@ -255,8 +255,9 @@ class HidPosDecoder:
         if report[-1] & 0x01:  # more data follows
             return
         text = b"".join(self._parts).decode(self.encoding, errors="replace")
-        aim, self._parts, self._aim = self._aim, [], None
-        out.append(Scan(data=text, symbology=aim_symbology(aim, text) if aim else None, aim=aim))
+        prefix, self._parts, self._aim = self._aim, [], None
+        out.append(Scan(data=text, symbology=aim_symbology(prefix, text) if prefix else None,
+                        aim=prefix))
 
 
 def hidpos_reports(

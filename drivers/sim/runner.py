@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import math
 import os
 import termios
 import tty
@@ -74,7 +73,7 @@ class _SimRunner:
     async def _ticker(self) -> None:
         interval = self.sim.tick_interval
         if not interval:
-            await trio.sleep(math.inf)
+            await trio.sleep_forever()
         while True:
             await trio.sleep(interval)
             self.sim.tick()

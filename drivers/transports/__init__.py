@@ -91,28 +91,34 @@ async def open_transport(config: DeviceConfig) -> Transport:
     """Open the transport a device config names (raises TransportError if it cannot)."""
     spec = parse_transport(config.transport)
     opts = config.options
+    # parse_transport sets the fields each scheme needs; the asserts say so to the type checker
     if spec.scheme == "peer":
         raise TransportError(f"{config.transport}: a peer device has no transport of its own")
     if spec.scheme == "serial":
         from drivers.transports.serial import SerialTransport
 
+        assert spec.path is not None
         return await SerialTransport.open(spec.path, config.serial)
     if spec.scheme == "tcp":
         from drivers.transports.tcp import TcpTransport
 
+        assert spec.host is not None and spec.port is not None
         return await TcpTransport.open(
             spec.host, spec.port, timeout=float(opts.get("connect_timeout", 5.0))
         )
     if spec.scheme == "usb":
         from drivers.transports.usb import UsbTransport
 
+        assert spec.vid is not None and spec.pid is not None
         return await UsbTransport.open(spec.vid, spec.pid, spec.serial)
     if spec.scheme == "hid":
         from drivers.transports.hid import HidTransport
 
+        assert spec.vid is not None and spec.pid is not None
         return await HidTransport.open(spec.vid, spec.pid, spec.serial)
     from drivers.transports.evdev import EvdevTransport
 
+    assert spec.path is not None
     return await EvdevTransport.open(
         spec.path, layout=str(opts.get("layout", "us")), grab=bool(opts.get("grab", True))
     )

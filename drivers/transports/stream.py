@@ -45,7 +45,7 @@ class StreamTransport(Transport):
                 f"{self.name}: {self.receive_verb} failed: {self.describe(exc)}") from exc
         if not data:
             raise TransportError(f"{self.name}: {self.eof_message}")
-        return data
+        return bytes(data)  # the same object when the stream gave bytes (it may give bytearray)
 
     async def aclose(self) -> None:
         if self._closed:
