@@ -147,6 +147,51 @@ class PaymentInProgress(Result):
     key: StrictStr = Field(description="the provider payment's idempotency key")
 
 
+class MemberOnSale(Result):
+    """The member attached to the sale (sale.member and after): phone masked."""
+
+    id: StrictStr
+    phone: StrictStr
+    name: StrictStr
+    tier: StrictStr
+    tier_name: StrictStr
+    points: StrictInt
+    balance: Fen
+    discount_bp: StrictInt
+
+
+class ReferralReward(Result):
+    referrer: StrictStr
+    points: StrictInt = Field(description="points given to the referrer")
+    coupon: StrictStr | None = Field(description="the coupon given to the new member")
+
+
+class MemberEarned(Result):
+    """What a completed sale did for its member."""
+
+    member: StrictStr
+    phone: StrictStr
+    name: StrictStr
+    tier: StrictStr = Field(description="after the sale (it may have moved up)")
+    tier_name: StrictStr
+    points_earned: StrictInt
+    points: StrictInt
+    balance: Fen
+    referral: ReferralReward | None = Field(description="the member's first purchase: the "
+                                            "referral reward given")
+
+
+class MemberReversed(Result):
+    """What a refund took back from the original sale's member."""
+
+    member: StrictStr
+    phone: StrictStr
+    points: StrictInt
+    balance: Fen
+    points_reversed: StrictInt
+    tier: StrictStr | None = Field(default=None, description="absent when nothing was earned")
+
+
 class Sale(Result):
     """The sale as `sale.updated` and every sale method carry it (DESIGN §4, extended). The
     empty sale (`id` nil: nothing sold yet) carries only the keys marked always."""
@@ -181,10 +226,9 @@ class Sale(Result):
     opened_at: _Datetime | None = None
     completed_at: _Datetime | None = None
     added: StrictStr | None = Field(default=None, description="sale.add: the new line's id")
-    member_info: dict[StrictStr, Any] | None = Field(
-        default=None, description="the member attached (phone masked: id, phone, name, tier, "
-        "tier_name, points, balance, discount_bp); on completion what the sale earned "
-        "(points_earned, ...); on a refund what it reversed (points_reversed, ...)")
+    member_info: MemberOnSale | MemberEarned | MemberReversed | None = Field(
+        default=None, description="the member attached; on completion what the sale earned; "
+        "on a refund what it took back")
     receipt_extra: list[StrictStr] | None = Field(
         default=None, description="member lines printed on the receipt")
     birthday_coupon: StrictStr | None = Field(

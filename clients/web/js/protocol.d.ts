@@ -369,8 +369,8 @@ export interface Sale {
   completed_at?: Date | null;
   /** sale.add: the new line's id */
   added?: string | null;
-  /** the member attached (phone masked: id, phone, name, tier, tier_name, points, balance, discount_bp); on completion what the sale earned (points_earned, ...); on a refund what it reversed (points_reversed, ...) */
-  member_info?: Record<string, unknown> | null;
+  /** the member attached; on completion what the sale earned; on a refund what it took back */
+  member_info?: MemberOnSale | MemberEarned | MemberReversed | null;
   /** member lines printed on the receipt */
   receipt_extra?: string[] | null;
   /** sale.member: a birthday coupon issued now */
@@ -959,8 +959,8 @@ export interface Refund {
   completed_at?: Date | null;
   /** sale.add: the new line's id */
   added?: string | null;
-  /** the member attached (phone masked: id, phone, name, tier, tier_name, points, balance, discount_bp); on completion what the sale earned (points_earned, ...); on a refund what it reversed (points_reversed, ...) */
-  member_info?: Record<string, unknown> | null;
+  /** the member attached; on completion what the sale earned; on a refund what it took back */
+  member_info?: MemberOnSale | MemberEarned | MemberReversed | null;
   /** member lines printed on the receipt */
   receipt_extra?: string[] | null;
   /** sale.member: a birthday coupon issued now */
@@ -1340,6 +1340,44 @@ export interface PaymentInProgress {
   key: string;
 }
 
+export interface MemberOnSale {
+  id: string;
+  phone: string;
+  name: string;
+  tier: string;
+  tier_name: string;
+  points: number;
+  /** money in fen (0.01 CNY) */
+  balance: number;
+  discount_bp: number;
+}
+
+export interface MemberEarned {
+  member: string;
+  phone: string;
+  name: string;
+  /** after the sale (it may have moved up) */
+  tier: string;
+  tier_name: string;
+  points_earned: number;
+  points: number;
+  /** money in fen (0.01 CNY) */
+  balance: number;
+  /** the member's first purchase: the referral reward given */
+  referral: ReferralReward | null;
+}
+
+export interface MemberReversed {
+  member: string;
+  phone: string;
+  points: number;
+  /** money in fen (0.01 CNY) */
+  balance: number;
+  points_reversed: number;
+  /** absent when nothing was earned */
+  tier?: string | null;
+}
+
 export interface SuspendedSale {
   id: string;
   operator: string | null;
@@ -1590,6 +1628,14 @@ export interface Promo {
   label: string;
   /** money in fen (0.01 CNY) */
   discount: number;
+}
+
+export interface ReferralReward {
+  referrer: string;
+  /** points given to the referrer */
+  points: number;
+  /** the coupon given to the new member */
+  coupon: string | null;
 }
 
 /** Every method: its params and its result. */
