@@ -27,6 +27,8 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from protocol.methods.shifts import ReportFigures
+
 JOURNAL_SCHEMA_VERSION = 1
 SCHEMA_CHANGES: dict[int, str] = {
     1: "the first declared schema: every kind journaled by gatewayd 0.1",
@@ -448,7 +450,15 @@ class ShiftClosed(EventData):
     counted: Fen
     expected: Fen
     variance: Fen
-    report: dict[str, Any] = Field(description="the shift's X report (as `report.x`)")
+    report: ReportFigures = Field(description="the shift's X report figures (as `report.x`)")
+
+
+class ZFigures(ReportFigures):
+    """The Z report as stored at the close: the day and its figures (the figures of the
+    protocol's report types, protocol/methods/shifts.py: a change to them is a change of
+    this schema too)."""
+
+    day: Str
 
 
 @event("day.closed")
@@ -456,7 +466,7 @@ class DayClosed(EventData):
     day: Str
     operator: OptStr
     closes: StrictInt = Field(description="how many times this day has been closed")
-    z: dict[str, Any] = Field(description="the Z report as stored (as `report.z`)")
+    z: ZFigures = Field(description="the Z report as stored (as `report.z` gives it)")
 
 
 @event("day.reopened")

@@ -575,12 +575,8 @@ def render_journal_md() -> str:
             if doc and model.__doc__ != journal.EventData.__doc__:
                 out += [" ".join(doc.split()), ""]
             out += [*presence_table(model), ""]
-            seen: set[type[BaseModel]] = set()
-            for f in model.model_fields.values():
-                for sub in nested_models(f.annotation):
-                    if sub not in seen:
-                        seen.add(sub)
-                        out += [f"`{sub.__name__}`:", "", *presence_table(sub), ""]
+            for sub in all_models([model])[1:]:
+                out += [f"`{sub.__name__}`:", "", *presence_table(sub), ""]
     text = "\n".join(out)
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")
