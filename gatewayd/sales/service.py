@@ -71,6 +71,7 @@ from gatewayd.sales.pricing import (
 )
 from gatewayd.sales.promotions import Promotion, PromotionError, parse_promotions
 from gatewayd.sales.receipt import receipt_document
+from gatewayd.sales.states import ACTIVE, move
 from gatewayd.sales.tenders import (
     CASH,
     Tender,
@@ -90,7 +91,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gatewayd.sales")
 
-ACTIVE = ("open", "tendering")
 PROVIDER_METHODS = ("card", "alipay", "wechat", "mobile")
 
 
@@ -748,7 +748,7 @@ class SaleService:
                 raise _err("conflict", "a sale with tenders cannot be suspended")
             if not st.live_lines:
                 raise _err("conflict", "nothing to suspend: the sale is empty")
-            st.sale["state"] = "suspended"
+            move(st.sale, "suspend")
             self._reprice(tx, st)
             tx.append("sale.suspended", {"sale_id": st.sale["id"], "operator": operator,
                                          "version": st.sale["version"]})
@@ -769,12 +769,12 @@ class SaleService:
                 if active.live_lines or active.tenders:
                     raise _err("conflict", "finish, suspend or void the open sale first",
                                sale_id=active.sale["id"])
-                active.sale["state"] = "voided"  # an empty sale is simply dropped
+                move(active.sale, "drop")  # an empty sale is simply dropped
                 tx.execute("UPDATE sales SET state='voided', void_reason='empty' WHERE id=?",
                            (active.sale["id"],))
                 tx.append("sale.voided", {"sale_id": active.sale["id"], "reason": "empty",
                                           "operator": operator})
-            st.sale["state"] = "open"
+            move(st.sale, "resume")
             self._reprice(tx, st)  # prices as of now (a time-window promotion may have ended)
             tx.append("sale.resumed", {"sale_id": sale_id, "operator": operator,
                                        "version": st.sale["version"]})
@@ -820,7 +820,7 @@ class SaleService:
                     tx.execute("UPDATE payment_attempts SET state='cancelled', updated_at=? "
                                "WHERE id=?", (tx.at, key))
                     tx.append("payment.reversed", {"key": key, "sale_id": st.sale["id"]})
-                st.sale["state"] = "voided"
+                move(st.sale, "void")
                 tx.execute("UPDATE sales SET void_reason=?, approver=?, business_day=? "
                            "WHERE id=?", (reason, approver, self.policy.business_day(tx),
                                           st.sale["id"]))
@@ -893,7 +893,7 @@ class SaleService:
             " operator, at) VALUES (:id,:sale_id,:pos,:method,:amount,:ref,:attempt_id,"
             ":operator,:at) RETURNING *", row))
         st.tenders.append(row)
-        st.sale["state"] = "tendering"
+        move(st.sale, "tender")
         self._settle(tx, st)
         tx.append("sale.tendered", {"sale_id": st.sale["id"], "tender_id": row["id"],
                                     "method": tender.method, "amount": tender.amount,
@@ -1147,7 +1147,8 @@ class SaleService:
         day = self.policy.business_day(tx)
         receipt_no, n = self.next_receipt_no(tx, day)
         shift = self.policy.shift_of(tx, operator or s["operator"])
-        s.update(state="completed", receipt_no=receipt_no, business_day=day, receipt_n=n,
+        move(s, "complete")
+        s.update(receipt_no=receipt_no, business_day=day, receipt_n=n,
                  shift_id=shift, completed_at=tx.at, updated_at=tx.at,
                  operator=operator if s["operator"] is None else s["operator"])
         tx.execute("UPDATE sales SET state=:state, receipt_no=:receipt_no,"
