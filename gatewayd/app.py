@@ -35,7 +35,7 @@ from gatewayd.members.ledger import TENDER_METHODS as MEMBER_TENDERS
 from gatewayd.members.service import MemberService
 from gatewayd.metrics import Metrics
 from gatewayd.printing import PrintQueue
-from gatewayd.sales.catalog import Catalog, compile_scale_layouts
+from gatewayd.sales.catalog.repository import Catalog, compile_scale_layouts
 from gatewayd.sales.config import load_promotions
 from gatewayd.sales.parts import SaleParts, SalePolicy
 from gatewayd.sales.payments import SimulatedProvider

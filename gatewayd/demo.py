@@ -32,7 +32,7 @@ def read_token(data_dir: Path) -> str:
 def seed(store: Store, data_dir: Path) -> None:
     """Sample catalog, operators, the admin token; idempotent, so a restarted demo keeps
     its data."""
-    from gatewayd.sales.catalog import load_sample
+    from gatewayd.sales.catalog.csvfile import load_sample
 
     load_sample(store)  # only into an empty catalog
     for op_id, name, role, pin in DEMO_OPERATORS:

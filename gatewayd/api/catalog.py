@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from gatewayd.sales.catalog import CatalogError, upsert_items
+from gatewayd.sales.catalog.repository import upsert_items
+from gatewayd.sales.catalog.validation import CatalogError
 from protocol.errors import ProtocolError
 from protocol.methods import CatalogLookupParams, CatalogUpsertParams
 
 if TYPE_CHECKING:
-    from gatewayd.sales.catalog import Catalog
+    from gatewayd.sales.catalog.repository import Catalog
     from gatewayd.server.registry import CallContext, Registry
     from gatewayd.store.db import Store
 

@@ -40,7 +40,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from gatewayd.sales.catalog import DEFAULT_SCALE_LAYOUTS, compile_scale_layouts
+from gatewayd.sales.catalog.repository import DEFAULT_SCALE_LAYOUTS, compile_scale_layouts
 from gatewayd.sales.promotions import Promotion, PromotionError, parse_promotions
 
 

@@ -1,0 +1,95 @@
+"""`gatewayd backup | restore | journal tail`: the store, opened directly."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from gatewayd.cli.common import EXIT_OK, die, load_config, open_store
+
+
+def add(sub: Any) -> None:
+    b = sub.add_parser("backup", help="online backup of the store")
+    b.add_argument("path")
+    b.set_defaults(fn=cmd_backup)
+    r = sub.add_parser("restore", help="replace the store (daemon must be stopped)")
+    r.add_argument("path")
+    r.set_defaults(fn=cmd_restore)
+    j = sub.add_parser("journal", help="the journal").add_subparsers(dest="sub", required=True)
+    jt = j.add_parser("tail", help="print the last events")
+    jt.add_argument("-n", type=int, default=20)
+    jt.add_argument("-f", "--follow", action="store_true")
+    jt.set_defaults(fn=cmd_journal_tail)
+
+
+def cmd_backup(args) -> int:
+    store = open_store(args)
+    target = Path(args.path)
+    if target.exists():
+        return die(f"{target} exists; refusing to overwrite")
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rbackup: {done}/{total} pages", end="", file=sys.stderr)
+
+    store.backup(target, progress)
+    print(f"\nbackup written to {target} (journal seq {store.journal_seq()})", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_restore(args) -> int:
+    import sqlite3
+
+    from gatewayd.store import lock
+
+    cfg = load_config(args)
+    source = Path(args.path)
+    try:
+        check = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        ok = check.execute("PRAGMA integrity_check").fetchone()[0]
+        check.close()
+    except sqlite3.DatabaseError as exc:
+        return die(f"{source} is not a gatewayd store: {exc}")
+    if ok != "ok":
+        return die(f"{source} failed its integrity check: {ok}")
+    try:
+        fd = lock.acquire(cfg.store_path)
+    except lock.StoreInUse as exc:
+        return die(f"{exc}; stop it first (systemctl stop gatewayd)")
+    try:
+        target = cfg.store_path
+        if target.exists():
+            aside = target.with_name(f"{target.name}.before-restore-{int(time.time())}")
+            shutil.move(target, aside)
+            print(f"previous store kept as {aside}", file=sys.stderr)
+        for suffix in ("-wal", "-shm"):
+            Path(str(target) + suffix).unlink(missing_ok=True)
+        shutil.copyfile(source, target)
+    finally:
+        os.close(fd)
+    print(f"restored {target} from {source}")
+    return EXIT_OK
+
+
+def cmd_journal_tail(args) -> int:
+    store = open_store(args)
+    last = max(0, store.journal_seq() - args.n)
+    try:
+        while True:
+            for ev in store.journal(after=last):
+                at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ev.at / 1e6))
+                print(
+                    f"{ev.seq:>8} {at} {ev.kind:<22} "
+                    f"{json.dumps(ev.data, ensure_ascii=False, default=str)}",
+                    flush=True,
+                )
+                last = ev.seq
+            if not args.follow:
+                return EXIT_OK
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return EXIT_OK
