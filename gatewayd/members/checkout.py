@@ -30,7 +30,8 @@ from gatewayd.sales.scan import ScanRoute
 
 if TYPE_CHECKING:
     from gatewayd.members.service import MemberService
-    from gatewayd.sales.service import Loaded, SaleService
+    from gatewayd.sales.records import Loaded
+    from gatewayd.sales.service import SaleService
     from gatewayd.store.db import Tx
 
 

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from gatewayd.sales.pricing import Member
-    from gatewayd.sales.service import Loaded
+    from gatewayd.sales.records import Loaded
     from gatewayd.store.db import Tx
 
 Hook = Callable[["Tx", dict[str, Any]], None]

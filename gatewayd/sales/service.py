@@ -27,6 +27,13 @@ the sale), a frozen `SalePolicy` (business day, open guard, shift, stock guard, 
 pricing) and tender providers by method (members: stored_value, points). An on_complete
 may add ``wire["receipt_extra"]`` (lines printed on the receipt).
 
+The service is one class in four files, one reason to change each: this one (the sale's
+lifecycle: lines, discounts, suspend/resume, void, completion, receipts, promotions),
+``payment_flow.py`` (tenders and the provider flow), ``wire.py`` (the sale as the wire
+carries it, and the reads) and ``display.py`` (the customer display and drawer task);
+``records.py`` holds ``Loaded``, the sale as a transaction reads it, and ``states.py``
+the state table.
+
 Helpers the returns service may use: ``next_receipt_no(tx, day)``, ``load(tx, sale_id)``,
 ``wire_from_tx(tx, sale_id)``, ``provider`` (``refund(key, original, amount)``),
 ``receipt_document(wire)``, ``complete_side_effects(wire)``.
@@ -34,32 +41,28 @@ Helpers the returns service may use: ``next_receipt_no(tx, day)``, ``load(tx, sa
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import math
 import os
 import re
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import trio
 
-from drivers.base import DeviceBusy, DeviceOffline
+from drivers.base import DeviceBusy
 from gatewayd.ports import NO_DEVICES, Devices, PrintWaker, Publish
-from gatewayd.sales import paycodes
-from gatewayd.sales.catalog import Catalog, Match, compile_scale_layouts
+from gatewayd.sales.catalog.repository import Catalog, Match, compile_scale_layouts
 from gatewayd.sales.config import SaleConfig
-from gatewayd.sales.money import check_int, div_round, format_yuan, line_amount
-from gatewayd.sales.parts import Hook, SaleParts, TenderProvider
+from gatewayd.sales.display import CustomerDisplay
+from gatewayd.sales.money import check_int, div_round, line_amount
+from gatewayd.sales.parts import Hook, SaleParts
+from gatewayd.sales.payment_flow import PaymentFlow
 from gatewayd.sales.payments import (
     PaymentProvider,
-    PaymentResult,
-    ProviderUnavailable,
 )
 from gatewayd.sales.pricing import (
     CatalogItem,
@@ -71,16 +74,17 @@ from gatewayd.sales.pricing import (
 )
 from gatewayd.sales.promotions import Promotion, PromotionError, parse_promotions
 from gatewayd.sales.receipt import receipt_document
+from gatewayd.sales.records import Loaded, pack_list
+from gatewayd.sales.records import sale_error as _err
 from gatewayd.sales.states import ACTIVE, move
 from gatewayd.sales.tenders import (
     CASH,
     Tender,
     TenderConfig,
     TenderError,
-    TenderState,
-    apply_tender,
     settle,
 )
+from gatewayd.sales.wire import SaleWire, as_utc
 from gatewayd.store.db import Tx
 from protocol.codec import pack, unpack
 from protocol.errors import ProtocolError
@@ -91,46 +95,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gatewayd.sales")
 
-PROVIDER_METHODS = ("card", "alipay", "wechat", "mobile")
-
-
-def _err(error: str, message: str, **details: Any) -> ProtocolError:
-    return ProtocolError(error, message, details or None)  # type: ignore[arg-type]
-
-
-def code_hash(code: str) -> str:
-    return hashlib.sha256(code.strip().encode()).hexdigest()
-
-
-@dataclass
-class Loaded:
-    """A sale as read inside a transaction."""
-
-    sale: dict[str, Any]
-    lines: list[dict[str, Any]]
-    tenders: list[dict[str, Any]]
-    settlement: Any = None  # tenders.Settlement after _reprice
-    stored: tuple[str, int] = field(init=False)  # (state, tender_n) as read
-
-    def __post_init__(self) -> None:
-        self.stored = (self.sale["state"], self.sale["tender_n"])
-
-    def changed_columns(self) -> str:
-        """The SET clause for the state and tender count, when they changed: an UPDATE that
-        names `state` rewrites the sale's entries in the indexes on it (WAL pages)."""
-        sets = ""
-        if self.sale["state"] != self.stored[0]:
-            sets += ", state=:state"
-        if self.sale["tender_n"] != self.stored[1]:
-            sets += ", tender_n=:tender_n"
-        return sets
-
-    @property
-    def live_lines(self) -> list[dict[str, Any]]:
-        return [ln for ln in self.lines if not ln["voided"]]
-
-
-class SaleService:
+class SaleService(SaleWire, PaymentFlow, CustomerDisplay):
     """The sale, built with what it uses (DESIGN §1): its store, its `[sale]` section and the
     till's identity, the catalog, the payment provider, who takes part in a sale
     (`parts`, see parts.py), a publish callback, and the devices and print queue it drives.
@@ -241,142 +206,6 @@ class SaleService:
                        state=st.sale["state"])
         return st
 
-    def wire(self, sale: Any, lines: list[Any], tenders: list[Any],
-             attempt: Any | None = None, settlement: Any = None) -> dict[str, Any]:
-        """The sale as DESIGN §4 carries it (extended: net/tax/explain/promo per line, the
-        tax breakdown, cash_due, operator, version, payment in progress). `settlement`:
-        the tenders already settled against this total, when the caller has it."""
-        s = sale
-        settlement_cash_due = s["due"]
-        try:
-            if settlement is None:
-                settlement = settle(s["total"], [Tender(t["method"], t["amount"])
-                                                 for t in tenders], self.cfg.cash_rounding)
-            settlement_cash_due = settlement.cash_due
-        except TenderError:
-            pass
-        out = {
-            "id": s["id"],
-            "kind": s["kind"],
-            "receipt_no": s["receipt_no"],
-            "state": s["state"],
-            "lines": [
-                {
-                    "line_id": ln["id"],
-                    "sku": ln["sku"],
-                    "name": ln["name"],
-                    "qty": ln["qty"],
-                    "unit": ln["unit"],
-                    "unit_price": ln["unit_price"] if ln["unit_price"] is not None
-                    else ln["list_price"],
-                    "price_override": ln["price_source"],
-                    "amount": ln["amount"],
-                    "discount": ln["discount"],
-                    "net": ln["net"],
-                    "tax": ln["tax"],
-                    "tax_rate_bp": ln["tax_rate_bp"],
-                    "voided": bool(ln["voided"]),
-                    "promo": _unpack_list(ln["promos"]),
-                    "explain": _unpack_list(ln["explain"]),
-                }
-                for ln in lines
-            ],
-            "member": s["member"],
-            "subtotal": s["subtotal"],
-            "discount": s["discount"],
-            "total": s["total"],
-            "tax": unpack(s["tax"]) if s["tax"] else [],
-            "tax_total": s["tax_total"],
-            "tax_mode": self.cfg.tax_mode,
-            "explain": unpack(s["explain"]) if s["explain"] else [],
-            "rounding": s["rounding"],
-            "tenders": [
-                {"method": t["method"], "amount": t["amount"],
-                 **({"ref": t["ref"]} if t["ref"] is not None else {})}
-                for t in tenders
-            ],
-            "paid": s["paid"],
-            "due": s["due"],
-            "cash_due": settlement_cash_due if s["state"] in ACTIVE else 0,
-            "change": s["change"],
-            "operator": s["operator"],
-            "business_day": s["business_day"],
-            "shift_id": s["shift_id"],
-            "refund_of": s["refund_of"],
-            "reprints": s["reprints"],
-            "void_reason": s["void_reason"],
-            "version": s["version"],
-            "opened_at": _ts(s["opened_at"]),
-            "completed_at": _ts(s["completed_at"]),
-            "payment": None,
-        }
-        if attempt is not None:
-            out["payment"] = {"method": attempt["method"], "amount": attempt["amount"],
-                              "state": attempt["state"], "key": attempt["id"]}
-        return out
-
-    def wire_from_tx(self, tx: Tx, sale_id: str) -> dict[str, Any]:
-        st = self.load(tx, sale_id)
-        assert st is not None
-        return self._wire_of(tx, st)
-
-    def _wire_of(self, tx: Tx, st: Loaded) -> dict[str, Any]:
-        """The wire sale from what this transaction holds in memory (the same rows it just
-        wrote: no second read). The crash test compares it with a fresh read after restart."""
-        attempt = tx.one(_OPEN_ATTEMPT, (st.sale["id"],))
-        return self.wire(st.sale, st.lines, st.tenders, attempt, st.settlement)
-
-    def get_wire(self, sale_id: str) -> dict[str, Any] | None:
-        store = self.store
-        row = store.one("SELECT * FROM sales WHERE id=?", (sale_id,))
-        if row is None:
-            return None
-        lines = store.all("SELECT * FROM sale_lines WHERE sale_id=? ORDER BY pos", (sale_id,))
-        tenders = store.all("SELECT * FROM sale_tenders WHERE sale_id=? ORDER BY pos",
-                            (sale_id,))
-        return self.wire(row, lines, tenders, store.one(_OPEN_ATTEMPT, (sale_id,)))
-
-    def current(self) -> dict[str, Any]:
-        """The active sale; else the till's last completed/voided sale (so a checkout keeps
-        showing the change until the next scan); else an empty sale with id None."""
-        row = self.store.one(
-            "SELECT id FROM sales WHERE till=? AND state IN ('open','tendering')",
-            (self.till.till,))
-        if row is None:
-            row = self.store.one(
-                "SELECT id FROM sales WHERE till=? AND state IN ('completed','voided') "
-                "AND kind='sale' ORDER BY updated_at DESC, rowid DESC LIMIT 1",
-                (self.till.till,))
-        if row is None:
-            return empty_sale()
-        return self.get_wire(row["id"])  # type: ignore[return-value]
-
-    def list_day(self, day: str, limit: int, offset: int) -> dict[str, Any]:
-        """Summaries of a business day's finished documents, newest first (the back
-        office's list; `get_wire` has the whole sale)."""
-        store = self.store
-        where = "business_day=? AND state IN ('completed', 'voided')"
-        count = store.one(f"SELECT COUNT(*) FROM sales WHERE {where}", (day,))[0]
-        rows = store.all(
-            f"SELECT id, receipt_no, kind, state, completed_at, updated_at, operator, total,"
-            f" (SELECT COUNT(*) FROM sale_lines l WHERE l.sale_id=s.id AND NOT l.voided)"
-            f"  AS items,"
-            f" (SELECT group_concat(method, ',') FROM (SELECT DISTINCT method FROM"
-            f"  sale_tenders t WHERE t.sale_id=s.id)) AS methods"
-            f" FROM sales s WHERE {where}"
-            f" ORDER BY COALESCE(completed_at, updated_at) DESC LIMIT ? OFFSET ?",
-            (day, limit, offset))
-        sales = [{"id": r["id"], "receipt_no": r["receipt_no"], "kind": r["kind"],
-                  "state": r["state"], "completed_at": _ts(r["completed_at"] or r["updated_at"]),
-                  "operator": r["operator"], "items": r["items"],
-                  "tenders": r["methods"].split(",") if r["methods"] else [],
-                  "total": r["total"]} for r in rows]
-        return {"day": day, "total_count": count, "sales": sales}
-
-    def by_receipt(self, receipt_no: str) -> dict[str, Any] | None:
-        row = self.store.one("SELECT id FROM sales WHERE receipt_no=?", (receipt_no,))
-        return self.get_wire(row["id"]) if row else None
-
     def active_operator(self) -> str | None:
         """The operator scans act for: the active sale's, else a logged-in session's."""
         row = self.store.one(
@@ -423,7 +252,7 @@ class SaleService:
             ln = by_id[p.line_id]
             row = (p.amount, p.discount, p.promo_discount + p.member_discount,
                    p.manual_discount, p.order_discount, p.net, p.tax, p.gross,
-                   _pack_list(promos), _pack_list(p.explain))
+                   pack_list(promos), pack_list(p.explain))
             # A scan reprices the whole basket but usually changes one line: write only
             # the lines whose priced values moved (a 60-line basket is not 60 UPDATEs).
             if row != _priced_of(ln):
@@ -789,7 +618,7 @@ class SaleService:
             " FROM sales s WHERE till=? AND state='suspended' ORDER BY updated_at",
             (self.till.till,))
         return [{"id": r["id"], "operator": r["operator"], "total": r["total"], "lines": r["n"],
-                 "opened_at": _ts(r["opened_at"]), "suspended_at": _ts(r["updated_at"])}
+                 "opened_at": as_utc(r["opened_at"]), "suspended_at": as_utc(r["updated_at"])}
                 for r in rows]
 
     async def void(self, operator: str | None, reason: str,
@@ -839,300 +668,6 @@ class SaleService:
             wire = await self._change(fn, display=False)
             self._display(("idle", None))
             return wire
-
-    # ------------------------------------------------------------------ tenders
-    async def tender(self, operator: str | None, method: str | None, amount: int | None = None,
-                     code: str | None = None, ref: str | None = None) -> dict[str, Any]:
-        if method is None:
-            if code is None:
-                raise _err("invalid_params", "give a method, or a payment code to classify")
-            method = paycodes.classify_paycode(code)
-            if method is None:
-                raise _err("invalid_params", "not an Alipay or WeChat Pay payment code",
-                           field="code")
-        if amount is not None and amount <= 0:
-            raise _err("invalid_params", "amount must be > 0", field="amount")
-        if method in ("alipay", "wechat"):
-            if code is None:
-                raise _err("invalid_params", f"{method} needs the customer's payment code")
-            kind = paycodes.classify_paycode(code)
-            if kind != method:
-                raise _err("invalid_params", f"that code is not a {method} payment code",
-                           field="code", classified=kind)
-        if method in PROVIDER_METHODS:
-            return await self._provider_tender(operator, method, amount, code, ref)
-        if method == "voucher":
-            if code is None:
-                raise _err("invalid_params", "a voucher tender needs the voucher code")
-            return await self._voucher_tender(operator, code, amount)
-        if method in self.tenders:
-            return await self.tender_from(self.tenders[method], operator, method, amount, ref)
-        if method != CASH:
-            raise _err("invalid_params", f"unknown tender method {method!r}")
-        async with self._pay_lock:
-            return await self._local_tender(operator, CASH, amount, ref)
-
-    def _take(self, st: Loaded, method: str, amount: int | None, ref: str | None) -> Tender:
-        if not st.live_lines:
-            raise _err("conflict", "the sale is empty: nothing to pay")
-        state = TenderState(st.sale["total"],
-                            tuple(Tender(t["method"], t["amount"]) for t in st.tenders))
-        try:
-            result = apply_tender(state, method, amount, self.tender_config, ref)
-        except TenderError as exc:
-            raise _err(exc.code, str(exc)) from None
-        return result.tender
-
-    def _insert_tender(self, tx: Tx, st: Loaded, tender: Tender, operator: str | None,
-                       attempt_id: str | None = None) -> None:
-        row = {"id": str(uuid.uuid4()), "sale_id": st.sale["id"], "pos": len(st.tenders),
-               "method": tender.method, "amount": tender.amount, "ref": tender.ref,
-               "attempt_id": attempt_id, "operator": operator, "at": tx.at}
-        row = dict(tx.one(
-            "INSERT INTO sale_tenders(id, sale_id, pos, method, amount, ref, attempt_id,"
-            " operator, at) VALUES (:id,:sale_id,:pos,:method,:amount,:ref,:attempt_id,"
-            ":operator,:at) RETURNING *", row))
-        st.tenders.append(row)
-        move(st.sale, "tender")
-        self._settle(tx, st)
-        tx.append("sale.tendered", {"sale_id": st.sale["id"], "tender_id": row["id"],
-                                    "method": tender.method, "amount": tender.amount,
-                                    "ref": tender.ref, "attempt_id": attempt_id,
-                                    "operator": operator, "version": st.sale["version"]})
-
-    def _finish(self, tx: Tx, st: Loaded, operator: str | None) -> dict[str, Any]:
-        if st.settlement.complete:
-            return self._complete(tx, st, operator)
-        return self._wire_of(tx, st)
-
-    async def tender_from(self, provider: TenderProvider, operator: str | None, method: str,
-                          amount: int | None, ref: str | None) -> dict[str, Any]:
-        """A tender paid from another service's ledger: the provider decides how much (and
-        may refuse) and records it, in the same transaction as the tender."""
-        async with self._pay_lock:
-            def fn(tx: Tx) -> dict[str, Any]:
-                st = self._require_active(tx)
-                due = settle(st.sale["total"],
-                             [Tender(t["method"], t["amount"]) for t in st.tenders],
-                             self.cfg.cash_rounding).due
-                take = provider.amount(tx, st, method, amount, due)
-                tender = self._take(st, method, take, ref)
-                provider.take(tx, st, method, tender.amount)
-                self._insert_tender(tx, st, tender, operator)
-                return self._finish(tx, st, operator)
-
-            wire, _ = await self.store.write(fn)
-        await self._after(wire)
-        return wire
-
-    async def _local_tender(self, operator: str | None, method: str, amount: int | None,
-                            ref: str | None) -> dict[str, Any]:
-        def fn(tx: Tx) -> dict[str, Any]:
-            st = self._require_active(tx)
-            tender = self._take(st, method, amount, ref)
-            self._insert_tender(tx, st, tender, operator)
-            return self._finish(tx, st, operator)
-
-        wire, _ = await self.store.write(fn)
-        await self._after(wire)
-        return wire
-
-    async def _voucher_tender(self, operator: str | None, code: str,
-                              amount: int | None) -> dict[str, Any]:
-        async with self._pay_lock:
-            def fn(tx: Tx) -> dict[str, Any]:
-                st = self._require_active(tx)
-                v = tx.one("SELECT * FROM vouchers WHERE code=?", (code,))
-                if v is None:
-                    raise _err("not_found", "unknown voucher", code=code)
-                if v["used_sale"] is not None:
-                    raise _err("conflict", "this voucher was already redeemed", code=code,
-                               sale_id=v["used_sale"])
-                due = settle(st.sale["total"],
-                             [Tender(t["method"], t["amount"]) for t in st.tenders],
-                             self.cfg.cash_rounding).due
-                take = min(v["amount"], due if amount is None else amount)
-                if amount is not None and amount > v["amount"]:
-                    raise _err("invalid_params", "more than the voucher is worth")
-                tender = self._take(st, "voucher", take, code)
-                tx.execute("UPDATE vouchers SET used_sale=?, used_at=? WHERE code=?",
-                           (st.sale["id"], tx.at, code))
-                self._insert_tender(tx, st, tender, operator)
-                return self._finish(tx, st, operator)
-
-            wire, _ = await self.store.write(fn)
-        await self._after(wire)
-        return wire
-
-    async def _provider_call(self, fn: Callable[..., Awaitable[PaymentResult]],
-                             *args: Any) -> PaymentResult:
-        """A provider call with a bounded number of retries of an unreachable provider."""
-        for attempt in range(3):
-            try:
-                with trio.fail_after(self.cfg.payment_poll_s * 5):
-                    return await fn(*args)
-            except (ProviderUnavailable, trio.TooSlowError):
-                if attempt == 2:
-                    raise
-                await trio.sleep(0.2 * (attempt + 1))
-        raise AssertionError("unreachable")
-
-    async def _provider_tender(self, operator: str | None, method: str, amount: int | None,
-                               code: str | None, ref: str | None) -> dict[str, Any]:
-        async with self._pay_lock:
-            hashed = code_hash(code) if code is not None else None
-
-            def start(tx: Tx) -> tuple[dict[str, Any], bool]:
-                st = self._require_active(tx)
-                if hashed is not None:
-                    seen = tx.one("SELECT * FROM payment_attempts WHERE code_hash=?", (hashed,))
-                    if seen is not None:
-                        if seen["state"] in ("pending", "user_paying") and \
-                                seen["sale_id"] == st.sale["id"]:
-                            return dict(seen), True  # the same attempt: carry on with it
-                        raise _err("conflict", "this payment code was already used "
-                                   f"({seen['state']}); ask the customer to refresh it",
-                                   key=seen["id"], state=seen["state"])
-                tender = self._take(st, method, amount, ref)
-                n = st.sale["tender_n"] + 1
-                key = f"{st.sale['id']}:{n}"
-                st.sale["tender_n"] = n
-                tx.execute("UPDATE sales SET tender_n=? WHERE id=?", (n, st.sale["id"]))
-                att = {"id": key, "sale_id": st.sale["id"], "n": n, "method": method,
-                       "provider": self.provider.name, "amount": tender.amount,
-                       "code_hash": hashed, "state": "pending", "created_at": tx.at,
-                       "updated_at": tx.at}
-                tx.execute("INSERT INTO payment_attempts(id, sale_id, n, method, provider,"
-                           " amount, code_hash, state, created_at, updated_at) VALUES (:id,"
-                           ":sale_id,:n,:method,:provider,:amount,:code_hash,:state,"
-                           ":created_at,:updated_at)", att)
-                tx.append("payment.started", {"key": key, "sale_id": st.sale["id"],
-                                              "method": method, "amount": tender.amount,
-                                              "operator": operator})
-                return att, False
-
-            (att, resumed), _ = await self.store.write(start)
-            try:
-                if resumed:
-                    result = await self._provider_call(self.provider.query, att["id"])
-                else:
-                    result = await self._provider_call(
-                        self.provider.charge, att["id"], att["method"], att["amount"], code)
-            except (ProviderUnavailable, trio.TooSlowError):
-                # the outcome is unknown: keep the attempt pending; recover() asks again
-                raise _err("payment_declined", "the payment provider cannot be reached; "
-                           "the attempt is kept and will be checked", key=att["id"],
-                           reason="provider_unavailable") from None
-            if result.state == "user_paying":
-                result = await self._wait_user(att)
-            return await self._settle_attempt(att, result, operator)
-
-    async def _wait_user(self, att: dict[str, Any]) -> PaymentResult:
-        """The customer confirms in the wallet: poll until settled; cancel on timeout."""
-        key = att["id"]
-
-        def mark(tx: Tx) -> dict[str, Any]:
-            tx.execute("UPDATE payment_attempts SET state='user_paying', updated_at=? "
-                       "WHERE id=? AND state='pending'", (tx.at, key))
-            tx.append("payment.user_paying", {"key": key, "sale_id": att["sale_id"]})
-            return self.wire_from_tx(tx, att["sale_id"])
-
-        wire, _ = await self.store.write(mark)
-        self._published(wire, display=False)
-        deadline = trio.current_time() + self.cfg.payment_timeout_s
-        result = PaymentResult("user_paying")
-        while trio.current_time() < deadline:
-            await trio.sleep(min(self.cfg.payment_poll_s, max(0.0, deadline -
-                                                              trio.current_time())))
-            try:
-                result = await self._provider_call(self.provider.query, key)
-            except (ProviderUnavailable, trio.TooSlowError):
-                continue
-            if result.state != "user_paying":
-                return result
-        try:
-            cancelled = await self._provider_call(self.provider.cancel, key)
-        except (ProviderUnavailable, trio.TooSlowError):
-            raise _err("payment_declined", "the customer did not confirm in time and the "
-                       "provider cannot be reached to cancel; the attempt is kept and will "
-                       "be checked", key=key, reason="timeout") from None
-        if cancelled.state == "approved":  # it went through just before the cancel
-            return cancelled
-        return PaymentResult("cancelled", message="timed out waiting for the customer")
-
-    async def _settle_attempt(self, att: dict[str, Any], result: PaymentResult,
-                              operator: str | None) -> dict[str, Any]:
-        key = att["id"]
-        if result.state == "approved":
-            def ok(tx: Tx) -> dict[str, Any]:
-                return self._apply_approved(tx, att, result, operator)
-
-            wire, _ = await self.store.write(ok)
-            await self._after(wire)
-            return wire
-        state = {"declined": "declined", "cancelled": "cancelled"}.get(result.state, "failed")
-
-        def failed(tx: Tx) -> dict[str, Any]:
-            tx.execute("UPDATE payment_attempts SET state=?, error=?, updated_at=? WHERE id=?",
-                       (state, result.message or result.state, tx.at, key))
-            tx.append(f"payment.{state}", {"key": key, "sale_id": att["sale_id"],
-                                           "reason": result.message or result.state})
-            return self.wire_from_tx(tx, att["sale_id"])
-
-        wire, _ = await self.store.write(failed)
-        self._published(wire, display=False)
-        reason = "timeout" if state == "cancelled" else result.state
-        raise _err("payment_declined",
-                   f"{att['method']} payment {state}: {result.message or result.state}",
-                   key=key, reason=reason)
-
-    def _apply_approved(self, tx: Tx, att: dict[str, Any], result: PaymentResult,
-                        operator: str | None) -> dict[str, Any]:
-        key = att["id"]
-        cur = tx.one("SELECT state FROM payment_attempts WHERE id=?", (key,))
-        applied = tx.one("SELECT 1 FROM sale_tenders WHERE attempt_id=?", (key,))
-        tx.execute("UPDATE payment_attempts SET state='approved', provider_ref=?, updated_at=?"
-                   " WHERE id=?", (result.provider_ref, tx.at, key))
-        if cur is not None and cur["state"] != "approved":
-            tx.append("payment.approved", {"key": key, "sale_id": att["sale_id"],
-                                           "amount": att["amount"],
-                                           "provider_ref": result.provider_ref})
-        st = self.load(tx, att["sale_id"])
-        assert st is not None
-        if applied is None and st.sale["state"] in ACTIVE:
-            tender = Tender(att["method"], att["amount"], result.provider_ref)
-            self._insert_tender(tx, st, tender, operator, attempt_id=key)
-            return self._finish(tx, st, operator)
-        return self.wire_from_tx(tx, att["sale_id"])
-
-    async def recover(self) -> None:
-        """Settle the attempts a crash left pending: ask the provider about each key."""
-        # (refund attempts are the returns service's: it re-sends them with the same key)
-        rows = self.store.all("SELECT * FROM payment_attempts WHERE kind='charge' AND "
-                                  "state IN ('pending','user_paying') ORDER BY created_at")
-        for row in rows:
-            att = dict(row)
-            try:
-                res = await self._provider_call(self.provider.query, att["id"])
-                if res.state in ("user_paying", "not_found"):
-                    # fence the key (a late charge with it is refused), then see what stuck
-                    res = await self._provider_call(self.provider.cancel, att["id"])
-            except (ProviderUnavailable, trio.TooSlowError):
-                log.warning("payment attempt %s: provider unreachable; left pending", att["id"])
-                continue
-            sale = self.store.one("SELECT state FROM sales WHERE id=?", (att["sale_id"],))
-            if res.state == "approved" and (sale is None or sale["state"] not in ACTIVE):
-                res = await self._provider_call(self.provider.cancel, att["id"])
-            try:
-                if res.state == "approved":
-                    wire, _ = await self.store.write(
-                        lambda tx, a=att, r=res: self._apply_approved(tx, a, r, None))
-                    await self._after(wire)
-                else:
-                    await self._settle_attempt(att, res, None)
-            except ProtocolError:
-                pass
-            log.info("payment attempt %s recovered: %s", att["id"], res.state)
 
     # ------------------------------------------------------------------ completion
     def next_receipt_no(self, tx: Tx, day: str) -> tuple[str, int]:
@@ -1277,120 +812,9 @@ class SaleService:
         result, _ = await self.store.write(fn)
         return result
 
-    # ------------------------------------------------------------------ display, tasks
-    def _display(self, item: tuple[str, Any]) -> None:
-        if item[0] != "drawer" and self._device("display", self.cfg.display) is None:
-            return  # no pole display: nothing to show, so the worker is not woken
-        try:
-            self._display_send.send_nowait(item)
-        except trio.WouldBlock:
-            pass  # the display is behind; the next change shows the latest anyway
-
-    async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
-        """The service's own task: recovery of pending payments, then the customer display
-        and drawer worker (after-commit effects that must not slow the call path)."""
-        task_status.started()
-        await self.recover()
-        idle_at = math.inf
-        while True:
-            with trio.move_on_at(idle_at):
-                kind, wire = await self._display_recv.receive()
-                try:
-                    if kind == "drawer":
-                        await self._open_drawer(wire)
-                        continue
-                    lines = display_lines(kind, wire)
-                    await self._show(lines)
-                    idle_at = (trio.current_time() + self.cfg.display_idle_s
-                               if kind in ("done", "idle") else math.inf)
-                    if kind == "idle":
-                        idle_at = trio.current_time()
-                except Exception:
-                    log.debug("display/drawer update failed", exc_info=True)
-                continue
-            idle_at = math.inf
-            dev = self._device("display", self.cfg.display)
-            if dev is not None:
-                try:
-                    await dev.idle()
-                except (DeviceOffline, DeviceBusy, OSError):
-                    pass
-                except Exception:
-                    log.debug("display idle failed", exc_info=True)
-
-    def _device(self, kind: str, wanted: str | None) -> Any:
-        found = self.devices.of_kind(kind)
-        if wanted is not None:
-            found = [d for d in found if d.info.id == wanted]
-        return found[0] if found else None
-
-    async def _show(self, lines: list[str]) -> None:
-        dev = self._device("display", self.cfg.display)
-        if dev is None:
-            return
-        try:
-            await dev.show(lines)
-        except (DeviceOffline, DeviceBusy, OSError):
-            pass
-
-    async def _open_drawer(self, wire: dict[str, Any]) -> None:
-        dev = self._device("drawer", self.cfg.drawer)
-        if dev is None:
-            return
-        error = None
-        try:
-            await dev.open()
-        except Exception as exc:  # offline drawer: the sale is done; say so in the journal
-            error = str(exc) or type(exc).__name__
-        await self.store.write(lambda tx: tx.append("drawer.opened", {
-            "device": dev.info.id, "reason": "sale", "receipt_no": wire["receipt_no"],
-            "sale_id": wire["id"], "operator": wire["operator"], "error": error}))
-
-
-def display_lines(kind: str, wire: dict[str, Any] | None) -> list[str]:
-    if kind == "idle" or wire is None:
-        return ["欢迎光临", "Welcome"]
-    if kind == "done":
-        return [f"合计 ¥{format_yuan(wire['total'] - wire['rounding'])}",
-                f"找零 ¥{format_yuan(wire['change'])}"]
-    live = [ln for ln in wire["lines"] if not ln["voided"]]
-    added = wire.get("added")
-    line = next((ln for ln in wire["lines"] if ln["line_id"] == added), None) or \
-        (live[-1] if live else None)
-    first = f"{line['name']} ¥{format_yuan(line['net'])}" if line else ""
-    second = f"合计 ¥{format_yuan(wire['total'])}"
-    if wire["state"] == "tendering":
-        first, second = f"已付 ¥{format_yuan(wire['paid'])}", \
-            f"应付 ¥{format_yuan(wire['cash_due'] or wire['due'])}"
-    return [first, second]
-
-
-def empty_sale() -> dict[str, Any]:
-    return {"id": None, "kind": "sale", "receipt_no": None, "state": "open", "lines": [],
-            "member": None, "subtotal": 0, "discount": 0, "total": 0, "tax": [], "tax_total": 0,
-            "explain": [], "rounding": 0, "tenders": [], "paid": 0, "due": 0, "cash_due": 0,
-            "change": 0, "operator": None, "version": 0, "payment": None}
-
-
-def _ts(us: int | None) -> datetime | None:
-    return datetime.fromtimestamp(us / 1e6, UTC) if us is not None else None
-
-
-# the payment in progress on a sale, if any (the wire sale's `payment`)
-_OPEN_ATTEMPT = ("SELECT * FROM payment_attempts WHERE sale_id=? AND state IN"
-                 " ('pending','user_paying') ORDER BY n DESC LIMIT 1")
 _PRICED_COLUMNS = ("amount", "discount", "promo_discount", "manual_discount", "order_discount",
                    "net", "tax", "gross", "promos", "explain")
 _priced_of = itemgetter(*_PRICED_COLUMNS)
-_EMPTY_LIST = pack([])
-
-
-def _pack_list(items: Any) -> bytes:
-    return pack(list(items)) if items else _EMPTY_LIST
-
-
-def _unpack_list(blob: bytes | None) -> list[Any]:
-    return unpack(blob) if blob and blob != _EMPTY_LIST else []
 
 
 def _in_sale(st: Loaded, sku: str, but: str | None = None) -> int:
