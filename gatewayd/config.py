@@ -21,6 +21,7 @@ from drivers.config import DeviceConfig
 from gatewayd.inventory.config import InventoryConfig
 from gatewayd.members.config import MembersConfig
 from gatewayd.sales.config import Promotions, SaleConfig
+from gatewayd.till import TillConfig
 
 DEFAULT_CONFIG = Path("/etc/gatewayd/gatewayd.toml")
 
@@ -35,14 +36,6 @@ def default_data_dir() -> Path:
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class TillConfig(Section):
-    store: str = "S001"
-    till: str = "T01"
-    name: str = "gatewayd"
-    timezone: str = "Asia/Shanghai"
-    currency: str = "CNY"
 
 
 class ServerConfig(Section):

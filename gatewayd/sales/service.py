@@ -90,8 +90,8 @@ from protocol.codec import pack, unpack
 from protocol.errors import ProtocolError
 
 if TYPE_CHECKING:
-    from gatewayd.config import TillConfig
     from gatewayd.store.db import Store
+    from gatewayd.till import TillConfig
 
 log = logging.getLogger("gatewayd.sales")
 

@@ -49,9 +49,9 @@ from protocol.codec import pack, unpack
 from protocol.errors import ProtocolError
 
 if TYPE_CHECKING:
-    from gatewayd.config import TillConfig
     from gatewayd.sales.config import SaleConfig
     from gatewayd.store.db import Store
+    from gatewayd.till import TillConfig
 
 CASH = "cash"
 DAY_RE = re.compile(r"^\d{8}$")

@@ -21,8 +21,8 @@ from gatewayd.store.db import Tx
 from protocol.codec import unpack
 
 if TYPE_CHECKING:
-    from gatewayd.config import TillConfig
     from gatewayd.store.db import Store
+    from gatewayd.till import TillConfig
 
 
 

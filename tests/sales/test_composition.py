@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from gatewayd.config import TillConfig
 from gatewayd.inventory.config import InventoryConfig
 from gatewayd.inventory.service import InventoryService
 from gatewayd.members.checkout import MemberParticipant
@@ -17,6 +16,7 @@ from gatewayd.sales.parts import SaleParts, SalePartsError, SalePolicy
 from gatewayd.sales.payments import SimulatedProvider
 from gatewayd.sales.service import SaleService
 from gatewayd.store.db import Store
+from gatewayd.till import TillConfig
 from protocol.errors import ProtocolError
 
 ITEMS = [{"sku": "A", "name": "可乐", "price": 350, "cost": 200},
