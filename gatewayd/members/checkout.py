@@ -14,9 +14,10 @@ gatewayd/sales/parts.py); what it does runs INSIDE the sale's own transaction:
     amount/take  `sale.tender {method: stored_value|points}` paid from the member's ledger:
                  the tender provider of both methods
 
-`MemberCheckout(members, sales)` is built after the sale service: `attach` (sale.member),
-`pay_coupon` (sale.coupon) and its `scan_route` (member QR payloads and cards scanned go to
-sale.member). The methods: gatewayd/api/members.py.
+`MemberCheckout(members, sales)` is built after the sale service: `attach` (sale.member,
+through the sale's `set_member`), `pay_coupon` (sale.coupon, a tender provider for one
+coupon) and its `scan_route` (member QR payloads and cards scanned go to sale.member); it
+uses only the sale service's public calls. The methods: gatewayd/api/members.py.
 """
 
 from __future__ import annotations
@@ -136,41 +137,16 @@ class MemberCheckout:
 
     async def attach(self, operator: str | None, code: str | None) -> dict[str, Any]:
         """sale.member: the member (or none, with no code) on the open sale, opening one."""
-        svc, sales, cfg = self.members, self.sales, self.members.config
+        svc, cfg = self.members, self.members.config
         row = svc.require(code) if code else None
         if row is not None and not row["active"]:
             raise MemberError("conflict", "the member is deactivated")
         today = svc.today()
-
-        def fn(tx: Tx) -> dict[str, Any]:
-            st = sales._active(tx)
-            if st is None:
-                if row is None:
-                    raise MemberError("conflict", "there is no open sale")
-                st = sales._open_sale(tx, operator)
-            if st.sale["state"] != "open":
-                raise MemberError("conflict", "the sale is being paid: the member must be "
-                                  "given before the first tender")
-            member_id = row["id"] if row is not None else None
-            st.sale["member"] = member_id
-            tx.execute("UPDATE sales SET member = ? WHERE id = ?", (member_id, st.sale["id"]))
-            coupon = None
-            if member_id is not None:
-                coupon = ledger.birthday_benefit(tx, cfg, member_id, today)
-            tx.append("sale.member", {
-                "sale_id": st.sale["id"], "member": member_id,
-                "phone": core.mask_phone(row["phone"]) if row is not None else None,
-                "operator": operator, "birthday_coupon": coupon})
-            sales._reprice(tx, st)
-            wire = sales.wire_from_tx(tx, st.sale["id"])
-            if coupon:
-                wire["birthday_coupon"] = coupon
-            return wire
-
-        wire, _ = await svc.store.write(fn)
-        wire["member_info"] = svc.sale_view(wire["member"])
-        sales._published(wire)
-        return wire
+        return await self.sales.set_member(
+            operator, row["id"] if row is not None else None,
+            core.mask_phone(row["phone"]) if row is not None else None,
+            lambda tx, member: ledger.birthday_benefit(tx, cfg, member, today),
+            svc.sale_view)
 
     async def attach_scanned(self, code: str, operator: str) -> None:
         await self.attach(operator, code)

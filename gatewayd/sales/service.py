@@ -569,6 +569,39 @@ class SaleService(SaleWire, PaymentFlow, CustomerDisplay):
 
         return await self._change(fn)
 
+    async def set_member(self, operator: str | None, member: str | None, phone: str | None,
+                         benefit: Callable[[Tx, str], Any],
+                         view: Callable[[str | None], Any]) -> dict[str, Any]:
+        """sale.member: `member` (None: no member) on the open sale, opening one for a member;
+        refused once the sale is being paid. `benefit(tx, member)` runs in the same
+        transaction (the members' birthday coupon, journaled with it); `view(member)` is the
+        wire's `member_info`."""
+        def fn(tx: Tx) -> dict[str, Any]:
+            st = self._active(tx)
+            if st is None:
+                if member is None:
+                    raise _err("conflict", "there is no open sale")
+                st = self._open_sale(tx, operator)
+            if st.sale["state"] != "open":
+                raise _err("conflict", "the sale is being paid: the member must be "
+                           "given before the first tender")
+            st.sale["member"] = member
+            tx.execute("UPDATE sales SET member = ? WHERE id = ?", (member, st.sale["id"]))
+            coupon = benefit(tx, member) if member is not None else None
+            tx.append("sale.member", {
+                "sale_id": st.sale["id"], "member": member, "phone": phone,
+                "operator": operator, "birthday_coupon": coupon})
+            self._reprice(tx, st)
+            wire = self.wire_from_tx(tx, st.sale["id"])
+            if coupon:
+                wire["birthday_coupon"] = coupon
+            return wire
+
+        wire, _ = await self.store.write(fn)
+        wire["member_info"] = view(wire["member"])
+        self._published(wire)
+        return wire
+
     # ------------------------------------------------------------------ suspend / void
     async def suspend(self, operator: str | None) -> dict[str, Any]:
         def fn(tx: Tx) -> dict[str, Any]:
