@@ -213,8 +213,7 @@ class Auth:
             return Operator(row["id"], row["name"], row["role"])
 
         def fail(tx: Tx) -> int:
-            cur = tx.one("SELECT failures FROM operators WHERE id=?", (op_id,))
-            failures = cur["failures"] + 1
+            failures = tx.scalar("SELECT failures FROM operators WHERE id=?", (op_id,)) + 1
             locked = now + self.lock_s if failures >= self.lock_after else None
             tx.execute(
                 "UPDATE operators SET failures=?, locked_until=? WHERE id=?",

@@ -56,8 +56,8 @@ class Metrics:
         for name, fn in sorted(self.gauges.items()):
             out.append(f"# HELP {name} {self.help.get(name, name)}")
             out.append(f"# TYPE {name} gauge")
-            for labels, value in fn():
-                out.append(f"{name}{_labels(tuple(sorted(labels.items())))} {value:g}")
+            for labels, level in fn():
+                out.append(f"{name}{_labels(tuple(sorted(labels.items())))} {level:g}")
         name = "gatewayd_call_seconds"
         out.append(f"# HELP {name} Call latency from frame received to result sent.")
         out.append(f"# TYPE {name} histogram")

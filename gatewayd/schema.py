@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from protocol import frames
@@ -13,7 +14,8 @@ from protocol.version import PROTOCOL_VERSION, SUBPROTOCOL
 
 
 def build_schema() -> dict:
-    models = [frames.Hello, frames.Call, frames.Welcome, frames.Result, frames.Error, frames.Event]
+    models: list[type[BaseModel]] = [frames.Hello, frames.Call, frames.Welcome, frames.Result,
+                                     frames.Error, frames.Event]
     params = {spec.params for spec in SPECS.values()}
     results = {spec.result for spec in SPECS.values() if spec.result is not None}
     _, defs = models_json_schema(

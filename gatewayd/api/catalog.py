@@ -30,6 +30,7 @@ def register(reg: Registry, catalog: Catalog, store: Store,
                 raise ProtocolError("not_found", f"no item with sku {p.sku!r}")
             return {"item": item.as_wire(), "source": "sku", "qty_override": None,
                     "price_override": None}
+        assert p.barcode is not None  # CatalogLookupParams: exactly one of barcode, query, sku
         match = catalog.lookup(p.barcode)
         if match is None:
             raise ProtocolError("not_found", f"unknown barcode {p.barcode!r}",

@@ -89,6 +89,7 @@ def register(reg: Registry, svc: MemberService, checkout: MemberCheckout | None)
                                         _us(p.valid_to), p.valid_days, member, p.count,
                                         p.codes, p.batch)
         first = svc.coupon(codes[0])
+        assert first is not None  # issued just now
         return {"count": len(codes), "codes": codes, "amount": p.amount,
                 "min_spend": p.min_spend, "valid_from": first["valid_from"],
                 "valid_to": first["valid_to"], "member": member, "batch": p.batch}

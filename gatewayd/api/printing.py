@@ -23,8 +23,11 @@ def register(reg: Registry, queue: PrintQueue, devices: DeviceManager, store: St
         printer = p.device or queue.default_printer()
         if printer not in {d.info.id for d in devices.of_kind("printer")}:
             raise ProtocolError("not_found", f"no printer {printer!r}")
-        document = lines_document(p.lines) if p.lines is not None else p.receipt
-        kind = "lines" if p.lines is not None else "receipt"
+        if p.lines is not None:
+            document, kind = lines_document(p.lines), "lines"
+        else:
+            assert p.receipt is not None  # exactly one of them, checked above
+            document, kind = p.receipt, "receipt"
         job_id, _ = await store.write(
             lambda tx: enqueue(tx, printer, document, kind=kind,
                                ref=f"manual:{ctx.actor}" if ctx.actor else "manual"))

@@ -91,7 +91,8 @@ def register(reg: Registry, svc: SaleService) -> None:
     async def sale_get(ctx: CallContext, p: SaleGetParams) -> dict[str, Any]:
         if (p.receipt_no is None) == (p.id is None):
             raise ProtocolError("invalid_params", "give exactly one of receipt_no and id")
-        wire = svc.by_receipt(p.receipt_no) if p.receipt_no is not None else svc.get_wire(p.id)
+        wire = (svc.by_receipt(p.receipt_no) if p.receipt_no is not None
+                else svc.get_wire(p.id) if p.id is not None else None)
         if wire is None:
             raise ProtocolError("not_found", f"no sale {p.receipt_no or p.id}")
         return wire

@@ -22,15 +22,15 @@ if TYPE_CHECKING:
 def register(reg: Registry, svc: ShiftService) -> None:
     @reg.method("shift.open")
     async def shift_open(ctx: CallContext, p: ShiftOpenParams) -> dict[str, Any]:
-        return await svc.open(ctx.actor, p.float)
+        return await svc.open(ctx.operator_id, p.float)
 
     @reg.method("shift.cash")
     async def shift_cash(ctx: CallContext, p: ShiftCashParams) -> dict[str, Any]:
-        return await svc.cash(ctx.actor, p.amount, p.reason)
+        return await svc.cash(ctx.operator_id, p.amount, p.reason)
 
     @reg.method("shift.close")
     async def shift_close(ctx: CallContext, p: ShiftCloseParams) -> dict[str, Any]:
-        return await svc.close(ctx.actor, p.counted)
+        return await svc.close(ctx.operator_id, p.counted)
 
     @reg.method("shift.current")
     async def shift_current(ctx: CallContext, p: NoParams) -> dict[str, Any]:

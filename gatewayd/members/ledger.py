@@ -24,6 +24,7 @@ the caller's transaction rolls back). `replay(events)` rebuilds both from the jo
 from __future__ import annotations
 
 import secrets
+import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -44,7 +45,7 @@ class MemberError(ProtocolError):
     """A member rule refused the change (the transaction it was raised in rolls back)."""
 
 
-def member_row(tx: Tx, member_id: str) -> Mapping[str, Any]:
+def member_row(tx: Tx, member_id: str) -> sqlite3.Row:
     row = tx.one("SELECT * FROM members WHERE id = ?", (member_id,))
     if row is None:
         raise MemberError("not_found", "no such member")
@@ -209,9 +210,9 @@ def topup(tx: Tx, cfg: MembersConfig, member_id: str, amount: int, method: str,
 # -- tiers ----------------------------------------------------------------------------------
 def window_spend(tx: Tx, cfg: MembersConfig, member_id: str) -> int:
     since = tx.at - cfg.tier_window_days * DAY_US
-    row = tx.one("SELECT COALESCE(SUM(amount), 0) FROM member_purchases"
-                 " WHERE member_id = ? AND at >= ?", (member_id, since))
-    return max(0, row[0])
+    spend = tx.scalar("SELECT COALESCE(SUM(amount), 0) FROM member_purchases"
+                      " WHERE member_id = ? AND at >= ?", (member_id, since))
+    return max(0, spend)
 
 
 def recompute_tier(tx: Tx, cfg: MembersConfig, member_id: str) -> str:
@@ -271,7 +272,7 @@ def issue_from_template(tx: Tx, tpl: CouponTemplate, member_id: str, source: str
                          source, member_id)[0]
 
 
-def check_coupon(tx: Tx, code: str, spend: int, member_id: str | None) -> Mapping[str, Any]:
+def check_coupon(tx: Tx, code: str, spend: int, member_id: str | None) -> sqlite3.Row:
     """The coupon if it may be redeemed now on a sale of `spend` fen by `member_id`."""
     row = tx.one("SELECT * FROM coupons WHERE code = ?", (code,))
     if row is None:
@@ -402,10 +403,10 @@ def max_tender(tx: Tx, cfg: MembersConfig, member_id: str, method: str, due: int
 
 
 def _expired_now(tx: Tx, member_id: str) -> int:
-    return tx.one(
+    return tx.scalar(
         "SELECT COALESCE(SUM(remaining), 0) FROM member_point_lots WHERE member_id = ?"
         " AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= ?",
-        (member_id, tx.at))[0]
+        (member_id, tx.at))
 
 
 def void_sale(tx: Tx, cfg: MembersConfig, sale_id: str) -> dict[str, int]:
@@ -512,7 +513,7 @@ def refund_sale(tx: Tx, cfg: MembersConfig, member_id: str, refund_id: str, orig
     orig = tx.one("SELECT * FROM member_purchases WHERE sale_id = ?", (original_id,))
     if orig is None:  # the original had no member: nothing to reverse
         return {"points_reversed": 0}
-    prev = tx.one("SELECT COALESCE(SUM(-amount), 0) AS amt, COALESCE(SUM(-points), 0) AS pts"
+    prev = tx.row("SELECT COALESCE(SUM(-amount), 0) AS amt, COALESCE(SUM(-points), 0) AS pts"
                   " FROM member_purchases WHERE refund_of = ?", (original_id,))
     refunded_after = min(orig["amount"], prev["amt"] + amount)
     target = orig["points"] * refunded_after // orig["amount"] if orig["amount"] else 0
@@ -553,9 +554,9 @@ def refund_tender(tx: Tx, cfg: MembersConfig, original_id: str, refund_id: str, 
     if not rows or rows[0]["taken"] <= 0:
         raise MemberError("conflict", f"the original sale took no {method} tender")
     member_id, taken = rows[0]["member_id"], rows[0]["taken"]
-    back = tx.one(
+    back = tx.scalar(
         "SELECT COALESCE(SUM(delta), 0) FROM member_moves WHERE ref = ? AND what = ?"
-        " AND reason = 'refund'", (original_id, what))[0]
+        " AND reason = 'refund'", (original_id, what))
     # a refund split over the tenders may give the points part in odd fen: round half-up
     # to whole points, never more than were taken
     units = amount if what == "balance" else min(

@@ -63,6 +63,13 @@ class MemberService:
     def get(self, member_id: str) -> sqlite3.Row | None:
         return self.store.one(f"SELECT {_COLS} FROM members WHERE id = ?", (member_id,))
 
+    def by_id(self, member_id: str) -> sqlite3.Row:
+        """A member this service has just written (not_found if it is gone)."""
+        row = self.get(member_id)
+        if row is None:
+            raise MemberError("not_found", "no such member")
+        return row
+
     def is_member_code(self, code: str) -> bool:
         """For the scan router: a member QR payload, or a known member card."""
         c = code.strip()
@@ -142,7 +149,7 @@ class MemberService:
         member_id = await self.write(lambda tx: ledger.register(
             tx, self.config, phone, name, birthday, card, ref_id))
         self.emit("members.registered", {"member": member_id, "phone": core.mask_phone(phone)})
-        return self.view(self.get(member_id), own=True)
+        return self.view(self.by_id(member_id), own=True)
 
     async def update(self, member_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -153,7 +160,7 @@ class MemberService:
         except ValueError as exc:
             raise MemberError("invalid_params", str(exc)) from None
         changed = await self.write(lambda tx: ledger.update(tx, member_id, fields))
-        return {"member": self.view(self.get(member_id), own=True), "changed": changed}
+        return {"member": self.view(self.by_id(member_id), own=True), "changed": changed}
 
     async def topup(self, member_id: str, amount: int, method: str,
                     ref: str | None = None, operator: str | None = None) -> dict[str, Any]:
@@ -165,7 +172,7 @@ class MemberService:
             return out
 
         out = await self.write(fn)
-        row = self.get(member_id)
+        row = self.by_id(member_id)
         self.emit("members.balance", {"member": member_id, "phone": core.mask_phone(row["phone"]),
                                       "balance": row["balance"]})
         return {**out, "member": self.view(row)}
@@ -195,7 +202,7 @@ class MemberService:
                 c = e = 0
                 for mid in ids:
                     e += ledger.expire_points(tx, mid)
-                    before = tx.one("SELECT tier FROM members WHERE id = ?", (mid,))["tier"]
+                    before = tx.scalar("SELECT tier FROM members WHERE id = ?", (mid,))
                     if ledger.recompute_tier(tx, self.config, mid) != before:
                         c += 1
                 return c, e
@@ -243,7 +250,7 @@ class MemberService:
             "SELECT sale_id, kind, refund_of, receipt_no, amount, points, at"
             " FROM member_purchases WHERE member_id = ? ORDER BY at DESC LIMIT ?",
             (member_id, limit))]
-        moves = {"points": [], "balance": []}
+        moves: dict[str, list[dict[str, Any]]] = {"points": [], "balance": []}
         for what in moves:
             moves[what] = [_at(r) for r in self.store.all(
                 "SELECT delta, before, after, reason, sale_id, ref, seq, at FROM member_moves"

@@ -445,15 +445,15 @@ def apply_promotions(
         for p in group_promos:
             if p.id not in cache:
                 cache[p.id] = _evaluate(p, lines, avail, baseline, by_id, rounding)
-            c = cache[p.id]
-            if c is None or c.saving <= 0:
+            cand = cache[p.id]
+            if cand is None or cand.saving <= 0:
                 continue
-            if best_c is None or (-c.saving, c.size, c.promo.id) < (
+            if best_c is None or (-cand.saving, cand.size, cand.promo.id) < (
                 -best_c.saving,
                 best_c.size,
                 best_c.promo.id,
             ):
-                best_c = c
+                best_c = cand
         if best_c is None:
             break
         group_promos.remove(best_c.promo)
@@ -522,7 +522,7 @@ def _evaluate(
     if isinstance(promo, QtyTier | MixMatch):
         eligible = [i for i in by_id if avail[i] and promo.matches(lines[i].sku, lines[i].category)]
         if isinstance(promo, QtyTier):
-            pools = {}
+            pools: dict[str, list[int]] = {}
             for i in eligible:
                 pools.setdefault(lines[i].sku, []).append(i)
             pool_list = [pools[k] for k in sorted(pools)]
@@ -544,10 +544,10 @@ def _evaluate(
             for k in range(0, len(pieces) - size + 1, size):
                 chunk = pieces[k : k + size]
                 reward = chunk[promo.buy :]
-                s = _bxgy_saving(promo, chunk, reward, price, baseline, rounding)
-                if s is not None:
-                    groups.append(s[1])
-                    saving += s[0]
+                got = _bxgy_saving(promo, chunk, reward, price, baseline, rounding)
+                if got is not None:
+                    groups.append(got[1])
+                    saving += got[0]
         else:
             left = list(avail)
             skip = [0] * len(lines)  # pieces per line not worth rewarding
@@ -561,14 +561,14 @@ def _evaluate(
                 quals = _qualifiers(promo, lines, spare, price, baseline)
                 if quals is None:
                     break
-                s = _bxgy_saving(promo, quals + rewards, rewards, price, baseline, rounding)
-                if s is None:
+                got = _bxgy_saving(promo, quals + rewards, rewards, price, baseline, rounding)
+                if got is None:
                     # these rewards are not worth it; the next group tries dearer ones
                     for i in rewards:
                         skip[i] += 1
                     continue
-                groups.append(s[1])
-                saving += s[0]
+                groups.append(got[1])
+                saving += got[0]
                 for i in quals + rewards:
                     left[i] -= 1
                     skip[i] = min(skip[i], left[i])

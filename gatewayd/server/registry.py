@@ -28,6 +28,17 @@ class CallContext:
     def actor(self) -> str | None:
         return self.operator.id if self.operator else None
 
+    @property
+    def operator_id(self) -> str:
+        """The logged-in operator, for a method that needs one (`needs_operator`: the session
+        has refused the call without)."""
+        if self.operator is None:
+            from protocol.errors import ProtocolError
+
+            raise ProtocolError("unauthenticated", "log in first (auth.login)",
+                                {"login_required": True})
+        return self.operator.id
+
     async def require(self, role: str, action: str) -> None:
         """A condition inside a handler that needs a higher role (a discount above the
         cashier's limit, say): pass if this connection has it or a valid `approve` in the

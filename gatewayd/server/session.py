@@ -106,7 +106,8 @@ class _QueuedAnswer(bytes):
 
 
 def _error_frame(call_id: int | None, exc: ProtocolError) -> bytes:
-    frame = {"type": "error", "id": call_id, "code": exc.code, "message": exc.message}
+    frame: dict[str, Any] = {"type": "error", "id": call_id, "code": exc.code,
+                             "message": exc.message}
     if exc.details:
         frame["details"] = exc.details
     return pack(frame)
@@ -199,6 +200,8 @@ class Session:
         ):
             return False
         sock = self._socket
+        if sock is None:  # not plain TCP: `direct` is never set then
+            return False
         fd = sock.fileno()
         if fd < 0 or sock.did_shutdown_SHUT_WR:
             return False

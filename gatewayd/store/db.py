@@ -101,6 +101,21 @@ class Tx:
     def one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
         return self.conn.execute(sql, params).fetchone()
 
+    def row(self, sql: str, params: Any = ()) -> sqlite3.Row:
+        """The one row a query must give: an aggregate's, or one this transaction knows is
+        there (LookupError if not)."""
+        return _must(self.conn.execute(sql, params).fetchone(), sql)
+
+    def scalar(self, sql: str, params: Any = ()) -> Any:
+        """The first column of `row`: COUNT(*), COALESCE(SUM(...), 0), ..."""
+        return self.row(sql, params)[0]
+
+
+def _must(row: sqlite3.Row | None, sql: str) -> sqlite3.Row:
+    if row is None:
+        raise LookupError(f"no row for {sql}")
+    return row
+
 
 def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=5.0)
@@ -217,6 +232,13 @@ class Store:
     # -- reads -------------------------------------------------------------------------
     def one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
         return self._r.execute(sql, params).fetchone()
+
+    def row(self, sql: str, params: Any = ()) -> sqlite3.Row:
+        """As Tx.row, on the read connection."""
+        return _must(self._r.execute(sql, params).fetchone(), sql)
+
+    def scalar(self, sql: str, params: Any = ()) -> Any:
+        return self.row(sql, params)[0]
 
     def all(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
         return self._r.execute(sql, params).fetchall()
