@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import trio
 from websockets.trio.server import serve
+from websockets.typing import Origin, Subprotocol
 
 from drivers.manager import DeviceManager
 from gatewayd import api, auth, systemd
@@ -174,7 +175,8 @@ class App:
         ok = all(state == "online" for state in devices.values())
         try:
             seq = self.store.journal_seq()
-            store = {"ok": True, "journal_seq": seq, "schema": self.store.schema_version}
+            store: dict[str, Any] = {"ok": True, "journal_seq": seq,
+                                     "schema": self.store.schema_version}
         except Exception as exc:  # a broken store is the one thing worse than a broken device
             store, ok = {"ok": False, "error": str(exc)}, False
         return {
@@ -215,7 +217,7 @@ class App:
         m.gauge("gatewayd_journal_seq", "Last journal seq.", lambda: [({}, self.store.last_seq)])
 
     # -- running ----------------------------------------------------------------------------
-    def _origins(self) -> list[str | None]:
+    def _origins(self) -> list[Origin | None]:
         cfg = self.config.server
         own = [
             f"http://{cfg.listen}",
@@ -229,7 +231,7 @@ class App:
                 f"http://127.0.0.1:{self.port}",
             ]
         # None admits clients that send no Origin (posctl, the Python client): not browsers.
-        return [*dict.fromkeys([*own, *cfg.allowed_origins]), None]
+        return [*(Origin(o) for o in dict.fromkeys([*own, *cfg.allowed_origins])), None]
 
     async def _handle(self, ws) -> None:
         await Session(self, ws).run()
@@ -253,7 +255,7 @@ class App:
                     serve,
                     self._handle,
                     listeners=listeners,
-                    subprotocols=[SUBPROTOCOL],
+                    subprotocols=[Subprotocol(SUBPROTOCOL)],
                     origins=origins,
                     process_request=make_process_request(self),
                     max_size=cfg.max_frame_bytes,

@@ -8,6 +8,7 @@ act on the simulators' device end (DESIGN §4).
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
 from gatewayd import auth
@@ -37,7 +38,8 @@ def seed(store: Store, data_dir: Path) -> None:
     load_sample(store)  # only into an empty catalog
     for op_id, name, role, pin in DEMO_OPERATORS:
         if not store.one("SELECT 1 FROM operators WHERE id=?", (op_id,)):
-            store.write_sync(lambda tx, a=(op_id, name, role, pin): auth.add_operator(tx, *a))
+            store.write_sync(partial(auth.add_operator, op_id=op_id, name=name, role=role,
+                                     pin=pin))
     token_file = data_dir / "demo.token"
     if token_file.exists() and auth.token_role(store, read_token(data_dir)):
         return

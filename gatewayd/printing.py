@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -19,6 +20,7 @@ import trio
 from drivers.base import DeviceOffline, TransportError
 from drivers.printer.device import PrinterNotReady
 from drivers.printer.receipt import Cut, Feed, Text, receipt_from_dicts, render
+from gatewayd.devices import as_printer
 from gatewayd.store.db import Tx, now_us
 from protocol.codec import pack, unpack
 from protocol.errors import ProtocolError
@@ -93,7 +95,7 @@ class PrintQueue:
         async with trio.open_nursery() as nursery:
             for dev in self.devices.of_kind("printer"):
                 self._wake[dev.info.id] = trio.Event()
-                dev.add_status_listener(lambda pid=dev.info.id: self.wake(pid))
+                as_printer(dev).add_status_listener(partial(self.wake, dev.info.id))
                 nursery.start_soon(self._printer_loop, dev)
             task_status.started()
 

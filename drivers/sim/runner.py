@@ -18,6 +18,7 @@ import errno
 import os
 import termios
 import tty
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -303,7 +304,7 @@ class TcpSim(_SimRunner):
 
 
 async def run_sims(
-    sims: dict[str, PtySim | TcpSim], task_status: Any = trio.TASK_STATUS_IGNORED
+    sims: Mapping[str, PtySim | TcpSim], task_status: Any = trio.TASK_STATUS_IGNORED
 ) -> None:
     """Run several simulators in one nursery; started once every pty link / port exists."""
     async with trio.open_nursery() as nursery:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from gatewayd.devices import as_scale
 from protocol.errors import ProtocolError
 from protocol.methods import (
     NoParams,
@@ -48,7 +49,7 @@ def register(reg: Registry, sims: SimSet, devices: DeviceManager) -> None:
         r.poke()
         # A polled scale sees the new weight at its next poll; answer once the driver has,
         # so a sale.add right after this call weighs what was just put on the scale.
-        scale = devices.get(p.device or "scale")
+        scale = as_scale(devices.get(p.device or "scale"))
         with trio.move_on_after(2):
             while scale.info.state == "online":
                 latest = scale.latest

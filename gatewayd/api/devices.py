@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gatewayd.devices import pick
+from gatewayd.devices import as_display, as_drawer, as_scale, pick
 from protocol.errors import ProtocolError
 from protocol.methods import (
     DeviceIdParams,
@@ -35,23 +35,23 @@ def register(reg: Registry, devices: DeviceManager, store: Store) -> None:
 
     @reg.method("scale.read")
     async def scale_read(ctx: CallContext, p: ScaleReadParams) -> dict[str, Any]:
-        dev = pick(devices, "scale", p.device)
+        dev = as_scale(pick(devices, "scale", p.device))
         reading = await dev.read(timeout=p.timeout_ms / 1000)
         return {"device": dev.info.id, **reading.as_wire()}
 
     @reg.method("scale.zero")
     async def scale_zero(ctx: CallContext, p: OptionalDeviceParams) -> dict[str, Any]:
-        await pick(devices, "scale", p.device).zero()
+        await as_scale(pick(devices, "scale", p.device)).zero()
         return {"ok": True}
 
     @reg.method("scale.tare")
     async def scale_tare(ctx: CallContext, p: OptionalDeviceParams) -> dict[str, Any]:
-        await pick(devices, "scale", p.device).tare()
+        await as_scale(pick(devices, "scale", p.device)).tare()
         return {"ok": True}
 
     @reg.method("drawer.open")
     async def drawer_open(ctx: CallContext, p: OptionalDeviceParams) -> dict[str, Any]:
-        dev = pick(devices, "drawer", p.device)
+        dev = as_drawer(pick(devices, "drawer", p.device))
         await dev.open()
         await store.write(
             lambda tx: tx.append(
@@ -68,10 +68,10 @@ def register(reg: Registry, devices: DeviceManager, store: Store) -> None:
 
     @reg.method("drawer.status")
     async def drawer_status(ctx: CallContext, p: OptionalDeviceParams) -> dict[str, Any]:
-        dev = pick(devices, "drawer", p.device)
+        dev = as_drawer(pick(devices, "drawer", p.device))
         return {"device": dev.info.id, "state": dev.info.state, "open": dev.is_open}
 
     @reg.method("display.show")
     async def display_show(ctx: CallContext, p: DisplayShowParams) -> dict[str, Any]:
-        await pick(devices, "display", p.device).show(p.lines)
+        await as_display(pick(devices, "display", p.device)).show(p.lines)
         return {"ok": True}

@@ -69,7 +69,7 @@ def _sale_id(sale: Any) -> str:
 
 
 def _protocol(err: StockError) -> ProtocolError:
-    return ProtocolError(err.code, err.message, err.details)  # type: ignore[arg-type]
+    return ProtocolError(err.code, err.message, err.details)
 
 
 class Inventory:
@@ -100,7 +100,8 @@ class Inventory:
     @staticmethod
     def _wire(row: Any) -> dict[str, Any]:
         on_hand = row["on_hand"] or 0
-        avg, source = row["avg_cost"], "average"
+        avg = row["avg_cost"]
+        source: str | None = "average"
         if avg is None:
             avg, source = row["cost"], ("catalog" if row["cost"] is not None else None)
         threshold = row["threshold"]

@@ -78,7 +78,7 @@ class MemberParticipant:
         amount = -wire["total"] if wire["total"] < 0 else wire["total"]
         out = ledger.refund_sale(tx, cfg, member["member_id"], wire["id"], original, amount,
                                  wire.get("receipt_no"))
-        row = tx.one("SELECT phone, points, balance FROM members WHERE id = ?",
+        row = tx.row("SELECT phone, points, balance FROM members WHERE id = ?",
                      (member["member_id"],))
         wire["member_info"] = {"member": member["member_id"],
                                "phone": core.mask_phone(row["phone"]), "points": row["points"],

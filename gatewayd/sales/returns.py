@@ -324,8 +324,9 @@ class ReturnsService:
                 operator, receipt_no, lines, exchange, no_receipt, post_void, approver)
             if wire is None:  # provider parts first, then the document
                 await self._provider_parts(plan_id, plan)
-                wire, _ = await self.store.write(
+                done, _ = await self.store.write(
                     lambda tx: self._complete(tx, plan_id, operator, approver))
+                return await self._after(done, operator)
             return await self._after(wire, operator)
 
     async def _prepare(self, operator: str | None, receipt_no: str | None,
@@ -366,7 +367,8 @@ class ReturnsService:
                         "pending" if has_provider else "done", operator, tx.at, tx.at))
             if not has_provider:
                 return plan_id, plan, self._complete(tx, plan_id, operator, approver, plan)
-            self._new_keys(tx, plan_id, orig["id"], plan)  # type: ignore[index]
+            assert orig is not None  # provider parts come from the original's tenders
+            self._new_keys(tx, plan_id, orig["id"], plan)
             tx.append("refund.started", {"refund_id": plan_id, "sale_id": orig["id"],
                                          "receipt_no": orig["receipt_no"],
                                          "operator": operator, "plan": plan.to_dict()})
@@ -460,8 +462,8 @@ class ReturnsService:
         for i, part in enumerate(plan.parts):
             if part.original is None or (only is not None and i not in only):
                 continue
-            n = tx.one("UPDATE sales SET tender_n=tender_n+1 WHERE id=? RETURNING tender_n",
-                       (sale_id,))[0]
+            n = tx.scalar("UPDATE sales SET tender_n=tender_n+1 WHERE id=? RETURNING tender_n",
+                          (sale_id,))
             key = f"{sale_id}:{n}"
             tx.execute("INSERT INTO payment_attempts(id, sale_id, n, kind, method, provider,"
                        " amount, original, state, created_at, updated_at) VALUES (?,?,?,"
@@ -518,26 +520,25 @@ class ReturnsService:
             tx.execute("UPDATE payment_attempts SET state='declined', error=?, updated_at=? "
                        "WHERE id=?", (why, tx.at, key))
             tx.append("refund.declined", {"refund_id": plan_id, "key": key, "reason": why})
-            sale_id = tx.one("SELECT sale_id FROM pending_refunds WHERE id=?",
-                             (plan_id,))["sale_id"]
+            sale_id = tx.scalar("SELECT sale_id FROM pending_refunds WHERE id=?", (plan_id,))
             self._new_keys(tx, plan_id, sale_id, plan, only=[i])
 
         await self.store.write(fn)
 
     # -- completion (one transaction) --------------------------------------------------
     def _next_no(self, tx: Tx, day: str) -> tuple[str, int]:
-        n = tx.one("INSERT INTO refund_counters(business_day, last) VALUES (?, 1) "
-                   "ON CONFLICT(business_day) DO UPDATE SET last=last+1 RETURNING last",
-                   (day,))[0]
+        n = tx.scalar("INSERT INTO refund_counters(business_day, last) VALUES (?, 1) "
+                      "ON CONFLICT(business_day) DO UPDATE SET last=last+1 RETURNING last",
+                      (day,))
         return f"{self.till.store}-{self.till.till}-{day}-R{n:04d}", n
 
     def _complete(self, tx: Tx, plan_id: str, operator: str | None, approver: str | None,
                   plan: Plan | None = None) -> dict[str, Any]:
         svc = self.sales
         row = tx.one("SELECT * FROM pending_refunds WHERE id=?", (plan_id,))
+        if row is None or (plan is None and row["state"] != "pending"):
+            raise _err("conflict", "this refund is not pending any more")
         if plan is None:
-            if row is None or row["state"] != "pending":
-                raise _err("conflict", "this refund is not pending any more")
             plan = Plan.from_dict(unpack(row["plan"]))
             missing = [k for k in plan.keys.values() if k not in plan.approved]
             if missing:
@@ -549,7 +550,7 @@ class ReturnsService:
         for x in plan.lines:
             if x.orig_line_id is None:
                 continue
-            ln = tx.one("SELECT qty, returned_qty FROM sale_lines WHERE id=?",
+            ln = tx.row("SELECT qty, returned_qty FROM sale_lines WHERE id=?",
                         (x.orig_line_id,))
             if ln["returned_qty"] + x.qty > ln["qty"]:
                 raise _err("conflict", "the line was refunded meanwhile",

@@ -42,6 +42,7 @@ from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from gatewayd.devices import as_drawer
 from gatewayd.ports import NO_DEVICES, Devices, PrintWaker, Publish
 from gatewayd.sales.money import format_yuan
 from gatewayd.store.db import Tx
@@ -457,7 +458,7 @@ class ShiftService:
             tx.append("shift.closed", {"shift_id": cur["id"], "operator": operator,
                                        "counted": counted, "expected": expected,
                                        "variance": variance, "report": report})
-            row = _one(tx, "SELECT * FROM shifts WHERE id=?", (cur["id"],))
+            row = dict(tx.row("SELECT * FROM shifts WHERE id=?", (cur["id"],)))
             job = self._print(tx, "交班报表 SHIFT REPORT", report, [
                 f"班次 Shift {cur['id'][:8]}  收银员 {cur['operator']}",
                 f"实点 Counted {format_yuan(counted)}  差额 Variance {format_yuan(variance)}"],
@@ -605,7 +606,7 @@ async def open_drawer(devices: Devices, store: Store, wanted: str | None, reason
         found = [d for d in found if d.info.id == wanted]
     if not found:
         return False
-    dev = found[0]
+    dev = as_drawer(found[0])
     error = None
     try:
         await dev.open()
