@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import trio
+from pydantic import BaseModel, ValidationError
 
 DeviceState = Literal["offline", "online", "error"]
 
@@ -92,15 +93,38 @@ class DeviceInfo:
         }
 
 
+def validate_options(model: type[BaseModel], options: dict[str, Any],
+                     where: str = "options") -> BaseModel:
+    """A driver's options checked against its model; ValueError naming the first bad key
+    (`options.widht: unknown option`), which config check and start-up report."""
+    try:
+        return model.model_validate(options)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in (where, *err["loc"]))
+            text = "unknown option" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(f"{key}: {text}")
+        raise ValueError("; ".join(problems)) from None
+
+
 class Device:
-    """Base of every driver. Subclasses implement `run` and their kind's commands."""
+    """Base of every driver. Subclasses implement `run` and their kind's commands.
+
+    `options_model`: the pydantic model of the driver's `options` table (unknown keys and bad
+    values are refused at construction, naming the key); `self.settings` is the validated
+    model, `self.options` the raw table."""
 
     kind: str = ""
+    options_model: type[BaseModel] | None = None
 
     def __init__(self, info: DeviceInfo, emit: Emit, options: dict[str, Any] | None = None):
         self.info = info
         self.emit = emit
         self.options = options or {}
+        self.settings: Any = None
+        if self.options_model is not None:
+            self.settings = validate_options(self.options_model, self.options)
         self.transport: Transport | None = None
         self.online = trio.Event()
 

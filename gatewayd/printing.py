@@ -3,7 +3,9 @@
 A job is queued in the same transaction as the fact it prints (a completed sale and its
 receipt are one commit). One task per printer prints the oldest job when the printer is
 ready. A job is marked `printing` (journaled) before its bytes go out and `done` only after
-the printer confirmed its status; a job found `printing` after a failure or a restart was
+the printer answered the job's completion request (it has printed it; see
+drivers/printer/device.py), or `sent` on a printer without a status channel, which cannot
+say; a job found `printing` after a failure or a restart was
 interrupted, so it is printed again whole, headed 重打印 REPRINT — never lost, never
 silently doubled.
 """
@@ -154,15 +156,17 @@ class PrintQueue:
 
         await self.store.write(started)
         self._event(job, "printing", attempt)
-        await dev.print_bytes(data)
+        result = await dev.print_bytes(data)
+        state = "done" if result == "printed" else "sent"
 
         def done(tx: Tx) -> None:
-            tx.execute("UPDATE print_jobs SET state='done', last_error=NULL, updated_at=? "
-                       "WHERE id=?", (now_us(), job["id"]))
-            tx.append("print.done", {"job_id": job["id"], "attempt": attempt})
+            tx.execute("UPDATE print_jobs SET state=?, last_error=NULL, updated_at=? "
+                       "WHERE id=?", (state, now_us(), job["id"]))
+            tx.append("print.done", {"job_id": job["id"], "attempt": attempt,
+                                     "confirmed": state == "done"})
 
         await self.store.write(done)
-        self._event(job, "done", attempt)
+        self._event(job, state, attempt)
 
     async def _failed(self, job, reason: str) -> None:
         def mark(tx: Tx) -> None:

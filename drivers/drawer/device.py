@@ -142,7 +142,10 @@ class PrinterKickDrawer(_Drawer):
             self._running = False
 
     async def open(self) -> None:
-        if self.printer is None or self.info.state != "online":
+        # Whenever the printer's port is open, even while it does not answer status: the
+        # printer sends the kick as a real-time pulse then (no receipt, still change).
+        printer = self.printer
+        if printer is None or printer.transport is None or printer.info.state == "offline":
             raise DeviceOffline(f"{self.info.id} is {self.info.state}")
         await self.printer.kick_drawer(self.pin, self.on_ms, self.off_ms)
         self._kicked()

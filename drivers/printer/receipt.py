@@ -42,6 +42,10 @@ INIT = ESC + b"@"
 KANJI_ON = FS + b"&"
 KANJI_OFF = FS + b"."
 
+# Paper widths in columns of the 12x24 font: 58 mm (384 dots) 32; TM-T88 80 mm (512 dots)
+# 42; 80 mm (576 dots) 48; and the 35 / 56 column modes some models offer.
+WIDTHS = (32, 35, 42, 48, 56)
+
 Align = Literal["left", "center", "right"]
 _ALIGN_N = {"left": 0, "center": 1, "right": 2}
 

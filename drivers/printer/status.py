@@ -24,6 +24,19 @@ A DLE EOT reply byte (bit 1 set) and an ASB header (bit 1 clear) are told apart 
 three following ASB bytes can never look like either (bit 4 clear). A DLE EOT reply does not
 say which n it answers: the decoder matches replies to the requests it issued, in order
 (`request(n)` records the request). Anything that fits nowhere is counted as garbage.
+
+Job completion (the requests a printer answers only once the data before them is printed;
+DLE EOT is real-time and answered at once, so it cannot confirm a job):
+  GS r 1 (1D 72 01)  paper sensor status, processed in order: one byte, bits 4 and 7 = 0,
+                     bits0+1 roll paper near end, bits2+3 roll paper end. Told apart from a
+                     DLE EOT reply by bit 4 and from an ASB body by coming outside a frame.
+  GS ( H fn=48       1D 28 48 06 00 30 30 d1 d2 d3 d4 (d = "0".."9"): process ID response
+                     37 22 d1 d2 d3 d4 00 once everything before it is printed (TM-T88IV
+                     and later). 37 25 00 answers DLE DC4 fn=8 (clear buffers).
+
+Paper sensors report near-end and end each on two bits. `tolerant_paper=True` takes either
+bit of a pair as set, for clones that set only one; the default (strict) wants both, as the
+Epson reference specifies, so a clone with a stuck bit does not stop the till.
 """
 
 from __future__ import annotations
@@ -47,6 +60,21 @@ def request_bytes(n: int) -> bytes:
 
 def asb_enable_bytes(mask: int = ASB_ALL) -> bytes:
     return bytes([0x1D, ord("a"), mask & 0xFF])
+
+
+PAPER_STATUS_REQUEST = b"\x1dr\x01"  # GS r 1
+
+
+def process_id_request(pid: str) -> bytes:
+    """GS ( H fn=48: the printer answers `37 22 pid 00` once the data before it is printed."""
+    if len(pid) != 4 or not pid.isascii() or not pid.isdigit():
+        raise ValueError("a process ID is four ASCII digits")
+    return b"\x1d(H\x06\x0000" + pid.encode()
+
+
+def encode_paper_status(paper: str) -> int:
+    """The GS r 1 reply byte for a paper state (device side)."""
+    return (0x03 if paper in ("near_end", "empty") else 0) | (0x0C if paper == "empty" else 0)
 
 
 def _is_eot_reply(b: int) -> bool:
@@ -110,11 +138,16 @@ def _paper(near_end: bool, end: bool) -> Paper:
     return "empty" if end else "near_end" if near_end else "ok"
 
 
+def _pair(b: int, mask: int, tolerant: bool) -> bool:
+    """A sensor reported on two bits: both set (strict), or either (tolerant)."""
+    return bool(b & mask) if tolerant else b & mask == mask
+
+
 def _any_error(s: PrinterStatus) -> bool:
     return s.cutter_error or s.mechanical_error or s.unrecoverable_error or s.recoverable_error
 
 
-def apply_eot(status: PrinterStatus, n: int, b: int) -> PrinterStatus:
+def apply_eot(status: PrinterStatus, n: int, b: int, tolerant: bool = False) -> PrinterStatus:
     """Merge the reply byte `b` to DLE EOT `n` into `status`."""
     if n == 1:
         return replace(status, drawer_pin3_high=bool(b & 0x04), online=not b & 0x08,
@@ -134,17 +167,22 @@ def apply_eot(status: PrinterStatus, n: int, b: int) -> PrinterStatus:
                     unrecoverable_error=bool(b & 0x20), recoverable_error=bool(b & 0x40))
         return replace(s, error=_any_error(s))
     if n == 4:
-        return replace(status, paper=_paper(b & 0x0C == 0x0C, b & 0x60 == 0x60))
+        return replace(status, paper=_paper(_pair(b, 0x0C, tolerant), _pair(b, 0x60, tolerant)))
     raise ValueError(n)
 
 
-def apply_asb(status: PrinterStatus, frame: bytes) -> PrinterStatus:
+def apply_paper_status(status: PrinterStatus, b: int, tolerant: bool = False) -> PrinterStatus:
+    """Merge a GS r 1 reply byte into `status`."""
+    return replace(status, paper=_paper(_pair(b, 0x03, tolerant), _pair(b, 0x0C, tolerant)))
+
+
+def apply_asb(status: PrinterStatus, frame: bytes, tolerant: bool = False) -> PrinterStatus:
     b1, b2, b3, _b4 = frame
     s = replace(status, drawer_pin3_high=bool(b1 & 0x04), online=not b1 & 0x08,
                 cover_open=bool(b1 & 0x20), feed_button=bool(b1 & 0x40),
                 mechanical_error=bool(b2 & 0x04), cutter_error=bool(b2 & 0x08),
                 unrecoverable_error=bool(b2 & 0x20), recoverable_error=bool(b2 & 0x40),
-                paper=_paper(b3 & 0x03 == 0x03, b3 & 0x0C == 0x0C))
+                paper=_paper(_pair(b3, 0x03, tolerant), _pair(b3, 0x0C, tolerant)))
     return replace(s, error=_any_error(s))
 
 
@@ -183,16 +221,19 @@ class StatusDecoder:
     """Feed it whatever the printer sent; get StatusReports. Tolerates any split of the
     stream and garbage between frames (counted in `garbage_bytes`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tolerant_paper: bool = False) -> None:
         self.status = PrinterStatus()
+        self.tolerant = tolerant_paper
         self.pending: deque[int] = deque()
+        self.paper_requests = 0  # GS r 1 requests not answered yet
         self.garbage_bytes = 0
         self._asb = bytearray()
+        self._reply = bytearray()  # a 37 xx ... 00 response begun
 
     @property
     def pending_bytes(self) -> int:
-        """Bytes of an ASB frame begun but not finished."""
-        return len(self._asb)
+        """Bytes of an ASB frame or a process ID response begun but not finished."""
+        return len(self._asb) + len(self._reply)
 
     # -- host side ----------------------------------------------------------------------
     def request(self, n: int) -> bytes:
@@ -206,22 +247,30 @@ class StatusDecoder:
         self.pending.extend(ns)
 
     def drop_pending(self) -> int:
-        """Forget requests that will not be answered (timeout); returns how many."""
+        """Forget DLE EOT requests that will not be answered (timeout); returns how many."""
         n = len(self.pending)
         self.pending.clear()
         return n
+
+    def request_paper_status(self) -> bytes:
+        """GS r 1, answered in order after the data before it (a job's completion)."""
+        self.paper_requests += 1
+        return PAPER_STATUS_REQUEST
 
     # -- device side --------------------------------------------------------------------
     def feed(self, data: bytes) -> list[StatusReport]:
         reports: list[StatusReport] = []
         for b in data:
+            if self._reply:
+                self._reply_byte(b, reports)
+                continue
             if self._asb:
                 if _is_asb_body(b):
                     self._asb.append(b)
                     if len(self._asb) == 4:
                         frame = bytes(self._asb)
                         self._asb.clear()
-                        self.status = apply_asb(self.status, frame)
+                        self.status = apply_asb(self.status, frame, self.tolerant)
                         reports.append(StatusReport("asb", frame, self.status))
                     continue
                 # Broken frame: its bytes were garbage; look at b afresh.
@@ -229,12 +278,34 @@ class StatusDecoder:
                 self._asb.clear()
             if _is_eot_reply(b) and self.pending:
                 n = self.pending.popleft()
-                self.status = apply_eot(self.status, n, b)
+                self.status = apply_eot(self.status, n, b, self.tolerant)
                 reports.append(
                     StatusReport(f"eot{n}", bytes([b]), self.status, settled=not self.pending)
                 )
+            elif b == 0x37:
+                self._reply.append(b)
             elif _is_asb_head(b):
                 self._asb.append(b)
+            elif b & 0x90 == 0 and self.paper_requests:
+                self.paper_requests -= 1
+                self.status = apply_paper_status(self.status, b, self.tolerant)
+                reports.append(StatusReport("paper", bytes([b]), self.status))
             else:
                 self.garbage_bytes += 1
         return reports
+
+    def _reply_byte(self, b: int, reports: list[StatusReport]) -> None:
+        """Inside `37 22 d1..d4 00` (process ID) or `37 25 00` (buffers cleared)."""
+        reply = self._reply
+        reply.append(b)
+        if len(reply) == 2 and b not in (0x22, 0x25):
+            self.garbage_bytes += 2
+            reply.clear()
+        elif (reply[1] == 0x25 and len(reply) == 3) or (reply[1] == 0x22 and len(reply) == 7):
+            frame = bytes(reply)
+            reply.clear()
+            if b != 0x00 or (frame[1] == 0x22 and not frame[2:6].isdigit()):
+                self.garbage_bytes += len(frame)
+                return
+            source = "process_id" if frame[1] == 0x22 else "cleared"
+            reports.append(StatusReport(source, frame, self.status))

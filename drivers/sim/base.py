@@ -4,11 +4,24 @@ A simulator is fed the bytes the host wrote and queues the bytes the device answ
 `drivers.sim.runner` couples it to a pty or TCP socket so the daemon's real transport and
 driver talk to it. Actions (a scan, a new weight, paper out) change state and may queue
 unsolicited output; the runner flushes after every feed, every action and every tick.
+
+History is bounded: what a simulator keeps for tests and `sim.*` views (receipts, kicks,
+scans, scale commands, display screens) is a ring of the last `history` entries, so a demo
+that runs for days stays flat in memory.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+HISTORY = 200
+
+
+def remember(ring: list[Any], item: Any, size: int = HISTORY) -> None:
+    """Append to a bounded history list, dropping the oldest entries beyond `size`."""
+    ring.append(item)
+    if len(ring) > size:
+        del ring[: len(ring) - size]
 
 
 class SimDevice:

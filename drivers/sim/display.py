@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from drivers.printer.cjk import char_width
-from drivers.sim.base import SimDevice
+from drivers.sim.base import SimDevice, remember
 
 COLS, ROWS = 20, 2
 ESC, US = 0x1B, 0x1F
@@ -37,6 +37,8 @@ class DisplaySim(SimDevice):
         self.encoding = None if encoding in (None, "", "ascii") else encoding
         self.garbage_bytes = 0
         self.scroll = False
+        self.screens: list[list[str]] = []  # the last HISTORY screens shown, oldest first
+        self.screen_count = 0
         self._buf = bytearray()
         self._reset()
 
@@ -66,6 +68,10 @@ class DisplaySim(SimDevice):
             if n == 0:
                 break
             del self._buf[:n]
+        shown = self.lines()
+        if not self.screens or self.screens[-1] != shown:
+            remember(self.screens, shown)
+            self.screen_count += 1
 
     # -- screen ---------------------------------------------------------------------------
     def _clear(self) -> None:

@@ -1,4 +1,9 @@
-"""An in-memory transport wired straight to a simulator, for driver tests without a pty."""
+"""An in-memory transport wired straight to a simulator, for driver tests without a pty.
+
+While the host waits in `receive`, the simulator's clock runs: `sim.tick()` every
+`sim.tick_interval` (a printer's engine printing its buffer, a scale streaming), as the pty
+and TCP runners do.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +43,15 @@ class LoopbackTransport(Transport):
             if self.closed:
                 raise TransportError("loopback closed")
             self._wake = trio.Event()
-            await self._wake.wait()
+            interval = self.sim.tick_interval
+            if interval is None:
+                await self._wake.wait()
+                continue
+            with trio.move_on_after(interval) as waited:
+                await self._wake.wait()
+            if waited.cancelled_caught:
+                self.sim.tick()
+                self.flush()
         out = bytes(self._data[:max_bytes])
         del self._data[:max_bytes]
         return out

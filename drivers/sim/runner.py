@@ -29,6 +29,8 @@ from drivers.sim.base import SimDevice
 # Output the host does not read (nobody connected, or a full pty buffer) is kept up to this
 # size and then dropped oldest first, like bytes on a serial line nobody listens to.
 MAX_PENDING = 64 * 1024
+# What the host wrote is kept for tests and `sim.*` views: the last MAX_RECEIVED bytes.
+MAX_RECEIVED = 64 * 1024
 
 _BAUDS = {
     getattr(termios, f"B{rate}"): rate
@@ -43,7 +45,8 @@ class _SimRunner:
         self._wake_writer = trio.Event()
         self._plugged_changed = trio.Event()
         self.plugged = True
-        self.received = bytearray()  # everything the host wrote, for tests and `sim.*` views
+        self.received = bytearray()  # the last MAX_RECEIVED bytes the host wrote
+        self.received_total = 0
 
     def _queue(self, data: bytes) -> None:
         if not data:
@@ -61,6 +64,9 @@ class _SimRunner:
 
     def _feed(self, data: bytes) -> None:
         self.received += data
+        self.received_total += len(data)
+        if len(self.received) > MAX_RECEIVED:
+            del self.received[: len(self.received) - MAX_RECEIVED]
         self.sim.feed(data)
         self.poke()
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from drivers.scale.aclas import ACK, DC1, ENQ, bcc
 from drivers.scale.toledo8217 import CR, STX, Toledo8217Status
-from drivers.sim.base import SimDevice
+from drivers.sim.base import SimDevice, remember
 
 
 class ScaleSim(SimDevice):
@@ -27,7 +27,7 @@ class ScaleSim(SimDevice):
         self.stable = True
         self.overload = False
         self.silent = False
-        self.commands: list[str] = []  # what the host asked, for tests
+        self.commands: list[str] = []  # what the host asked, the last HISTORY, for tests
 
     # -- actions -----------------------------------------------------------------------------
     def set_weight(self, grams: int, stable: bool = True) -> None:
@@ -131,7 +131,7 @@ class Toledo8217Sim(ScaleSim):
 
     def _finish_tare(self) -> None:
         digits, self._tare_cmd = bytes(self._tare_cmd or b""), None
-        self.commands.append("T" + digits.decode())
+        remember(self.commands, "T" + digits.decode())
         if digits:
             if self.stable and not self.over:
                 self.tare_grams = int(digits)
@@ -145,7 +145,7 @@ class Toledo8217Sim(ScaleSim):
         if c == "T":
             self._tare_cmd = bytearray()
             return
-        self.commands.append(c)
+        remember(self.commands, c)
         if c == "W":
             st = self.status()
             if st.motion or st.over_capacity or st.under_zero:
@@ -229,15 +229,15 @@ class AclasSim(ScaleSim):
                     self._bracket(bytes(self._cmd))
                     self._cmd.clear()
             elif b == ENQ:
-                self.commands.append("ENQ")
+                remember(self.commands, "ENQ")
                 self.send(bytes([ACK]))
             elif b == DC1:
-                self.commands.append("DC1")
+                remember(self.commands, "DC1")
                 self.send(self.frame())
 
     def _bracket(self, cmd: bytes) -> None:
         name = cmd.strip(b"<>\t").decode("latin-1")
-        self.commands.append(name)
+        remember(self.commands, name)
         if name == "TK":
             self.do_tare()
         elif name == "ZK":

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from drivers.scanner.codec import hidpos_reports, symbology_aim
-from drivers.sim.base import SimDevice
+from drivers.sim.base import SimDevice, remember
 
 
 class SerialScannerSim(SimDevice):
@@ -41,7 +41,7 @@ class SerialScannerSim(SimDevice):
         return self.prefix + (ident + data).encode(self.encoding) + self.suffix
 
     def scan(self, data: str, symbology: str | None = None) -> None:
-        self.scans.append(data)
+        remember(self.scans, data)
         self.send(self.frame(data, symbology))
 
     def snapshot(self) -> dict[str, Any]:
@@ -60,7 +60,7 @@ class HidPosScannerSim(SimDevice):
         self.scans: list[str] = []
 
     def scan(self, data: str, symbology: str | None = None) -> None:
-        self.scans.append(data)
+        remember(self.scans, data)
         aim = symbology_aim(symbology) if symbology else None
         for report in hidpos_reports(data.encode(self.encoding), aim, report_size=self.report_size):
             self.send(report)

@@ -77,10 +77,11 @@ def register(reg: Registry, sims: SimSet, devices: DeviceManager) -> None:
 
     @reg.method("sim.receipts")
     async def sim_receipts(ctx: CallContext, p: SimReceiptsParams) -> dict[str, Any]:
-        receipts = runner(None, "printer").sim.receipts
+        sim = runner(None, "printer").sim
+        receipts = sim.receipts  # the simulator keeps the last HISTORY of them
         chosen = receipts[-p.last:] if p.last else receipts
         return {"receipts": [{**r.as_dict(), "raw": bytes(r.raw)} for r in chosen],
-                "count": len(receipts)}
+                "count": sim.receipt_count}
 
     @reg.method("sim.display")
     async def sim_display(ctx: CallContext, p: NoParams) -> dict[str, Any]:

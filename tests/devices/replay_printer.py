@@ -21,7 +21,7 @@ from drivers.sim.printer import EscposPrinterSim
 
 def replay_escpos(chunks: list[bytes], options: dict[str, Any]) -> list[dict[str, Any]]:
     if options.get("host"):
-        sim = EscposPrinterSim(width=int(options.get("width", 48)))
+        sim = EscposPrinterSim(width=int(options.get("width", 48)), lines_per_s=None)
         for chunk in chunks:
             sim.feed(chunk)
         out: list[dict[str, Any]] = []

@@ -54,6 +54,7 @@ async def test_open_through_printer_and_status_events(events) -> None:
         _printer, drawer, transport = await _printer_and_drawer(nursery, events, sim, pin=5)
         assert drawer.is_open is False
         await drawer.open()
+        await until(lambda: sim.kicks)  # ESC p runs when the print engine reaches it
         assert sim.kicks == [{"pin": 5, "on_ms": 100, "off_ms": 200}]
         await until(lambda: drawer.is_open is True)  # the sim's drawer sprang open (ASB)
         sim.set_drawer(False)
@@ -204,6 +205,7 @@ async def test_serial_drawer_escpos_status_and_silence(events, autojump_clock) -
         nursery.start_soon(drawer.run, transport)
         await until(lambda: drawer.is_open is False)
         await drawer.open()  # default command: the ESC/POS kick
+        await until(lambda: sim.kicks)  # ESC p runs when the print engine reaches it
         assert sim.kicks == [{"pin": 2, "on_ms": 100, "off_ms": 200}]
         await until(lambda: drawer.is_open is True)
         sim.muted = True

@@ -8,7 +8,7 @@ import pytest
 import trio
 
 from drivers.base import DeviceInfo, DeviceOffline, TransportError
-from drivers.printer.device import EscposPrinter, PrinterNotReady
+from drivers.printer.device import POLL_SET, EscposPrinter, PrinterNotReady
 from drivers.printer.receipt import Columns, Cut, Text, render
 from drivers.sim.loopback import LoopbackTransport
 from drivers.sim.printer import EscposPrinterSim
@@ -45,7 +45,7 @@ async def start(nursery: trio.Nursery, events, sim=None, **options):
 
 
 def _rendering(data: bytes) -> list[str]:
-    ref = EscposPrinterSim(width=32)
+    ref = EscposPrinterSim(width=32, lines_per_s=None)
     ref.feed(data)
     return ref.receipts[0].text()
 
@@ -150,6 +150,7 @@ async def test_kick_drawer_escp_and_realtime_when_offline(events) -> None:
     async with trio.open_nursery() as nursery:
         dev, sim, transport = await start(nursery, events)
         await dev.kick_drawer(pin=5, on_ms=60, off_ms=120)
+        await until(lambda: sim.kicks)  # ESC p is buffered: done when the engine reaches it
         assert sim.kicks == [{"pin": 5, "on_ms": 60, "off_ms": 120}]
         sim.set_paper("empty")
         transport.flush()
@@ -204,7 +205,7 @@ class SlowAnsweringSim(EscposPrinterSim):
 
 
 async def test_late_poll_replies_do_not_confirm_a_job(events) -> None:
-    """The confirmation after a job counts only replies to its own status requests."""
+    """Status replies, however late, never confirm a job: only the completion answer does."""
     sim = SlowAnsweringSim(width=32)
     async with trio.open_nursery() as nursery:
         dev, sim, transport = await start(nursery, events, sim=sim, asb=False, poll_s=0.05)
@@ -217,11 +218,124 @@ async def test_late_poll_replies_do_not_confirm_a_job(events) -> None:
             done.set()
 
         nursery.start_soon(job)
-        await trio.sleep(0.1)
-        assert not sim.receipts  # the job waits for the earlier poll to settle first
+        await until(lambda: len(sim.receipts) == 1)  # printed, but its answer is held
+        await trio.sleep(0.2)
+        assert not done.is_set()
         sim.release()
         transport.flush()
         await until(lambda: done.is_set())
         (r,) = sim.receipts
         assert r.complete
         nursery.cancel_scope.cancel()
+
+
+# -- issue 17: "printed" means printed --------------------------------------------------------
+@pytest.mark.parametrize("asb", [True, False])
+async def test_paper_out_after_n_lines_leaves_the_job_unconfirmed(events, asb: bool) -> None:
+    """The printer answers DLE EOT at once, before the buffered receipt prints: a status
+    reply after the job must not confirm it; the roll ending mid-receipt leaves it unconfirmed."""
+    async with trio.open_nursery() as nursery:
+        dev, sim, _ = await start(nursery, events, asb=asb, poll_s=0.05)
+        sim.run_out_after(3)
+        with pytest.raises(PrinterNotReady) as exc:
+            await dev.print_receipt(DOC)
+        assert exc.value.reason == "paper_empty"
+        (torn,) = sim.receipts
+        assert len(torn.lines) == 3 and not torn.complete
+        nursery.cancel_scope.cancel()
+
+
+async def test_process_id_completion(events) -> None:
+    async with trio.open_nursery() as nursery:
+        dev, sim, _transport = await start(nursery, events, completion="process_id")
+        assert await dev.print_receipt(DOC) == "printed"
+        assert await dev.print_receipt(DOC) == "printed"
+        assert [r.complete for r in sim.receipts] == [True, True]
+        raw = bytes(sim.receipts[1].raw)  # the first job's request, received after its cut
+        assert raw.startswith(b"\x1d(H\x06\x000\x30" + b"0000")
+        nursery.cancel_scope.cancel()
+
+
+async def test_process_id_on_a_model_without_it_is_never_confirmed(events, autojump_clock):
+    """Why the default completion is GS r 1: a GP/Xprinter-class model ignores GS ( H, so
+    every job would stay unconfirmed and be reprinted."""
+    sim = MutableSim(width=32, process_id=False)
+    async with trio.open_nursery() as nursery:
+        dev, sim, _ = await start(nursery, events, sim=sim, completion="process_id")
+        with pytest.raises(PrinterNotReady) as exc:
+            await dev.print_receipt(DOC)
+        assert exc.value.reason == "offline" and sim.receipts[0].complete
+        dev.completion = "gs_r"
+        assert await dev.print_receipt(DOC) == "printed"
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_printer_without_status_prints_and_kicks(events, autojump_clock) -> None:
+    """A printer that never answers (usblp without read-back): after `no_status_after`
+    unanswered polls it runs without status, with an alert; jobs are sent, not printed."""
+    sim = EscposPrinterSim(width=32, status_channel=False)
+    transport = LoopbackTransport(sim)
+    dev = EscposPrinter(DeviceInfo("printer", "printer", "escpos", "loopback"), events.emit,
+                        {"width": 32, "poll_s": 1.0})
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(dev.run, transport)
+        await trio.sleep(3.5)
+        assert dev.info.state != "online"
+        await until(lambda: dev.info.state == "online")
+        assert trio.current_time() < 10
+        assert dev.info.status["status_channel"] == "none"
+        (alert,) = events.of("alerts.raised")
+        assert alert["kind"] == "printer_no_status" and alert["device"] == "printer"
+        assert await dev.print_receipt(DOC) == "sent"
+        await dev.kick_drawer()
+        await until(lambda: sim.kicks and sim.receipts)
+        assert sim.receipts[0].complete and sim.kicks == [{"pin": 2, "on_ms": 100,
+                                                           "off_ms": 200}]
+        requests = sim.status_requests
+        await trio.sleep(120)  # rare polls only, into a printer that never answers
+        assert sim.status_requests - requests <= 2 * len(POLL_SET)
+        nursery.cancel_scope.cancel()
+
+
+async def test_status_none_setting_never_polls_before_printing(events) -> None:
+    sim = EscposPrinterSim(width=32, status_channel=False)
+    transport = LoopbackTransport(sim)
+    dev = EscposPrinter(DeviceInfo("printer", "printer", "escpos", "loopback"), events.emit,
+                        {"width": 32, "status": "none", "asb": False})
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(dev.run, transport)
+        await until(lambda: dev.info.state == "online")
+        assert await dev.print_bytes(b"no status\n\x1dVB\x00") == "sent"
+        assert events.of("alerts.raised") == []  # configured, not discovered
+        nursery.cancel_scope.cancel()
+
+
+async def test_no_polling_into_a_full_buffer_while_offline(events, autojump_clock) -> None:
+    """A clone that keeps real-time commands in its 4 KB receive buffer while its cover is
+    open: half an hour of polling must leave room for the drawer kick, which then runs when
+    the cover closes."""
+    sim = MutableSim(width=32, buffer_size=4096, realtime_when_offline=False,
+                     kick_opens_drawer=False)
+    async with trio.open_nursery() as nursery:
+        dev, sim, transport = await start(nursery, events, sim=sim, asb=False, poll_s=1.0)
+        sim.set_cover(True)
+        await until(lambda: dev.info.state == "error" or (
+            dev.printer_status is not None and dev.printer_status.cover_open))
+        await trio.sleep(30 * 60)
+        await dev.kick_drawer()
+        assert sim.overflow_bytes == 0 and sim.buffered_bytes < 1024
+        sim.set_cover(False)
+        transport.flush()
+        assert sim.kicks == [{"pin": 2, "on_ms": 100, "off_ms": 100}]
+        await until(lambda: dev._ready())
+        nursery.cancel_scope.cancel()
+
+
+def test_options_name_the_bad_key(events) -> None:
+    info = DeviceInfo("printer", "printer", "escpos", "loopback")
+    with pytest.raises(ValueError, match=r"options\.widht: unknown option"):
+        EscposPrinter(info, events.emit, {"widht": 42})
+    with pytest.raises(ValueError, match=r"options\.completion"):
+        EscposPrinter(info, events.emit, {"completion": "eot"})
+    for width in (32, 35, 42, 48, 56):
+        assert EscposPrinter(info, events.emit, {"width": width}).width == width

@@ -84,7 +84,7 @@ def test_chinese_receipt_bytes_match_golden_log(width: int) -> None:
 
 @pytest.mark.parametrize("width", [32, 48])
 def test_chinese_receipt_rendering(width: int) -> None:
-    sim = EscposPrinterSim(width=width)
+    sim = EscposPrinterSim(width=width, lines_per_s=None)
     sim.feed(render(CHINESE_RECEIPT, width_cols=width))
     assert sim.current is None and len(sim.receipts) == 1
     receipt = sim.receipts[0]
@@ -123,7 +123,7 @@ def test_text_styles_and_double_width_wrap() -> None:
     data = render([Text("ABCDEFGHIJKLMNOPQRST", align="center", bold=True, double_width=True,
                         double_height=True)], 32)
     assert b"\x1ba\x01" in data and b"\x1bE\x01" in data and b"\x1d!\x11" in data
-    sim = EscposPrinterSim(width=32)
+    sim = EscposPrinterSim(width=32, lines_per_s=None)
     sim.feed(data)
     # 16 double-width columns per line on 32-column paper.
     assert [ln.text.strip() for ln in sim.current.lines] == ["ABCDEFGHIJKLMNOP", "QRST"]
@@ -155,7 +155,7 @@ def test_logo_raster_and_feed() -> None:
     logo = Logo(bytes([0xFF, 0x00]) * 4, width=16, height=4)
     data = render([Logo(logo.data, 16, 4), Feed(3)], 32)
     assert b"\x1dv0\x00\x02\x00\x04\x00" + logo.data in data
-    sim = EscposPrinterSim(width=32)
+    sim = EscposPrinterSim(width=32, lines_per_s=None)
     sim.feed(data)
     # Centered marker, the LF after the image, then the three fed lines.
     assert sim.current.text() == [" " * 10 + "[IMAGE 16x4]", "", "", "", ""]
@@ -195,7 +195,7 @@ def test_every_columns_row_is_exactly_the_paper_width(name, price, width, wrap_l
         parts = [lines[0][: -(len(right) + 1)], *lines[1:]]
         assert "".join(parts).replace(" ", "") == left.replace(" ", "")
     # And the printer agrees: the simulator renders each row at the same width.
-    sim = EscposPrinterSim(width=width)
+    sim = EscposPrinterSim(width=width, lines_per_s=None)
     sim.feed(render([Columns(name, price, wrap=wrap_left)], width))
     rendered = sim.current.text()
     assert rendered == [line.rstrip(" ") for line in lines]

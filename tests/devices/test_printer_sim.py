@@ -28,6 +28,8 @@ def _run(chunks: list[bytes]) -> tuple[dict, bytes]:
     for c in chunks:
         sim.feed(c)
         out += sim.read_output()
+    sim.print_buffered()
+    out += sim.read_output()
     return sim.snapshot(), bytes(out)
 
 
@@ -61,6 +63,7 @@ def test_any_chunking_gives_the_same_receipts_and_answers(case: tuple[bytes, lis
 def test_renders_receipt_markers_and_kick() -> None:
     sim = EscposPrinterSim(width=32)
     sim.feed(render(DOC, 32))
+    sim.print_buffered()
     (r,) = sim.receipts
     assert r.cut == "full" and r.complete
     text = r.text()
@@ -95,6 +98,7 @@ def test_paper_out_drops_the_rest_of_the_job() -> None:
     job = render([Text(f"line {i}") for i in range(6)] + [Cut()], 32)
     sim.run_out_after(2)
     sim.feed(job)
+    sim.print_buffered()
     assert sim.paper == "empty" and sim.current is None
     (torn,) = sim.receipts
     assert torn.text() == ["line 0", "line 1"] and not torn.complete and torn.cut is None
@@ -105,6 +109,7 @@ def test_paper_out_drops_the_rest_of_the_job() -> None:
     assert dec.feed(sim.read_output())[-1].status.paper == "empty"
     sim.set_paper("ok")
     sim.feed(job)
+    sim.print_buffered()
     assert sim.receipts[-1].text() == [f"line {i}" for i in range(6)]
     assert sim.receipts[-1].complete
 
@@ -126,4 +131,5 @@ def test_drawer_sensor_polarity_and_realtime_pulse() -> None:
 def test_gb18030_four_byte_and_cp437() -> None:
     sim = EscposPrinterSim(width=32)
     sim.feed(b"\x1c&" + "𠀀中".encode("gb18030") + b"\x1c.\x82\n")
+    sim.print_buffered()
     assert sim.current.text() == ["𠀀中é"]
