@@ -8,6 +8,15 @@ drivers/printer/device.py), or `sent` on a printer without a status channel, whi
 say; a job found `printing` after a failure or a restart was
 interrupted, so it is printed again whole, headed 重打印 REPRINT — never lost, never
 silently doubled.
+
+No poison job: a document is validated completely when it is queued (every element's fields
+against their types, then rendered once), so a bad one is `invalid_params` at the call and
+nothing is queued. A job that still cannot be rendered or printed for a reason that is not
+the printer's (queued by an older version, a printer reconfigured since, a driver fault) is
+tried MAX_RENDER_FAILURES times, then moved aside: state `held`, journaled `print.held`, alert
+`printer_job_failed`. The jobs behind it print meanwhile; `printer.jobs` lists it and
+`printer.job_cancel` (a supervisor) cancels it. Failures are counted in the store, so a
+restart does not give a poison job a fresh start.
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ import trio
 
 from drivers.base import DeviceOffline, TransportError
 from drivers.printer.device import PrinterNotReady
-from drivers.printer.receipt import Cut, Feed, Text, receipt_from_dicts, render
+from drivers.printer.receipt import Cut, Feed, Receipt, Text, receipt_from_dicts, render
 from gatewayd.devices import as_printer
 from gatewayd.store.db import Tx, now_us
 from protocol.codec import pack, unpack
@@ -34,15 +43,29 @@ if TYPE_CHECKING:
 log = logging.getLogger("gatewayd.printing")
 REPRINT_MARK = "*** 重打印 REPRINT ***"
 RETRY_S = 2.0
+MAX_RENDER_FAILURES = 3
+FAILED_RETRY_S = 1.0
+JOB_STATES = ("queued", "printing", "held", "done", "sent", "cancelled")
+
+
+def validate_document(document: Any) -> Receipt:
+    """The document as receipt items, or `invalid_params` saying what is wrong with it.
+    Rendering it once catches what the field types cannot (an EAN-13 check digit, a QR
+    payload over its capacity, a drawer pin that does not exist)."""
+    if not isinstance(document, list) or not document:
+        raise ProtocolError("invalid_params", "a receipt document is a non-empty list of items")
+    try:
+        receipt = receipt_from_dicts(document)
+        render(receipt, 48)
+    except (TypeError, ValueError) as exc:
+        raise ProtocolError("invalid_params", f"bad receipt document: {exc}") from None
+    return receipt
 
 
 def enqueue(tx: Tx, printer: str, document: list[dict[str, Any]], *, kind: str = "receipt",
             ref: str | None = None) -> str:
     """Queue a job inside the caller's transaction. Validates the document first."""
-    try:
-        receipt_from_dicts(document)
-    except (TypeError, ValueError) as exc:
-        raise ProtocolError("invalid_params", f"bad receipt document: {exc}") from None
+    validate_document(document)
     job_id = str(uuid.uuid4())
     now = now_us()
     tx.execute(
@@ -76,6 +99,38 @@ class PrintQueue:
         for pid, event in self._wake.items():
             if printer is None or pid == printer:
                 event.set()
+
+    def jobs(self, printer: str | None = None, states: tuple[str, ...] = ("queued", "printing",
+             "held"), limit: int = 100) -> list[dict[str, Any]]:
+        """Jobs in `states`, newest first (the queue, what is held aside, what was printed)."""
+        marks = ",".join("?" * len(states))
+        where, args = f"state IN ({marks})", list(states)
+        if printer is not None:
+            where, args = where + " AND printer=?", [*args, printer]
+        rows = self.store.all(
+            "SELECT id, printer, kind, ref, state, attempts, failures, last_error, created_at,"
+            f" updated_at FROM print_jobs WHERE {where} ORDER BY created_at DESC, rowid DESC"
+            " LIMIT ?", (*args, limit))
+        return [{"job_id": r["id"], **{k: r[k] for k in r.keys() if k != "id"}} for r in rows]
+
+    async def cancel(self, job_id: str, actor: str | None) -> dict[str, Any]:
+        """Cancel a job that has not printed (queued, held aside, or interrupted)."""
+
+        def mark(tx: Tx) -> dict[str, Any]:
+            row = tx.execute("SELECT printer, state FROM print_jobs WHERE id=?",
+                             (job_id,)).fetchone()
+            if row is None:
+                raise ProtocolError("not_found", f"no print job {job_id!r}")
+            if row["state"] not in ("queued", "printing", "held"):
+                raise ProtocolError("conflict", f"print job {job_id} is {row['state']}")
+            tx.execute("UPDATE print_jobs SET state='cancelled', updated_at=? WHERE id=?",
+                       (now_us(), job_id))
+            tx.append("print.cancelled", {"job_id": job_id, "by": actor})
+            return {"printer": row["printer"]}
+
+        found, _ = await self.store.write(mark)
+        self.wake(found["printer"])
+        return {"job_id": job_id, "state": "cancelled"}
 
     def pending(self, printer: str) -> list[dict[str, Any]]:
         rows = self.store.all(
@@ -126,10 +181,12 @@ class PrintQueue:
                         "message": f"printer {pid}: {reason.replace('_', ' ')}; "
                                    f"{len(self.pending(pid))} job(s) waiting"})
                 await self._sleep(pid, RETRY_S)
-            except Exception:
-                log.exception("print job %s failed unexpectedly", job["id"])
-                await self._failed(job, "error")
-                await self._sleep(pid, RETRY_S * 5)
+            except Exception as exc:
+                # Not the printer's doing: the job itself (or a driver fault) fails. Bounded
+                # tries, then it is moved aside so the receipts behind it print.
+                log.warning("print job %s failed: %r", job["id"], exc)
+                if not await self._job_failed(job, exc):
+                    await self._sleep(pid, FAILED_RETRY_S)
 
     async def _sleep(self, pid: str, timeout: float | None) -> None:
         event = self._wake[pid] = trio.Event()
@@ -139,7 +196,7 @@ class PrintQueue:
     async def _print(self, dev, job) -> None:
         document = unpack(job["document"])
         reprint = job["attempts"] > 0  # an earlier attempt may have printed part of it
-        items = receipt_from_dicts(document)
+        items: Receipt = receipt_from_dicts(document)
         if reprint:
             items.items[:0] = [Text(REPRINT_MARK, align="center", bold=True), Feed(1)]
         if not any(isinstance(i, Cut) for i in items.items):
@@ -150,7 +207,8 @@ class PrintQueue:
 
         def started(tx: Tx) -> None:
             tx.execute("UPDATE print_jobs SET state='printing', attempts=?, updated_at=? "
-                       "WHERE id=?", (attempt, now_us(), job["id"]))
+                       "WHERE id=? AND state IN ('queued','printing')",
+                       (attempt, now_us(), job["id"]))
             tx.append("print.started", {"job_id": job["id"], "attempt": attempt,
                                         "reprint": reprint})
 
@@ -161,12 +219,36 @@ class PrintQueue:
 
         def done(tx: Tx) -> None:
             tx.execute("UPDATE print_jobs SET state=?, last_error=NULL, updated_at=? "
-                       "WHERE id=?", (state, now_us(), job["id"]))
+                       "WHERE id=? AND state='printing'", (state, now_us(), job["id"]))
             tx.append("print.done", {"job_id": job["id"], "attempt": attempt,
                                      "confirmed": state == "done"})
 
         await self.store.write(done)
         self._event(job, state, attempt)
+
+    async def _job_failed(self, job, exc: Exception) -> bool:
+        """Count a failure of the job itself; True when it was moved aside (held)."""
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        failures = job["failures"] + 1
+        held = failures >= MAX_RENDER_FAILURES
+
+        def mark(tx: Tx) -> None:
+            tx.execute("UPDATE print_jobs SET failures=?, last_error=?, state=?, updated_at=?"
+                       " WHERE id=? AND state IN ('queued','printing')",
+                       (failures, error, "held" if held else job["state"], now_us(), job["id"]))
+            tx.append("print.failed", {"job_id": job["id"], "reason": "job", "error": error})
+            if held:
+                tx.append("print.held", {"job_id": job["id"], "failures": failures,
+                                         "error": error})
+
+        await self.store.write(mark)
+        self._event(job, "held" if held else "waiting", job["attempts"], error=error)
+        if held:
+            self.publish("alerts.raised", {
+                "kind": "printer_job_failed", "device": job["printer"], "job_id": job["id"],
+                "message": f"print job {job['kind']} {job['ref'] or ''} cannot be printed "
+                           f"({error}); set aside after {failures} tries"})
+        return held
 
     async def _failed(self, job, reason: str) -> None:
         def mark(tx: Tx) -> None:

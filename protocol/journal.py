@@ -29,9 +29,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from protocol.methods.shifts import ReportFigures
 
-JOURNAL_SCHEMA_VERSION = 1
+JOURNAL_SCHEMA_VERSION = 2
 SCHEMA_CHANGES: dict[int, str] = {
     1: "the first declared schema: every kind journaled by gatewayd 0.1",
+    2: "print.done.confirmed (false: sent to a printer without status); print.failed.error "
+       "(the job's own failure); new kinds print.held and print.cancelled",
 }
 
 Fen = StrictInt
@@ -512,12 +514,33 @@ class PrintStarted(EventData):
 class PrintDone(EventData):
     job_id: Str
     attempt: StrictInt
+    confirmed: StrictBool | None = Field(
+        default=None, description="the printer answered the job's completion request (it "
+        "printed it); false: sent to a printer without a status channel; absent before "
+        "schema 2")
 
 
 @event("print.failed")
 class PrintFailed(EventData):
     job_id: Str
-    reason: Str
+    reason: Str = Field(description="the printer's (paper_empty, cover_open, offline, error) "
+                        "or `job`: the job itself failed")
+    error: OptStr = Field(default=None, description="reason job: what failed")
+
+
+@event("print.held")
+class PrintHeld(EventData):
+    """The job failed on its own account `failures` times: set aside, no longer printed."""
+
+    job_id: Str
+    failures: StrictInt
+    error: Str
+
+
+@event("print.cancelled")
+class PrintCancelled(EventData):
+    job_id: Str
+    by: OptStr = Field(description="the operator logged in on the connection that cancelled")
 
 
 class AlertSource(EventData):

@@ -46,10 +46,23 @@ def text_width(text: str) -> int:
     return sum(char_width(ch) for ch in text)
 
 
+def _invisible(ch: str) -> bool:
+    """Zero-width and format characters (ZWSP, ZWJ, BOM, soft hyphen: category Cf),
+    variation selectors and combining marks left over after NFC: they take no column on
+    paper, so they are dropped rather than printed as '?'."""
+    o = ord(ch)
+    if 0xFE00 <= o <= 0xFE0F or 0xE0100 <= o <= 0xE01EF:
+        return True
+    return unicodedata.category(ch) in ("Cf", "Mn", "Me")
+
+
 def sanitize(text: str, encoding: str | None = "gb18030") -> str:
     """Make `text` printable: control characters become spaces (an item name must never
     smuggle an ESC/POS command onto the wire) and characters the device cannot print
     become '?'.
+
+    The text is first normalised to NFC (a decomposed "e + combining acute" becomes one
+    "é", as the font has it) and zero-width characters and variation selectors are dropped.
 
     With `encoding` (a GB codec), a non-ASCII character is kept only if it is East Asian
     Wide/Fullwidth/Ambiguous and encodes to exactly two bytes (GBK range: what Chinese printer fonts
@@ -59,8 +72,10 @@ def sanitize(text: str, encoding: str | None = "gb18030") -> str:
     accents or replaced.
     """
     out: list[str] = []
-    for ch in text:
+    for ch in unicodedata.normalize("NFC", text):
         o = ord(ch)
+        if o >= 0x80 and _invisible(ch):
+            continue
         if o < 0x20 or o == 0x7F:
             out.append(" ")
         elif o < 0x80:

@@ -30,9 +30,13 @@ counts wide characters as two columns (drivers.printer.cjk), so rows line up on 
 
 from __future__ import annotations
 
+import functools
+import typing
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
+
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from drivers.drawer.codec import kick_command
 from drivers.printer.cjk import fit, sanitize, text_width, truncate, wrap
@@ -138,19 +142,16 @@ class Logo:
 
     @classmethod
     def from_image(cls, image: Any, max_width: int = 384) -> Logo:
-        """From a PIL image (Pillow is optional: only this method needs it)."""
+        """From a PIL image, rasterised by python-escpos's EscposImage: it flattens an alpha
+        channel onto white (a PNG logo's transparent background prints white, not black)
+        and thresholds with PIL in C, not a Python loop over pixels."""
+        from escpos.image import EscposImage
+
         img = image
         if img.width > max_width:
             img = img.resize((max_width, max(1, img.height * max_width // img.width)))
-        img = img.convert("1")  # 0 = black, 255 = white
-        row_bytes = (img.width + 7) // 8
-        out = bytearray(row_bytes * img.height)
-        px = img.load()
-        for y in range(img.height):
-            for x in range(img.width):
-                if px[x, y] == 0:
-                    out[y * row_bytes + x // 8] |= 0x80 >> (x % 8)
-        return cls(bytes(out), img.width, img.height)
+        raster = EscposImage(img)
+        return cls(raster.to_raster_format(), raster.width, raster.height)
 
 
 @dataclass(frozen=True)
@@ -178,16 +179,42 @@ _KINDS: dict[str, type] = {
 }
 
 
-def item_from_dict(d: dict[str, Any]) -> Item:
-    """{"type": "text", "text": "...", "align": "center"} -> Text(...). Logo is not wire-able."""
+_STRICT = ConfigDict(strict=True)
+
+
+@functools.cache
+def _field_adapters(cls: type) -> dict[str, TypeAdapter[Any]]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: TypeAdapter(hints[f.name], config=_STRICT) for f in fields(cls)}
+
+
+def item_from_dict(d: Any) -> Item:
+    """{"type": "text", "text": "...", "align": "center"} -> Text(...), every field checked
+    against its declared type (a text that is not a string, an unknown key, a size given as
+    "6" are refused here, not when the job prints). Logo is not wire-able."""
+    if not isinstance(d, dict):
+        raise ValueError(f"a receipt item is a map, not {type(d).__name__}")
     d = dict(d)
     kind = d.pop("type", None)
+    cls = _KINDS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ValueError(f"unknown receipt item type {kind!r}")
+    adapters = _field_adapters(cls)
+    values: dict[str, Any] = {}
+    for key, value in d.items():
+        adapter = adapters.get(key)
+        if adapter is None:
+            raise ValueError(f"{kind}: unknown field {key!r}")
+        if isinstance(value, list):
+            value = tuple(value)  # msgpack arrays; the models hold tuples
+        try:
+            values[key] = adapter.validate_python(value)
+        except ValidationError as exc:
+            raise ValueError(f"{kind}.{key}: {exc.errors()[0]['msg']}") from None
     try:
-        cls = _KINDS[kind]
-    except KeyError:
-        raise ValueError(f"unknown receipt item type {kind!r}") from None
-    return cls(**d)
-
+        return cls(**values)
+    except TypeError as exc:  # a required field left out
+        raise ValueError(f"{kind}: {exc}") from None
 
 def receipt_from_dicts(items: Iterable[dict[str, Any]]) -> Receipt:
     return Receipt([item_from_dict(d) for d in items])
@@ -276,10 +303,17 @@ def row_line(row: Row, width: int) -> str:
     return "".join(fit(c, w, a) for c, w, a in zip(row.cells, widths, aligns, strict=True))
 
 
+# Byte-mode capacity of a version 40 QR code per error correction level (ISO/IEC 18004
+# table 7): what GS ( k can store and print at most; more and the printer prints nothing.
+QR_BYTE_CAPACITY = {"L": 2953, "M": 2331, "Q": 1663, "H": 1273}
+
+
 def _qr(w: _Writer, qr: QR) -> None:
     data = qr.data.encode("utf-8")
-    if len(data) > 7089:
-        raise ValueError("QR data too long")
+    capacity = QR_BYTE_CAPACITY[qr.ec]
+    if len(data) > capacity:
+        raise ValueError(f"QR data is {len(data)} bytes; error level {qr.ec} holds at most "
+                         f"{capacity} (a lower level holds more)")
     size = min(16, max(1, qr.size))
     ec = {"L": 48, "M": 49, "Q": 50, "H": 51}[qr.ec]
     n = len(data) + 3

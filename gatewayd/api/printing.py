@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from gatewayd.printing import enqueue, lines_document
 from protocol.errors import ProtocolError
-from protocol.methods import OptionalDeviceParams, PrintParams
+from protocol.methods import OptionalDeviceParams, PrintJobParams, PrintJobsParams, PrintParams
 
 if TYPE_CHECKING:
     from drivers.manager import DeviceManager
@@ -33,6 +33,15 @@ def register(reg: Registry, queue: PrintQueue, devices: DeviceManager, store: St
                                ref=f"manual:{ctx.actor}" if ctx.actor else "manual"))
         queue.wake(printer)
         return {"job_id": job_id}
+
+    @reg.method("printer.jobs")
+    async def printer_jobs(ctx: CallContext, p: PrintJobsParams) -> dict[str, Any]:
+        states = (p.state,) if p.state else ("queued", "printing", "held")
+        return {"jobs": queue.jobs(p.device, states, p.limit)}
+
+    @reg.method("printer.job_cancel")
+    async def printer_job_cancel(ctx: CallContext, p: PrintJobParams) -> dict[str, Any]:
+        return await queue.cancel(p.job_id, ctx.actor)
 
     @reg.method("printer.status")
     async def printer_status(ctx: CallContext, p: OptionalDeviceParams) -> dict[str, Any]:

@@ -26,6 +26,16 @@ class PrintParams(OptionalDeviceParams):
     receipt: list[dict[str, Any]] | None = None  # drivers.printer.receipt items as dicts
 
 
+class PrintJobsParams(OptionalDeviceParams):
+    state: Literal["queued", "printing", "held", "done", "sent", "cancelled"] | None = Field(
+        default=None, description="only jobs in this state; default queued, printing and held")
+    limit: StrictInt = Field(default=100, ge=1, le=1000)
+
+
+class PrintJobParams(Params):
+    job_id: StrictStr = Field(min_length=1, max_length=64)
+
+
 class DisplayShowParams(OptionalDeviceParams):
     lines: list[StrictStr] = Field(min_length=1, max_length=2)
 
@@ -76,6 +86,33 @@ class PrintJob(Result):
     attempts: StrictInt
     last_error: StrictStr | None
     created_at: StrictInt = Field(description="microseconds since the epoch, UTC")
+
+
+JobState = Literal["queued", "printing", "held", "done", "sent", "cancelled"]
+
+
+class PrintJobEntry(Result):
+    job_id: StrictStr
+    printer: StrictStr
+    kind: StrictStr = Field(description="receipt, lines, report, ...")
+    ref: StrictStr | None
+    state: JobState = Field(description="held: set aside after its own failures; sent: "
+                            "printed on a printer without status, unconfirmed")
+    attempts: StrictInt = Field(description="print attempts (the printer's faults)")
+    failures: StrictInt = Field(description="the job's own failures (it could not be "
+                                "rendered or printed); held after 3")
+    last_error: StrictStr | None
+    created_at: StrictInt = Field(description="microseconds since the epoch, UTC")
+    updated_at: StrictInt = Field(description="microseconds since the epoch, UTC")
+
+
+class PrintJobs(Result):
+    jobs: list[PrintJobEntry] = Field(description="newest first")
+
+
+class PrintJobCancelled(Result):
+    job_id: StrictStr
+    state: Literal["cancelled"]
 
 
 class PrinterStatus(Device):
@@ -165,6 +202,30 @@ method(
     errors=("invalid_params", "not_found"),
     example={"params": {"lines": ["测试 test"]}, "result": {"job_id": "6c0e…"}},
     result=PrintQueued,
+)
+method(
+    "printer.jobs",
+    PrintJobsParams,
+    "cashier",
+    "Print jobs, newest first: those waiting (`queued`, `printing`) and those set aside "
+    "(`held`: the job itself failed 3 times and no longer blocks the queue), or any `state`. "
+    "`failures` counts the job's own failures, `attempts` its print attempts; a job on a "
+    "printer without status ends `sent`, not `done`.",
+    errors=("invalid_params",),
+    example={"params": {"state": "held"}, "result": {"jobs": [
+        {"job_id": "6c0e…", "printer": "printer", "kind": "receipt", "ref": "manual",
+         "state": "held", "attempts": 0, "failures": 3, "last_error": "ValueError: ...",
+         "created_at": 1767225600000000, "updated_at": 1767225603000000}]}},
+    result=PrintJobs,
+)
+method(
+    "printer.job_cancel",
+    PrintJobParams,
+    "supervisor",
+    "Cancel a print job that has not printed (queued, held aside or interrupted).",
+    errors=("not_found", "conflict"),
+    example={"params": {"job_id": "6c0e…"}, "result": {"job_id": "6c0e…", "state": "cancelled"}},
+    result=PrintJobCancelled,
 )
 method(
     "printer.status",

@@ -191,6 +191,31 @@ export interface PrintQueued {
   job_id: string;
 }
 
+export interface PrintJobsParams {
+  approve?: Approve | null;
+  device?: string | null;
+  /** only jobs in this state; default queued, printing and held */
+  state?: "queued" | "printing" | "held" | "done" | "sent" | "cancelled" | null;
+  /** ≥ 1; ≤ 1000 */
+  limit?: number;
+}
+
+export interface PrintJobs {
+  /** newest first */
+  jobs: PrintJobEntry[];
+}
+
+export interface PrintJobParams {
+  approve?: Approve | null;
+  /** min length 1; max length 64 */
+  job_id: string;
+}
+
+export interface PrintJobCancelled {
+  job_id: string;
+  state: "cancelled";
+}
+
 export interface PrinterStatus {
   id: string;
   /** scanner, scale, printer, drawer, display */
@@ -1241,6 +1266,25 @@ export interface OperatorEntry {
   locked: boolean;
 }
 
+export interface PrintJobEntry {
+  job_id: string;
+  printer: string;
+  /** receipt, lines, report, ... */
+  kind: string;
+  ref: string | null;
+  /** held: set aside after its own failures; sent: printed on a printer without status, unconfirmed */
+  state: "queued" | "printing" | "held" | "done" | "sent" | "cancelled";
+  /** print attempts (the printer's faults) */
+  attempts: number;
+  /** the job's own failures (it could not be rendered or printed); held after 3 */
+  failures: number;
+  last_error: string | null;
+  /** microseconds since the epoch, UTC */
+  created_at: number;
+  /** microseconds since the epoch, UTC */
+  updated_at: number;
+}
+
 export interface PrintJob {
   id: string;
   /** receipt, lines, report, ... */
@@ -1655,6 +1699,8 @@ export interface Methods {
   "scale.zero": { params: OptionalDeviceParams; result: Ok };
   "scale.tare": { params: OptionalDeviceParams; result: Ok };
   "printer.print": { params: PrintParams; result: PrintQueued };
+  "printer.jobs": { params: PrintJobsParams; result: PrintJobs };
+  "printer.job_cancel": { params: PrintJobParams; result: PrintJobCancelled };
   "printer.status": { params: OptionalDeviceParams; result: PrinterStatus };
   "drawer.open": { params: OptionalDeviceParams; result: Ok };
   "drawer.status": { params: OptionalDeviceParams; result: DrawerStatus };
