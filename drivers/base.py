@@ -8,12 +8,13 @@ A driver couples a sans-I/O codec (in its own folder) to a transport. The manage
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import trio
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 DeviceState = Literal["offline", "online", "error"]
 
@@ -91,6 +92,25 @@ class DeviceInfo:
             "error": self.error,
             "counters": dict(self.counters),
         }
+
+
+def _codec_name(name: str) -> str:
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise ValueError(f"unknown text encoding {name!r}") from None
+    return name
+
+
+Encoding = Annotated[str, AfterValidator(_codec_name)]
+
+
+class DriverOptions(BaseModel):
+    """Base of every driver's options model: unknown keys refused, no coercion; plus the
+    options the transport reads from the same table."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    connect_timeout: float = Field(5.0, gt=0, description="tcp transport: seconds to connect")
 
 
 def validate_options(model: type[BaseModel], options: dict[str, Any],

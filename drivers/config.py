@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DeviceKind = Literal["scanner", "scale", "printer", "drawer", "display"]
 
@@ -17,6 +17,13 @@ class SerialSettings(BaseModel):
     stopbits: Literal[1, 2] = 1
     rtscts: bool = False
     xonxoff: bool = False
+
+
+# Line settings a protocol defines, used for whatever `serial` leaves out: the Toledo 8217
+# protocol is 9600 baud 7E1 (sent 8N1, W/T/C reach the scale with a wrong parity bit).
+SERIAL_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
+    ("scale", "toledo8217"): {"baudrate": 9600, "bytesize": 7, "parity": "E", "stopbits": 1},
+}
 
 
 class DeviceConfig(BaseModel):
@@ -33,3 +40,13 @@ class DeviceConfig(BaseModel):
     serial: SerialSettings = Field(default_factory=SerialSettings)
     # Driver-specific settings (scanner suffix, scale poll_hz, printer width, drawer pin, ...).
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _protocol_line_defaults(self) -> DeviceConfig:
+        defaults = SERIAL_DEFAULTS.get((self.kind, self.driver))
+        if defaults:
+            given = self.serial.model_fields_set
+            for key, value in defaults.items():
+                if key not in given:
+                    setattr(self.serial, key, value)
+        return self

@@ -52,7 +52,7 @@ from dataclasses import replace
 from typing import Any, Literal
 
 import trio
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from drivers.base import (
     Device,
@@ -60,7 +60,9 @@ from drivers.base import (
     DeviceInfo,
     DeviceOffline,
     DeviceState,
+    DriverOptions,
     Emit,
+    Encoding,
     Transport,
     run_until_transport_error,
 )
@@ -80,14 +82,13 @@ OFFLINE_POLL_MAX_S = 60.0
 JobResult = Literal["printed", "sent"]
 
 
-class EscposOptions(BaseModel):
+class EscposOptions(DriverOptions):
     """`[devices.<id>.options]` of an ESC/POS printer."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
     width: Literal[32, 35, 42, 48, 56] = Field(
         48, description="paper width in columns of the 12x24 font: 32 (58 mm), 35, 42 "
         "(TM-T88 80 mm, 512 dots), 48 (80 mm, 576 dots), 56")
-    encoding: str = Field("gb18030", description="GB codec for Chinese text")
+    encoding: Encoding = Field("gb18030", description="GB codec for Chinese text")
     asb: bool = Field(True, description="enable Automatic Status Back (GS a)")
     completion: Literal["gs_r", "process_id"] = Field(
         "gs_r", description="how a job is confirmed printed: GS r 1 (in order; every model) "

@@ -1,11 +1,8 @@
 """Scale drivers: the trio shell around the sans-I/O codecs in this package.
 
-Options (``[devices.scale.options]``):
-  poll_hz    polls a second for polled protocols (Toledo 8217, Aclas passive), default 5
-  fresh_s    how old the latest reading may be and still count as "now", default max(1, 3/poll_hz)
-  silence_s  no valid frame for this long while open -> state offline "no answer",
-             default max(2, 10/poll_hz)
-  unit       Toledo only: the unit the scale is set to ("kg" or "lb"), default "kg"
+Options (``[devices.scale.options]``, the models below; docs/devices.md lists them): poll_hz,
+fresh_s, silence_s; Toledo `unit`; Aclas `mode` (passive: ENQ/DC1 polls, 15-byte frames;
+active: the scale streams 16-byte frames with Flag2 after "<PB>").
 
 Events: ``scale.reading {device, grams, stable, zero, over, under, tare_grams, net}`` only when
 the reading differs from the previous one; ``devices.status`` with status
@@ -16,15 +13,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 import trio
+from pydantic import Field
 
 from drivers.base import (
     Device,
     DeviceBusy,
     DeviceInfo,
     DeviceOffline,
+    DriverOptions,
     Emit,
     Transport,
     run_until_transport_error,
@@ -35,18 +34,38 @@ from drivers.scale.reading import Reading
 from drivers.scale.toledo8217 import Toledo8217Codec
 
 
+class ScaleOptions(DriverOptions):
+    poll_hz: float = Field(5.0, gt=0, description="polls a second (Toledo 8217, Aclas passive)")
+    fresh_s: float | None = Field(
+        None, gt=0, description="how old the latest reading may be and still count as now; "
+        "default max(1, 3/poll_hz)")
+    silence_s: float | None = Field(
+        None, gt=0, description="no valid frame for this long: offline \"no answer\"; "
+        "default max(2, 10/poll_hz)")
+
+
+class Toledo8217Options(ScaleOptions):
+    unit: Literal["kg", "lb"] = Field("kg", description="the unit the scale is set to")
+
+
+class AclasOptions(ScaleOptions):
+    mode: Literal["passive", "active"] = Field(
+        "passive", description="passive: polled with ENQ/DC1, 15-byte frames; active: the "
+        "scale streams 16-byte frames with Flag2 (tare mode, out of range)")
+
+
 class ScaleDevice(Device):
     kind = "scale"
     polled = False
+    options_model: type[ScaleOptions] = ScaleOptions
 
     def __init__(self, info: DeviceInfo, emit: Emit, options: dict[str, Any] | None = None):
         super().__init__(info, emit, options)
         self.codec = self.make_codec()
-        self.poll_hz = float(self.options.get("poll_hz", 5))
-        if self.poll_hz <= 0:
-            raise ValueError("poll_hz must be > 0")
-        self.fresh_s = float(self.options.get("fresh_s", max(1.0, 3 / self.poll_hz)))
-        self.silence_s = float(self.options.get("silence_s", max(2.0, 10 / self.poll_hz)))
+        o = self.settings
+        self.poll_hz = o.poll_hz
+        self.fresh_s = o.fresh_s if o.fresh_s is not None else max(1.0, 3 / self.poll_hz)
+        self.silence_s = o.silence_s if o.silence_s is not None else max(2.0, 10 / self.poll_hz)
         self.latest: Reading | None = None
         self._latest_at = -math.inf
         self._last_answer = -math.inf
@@ -186,9 +205,10 @@ class ScaleDevice(Device):
 
 class Toledo8217Scale(ScaleDevice):
     polled = True
+    options_model = Toledo8217Options
 
     def make_codec(self) -> Toledo8217Codec:
-        return Toledo8217Codec(unit=str(self.options.get("unit", "kg")))
+        return Toledo8217Codec(unit=self.settings.unit)
 
     async def clear_tare(self) -> None:
         await self._command("clear_tare")
@@ -204,10 +224,17 @@ class CasScale(ScaleDevice):
 
 
 class AclasScale(ScaleDevice):
-    polled = True
+    options_model = AclasOptions
+
+    def __init__(self, info: DeviceInfo, emit: Emit, options: dict[str, Any] | None = None):
+        super().__init__(info, emit, options)
+        self.polled = self.settings.mode == "passive"
 
     def make_codec(self) -> AclasCodec:
-        return AclasCodec()
+        return AclasCodec(active=self.settings.mode == "active")
 
     async def on_open(self) -> None:
-        await self._send(self.codec.handshake())
+        if self.polled:
+            await self._send(self.codec.handshake())
+        else:
+            await self._send(self.codec.active_mode())

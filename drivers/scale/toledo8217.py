@@ -7,7 +7,11 @@ Toledo 8217 driver:
 - Line: 9600 baud, 7 data bits, even parity, 1 stop bit. Bit 7 of every byte is masked off
   here, so a port opened 8N1 by mistake still decodes.
 - Host -> scale: ``W`` weight, ``Z`` zero, ``T<CR>`` tare the load, ``Twwwww<CR>`` preset
-  tare (five digits, WW.WWW kg), ``C`` clear tare.
+  tare (five digits, WW.WWW in the scale's unit: kg, or lb on a scale set to pounds),
+  ``C`` clear tare, ``H`` weight at ten times the resolution, ``E`` echo mode (answers
+  ``STX E CR``, then echoes every byte until ``F``, answered ``STX F CR``; Odoo's IoT box
+  probes for an 8217 scale this way), ``A`` confidence test; any other command (``B``
+  included) answers with the status.
 - Scale -> host: ``STX weight [N] CR`` (e.g. ``\\x0201.234\\r``, ``N`` = net) when the
   weight is valid, else ``STX ? status CR``. ``Z``/``T``/``C`` always answer with the status.
 - Status byte: bit0 in motion, bit1 over capacity, bit2 under zero, bit3 outside zero
@@ -18,8 +22,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
-from drivers.scale.reading import Reading, to_grams
+from drivers.scale.reading import UNIT_GRAMS, Reading, to_grams
 
 STX = 0x02
 CR = 0x0D
@@ -107,9 +112,12 @@ class Toledo8217Codec:
         return b"T\r"
 
     def preset_tare(self, grams: int) -> bytes:
-        if not 0 <= grams <= 99_999:
-            raise ValueError("preset tare must be 0..99999 g")
-        return b"T%05d\r" % grams
+        """T + five digits: thousandths of the scale's unit (kg: grams; lb: 0.001 lb)."""
+        thousandths = int((Decimal(grams) * 1000 / UNIT_GRAMS[self.unit]).quantize(
+            Decimal(1), rounding=ROUND_HALF_UP))
+        if not 0 <= thousandths <= 99_999:
+            raise ValueError(f"preset tare must be 0..99.999 {self.unit}")
+        return b"T%05d\r" % thousandths
 
     def clear_tare(self) -> bytes:
         return b"C"

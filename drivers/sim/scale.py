@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drivers.scale.aclas import ACK, DC1, ENQ, bcc
+from drivers.scale.aclas import ACK, DC1, ENQ, FLAG2_RANGE, FLAG2_TARE, FLAG2_ZERO, bcc
 from drivers.scale.toledo8217 import CR, STX, Toledo8217Status
 from drivers.sim.base import SimDevice, remember
 
@@ -99,9 +99,14 @@ def _kg_text(grams: int, width: int) -> str:
 
 
 class Toledo8217Sim(ScaleSim):
+    """The 8217 command set as the Mettler Toledo and Brecknell service manuals list it:
+    W, H (x10 resolution), Z, T / Twwwww (preset, thousandths of kg), C, A, E ... F echo
+    mode, and `STX ? status CR` for any other command (B included)."""
+
     def __init__(self, capacity_grams: int = 15_000):
         super().__init__(capacity_grams)
         self._tare_cmd: bytearray | None = None  # collecting "T[wwwww]<CR>"
+        self.echo = False
 
     def status(self) -> Toledo8217Status:
         return Toledo8217Status(
@@ -120,6 +125,14 @@ class Toledo8217Sim(ScaleSim):
     def feed(self, data: bytes) -> None:
         for byte in data:
             c = chr(byte & 0x7F)
+            if self.echo:
+                if c == "F":
+                    self.echo = False
+                    remember(self.commands, "F")
+                    self.send(bytes([STX, ord("F"), CR]))
+                else:
+                    self.send(bytes([byte & 0x7F]))
+                continue
             if self._tare_cmd is not None:
                 if c.isdigit():
                     self._tare_cmd.append(byte)
@@ -159,10 +172,21 @@ class Toledo8217Sim(ScaleSim):
         elif c == "C":
             self.do_clear_tare()
             self._send_status()
+        elif c == "H":
+            st = self.status()
+            if st.motion or st.over_capacity or st.under_zero:
+                self._send_status()
+            else:
+                g = abs(self.display)  # one more decimal than W; whole grams here
+                text = f"{g // 1000:02d}.{g % 1000:03d}0" + ("N" if st.net else "")
+                self.send(bytes([STX]) + text.encode() + bytes([CR]))
         elif c == "A":
             self.send(bytes([STX, CR]))
+        elif c == "E":
+            self.echo = True
+            self.send(bytes([STX, ord("E"), CR]))
         else:
-            self.send(bytes([STX, ord("?"), CR]))
+            self._send_status()
 
 
 class CasSim(ScaleSim):
@@ -215,11 +239,17 @@ class AclasSim(ScaleSim):
         self._cmd = bytearray()
 
     def frame(self) -> bytes:
+        """15 bytes answering DC1; 16 in active mode, with Flag2 (zero, tare, range)."""
         sta = b"F" if self.over else (b"S" if self.stable else b"U")
         sign = b"-" if self.display < 0 else b" "
         weight = _kg_text(self.display, 6).encode()
         body = bytes([0x01, 0x02]) + sta + sign + weight + b"kg"
-        return body + bytes([bcc(body), 0x03, 0x04])
+        frame = body + bytes([bcc(body), 0x03, 0x04])
+        if not self.active:
+            return frame
+        flag2 = ((FLAG2_ZERO if self.display == 0 and not self.over else 0)
+                 | (FLAG2_TARE if self.tare_grams else 0) | (FLAG2_RANGE if self.over else 0))
+        return frame + bytes([flag2])
 
     def feed(self, data: bytes) -> None:
         for b in data:
