@@ -50,3 +50,19 @@ class DeviceConfig(BaseModel):
                 if key not in given:
                     setattr(self.serial, key, value)
         return self
+
+
+def check_options(dev_id: str, config: DeviceConfig) -> None:
+    """Refuse an unknown driver, an unknown option or a bad value, naming the key
+    (`devices.printer.options.widht: unknown option`): what `gatewayd config check` and
+    start-up report, before any device is opened."""
+    from drivers.base import validate_options
+    from drivers.registry import driver_class
+
+    try:
+        cls = driver_class(config.kind, config.driver)
+    except ValueError as exc:
+        raise ValueError(f"devices.{dev_id}.driver: {exc}") from None
+    if cls.options_model is not None:
+        validate_options(cls.options_model, config.options, f"devices.{dev_id}.options")
+

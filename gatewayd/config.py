@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from drivers.config import DeviceConfig
+from drivers.config import DeviceConfig, check_options
 from gatewayd.inventory.config import InventoryConfig
 from gatewayd.members.config import MembersConfig
 from gatewayd.sales.config import Promotions, SaleConfig
@@ -94,6 +94,14 @@ class Config(Section):
     inventory: InventoryConfig = Field(default_factory=InventoryConfig)
     members: MembersConfig = Field(default_factory=MembersConfig)
     data_dir: Path = Field(default_factory=default_data_dir)
+
+    @field_validator("devices")
+    @classmethod
+    def _device_options(cls, devices: dict[str, DeviceConfig]) -> dict[str, DeviceConfig]:
+        """Each driver's options against its model (drivers/config.py check_options)."""
+        for dev_id, device in devices.items():
+            check_options(dev_id, device)
+        return devices
 
     @model_validator(mode="after")
     def _sale_scale(self) -> Config:

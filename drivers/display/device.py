@@ -1,10 +1,7 @@
 """Customer display drivers (2x20 VFD pole displays): CD5220 and Epson DM-D command sets.
 
-Options (``[devices.display.options]``):
-  idle        the idle message: a string (line 1) or a list of up to 2 strings,
-              default ["Welcome", ""]; shown at start and by `idle()`
-  encoding    "ascii" (default) or "gb18030" for a Chinese display
-  brightness  1..4, optional
+Options (``[devices.display.options]``, `DisplayOptions`; docs/devices.md lists them): the
+idle message, the encoding ("ascii" or a GB codec for a Chinese display), the brightness.
 
 A display never answers, so the driver is `online` as soon as its init bytes were written;
 it keeps reading the transport only to notice a broken link (bytes read count as garbage).
@@ -14,24 +11,35 @@ Events: ``display.shown {device, lines}`` with the two 20-column lines as shown.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import trio
+from pydantic import Field
 
-from drivers.base import Device, DeviceInfo, Emit, Transport
+from drivers.base import Device, DeviceInfo, DriverOptions, Emit, Encoding, Transport
 from drivers.display.codec import CD5220Codec, DisplayCodec, EpsonDisplayCodec
+
+
+class DisplayOptions(DriverOptions):
+    idle: str | Annotated[list[str], Field(max_length=2)] = Field(
+        ["Welcome", ""], description="the idle message: a string (line 1) or "
+        "up to 2 lines; shown at start and by idle()")
+    encoding: Encoding = Field("ascii", description="ascii, or gb18030 for a Chinese display")
+    brightness: int | None = Field(None, ge=1, le=4, description="1..4; the display's own "
+                                   "setting when left out")
 
 
 class _Display(Device):
     kind = "display"
     codec_class: type[DisplayCodec] = DisplayCodec
+    options_model = DisplayOptions
 
     def __init__(self, info: DeviceInfo, emit: Emit, options: dict[str, Any] | None = None):
         super().__init__(info, emit, options)
-        self.codec = self.codec_class(self.options.get("encoding"))
-        idle = self.options.get("idle", ["Welcome", ""])
-        self.idle_lines: list[str] = [idle] if isinstance(idle, str) else list(idle)
-        self.brightness = self.options.get("brightness")
+        o = self.settings
+        self.codec = self.codec_class(o.encoding)
+        self.idle_lines: list[str] = [o.idle] if isinstance(o.idle, str) else list(o.idle)
+        self.brightness = o.brightness
         self.lines: list[str] = []
         self._lock = trio.Lock()
 

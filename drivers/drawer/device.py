@@ -27,14 +27,16 @@ Both: `await open()`, `is_open` (True/False, None = unknown), options `open_when
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import trio
+from pydantic import Field
 
 from drivers.base import (
     Device,
     DeviceInfo,
     DeviceOffline,
+    DriverOptions,
     Emit,
     Transport,
     run_until_transport_error,
@@ -44,17 +46,46 @@ from drivers.drawer.codec import kick_command, parse_bytes_option
 from drivers.printer.device import MAX_MISSED_POLLS
 from drivers.printer.status import StatusDecoder
 
+HexBytes = str | list[int]  # "1b 70 00 32 64" or [27, 112, 0, 50, 100]
+
+
+class DrawerOptions(DriverOptions):
+    open_when_high: bool = Field(True, description="the pin-3 sensor reads high when open")
+    open_alert_s: float = Field(30.0, gt=0, description="alert when open longer, seconds")
+    pin: Literal[2, 5] = Field(2, description="kick-out connector pin the drawer is on")
+    on_ms: int = Field(100, ge=0, le=510, description="kick pulse on time, ms")
+    off_ms: int = Field(200, ge=0, le=510, description="kick pulse off time, ms")
+
+
+class PrinterKickDrawerOptions(DrawerOptions):
+    printer: str | None = Field(None, description="id of the printer whose DK port it is on")
+    printer_device: Any = Field(None, exclude=True, description="(tests) the printer Device")
+
+
+class SerialDrawerOptions(DrawerOptions):
+    open_command: HexBytes | None = Field(None, description="bytes that open it (hex string "
+                                          "or list), default the ESC/POS kick ESC p")
+    status: Literal["none", "escpos", "bytes"] = Field(
+        "none", description="how it reports open/closed: none, escpos (DLE EOT 1), bytes")
+    poll_s: float = Field(0.5, gt=0, description="status poll period, seconds")
+    status_command: HexBytes | None = Field(None, description="status=bytes: the query")
+    open_response: HexBytes | None = Field(None, description="status=bytes: answer when open")
+    closed_response: HexBytes | None = Field(None, description="status=bytes: answer when "
+                                             "closed")
+
 
 class _Drawer(Device):
     kind = "drawer"
+    options_model: type[DrawerOptions] = DrawerOptions
 
     def __init__(self, info: DeviceInfo, emit: Emit, options: dict[str, Any] | None = None):
         super().__init__(info, emit, options)
-        self.open_when_high = bool(self.options.get("open_when_high", True))
-        self.open_alert_s = float(self.options.get("open_alert_s", 30))
-        self.pin = int(self.options.get("pin", 2))
-        self.on_ms = int(self.options.get("on_ms", 100))
-        self.off_ms = int(self.options.get("off_ms", 200))
+        o = self.settings
+        self.open_when_high = o.open_when_high
+        self.open_alert_s = o.open_alert_s
+        self.pin = o.pin
+        self.on_ms = o.on_ms
+        self.off_ms = o.off_ms
         self._open: bool | None = None
         self._opening = 0  # increments on every transition to open
         self._opened_at = 0.0
@@ -103,11 +134,13 @@ class _Drawer(Device):
 
 
 class PrinterKickDrawer(_Drawer):
+    options_model = PrinterKickDrawerOptions
+
     def __init__(self, info: DeviceInfo, emit: Emit, options: dict[str, Any] | None = None):
         super().__init__(info, emit, options)
         self.printer: Any = None
         self._running = False
-        peer = self.options.get("printer_device")
+        peer = self.settings.printer_device
         if peer is not None:
             self.set_peer(peer)
 
@@ -152,18 +185,19 @@ class PrinterKickDrawer(_Drawer):
 
 
 class SerialDrawer(_Drawer):
+    options_model = SerialDrawerOptions
+
     def __init__(self, info: DeviceInfo, emit: Emit, options: dict[str, Any] | None = None):
         super().__init__(info, emit, options)
+        o = self.settings
         self.open_command = parse_bytes_option(
-            self.options.get("open_command"), kick_command(self.pin, self.on_ms, self.off_ms)
+            o.open_command, kick_command(self.pin, self.on_ms, self.off_ms)
         )
-        self.status_mode = str(self.options.get("status", "none"))
-        if self.status_mode not in ("none", "escpos", "bytes"):
-            raise ValueError(f"drawer status must be none|escpos|bytes, not {self.status_mode}")
-        self.poll_s = float(self.options.get("poll_s", 0.5))
-        self.status_command = parse_bytes_option(self.options.get("status_command"), b"")
-        self.open_response = parse_bytes_option(self.options.get("open_response"), b"")
-        self.closed_response = parse_bytes_option(self.options.get("closed_response"), b"")
+        self.status_mode = o.status
+        self.poll_s = o.poll_s
+        self.status_command = parse_bytes_option(o.status_command, b"")
+        self.open_response = parse_bytes_option(o.open_response, b"")
+        self.closed_response = parse_bytes_option(o.closed_response, b"")
         if self.status_mode == "bytes" and not (
             self.status_command and self.open_response and self.closed_response
         ):

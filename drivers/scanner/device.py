@@ -1,12 +1,7 @@
 """Barcode scanner drivers: the trio shell around drivers.scanner.codec.
 
-Options (``[devices.scanner.options]``):
-  prefix    text the scanner sends before each code (dropped), default ""
-  suffix    "CR" | "LF" | "CRLF", default "CR" (serial); the wedge always ends codes in LF
-  aim       true when the scanner prepends AIM identifiers ("]E0..."): they are stripped
-            and reported as `symbology`
-  encoding  text encoding of the data, default "utf-8"
-  enabled   start enabled, default true
+Options (``[devices.scanner.options]``): the models below (docs/devices.md lists them);
+the wedge's `layout`, `grab` and `alt_codepage` are read by its evdev transport.
 
 Event: ``scanner.data {device, data, symbology}``. While disabled, bytes are still read (so
 framing stays in step) but scans are dropped: counters ``dropped_bytes`` / ``dropped_scans``.
@@ -15,20 +10,51 @@ Status: ``{enabled}``. Counters: ``scans``, ``garbage_bytes``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from drivers.base import Device, DeviceInfo, Emit, Transport
+from pydantic import Field
+
+from drivers.base import Device, DeviceInfo, DriverOptions, Emit, Encoding, Transport
 from drivers.scanner.codec import HidPosDecoder, Scan, TextScanDecoder, parse_suffix
+
+
+class ScannerOptions(DriverOptions):
+    encoding: Encoding = Field("utf-8", description="text encoding of the data")
+    enabled: bool = Field(True, description="start enabled")
+
+
+class TextScannerOptions(ScannerOptions):
+    prefix: str = Field("", description="text the scanner sends before each code (dropped)")
+    aim: bool = Field(False, description="the scanner prepends AIM identifiers (\"]E0...\"): "
+                      "they are stripped and reported as `symbology`")
+
+
+class SerialScannerOptions(TextScannerOptions):
+    suffix: Literal["CR", "LF", "CRLF"] = Field("CR", description="what ends each code")
+
+
+class WedgeOptions(TextScannerOptions):
+    layout: str = Field("us", description="keyboard layout the scanner types in (us, de, ...)")
+    grab: bool = Field(True, description="take the keyboard device for the daemon alone")
+    alt_codepage: Encoding = Field(
+        "cp437", description="code page of Alt+nnn keypad codes (the OEM one: cp437, or gbk "
+        "for Chinese scanners, which type GBK values in decimal); Alt+0nnn is cp1252")
+
+
+class HidPosOptions(ScannerOptions):
+    report_id: int = Field(0x02, ge=0, le=255, description="input report id of scanned data")
+    report_size: int = Field(64, ge=8, le=1024, description="bytes per input report")
 
 
 class ScannerDevice(Device):
     kind = "scanner"
+    options_model: type[ScannerOptions] = ScannerOptions
 
     def __init__(self, info: DeviceInfo, emit: Emit, options: dict[str, Any] | None = None):
         super().__init__(info, emit, options)
-        self.encoding = str(self.options.get("encoding", "utf-8"))
+        self.encoding = self.settings.encoding
         self.decoder = self.make_decoder()
-        self.enabled = bool(self.options.get("enabled", True))
+        self.enabled = self.settings.enabled
         self.info.status["enabled"] = self.enabled
         self._garbage_seen = 0
 
@@ -78,11 +104,13 @@ def _text_option(value: Any) -> bytes:
 
 
 class SerialScanner(ScannerDevice):
+    options_model = SerialScannerOptions
+
     def make_decoder(self) -> TextScanDecoder:
         return TextScanDecoder(
-            prefix=_text_option(self.options.get("prefix", "")),
-            suffix=parse_suffix(self.options.get("suffix", "CR")),
-            aim=bool(self.options.get("aim", False)),
+            prefix=_text_option(self.settings.prefix),
+            suffix=parse_suffix(self.settings.suffix),
+            aim=self.settings.aim,
             encoding=self.encoding,
         )
 
@@ -90,11 +118,13 @@ class SerialScanner(ScannerDevice):
 class WedgeScanner(ScannerDevice):
     """Keyboard wedge: the evdev transport yields decoded text, each code ending in LF."""
 
+    options_model = WedgeOptions
+
     def make_decoder(self) -> TextScanDecoder:
         return TextScanDecoder(
-            prefix=_text_option(self.options.get("prefix", "")),
+            prefix=_text_option(self.settings.prefix),
             suffix=b"\n",
-            aim=bool(self.options.get("aim", False)),
+            aim=self.settings.aim,
             encoding=self.encoding,
         )
 
@@ -102,9 +132,11 @@ class WedgeScanner(ScannerDevice):
 class HidPosScanner(ScannerDevice):
     """USB HID POS (usage page 0x8C): the symbology comes in every report, no AIM option."""
 
+    options_model = HidPosOptions
+
     def make_decoder(self) -> HidPosDecoder:
         return HidPosDecoder(
-            report_id=int(self.options.get("report_id", 0x02)),
-            report_size=int(self.options.get("report_size", 64)),
+            report_id=self.settings.report_id,
+            report_size=self.settings.report_size,
             encoding=self.encoding,
         )

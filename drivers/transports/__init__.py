@@ -120,5 +120,6 @@ async def open_transport(config: DeviceConfig) -> Transport:
 
     assert spec.path is not None
     return await EvdevTransport.open(
-        spec.path, layout=str(opts.get("layout", "us")), grab=bool(opts.get("grab", True))
+        spec.path, layout=str(opts.get("layout", "us")), grab=bool(opts.get("grab", True)),
+        alt_codepage=str(opts.get("alt_codepage", "cp437")),
     )

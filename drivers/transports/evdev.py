@@ -91,6 +91,8 @@ class KeyDecoder:
         layout: str = "us",
         overrides: dict[int, tuple[str, str]] | None = None,
         encoding: str = "utf-8",
+        alt_codepage: str = "cp437",
+        ansi_codepage: str = "cp1252",
     ):
         try:
             base, altgr = LAYOUTS[layout]
@@ -100,6 +102,11 @@ class KeyDecoder:
         self.keys = {**base, **(overrides or {})}
         self.altgr = altgr
         self.encoding = encoding
+        # Alt+nnn types a character of the OEM code page (cp437 on a US Windows; GBK on a
+        # Chinese one, where nnn is the double-byte value in decimal: 54992 = 0xD6D0 = 中);
+        # Alt+0nnn one of the ANSI code page (cp1252), whatever the OEM one.
+        self.alt_codepage = alt_codepage
+        self.ansi_codepage = ansi_codepage
         self._buf = bytearray()
         self._shift: set[int] = set()
         self._ctrl: set[int] = set()
@@ -128,6 +135,19 @@ class KeyDecoder:
         del self._buf[:n]
         return "".join(out).encode(self.encoding, errors="replace")
 
+    def _alt_char(self, digits: str) -> str | None:
+        """The character an Alt+keypad code types, None if the code page has none."""
+        value = int(digits)
+        page = self.ansi_codepage if digits.startswith("0") else self.alt_codepage
+        if value >= 0x10000:
+            return None
+        raw = bytes([value]) if value < 0x100 else value.to_bytes(2, "big")
+        try:
+            text = raw.decode(page)
+        except UnicodeDecodeError:
+            return None
+        return text if len(text) == 1 else None
+
     def _key(self, code: int, value: int) -> str | None:
         down = value != 0
         if code in (KEY_LEFTSHIFT, KEY_RIGHTSHIFT):
@@ -143,7 +163,7 @@ class KeyDecoder:
             self._alt = down
             if not down and self._alt_digits:
                 digits, self._alt_digits = self._alt_digits, ""
-                return chr(int(digits) % 0x110000)
+                return self._alt_char(digits)
             return ""
         if value != 1:  # release or autorepeat of an ordinary key
             return ""
@@ -194,6 +214,7 @@ class EvdevTransport(StreamTransport):
     async def open(
         cls, path: str, layout: str = "us", grab: bool = True, **decoder_kw: Any
     ) -> EvdevTransport:
+        """`decoder_kw`: KeyDecoder's overrides, encoding, alt_codepage, ansi_codepage."""
         decoder = KeyDecoder(layout, **decoder_kw)
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)

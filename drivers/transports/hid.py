@@ -4,6 +4,12 @@
 a till without libhidapi loses this transport only, with a message saying what to install.
 Reads run in a worker thread with a short timeout (`poll_ms`, 100 ms) in a loop, so a
 cancelled reader returns promptly; each HID input report is returned as bytes, unchanged.
+
+A scanner is one USB device with several HID interfaces (a keyboard for keyboard-wedge mode,
+a vendor interface, ...): the transport enumerates those of the vid:pid (and serial, when
+given) and opens the one whose usage page is 0x8C, HID Point of Sale. A device that lists a
+single interface without saying its usage page is opened as it is; one whose interfaces say
+they are something else is refused (it is in keyboard mode: switch it to HID POS).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import trio
 from drivers.base import Transport, TransportError
 
 REPORT_SIZE = 64  # the largest full-speed interrupt report; hidapi truncates to the buffer
+HID_POS_USAGE_PAGE = 0x8C
 
 
 def _load_hid() -> Any:
@@ -27,6 +34,21 @@ def _load_hid() -> Any:
             "(install libhidapi-hidraw0, e.g. `apt install libhidapi-hidraw0`)"
         ) from exc
     return hid
+
+
+def _pos_interface(found: list[dict[str, Any]], serial: str | None, name: str) -> bytes | None:
+    """The path of the HID POS interface among `found` (hidapi's enumerate entries), None
+    to open by vid:pid (nothing listed, or one interface that does not say its usage page)."""
+    if serial:
+        found = [i for i in found if i.get("serial_number") == serial]
+    pos = [i for i in found if i.get("usage_page") == HID_POS_USAGE_PAGE]
+    if pos:
+        return pos[0]["path"]
+    if len(found) <= 1 and not any(i.get("usage_page") for i in found):
+        return found[0]["path"] if found else None
+    pages = ", ".join(f"0x{i.get('usage_page', 0):X}" for i in found)
+    raise TransportError(f"{name}: no HID POS interface (usage page 0x8C) among its "
+                         f"interfaces ({pages}): set the scanner to USB HID POS mode")
 
 
 class HidTransport(Transport):
@@ -46,15 +68,24 @@ class HidTransport(Transport):
         serial: str | None = None,
         *,
         device_factory: Callable[..., Any] | None = None,
+        enumerate: Callable[[int, int], list[dict[str, Any]]] | None = None,
         poll_ms: int = 100,
     ) -> HidTransport:
         name = f"hid:{vid:04x}:{pid:04x}" + (f":{serial}" if serial else "")
         if device_factory is None:
-            device_factory = _load_hid().Device
+            hid = _load_hid()
+            device_factory, enumerate = hid.Device, enumerate or hid.enumerate
+        path = None
+        if enumerate is not None:
+            found = await trio.to_thread.run_sync(lambda: list(enumerate(vid, pid)))
+            path = _pos_interface(found, serial, name)
         try:
-            dev = await trio.to_thread.run_sync(
-                lambda: device_factory(vid=vid, pid=pid, serial=serial)
-            )
+            if path is not None:
+                dev = await trio.to_thread.run_sync(lambda: device_factory(path=path))
+            else:
+                dev = await trio.to_thread.run_sync(
+                    lambda: device_factory(vid=vid, pid=pid, serial=serial)
+                )
         except Exception as exc:  # hid.HIDException, OSError
             raise TransportError(f"{name}: cannot open: {exc}") from exc
         return cls(dev, name=name, poll_ms=poll_ms)
