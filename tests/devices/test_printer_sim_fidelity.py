@@ -143,3 +143,25 @@ async def test_the_driver_reads_a_one_bit_clone_with_the_tolerant_setting(events
             assert dev.printer_status.paper == seen, setting
             nursery.cancel_scope.cancel()
     assert encode_eot(4, dev.printer_status) == 0x12 | 0x0C  # what an Epson would say
+
+
+@pytest.mark.parametrize("impl", ["bitImageRaster", "bitImageColumn", "graphics"])
+def test_every_bit_image_command_is_kept_as_an_image_marker(impl: str) -> None:
+    """GS v 0, ESC * (24-dot bands) and GS ( L (store + print) as python-escpos sends them."""
+    from escpos.printer import Dummy
+    from PIL import Image, ImageDraw
+
+    img = Image.new("1", (64, 48), 1)
+    ImageDraw.Draw(img).rectangle((8, 8, 56, 40), fill=0)
+    p = Dummy()
+    p.image(img, impl=impl, center=False)
+    p.cut()
+    sim = EscposPrinterSim(width=48, lines_per_s=None)
+    sim.feed(p.output)
+    (r,) = sim.receipts
+    markers = [ln for ln in r.text() if ln.strip().startswith("[IMAGE")]
+    assert markers and sim.garbage_bytes == 0
+    if impl == "bitImageColumn":  # one marker per 24-dot band
+        assert [m.strip() for m in markers] == ["[IMAGE 64x24]"] * 2
+    else:
+        assert [m.strip() for m in markers] == ["[IMAGE 64x48]"]
