@@ -22,6 +22,7 @@ restart does not give a poison job a fresh start.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import uuid
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -181,6 +182,10 @@ class PrintQueue:
                         "message": f"printer {pid}: {reason.replace('_', ' ')}; "
                                    f"{len(self.pending(pid))} job(s) waiting"})
                 await self._sleep(pid, RETRY_S)
+            except sqlite3.Error:
+                # The store's trouble (a full disk, say), not the job's: retry, count nothing.
+                log.exception("print job %s: store error", job["id"])
+                await self._sleep(pid, RETRY_S * 5)
             except Exception as exc:
                 # Not the printer's doing: the job itself (or a driver fault) fails. Bounded
                 # tries, then it is moved aside so the receipts behind it print.
