@@ -174,6 +174,19 @@ class Operator:
     role: str
 
 
+# A kept operator session (`auth.login` with keep) lasts a long shift at most. Sessions live in
+# the daemon's memory only: a restart ends them, so a stolen session file is worth little, and
+# nothing about them needs to survive in the store.
+KEPT_SESSION_S = 12 * 3600
+
+
+@dataclass(frozen=True)
+class KeptSession:
+    operator: Operator
+    token_id: str | None  # it resumes only on connections made with the same token
+    expires_at: float
+
+
 class Auth:
     """The daemon's view: PIN checks with lockout, and approvals, all journaled."""
 
@@ -182,6 +195,7 @@ class Auth:
         self.lock_after = lock_after
         self.lock_s = lock_minutes * 60
         self.clock = clock
+        self.kept: dict[bytes, KeptSession] = {}  # hash of the session secret -> session
 
     async def verify(
         self, op_id: str, pin: str, purpose: str, extra: dict | None = None
@@ -236,6 +250,33 @@ class Auth:
 
     async def logout(self, op: Operator, client: str) -> None:
         await self._journal("auth.logout", {"operator": op.id, "client": client})
+
+    def keep(self, op: Operator, token_id: str | None) -> str:
+        """A secret that resumes `op` on a later connection with the same token."""
+        now = self.clock()
+        self.kept = {h: k for h, k in self.kept.items() if k.expires_at > now}
+        secret = "gws_" + secrets.token_urlsafe(24)
+        self.kept[hash_token(secret)] = KeptSession(op, token_id, now + KEPT_SESSION_S)
+        return secret
+
+    def resume(self, secret: str, token_id: str | None) -> Operator:
+        """The operator of a kept session, as the store has it now (a locked, removed or
+        demoted operator does not come back with the old role)."""
+        kept = self.kept.get(hash_token(secret))
+        if kept is None or kept.expires_at <= self.clock() or kept.token_id != token_id:
+            raise ProtocolError("unauthenticated", "no such session (expired, logged out, "
+                                "or the daemon restarted); log in again")
+        row = self.store.one("SELECT * FROM operators WHERE id=?", (kept.operator.id,))
+        if row is None or not row["active"] or (
+            row["locked_until"] and row["locked_until"] > self.clock()
+        ):
+            self.end(secret)
+            raise ProtocolError("unauthenticated", f"operator {kept.operator.id} may not log "
+                                "in now; log in again")
+        return Operator(row["id"], row["name"], row["role"])
+
+    def end(self, secret: str) -> None:
+        self.kept.pop(hash_token(secret), None)
 
     async def approve(
         self, op_id: str, pin: str, action: str, required: str, on_behalf: str | None

@@ -13,9 +13,11 @@ from protocol.methods import (
     OperatorListParams,
     PairRequestParams,
     PairStatusParams,
+    ResumeParams,
     SubscribeParams,
     UnsubscribeParams,
 )
+from protocol.roles import ROLES
 from protocol.version import PROTOCOL_VERSION
 
 if TYPE_CHECKING:
@@ -57,6 +59,7 @@ def register(registry: Registry, app: App) -> None:
             "version": app.version,
             "protocol": PROTOCOL_VERSION,
             "till": {"store": app.config.till.store, "till": app.config.till.till},
+            "timezone": app.config.till.timezone,
             "seq": app.bus.seq,
             "journal_seq": app.store.last_seq,
             "uptime_s": int(time.monotonic() - app.started),
@@ -69,19 +72,41 @@ def register(registry: Registry, app: App) -> None:
     async def system_health(ctx: CallContext, p: NoParams) -> dict[str, Any]:
         return app.health()
 
+    @registry.method("system.methods")
+    async def system_methods(ctx: CallContext, p: NoParams) -> dict[str, Any]:
+        served = [
+            {"name": spec.name, "role": app.required_role(spec),
+             "needs_operator": spec.needs_operator}
+            for _, (spec, _handler) in sorted(app.registry.handlers.items())
+            if app.demo or not spec.demo_only
+        ]
+        return {"methods": served, "roles": list(ROLES)}
+
+    def logged_in(session, op: auth.Operator) -> dict[str, Any]:
+        session.operator = op
+        return {"operator": op.id, "name": op.name, "role": op.role,
+                "effective_role": session.role}
+
     @registry.method("auth.login")
     async def login(ctx: CallContext, p: LoginParams) -> dict[str, Any]:
         op = await app.auth.login(p.operator, p.pin, ctx.session.client_name)
-        ctx.session.operator = op
-        return {
-            "operator": op.id,
-            "name": op.name,
-            "role": op.role,
-            "effective_role": ctx.session.role,
-        }
+        ctx.session.kept = None
+        result = logged_in(ctx.session, op)
+        if p.keep:
+            ctx.session.kept = result["session"] = app.auth.keep(op, ctx.session.token_id)
+        return result
+
+    @registry.method("auth.resume")
+    async def resume(ctx: CallContext, p: ResumeParams) -> dict[str, Any]:
+        op = app.auth.resume(p.session, ctx.session.token_id)
+        ctx.session.kept = p.session
+        return logged_in(ctx.session, op)
 
     @registry.method("auth.logout")
     async def logout(ctx: CallContext, p: NoParams) -> dict[str, Any]:
+        if ctx.session.kept is not None:
+            app.auth.end(ctx.session.kept)
+            ctx.session.kept = None
         if ctx.session.operator is not None:
             await app.auth.logout(ctx.session.operator, ctx.session.client_name)
             ctx.session.operator = None

@@ -27,7 +27,7 @@ import secrets
 import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from gatewayd.members import core
@@ -278,8 +278,9 @@ def check_coupon(tx: Tx, code: str, spend: int, member_id: str | None) -> sqlite
     if row is None:
         raise MemberError("not_found", f"no coupon {code}")
     if row["used_sale"] is not None:
+        used_at = datetime.fromtimestamp(row["used_at"] / 1e6, UTC)  # a timestamp on the wire
         raise MemberError("conflict", f"coupon {code} was already used",
-                          {"code": code, "used_at": row["used_at"]})
+                          {"code": code, "used_at": used_at})
     if tx.at < row["valid_from"]:
         raise MemberError("conflict", f"coupon {code} is not valid yet")
     if tx.at >= row["valid_to"]:

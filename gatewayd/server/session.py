@@ -146,6 +146,7 @@ class Session:
         self.token_role: str | None = None
         self.token_id: str | None = None
         self.operator: Operator | None = None
+        self.kept: str | None = None  # the kept-session secret the operator came with, if any
         self.client_name = "?"
         self.client_kind = "?"
         self.pending_since: int | None = None  # hello's `since`, used by the first subscribe

@@ -12,6 +12,15 @@ from protocol.methods.base import NoParams, Ok, Params, Result, method
 class LoginParams(Params):
     operator: StrictStr
     pin: StrictStr
+    keep: StrictBool = Field(
+        default=False,
+        description="also answer a `session` that `auth.resume` accepts on later connections "
+        "made with the same token (posctl keeps the operator between commands this way)",
+    )
+
+
+class ResumeParams(Params):
+    session: StrictStr
 
 
 class OperatorListParams(Params):
@@ -32,6 +41,8 @@ class LoginResult(Result):
     role: StrictStr = Field(description="the operator's role")
     effective_role: StrictStr = Field(description="the connection's role now: the lower of "
                                       "the token's and the operator's")
+    session: StrictStr | None = Field(default=None, description="with `keep`: the secret "
+                                      "`auth.resume` takes; shown once")
 
 
 class OperatorEntry(Result):
@@ -64,11 +75,29 @@ method(
     LoginParams,
     "viewer",
     "Log an operator in on this connection. Five wrong PINs lock the operator for five "
-    "minutes. Every login, failure and lock is journaled.",
+    "minutes. Every login, failure and lock is journaled. With `keep`, the result also "
+    "carries a `session` for `auth.resume`.",
     errors=("unauthenticated", "forbidden"),
     example={
         "params": {"operator": "1001", "pin": "1234"},
-        "result": {"operator": "1001", "name": "Li Na", "role": "cashier"},
+        "result": {"operator": "1001", "name": "Li Na", "role": "cashier",
+                   "effective_role": "cashier"},
+    },
+    result=LoginResult,
+)
+method(
+    "auth.resume",
+    ResumeParams,
+    "viewer",
+    "Log in the operator of a session that `auth.login` with `keep` answered, on a new "
+    "connection made with the same token. A kept session ends after 12 hours, at "
+    "`auth.logout` on any connection that uses it, when its operator is locked or removed, "
+    "and when the daemon restarts.",
+    errors=("unauthenticated",),
+    example={
+        "params": {"session": "gws_…"},
+        "result": {"operator": "1001", "name": "Li Na", "role": "cashier",
+                   "effective_role": "cashier"},
     },
     result=LoginResult,
 )
@@ -76,7 +105,7 @@ method(
     "auth.logout",
     NoParams,
     "viewer",
-    "Log the operator out of this connection.",
+    "Log the operator out of this connection, and end its kept session if it has one.",
     example={"params": {}, "result": {"ok": True}},
     result=Ok,
 )

@@ -39,6 +39,8 @@ class SystemInfo(Result):
     version: StrictStr
     protocol: StrictInt
     till: TillId
+    timezone: StrictStr = Field(description="the store's timezone (IANA name): business days "
+                                "and hours, and times shown to people")
     seq: StrictInt = Field(description="the current event seq")
     journal_seq: StrictInt
     uptime_s: StrictInt
@@ -67,6 +69,17 @@ class SystemHealth(Result):
         "head_seq, lag_events, lag_s, last_contact; absent on a till not enrolled")
 
 
+class ServedMethod(Result):
+    name: StrictStr
+    role: StrictStr = Field(description="the lowest role that may call it at this site")
+    needs_operator: StrictBool = Field(description="a logged-in operator is needed")
+
+
+class SystemMethods(Result):
+    methods: list[ServedMethod] = Field(description="every method this daemon serves, by name")
+    roles: list[StrictStr] = Field(description="the roles, lowest first")
+
+
 method(
     "subscribe",
     SubscribeParams,
@@ -92,7 +105,8 @@ method(
     "system.info",
     NoParams,
     "viewer",
-    "Daemon name, version, protocol, till identity, uptime and current event seq.",
+    "Daemon name, version, protocol, till identity, the store's timezone (for showing "
+    "times and business days), uptime and current event seq.",
     example={
         "params": {},
         "result": {
@@ -100,6 +114,7 @@ method(
             "version": "0.1.0",
             "protocol": 1,
             "till": {"store": "S001", "till": "T01"},
+            "timezone": "Asia/Shanghai",
             "seq": 57,
             "uptime_s": 3600,
         },
@@ -117,5 +132,23 @@ method(
     },
     result=SystemHealth,
 )
-
-
+method(
+    "system.methods",
+    NoParams,
+    "viewer",
+    "The methods this daemon serves, each with the role it needs at this site (`auth.require` "
+    "raises some) and whether it needs a logged-in operator, and the roles lowest first. A "
+    "client shows or hides what it offers from this list instead of trying calls; `sim.*` "
+    "methods are listed only by `gatewayd demo`.",
+    example={
+        "params": {},
+        "result": {
+            "methods": [
+                {"name": "sale.add", "role": "cashier", "needs_operator": True},
+                {"name": "system.info", "role": "viewer", "needs_operator": False},
+            ],
+            "roles": ["viewer", "cashier", "supervisor", "manager", "admin"],
+        },
+    },
+    result=SystemMethods,
+)

@@ -43,6 +43,8 @@ export interface SystemInfo {
   version: string;
   protocol: number;
   till: TillId;
+  /** the store's timezone (IANA name): business days and hours, and times shown to people */
+  timezone: string;
   /** the current event seq */
   seq: number;
   journal_seq: number;
@@ -68,10 +70,19 @@ export interface SystemHealth {
   replication?: Record<string, unknown> | null;
 }
 
+export interface SystemMethods {
+  /** every method this daemon serves, by name */
+  methods: ServedMethod[];
+  /** the roles, lowest first */
+  roles: string[];
+}
+
 export interface LoginParams {
   approve?: Approve | null;
   operator: string;
   pin: string;
+  /** also answer a `session` that `auth.resume` accepts on later connections made with the same token (posctl keeps the operator between commands this way) */
+  keep?: boolean;
 }
 
 export interface LoginResult {
@@ -81,6 +92,13 @@ export interface LoginResult {
   role: string;
   /** the connection's role now: the lower of the token's and the operator's */
   effective_role: string;
+  /** with `keep`: the secret `auth.resume` takes; shown once */
+  session?: string | null;
+}
+
+export interface ResumeParams {
+  approve?: Approve | null;
+  session: string;
 }
 
 export interface Ok {
@@ -1258,6 +1276,14 @@ export interface StoreHealth {
   error?: string | null;
 }
 
+export interface ServedMethod {
+  name: string;
+  /** the lowest role that may call it at this site */
+  role: string;
+  /** a logged-in operator is needed */
+  needs_operator: boolean;
+}
+
 export interface OperatorEntry {
   id: string;
   name: string;
@@ -1688,7 +1714,9 @@ export interface Methods {
   "unsubscribe": { params: UnsubscribeParams; result: TopicsResult };
   "system.info": { params: NoParams; result: SystemInfo };
   "system.health": { params: NoParams; result: SystemHealth };
+  "system.methods": { params: NoParams; result: SystemMethods };
   "auth.login": { params: LoginParams; result: LoginResult };
+  "auth.resume": { params: ResumeParams; result: LoginResult };
   "auth.logout": { params: NoParams; result: Ok };
   "operator.list": { params: OperatorListParams; result: OperatorList };
   "pair.request": { params: PairRequestParams; result: PairRequestResult };
