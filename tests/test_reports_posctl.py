@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from clients.cli.main import report_cell
+from clients.cli.commands.report import report_cell
 from clients.python.client import connect
 from tests.cli.conftest import posctl  # noqa: F401  (the fixture)
 

@@ -52,3 +52,24 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def posctl_state(tmp_path, monkeypatch):
+    """posctl's kept logins go to a directory of the test's own, never the developer's."""
+    state = tmp_path / "posctl-state"
+    monkeypatch.setenv("POSCTL_STATE_DIR", str(state))
+    monkeypatch.delenv("POSCTL_PROFILE", raising=False)
+    return state
+
+
+@pytest.fixture
+def stdin(monkeypatch):
+    """Feed posctl's stdin (a PIN for `login --pin-stdin`)."""
+    import io
+    import sys
+
+    def feed(text: str) -> None:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+
+    return feed

@@ -2,7 +2,7 @@ import json
 
 import trio
 
-from clients.cli.main import parse_params
+from clients.cli.params import parse_params
 from tests.cli.conftest import free_port
 
 
@@ -210,7 +210,7 @@ async def test_help_lists_exit_codes(posctl):
 
 
 def test_print_test_receipt_renders_with_the_printer_driver():
-    from clients.cli.main import test_receipt_items
+    from clients.cli.commands.devices import test_receipt_items
     from drivers.printer.receipt import receipt_from_dicts, render
 
     for width in (32, 48):
@@ -220,7 +220,7 @@ def test_print_test_receipt_renders_with_the_printer_driver():
 
 
 def test_devices_status_is_compact():
-    from clients.cli.main import _status_text
+    from clients.cli.commands.devices import _status_text
 
     printer = {"online": True, "paper": "near_end", "cover_open": False, "cutter_error": False,
                "jobs": [1]}

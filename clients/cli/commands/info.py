@@ -1,0 +1,78 @@
+"""`posctl info` (who and what the daemon is) and `posctl call` (any protocol method)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from clients.cli.commands import command
+from clients.cli.connection import Session
+from clients.cli.output import dumps, key_values, out
+from clients.cli.params import parse_params
+
+
+def cmd_info(args: argparse.Namespace) -> Any:
+    s = Session(args)
+
+    async def body(gw):
+        info = await s.call(gw, "system.info")
+        health = await s.call(gw, "system.health")
+        role = (s.operator or {}).get("effective_role") or gw.welcome.get("role")
+        if args.json:
+            out(dumps({"info": info, "health": health, "role": role,
+                       "operator": s.operator}))
+            return
+        till = info.get("till") or {}
+        rows = [
+            ("daemon", f"{info.get('name')} {info.get('version')}"),
+            ("protocol", str(info.get("protocol"))),
+            ("url", s.url),
+            ("till", f"{till.get('store')}/{till.get('till')}"),
+            ("timezone", str(info.get("timezone"))),
+            ("role", str(role)),
+            ("operator", f"{s.operator['operator']} {s.operator['name']}" if s.operator
+             else "none (posctl login)"),
+            ("uptime", f"{info.get('uptime_s')} s"),
+            ("event seq", str(info.get("seq"))),
+            ("health", str(health.get("status"))),
+        ]
+        store = health.get("store") or {}
+        if store.get("ok"):
+            rows.append(("store", f"ok, journal seq {store.get('journal_seq')}"))
+        elif store:
+            rows.append(("store", f"ERROR {store.get('error')}"))
+        for dev, state in (health.get("devices") or {}).items():
+            rows.append((f"device {dev}", str(state)))
+        out(key_values(rows))
+
+    return s.run(body)
+
+
+def cmd_call(args: argparse.Namespace) -> Any:
+    s = Session(args)
+    params = parse_params(args.params, args.method)
+
+    async def body(gw):
+        await s.show(gw, await s.call(gw, args.method, params))
+
+    return s.run(body)
+
+
+def register(sub: Any) -> None:
+    command(sub, "info", help="the daemon, the till, its health and who you are",
+            examples=["posctl info", "posctl info --json | jq .health.status"],
+            ).set_defaults(fn=cmd_info)
+    c = command(
+        sub, "call", help="call any protocol method (docs/protocol.md lists them)",
+        description="Call METHOD with key=value params. Values are JSON when they parse "
+        "(qty=1000 is an int, 'lines=[\"a\"]' a list), else strings; fields the method "
+        "declares as strings stay strings. a.b=1 nests; key:=JSON forces JSON. Times in "
+        "the result are shown in the store's timezone.",
+        examples=["posctl call sim.scan data=6901028068123",
+                  "posctl call catalog.lookup query=hfsp",
+                  "posctl call drawer.open approve.operator=9001 approve.pin=9999",
+                  "posctl call display.show 'lines=[\"欢迎光临\",\"Welcome\"]'"],
+    )
+    c.add_argument("method")
+    c.add_argument("params", nargs="*", metavar="key=value")
+    c.set_defaults(fn=cmd_call)
