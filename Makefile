@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 LISTEN  ?= 127.0.0.1:8750
 DATA    ?= .demo
 
-.PHONY: demo test lint bench browser-deps schema clean
+.PHONY: demo test lint bench browser-deps shell-deps schema clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -24,7 +24,14 @@ browser-deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null; }
 
-test: $(STAMP) browser-deps
+# zsh for the shell-completion tests (bash is there already).
+shell-deps:
+	@command -v zsh >/dev/null 2>&1 || { \
+	  echo "installing zsh for the completion tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq zsh >/dev/null; }
+
+test: $(STAMP) browser-deps shell-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest

@@ -20,6 +20,7 @@ import sys
 from gatewayd import config as config_mod
 from gatewayd.cli import admin, catalog, daemon, report, store
 from gatewayd.cli.common import EXIT_CONFIG, die
+from gatewayd.cli_help import add_completion, annotate, complete
 
 COMMANDS = (daemon, admin, store, catalog, report)  # each adds its subcommands, in this order
 
@@ -34,11 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     for group in COMMANDS:
         group.add(sub)
-    return p
+    add_completion(sub)
+    return annotate(p)  # every subcommand's --help ends with an example (cli_help.py)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    complete(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
