@@ -130,6 +130,16 @@ def format_errors(exc: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
+def read_toml(path: Path) -> dict[str, Any]:
+    """A config file's tables as they are, before validation."""
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
 def load(path: Path | None = None, **overrides: Any) -> Config:
     """Load `path` (or the default file if it exists, else pure defaults)."""
     data: dict[str, Any] = {}
@@ -138,12 +148,7 @@ def load(path: Path | None = None, **overrides: Any) -> Config:
         path = DEFAULT_CONFIG
     if path is not None:
         source = str(path)
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such file") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        data = read_toml(path)
     for key, value in overrides.items():
         if value is not None:
             data[key] = value

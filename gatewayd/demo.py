@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 from functools import partial
 from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
 
 from gatewayd import auth
-from gatewayd.config import Config, default_data_dir
+from gatewayd.config import Config, ConfigError, default_data_dir
 from gatewayd.store.db import Store
 
 DEMO_OPERATORS = (
@@ -49,16 +52,46 @@ def seed(store: Store, data_dir: Path) -> None:
         fh.write(token + "\n")
 
 
-def prepare(data_dir: Path | None, listen: str) -> Config:
-    data_dir = (data_dir or default_demo_dir()).resolve()
+DEFAULT_LISTEN = "127.0.0.1:8750"
+
+
+def merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` on top of `base`: tables merge key by key, anything else (a value, a list such
+    as `[[promotions]]`) replaces. A device table replaces that device whole: a real scale's
+    transport must not inherit the simulator's serial settings."""
+    out = dict(base)
+    for key, value in over.items():
+        if key == "devices" and isinstance(value, dict):
+            out[key] = {**base.get(key, {}), **value}
+        elif isinstance(value, dict) and isinstance(base.get(key), dict):
+            out[key] = merged(base[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def prepare(data_dir: Path | None, listen: str | None, config_file: Path | None = None) -> Config:
+    """The demo's config: a config file (if given) merged over the demo's defaults, so it can
+    set promotions, 抹零 rounding, member tiers and rewards while every device stays simulated
+    unless the file configures it. `data_dir` and `listen` given on the command line win over
+    the file; then the demo store is seeded."""
+    from gatewayd.config import format_errors, read_toml
+
+    file = read_toml(config_file) if config_file else {}
+    data_dir = Path(data_dir or file.get("data_dir") or default_demo_dir()).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    cfg = Config.model_validate(
-        {
-            "server": {"listen": listen},
-            "data_dir": str(data_dir),
-            "devices": sim_devices(data_dir),
-        }
-    )
+    defaults = {
+        "server": {"listen": DEFAULT_LISTEN},
+        "data_dir": str(data_dir),
+        "devices": sim_devices(data_dir),
+    }
+    data = merged(defaults, {**file, "data_dir": str(data_dir)})
+    if listen:
+        data["server"] = {**data["server"], "listen": listen}
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_errors(exc, str(config_file or "demo defaults"))) from None
     store = Store(cfg.store_path)
     try:
         seed(store, data_dir)

@@ -11,8 +11,9 @@ from gatewayd.config import Config
 
 def add(sub: Any) -> None:
     sub.add_parser("run", help="run the daemon").set_defaults(fn=cmd_run)
-    d = sub.add_parser("demo", help="the daemon with simulated devices and sample data")
-    d.add_argument("--listen", default="127.0.0.1:8750")
+    d = sub.add_parser("demo", help="the daemon with simulated devices and sample data; "
+                       "--config FILE is merged over the demo's defaults")
+    d.add_argument("--listen", help="HOST:PORT (default: the file's, else 127.0.0.1:8750)")
     d.add_argument("--data", help="data directory (default: per-user gatewayd-demo)")
     d.set_defaults(fn=cmd_demo)
     s = sub.add_parser("schema", help="write docs/protocol.schema.json")
@@ -57,7 +58,8 @@ def _serve(cfg: Config, demo: bool, on_ready=None) -> int:
 def cmd_demo(args) -> int:
     from gatewayd import demo
 
-    cfg = demo.prepare(Path(args.data) if args.data else None, args.listen)
+    cfg = demo.prepare(Path(args.data) if args.data else None, args.listen,
+                       Path(args.config) if args.config else None)
 
     def ready(app) -> None:
         url = f"http://{app.config.server.host}:{app.port}/"

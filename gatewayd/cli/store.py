@@ -76,12 +76,16 @@ def cmd_restore(args) -> int:
 
 
 def cmd_journal_tail(args) -> int:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(load_config(args).till.timezone)  # the store's clock, as receipts show it
     store = open_store(args)
     last = max(0, store.journal_seq() - args.n)
     try:
         while True:
             for ev in store.journal(after=last):
-                at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ev.at / 1e6))
+                at = datetime.fromtimestamp(ev.at / 1e6, tz).strftime("%Y-%m-%d %H:%M:%S")
                 print(
                     f"{ev.seq:>8} {at} {ev.kind:<22} "
                     f"{json.dumps(ev.data, ensure_ascii=False, default=str)}",
