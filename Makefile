@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
+# CONFIG=FILE is merged over the demo's defaults, e.g. make demo CONFIG=demo/shop.toml
 demo: $(STAMP)
-	$(BIN)/gatewayd demo --listen $(LISTEN) --data $(DATA)
+	$(BIN)/gatewayd $(if $(CONFIG),--config $(CONFIG)) demo --listen $(LISTEN) --data $(DATA)
 
 # Chromium for the browser tests comes from Debian (Playwright drives /usr/bin/chromium).
 browser-deps:

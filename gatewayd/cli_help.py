@@ -14,7 +14,8 @@ import sys
 
 EXAMPLES: dict[str, list[str]] = {
     "run": ["gatewayd --config /etc/gatewayd/gatewayd.toml run"],
-    "demo": ["gatewayd demo --data .demo"],
+    "demo": ["gatewayd demo --data .demo",
+             "gatewayd --config demo/shop.toml demo --data /tmp/shop-demo"],
     "schema": ["gatewayd schema --out docs/protocol.schema.json"],
     "config check": ["gatewayd --config /etc/gatewayd/gatewayd.toml config check"],
     "token add": ["gatewayd token add checkout-3 --role cashier"],
