@@ -30,8 +30,19 @@ def response(status: int, body: bytes, content_type: str, **headers: str) -> Res
     return Response(status, HTTPStatus(status).phrase, h, body)
 
 
+# Each page lives in its own folder (clients/web/checkout/, kiosk/, backoffice/); the
+# addresses users and kiosk configurations already know keep serving them.
+PAGE_ADDRESSES = {
+    "/": "checkout/index.html",
+    "/index.html": "checkout/index.html",
+    "/kiosk.html": "kiosk/index.html",
+    "/backoffice.html": "backoffice/index.html",
+}
+
+
 def static_file(root: Path, path: str) -> Response:
-    rel = path.split("?", 1)[0].lstrip("/") or "index.html"
+    path = path.split("?", 1)[0]
+    rel = PAGE_ADDRESSES.get(path) or path.lstrip("/")
     target = (root / rel).resolve()
     if target.is_dir():
         target = target / "index.html"

@@ -1,4 +1,5 @@
-// Wire protocol v1 (DESIGN §4) for the browser: one WebSocket, binary msgpack frames.
+// The gateway connection: wire protocol v1 (docs/protocol.md) for the browser, one WebSocket,
+// binary msgpack frames.
 //
 //   const gw = new Gateway({ name: 'checkout', kind: 'checkout' });
 //   gw.subscribe(['sale', 'devices']);           // kept across reconnects
@@ -7,6 +8,8 @@
 //   gw.onState(s => ...);                         // connecting|online|offline|unpaired
 //   gw.start();
 //   const sale = await gw.call('sale.current');   // rejects with GatewayError {code, message, details}
+//   gw.can('sale.refund')                          // served by this daemon (system.methods)
+//   gw.atLeast(role, 'supervisor')                 // role ranks as the daemon has them
 //
 // Reconnect: backoff 0.25 s doubling to 2 s; the hello carries `since` = the last event seq
 // seen and every subscription is renewed with `since`, so buffered events are replayed. A
@@ -14,7 +17,7 @@
 // gets `restarted: true` and the page reloads its state from the daemon.
 // The token comes from localStorage, or from `#token=...` in the address (stored, then
 // removed from the address bar). A page without a token connects with an empty token and is
-// `unpaired`: it shows a pairing code (see ui.js PairingScreen).
+// `unpaired`: it shows a pairing code (see lib/components/pairing.js).
 import { encode, decode } from '@msgpack/msgpack';
 
 export const SUBPROTOCOL = 'gatewayd.v1';
@@ -66,6 +69,8 @@ export class Gateway {
     this.delay = 250;
     this.stopped = false;
     this.connects = 0;
+    this.methods = new Map(); // name -> {role, needs_operator}: what this daemon serves
+    this.roles = [];          // lowest first, as the daemon ranks them
   }
 
   // -- public API ---------------------------------------------------------------------------
@@ -100,6 +105,17 @@ export class Gateway {
       this.pending.set(id, { resolve, reject, method });
       ws.send(encode({ type: 'call', id, method, params: params || {} }));
     });
+  }
+
+  /** Whether the daemon serves `method` (from system.methods, read at every connect). */
+  can(method) {
+    return this.methods.has(method);
+  }
+
+  /** Whether `role` ranks at least `required`, by the daemon's own order of roles. */
+  atLeast(role, required) {
+    const have = this.roles.indexOf(role);
+    return have >= 0 && have >= this.roles.indexOf(required);
   }
 
   /** Subscribe (and keep the topics across reconnects). */
@@ -219,6 +235,9 @@ export class Gateway {
         return;
       }
       try {
+        const served = await this.call('system.methods', {}, { raw: true });
+        this.methods = new Map(served.methods.map(m => [m.name, m]));
+        this.roles = served.roles;
         if (this.topics.size) {
           const res = await this.call(
             'subscribe', { topics: [...this.topics], since: this.lastSeq }, { raw: true });

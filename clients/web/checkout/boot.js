@@ -1,12 +1,18 @@
 // The checkout: keyboard first (every action has a key, shown on its button), usable by touch.
 // The page renders the daemon's sale and sends intents; it never computes a total.
-import { Gateway } from './protocol.js';
-import {
-  html, render, useState, useEffect, useLayoutEffect, useRef, t, useLang, loadI18n, LangToggle, setLang, getLang,
-  yuan, parseYuan, qtyText, grams, Store, toast, Toasts, beep, errText, OfflineBanner,
-  PairingScreen, LoginScreen, ApprovalDialog, withApproval, approvals, trackDevices,
-  deviceSummary, Clock, useGwState,
-} from './ui.js';
+import { Gateway } from '../lib/gateway.js';
+import { html, render, useState, useEffect, useLayoutEffect, useRef } from '../lib/html.js';
+import { t, useLang, loadI18n, setLang, getLang } from '../lib/i18n.js';
+import { LangToggle } from '../lib/components/lang.js';
+import { yuan, parseYuan, qtyText, grams, errText } from '../lib/format.js';
+import { Store } from '../lib/store.js';
+import { toast, Toasts, beep } from '../lib/components/toasts.js';
+import { OfflineBanner, useGwState } from '../lib/components/connection.js';
+import { PairingScreen } from '../lib/components/pairing.js';
+import { LoginScreen } from '../lib/components/login.js';
+import { ApprovalDialog, withApproval, approvals } from '../lib/components/approval.js';
+import { trackDevices, deviceSummary } from '../lib/components/devices.js';
+import { Clock } from '../lib/components/clock.js';
 
 const gw = new Gateway({ name: 'checkout', kind: 'checkout' });
 window.gw = gw; // for the browser tests and the curious
@@ -21,7 +27,7 @@ const store = new Store({
   tender: false,        // tender screen open
   dialog: null,         // {kind, ...}
   help: false,
-  available: {},        // method -> bool (probed once)
+  available: {},        // method -> bool (system.methods, at every connect)
   lastReceipt: null,
 });
 window.posStore = store;
@@ -46,26 +52,17 @@ gw.onConnect = async ({ restarted }) => {
   await loadDevices();
   const sc = store.state.devices.scale;
   if (sc && sc.status && sc.status.grams !== undefined) store.set({ scale: { device: 'scale', ...sc.status } });
-  await probeMethods();
+  servedMethods();
   if (store.state.operator) await refreshSale({ raw: true });
   if (restarted) toast(t('offline.restarted'), 'info');
 };
 
-async function probeMethods() {
-  // A call with an unknown parameter answers invalid_params when the method exists and
-  // unknown_method when it does not; nothing is changed either way.
-  const names = ['sale.refund', 'sale.suspended', 'receipt.reprint', 'sale.member', 'sale.price',
-    'sale.discount', 'sale.void'];
-  const available = {};
-  await Promise.all(names.map(async m => {
-    try {
-      await gw.call(m, { __probe: true }, { raw: true });
-      available[m] = true;
-    } catch (e) {
-      available[m] = e.code !== 'unknown_method';
-    }
-  }));
-  store.set({ available });
+// The methods whose buttons this page disables when the daemon does not serve them.
+const OPTIONAL = ['sale.refund', 'sale.suspended', 'receipt.reprint', 'sale.member', 'sale.price',
+  'sale.discount', 'sale.void'];
+
+function servedMethods() {
+  store.set({ available: Object.fromEntries(OPTIONAL.map(m => [m, gw.can(m)])) });
 }
 
 async function refreshSale(opts = {}) {

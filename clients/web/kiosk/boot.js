@@ -2,12 +2,16 @@
 // through the daemon's scan router into the sale; the page renders `sale.updated`. Fresh
 // produce is weighed by picking a picture (sale.add {plu}: the daemon reads the scale).
 // Paying = showing the payment code to the scanner (the scan router tenders it).
-import { Gateway } from './protocol.js';
-import {
-  html, render, useState, useEffect, useRef, t, useLang, loadI18n, LangToggle, yuan, qtyText,
-  grams, Store, toast, Toasts, beep, errText, OfflineBanner, PairingScreen, LoginScreen,
-  useGwState,
-} from './ui.js';
+import { Gateway } from '../lib/gateway.js';
+import { html, render, useState, useEffect, useRef } from '../lib/html.js';
+import { t, useLang, loadI18n } from '../lib/i18n.js';
+import { LangToggle } from '../lib/components/lang.js';
+import { yuan, qtyText, grams, errText } from '../lib/format.js';
+import { Store } from '../lib/store.js';
+import { toast, Toasts, beep } from '../lib/components/toasts.js';
+import { OfflineBanner, useGwState } from '../lib/components/connection.js';
+import { PairingScreen } from '../lib/components/pairing.js';
+import { LoginScreen } from '../lib/components/login.js';
 
 const gw = new Gateway({ name: 'kiosk', kind: 'kiosk' });
 window.gw = gw;
@@ -239,7 +243,7 @@ async function attendantOverride(operator, pin) {
       check.start();
       setTimeout(() => reject(new Error('timeout')), 8000);
     });
-    if (!['supervisor', 'manager', 'admin'].includes(ok.role)) throw new Error(t('kiosk.attendant_role'));
+    if (!check.atLeast(ok.role, 'supervisor')) throw new Error(t('kiosk.attendant_role'));
     bagRebase();
     store.set({ screen: 'shop', paused: null });
   } finally {

@@ -1,16 +1,22 @@
 // The back office (supervisor and up): today at a glance with sales by hour, X/Z reports,
 // sales list and receipt lookup, catalog search and CSV import, devices, operators.
 // Every figure comes from the daemon; the page formats, it never adds money up.
-import { Gateway } from './protocol.js';
-import {
-  html, render, useState, useEffect, t, useLang, getLang, loadI18n, LangToggle, yuan, parseYuan, qtyText,
-  Store, toast, Toasts, errText, OfflineBanner, PairingScreen, LoginScreen, ApprovalDialog,
-  withApproval, trackDevices, deviceSummary, Clock, useGwState,
-} from './ui.js';
+import { Gateway } from '../lib/gateway.js';
+import { html, render, useState, useEffect } from '../lib/html.js';
+import { t, useLang, getLang, loadI18n } from '../lib/i18n.js';
+import { LangToggle } from '../lib/components/lang.js';
+import { yuan, parseYuan, qtyText, errText } from '../lib/format.js';
+import { Store } from '../lib/store.js';
+import { toast, Toasts } from '../lib/components/toasts.js';
+import { OfflineBanner, useGwState } from '../lib/components/connection.js';
+import { PairingScreen } from '../lib/components/pairing.js';
+import { LoginScreen } from '../lib/components/login.js';
+import { ApprovalDialog, withApproval } from '../lib/components/approval.js';
+import { trackDevices, deviceSummary } from '../lib/components/devices.js';
+import { Clock } from '../lib/components/clock.js';
 
 const gw = new Gateway({ name: 'backoffice', kind: 'backoffice' });
 window.gw = gw;
-const RANK = ['viewer', 'cashier', 'supervisor', 'manager', 'admin'];
 
 const store = new Store({ operator: null, tab: 'today', devices: {}, available: {} });
 let credentials = null;
@@ -26,11 +32,7 @@ gw.onConnect = async () => {
   }
   await loadDevices();
   const names = ['report.x', 'report.z', 'report.sales', 'sale.get', 'sale.list', 'catalog.upsert', 'operator.list'];
-  const available = {};
-  await Promise.all(names.map(async m => {
-    try { await gw.call(m, { __probe: true }, { raw: true }); available[m] = true; } catch (e) { available[m] = e.code !== 'unknown_method'; }
-  }));
-  store.set({ available });
+  store.set({ available: Object.fromEntries(names.map(m => [m, gw.can(m)])) });
 };
 gw.on('alerts.raised', d => toast(`⚠ ${d.message || d.kind}`, 'warn', 8000));
 
@@ -183,32 +185,14 @@ function Reports() {
   </div>`;
 }
 
-function receiptNos(first, last) {
-  // `{store}-{till}-{day}-{n}` with gap-free n: every receipt of the day between first and last
-  const m1 = first && first.match(/^(.*-)(\d+)$/);
-  const m2 = last && last.match(/^(.*-)(\d+)$/);
-  if (!m1 || !m2 || m1[1] !== m2[1]) return [];
-  const width = m1[2].length;
-  const out = [];
-  for (let n = parseInt(m2[2], 10); n >= parseInt(m1[2], 10) && out.length < 200; n--) out.push(m1[1] + String(n).padStart(width, '0'));
-  return out;
-}
-
 function Sales() {
   useLang();
   const [list, reload] = useLoad(async () => {
-    if (store.state.available['sale.list']) {
-      const day = await gw.call('sale.list', { limit: 200 });
-      // Rows are summaries; a click fetches the whole sale.
-      return day.sales.map(x => ({ ...x, summary: true }));
-    }
-    const z = await gw.call('report.z', {});
-    const nos = receiptNos(z.first_receipt, z.last_receipt);
-    return Promise.all(nos.map(no => gw.call('sale.get', { receipt_no: no }).catch(() => ({ receipt_no: no, missing: true }))));
+    const day = await gw.call('sale.list', { limit: 200 });
+    return day.sales; // summaries; a click fetches the whole sale
   });
   async function open(x) {
-    if (x.missing) return;
-    setFound(x.summary ? await gw.call('sale.get', { id: x.id }) : x);
+    setFound(await gw.call('sale.get', { id: x.id }));
   }
   const [q, setQ] = useState('');
   const [found, setFound] = useState(null);
@@ -232,7 +216,7 @@ function Sales() {
       ${list.data && html`<table class="data" data-testid="sales-list"><thead><tr><th>${t('bo.receipt')}</th><th>${t('bo.time')}</th><th>${t('bo.operator')}</th><th class="r">${t('sale.items')}</th><th>${t('bo.tenders')}</th><th class="r">${t('sale.total')}</th></tr></thead>
         <tbody>${list.data.map(x => html`<tr data-testid="sales-row" onClick=${() => open(x)} style="cursor:pointer">
           <td>${x.receipt_no}</td><td>${fmtWhen(x.completed_at || x.closed_at || x.updated_at)}</td><td>${x.operator || ''}</td>
-          <td class="r">${x.summary ? x.items : x.lines ? x.lines.filter(l => !l.voided).length : ''}</td>
+          <td class="r">${x.items}</td>
           <td>${(x.tenders || []).map(tt => t(`tender.${tt.method || tt}`)).join(' + ')}</td><td class="r">${yuan(x.total)}</td></tr>`)}</tbody></table>`}
       ${list.data && !list.data.length && html`<p class="muted">${t('common.none')}</p>`}
     </div>
@@ -442,7 +426,7 @@ function App() {
     body = html`<${LoginScreen} title=${t('app.backoffice')} minRole="supervisor" hint=${t('login.demo_hint')}
       onLogin=${async (operator, pin) => {
         const who = await gw.call('auth.login', { operator, pin });
-        if (RANK.indexOf(who.effective_role || who.role) < RANK.indexOf('supervisor')) {
+        if (!gw.atLeast(who.effective_role || who.role, 'supervisor')) {
           await gw.call('auth.logout', {}).catch(() => null);
           throw Object.assign(new Error(t('bo.needs_supervisor')), { code: 'forbidden', text: t('bo.needs_supervisor') });
         }
