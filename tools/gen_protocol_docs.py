@@ -460,7 +460,10 @@ def render_md() -> str:
     for spec in SPECS.values():
         sections.setdefault(section_of(spec.name), []).append(spec)
     out += ["## Methods", "",
-            "Every method with its params, minimum role, errors and an example exchange.", ""]
+            "Every method with its params, minimum role, errors and an example exchange. The "
+            "examples are real: run in this order against `gatewayd --config demo/shop.toml "
+            "demo` (tests/test_protocol_examples.py), each answers what its example shows "
+            "(ids, numbers and times differ).", ""]
     for title, specs in sections.items():
         names = ", ".join(f"[`{s.name}`](#{anchor(s.name)})" for s in specs)
         out.append(f"- **{title}**: {names}")

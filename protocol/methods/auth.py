@@ -79,9 +79,9 @@ method(
     "carries a `session` for `auth.resume`.",
     errors=("unauthenticated", "forbidden"),
     example={
-        "params": {"operator": "1001", "pin": "1234"},
+        "params": {"operator": "1001", "pin": "1234", "keep": True},
         "result": {"operator": "1001", "name": "Li Na", "role": "cashier",
-                   "effective_role": "cashier"},
+                   "effective_role": "cashier", "session": "gws_…"},
     },
     result=LoginResult,
 )

@@ -30,7 +30,7 @@ class CatalogUpsertParams(Params):
 
 
 _ITEM = {
-    "sku": "6901",
+    "sku": "700001",
     "name": "红富士苹果",
     "unit": "kg",
     "price": 1280,
@@ -99,7 +99,7 @@ method(
     "Inactive items are returned with `active: false` (not for sale).",
     errors=("not_found", "invalid_params"),
     example={
-        "params": {"barcode": "2101001012502"},
+        "params": {"barcode": "2101001012509"},
         "result": {"item": _ITEM, "source": "scale_label", "qty_override": 1250,
                    "price_override": None},
     },

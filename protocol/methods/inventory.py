@@ -112,11 +112,12 @@ class ReportInventoryParams(ReportRange):
     slow_only: StrictBool = False
 
 
-_STOCK = {"sku": "6901", "name": "红富士苹果", "unit": "kg", "on_hand": 12500, "avg_cost": 820,
+_STOCK = {"sku": "700001", "name": "红富士苹果", "unit": "kg", "on_hand": 12500, "avg_cost": 820,
           "cost_source": "average", "value": 10250, "threshold": 5000, "low": False,
           "last_move_at": "2024-05-01T02:03:04Z", "last_sale_at": "2024-05-01T02:03:04Z"}
+_TS = "<timestamp>"
 _DOC = {"no": "S001-T01-RCV-000001", "kind": "receive", "state": "posted", "seq": 812,
-        "moves": [{"sku": "6901", "qty": 10000, "on_hand": 22500}]}
+        "moves": [{"sku": "700001", "qty": 10000, "on_hand": 22500}]}
 _TABLE = "`{name, title, columns: [{key, title, type}], rows: [map], totals: map, from, to, tz}`"
 class StockItem(Result):
     sku: StrictStr
@@ -227,7 +228,7 @@ method(
     "average, fen per piece/kg; the catalog cost until something is received), `value` "
     "(fen), `threshold`, `low`.",
     errors=("not_found",),
-    example={"params": {"sku": "6901"}, "result": _STOCK},
+    example={"params": {"sku": "700001"}, "result": _STOCK},
     result=StockItem,
 )
 method(
@@ -238,7 +239,7 @@ method(
     "the moving-average cost, journals one `stock.received` event; the document number is "
     "`{store}-{till}-RCV-{n}`. Any bad line: `invalid_params`, nothing changed.",
     errors=("invalid_params", "conflict"),
-    example={"params": {"lines": [{"sku": "6901", "qty": 10000, "cost": 800}],
+    example={"params": {"lines": [{"sku": "700001", "qty": 10000, "cost": 800}],
                         "supplier": "果园"}, "result": _DOC},
     result=StockPosted,
 )
@@ -254,7 +255,7 @@ method(
     errors=("invalid_params", "not_found", "conflict", "approval_required"),
     example={"params": {"no": "S001-T01-CNT-000001", "post": True},
              "result": {"no": "S001-T01-CNT-000001", "kind": "count", "state": "posted",
-                        "lines": [{"sku": "6901", "counted": 12000, "expected": 12500,
+                        "lines": [{"sku": "700001", "counted": 12000, "expected": 12500,
                                    "variance": -500}], "seq": 830}},
     result=StockPosted,
 )
@@ -267,7 +268,10 @@ method(
     "journaled `stock.transferred`.",
     errors=("invalid_params", "conflict"),
     example={"params": {"direction": "out", "peer": "S002",
-                        "lines": [{"sku": "6901", "qty": 2000}]}, "result": _DOC},
+                        "lines": [{"sku": "700001", "qty": 2000}]},
+             "result": {"no": "S001-T01-TRO-000001", "kind": "transfer_out", "state": "posted",
+                        "seq": 813, "moves": [{"sku": "700001", "qty": -2000,
+                                               "on_hand": 20500}]}},
     result=StockPosted,
 )
 method(
@@ -277,8 +281,10 @@ method(
     "Write off (报废) `lines` [{sku, qty}] with a `reason` (required). Document `WOF`, "
     "journaled `stock.written_off`.",
     errors=("invalid_params", "conflict"),
-    example={"params": {"lines": [{"sku": "6901", "qty": 500}], "reason": "过期"},
-             "result": _DOC},
+    example={"params": {"lines": [{"sku": "700001", "qty": 500}], "reason": "过期"},
+             "result": {"no": "S001-T01-WOF-000001", "kind": "writeoff", "state": "posted",
+                        "seq": 814, "moves": [{"sku": "700001", "qty": -500,
+                                               "on_hand": 20000}]}},
     result=StockPosted,
 )
 method(
@@ -298,8 +304,8 @@ method(
     "count|transfer_out|transfer_in|writeoff), qty (signed), on_hand (after), unit_cost, "
     "value, ref (document or sale id), seq}]. Page with `before` = the last id.",
     errors=("not_found",),
-    example={"params": {"sku": "6901", "limit": 2},
-             "result": {"sku": "6901", "moves": [{"id": 9, "kind": "sale", "qty": -1250,
+    example={"params": {"sku": "700001", "limit": 2},
+             "result": {"sku": "700001", "moves": [{"id": 9, "kind": "sale", "qty": -1250,
                                                   "on_hand": 12500, "ref": "…"}]}},
     result=StockMoves,
 )
@@ -309,8 +315,8 @@ method(
     "supervisor",
     "Set an item's low-stock threshold in its qty units (null clears it).",
     errors=("not_found",),
-    example={"params": {"sku": "6901", "threshold": 5000},
-             "result": {"sku": "6901", "threshold": 5000, "on_hand": 12500, "seq": 840}},
+    example={"params": {"sku": "700001", "threshold": 5000},
+             "result": {"sku": "700001", "threshold": 5000, "seq": 840}},
     result=ThresholdSet,
 )
 method(
@@ -319,7 +325,12 @@ method(
     "viewer",
     "A stock document (receive, count sheet, transfer, write-off) by number.",
     errors=("not_found",),
-    example={"params": {"no": "S001-T01-RCV-000001"}, "result": _DOC},
+    example={"params": {"no": "S001-T01-RCV-000001"},
+             "result": {"no": "S001-T01-RCV-000001", "kind": "receive", "state": "posted",
+                        "peer": None, "supplier": "果园", "reason": None, "ref": None,
+                        "note": None, "lines": [{"sku": "700001", "qty": 10000, "cost": 800}],
+                        "operator": "9001", "approver": None, "created_at": _TS,
+                        "updated_at": _TS, "posted_at": _TS}},
     result=StockDoc,
 )
 method(
@@ -344,7 +355,7 @@ method(
     "they were sold, `by` day, item or category. A table like `report.sales`.",
     errors=("invalid_params",),
     example={"params": {"by": "item"},
-             "result": {"name": "profit_by_item", "rows": [{"sku": "6901", "amount": 5000,
+             "result": {"name": "profit_by_item", "rows": [{"sku": "700001", "amount": 5000,
                                                             "cost": 3280, "profit": 1720}]}},
     result=Table,
 )
@@ -358,7 +369,7 @@ method(
     "the slow movers. A table like `report.sales`.",
     errors=("invalid_params",),
     example={"params": {"slow_only": True},
-             "result": {"name": "inventory", "rows": [{"sku": "6901", "on_hand": 12500,
+             "result": {"name": "inventory", "rows": [{"sku": "700001", "on_hand": 12500,
                                                        "value": 10250, "slow": True}]}},
     result=Table,
 )

@@ -271,8 +271,8 @@ method(
     "Spend points on a reward of `[[members.rewards]]` (a coupon, or goods recorded as "
     "redeemed). Not enough points: conflict, nothing changed.",
     errors=("not_found", "conflict"),
-    example={"params": {"code": "13812345678", "reward": "coupon10"},
-             "result": {"reward": "coupon10", "name": "10元券", "points": 1000,
+    example={"params": {"code": "13812345678", "reward": "coupon5"},
+             "result": {"reward": "coupon5", "name": "5元券 (¥5 coupon)", "points": 50,
                         "coupon": "C7K3…", "points_after": 520}},
     result=Redeemed,
 )

@@ -314,7 +314,7 @@ method(
     "`device_busy`; zero: `invalid_params`; no scale: `device_offline`). The result is the "
     "whole sale with `added` = the new line's id; `sale.updated` follows.",
     errors=(*_SALE_ERRORS, "device_busy", "device_offline"),
-    example={"params": {"barcode": "6901234567892"}, "result": {**_SALE, "added": "5e1a…"}},
+    example={"params": {"barcode": "6901028068123"}, "result": {**_SALE, "added": "5e1a…"}},
     **_sale,
     result=Sale,
 )

@@ -72,7 +72,7 @@ method(
     "cashier",
     "Simulated scanner sends a code.",
     **_demo,
-    example={"params": {"data": "6901234567892"}, "result": {"ok": True}},
+    example={"params": {"data": "6901028068123"}, "result": {"ok": True}},
     result=Ok,
 )
 method(
@@ -110,7 +110,8 @@ method(
     **_demo,
     example={
         "params": {"last": 1},
-        "result": {"receipts": [{"lines": ["..."], "raw": b"\x1b@..."}]},
+        "result": {"receipts": [{"lines": [{"text": "测试 test"}], "cut": "partial",
+                                 "complete": True, "raw": b"\x1b@..."}], "count": 1},
     },
     result=SimReceipts,
 )

@@ -8,6 +8,8 @@ import json
 import os
 import stat
 
+import trio
+
 from clients.cli import profile
 
 
@@ -131,11 +133,22 @@ async def test_refund_by_receipt(demo, posctl, stdin):
     assert (await posctl(*base(demo), "sale", "add", "6901028068123")).rc == 0
     r = await posctl(*base(demo), "--json", "sale", "tender", "cash", "10")
     receipt = json.loads(r.out)["receipt_no"]
+    printed = await receipts_printed(demo)
     r = await posctl(*base(demo), "--json", "sale", "refund", receipt)
     assert r.rc == 0, r.err
     refund = json.loads(r.out)
     assert refund["kind"] == "refund" and refund["total"] == 650
     assert refund["tenders"][0]["method"] == "cash" and refund["tenders"][0]["amount"] == -650
+    with trio.fail_after(10):  # and its slip prints
+        while await receipts_printed(demo) == printed:
+            await trio.sleep(0.05)
+
+
+async def receipts_printed(demo) -> int:
+    from clients.python.client import connect
+
+    async with connect(demo.url, demo.admin) as gw:
+        return (await gw.call("sim.receipts", {"last": 1}))["count"]
 
 
 async def test_used_coupon_says_when_in_the_store_timezone(demo, posctl, stdin):
