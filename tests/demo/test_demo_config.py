@@ -30,7 +30,7 @@ def test_a_file_merges_over_the_demo_defaults(tmp_path):
     cfg = demo_mod.prepare(tmp_path / "data", None, file)
     assert cfg.till.store == "S777" and cfg.till.till == "T01"  # merged key by key
     assert cfg.server.listen == "127.0.0.1:0"
-    assert cfg.sale == {"cash_rounding": "drop_jiao"}
+    assert cfg.sale.cash_rounding == "drop_jiao"
     # the file's scale replaces the simulated one whole; the other devices stay simulated
     assert cfg.devices["scale"].driver == "cas"
     assert cfg.devices["scale"].transport == "tcp:127.0.0.1:9"
