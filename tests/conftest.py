@@ -72,11 +72,35 @@ async def demo(tmp_path, nursery):
 
     cfg = demo_mod.prepare(tmp_path / "demo", "127.0.0.1:0")
     app = App(cfg, demo=True)
-    await nursery.start(app.run)
+    stop = await started(nursery, app)
     d = Daemon(app)
     d.admin = demo_mod.read_token(cfg.data_dir)
     with trio.fail_after(10):
         while any(dev["state"] != "online" for dev in app.devices.list()):
             await trio.sleep(0.05)
     yield d
-    app.close()
+    await stop()
+
+
+async def started(nursery, app: App):
+    """Start `app.run` in `nursery`; the returned `stop()` cancels it, waits until every task
+    of the app has ended, and only then closes the store (a device going offline at the end
+    wakes the print queue, which must not meet a closed store)."""
+    scope = trio.CancelScope()
+    ended = trio.Event()
+
+    async def run(task_status=trio.TASK_STATUS_IGNORED):
+        try:
+            with scope:
+                await app.run(task_status=task_status)
+        finally:
+            ended.set()
+
+    await nursery.start(run)
+
+    async def stop() -> None:
+        scope.cancel()
+        await ended.wait()
+        app.close()
+
+    return stop

@@ -29,7 +29,7 @@ from gatewayd import demo as demo_mod
 from gatewayd.app import App
 from protocol.methods import SPECS, MethodSpec
 from protocol.roles import rank
-from tests.conftest import Daemon
+from tests.conftest import Daemon, started
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOP = ROOT / "demo" / "shop.toml"
@@ -267,14 +267,14 @@ AFTERWARDS: dict[str, Callable[[Till], Awaitable[None]]] = {
 async def till(tmp_path, nursery):
     cfg = demo_mod.prepare(tmp_path / "demo", "127.0.0.1:0", SHOP)
     app = App(cfg, demo=True)
-    await nursery.start(app.run)
+    stop = await started(nursery, app)
     daemon = Daemon(app)
     daemon.admin = demo_mod.read_token(cfg.data_dir)
     with trio.fail_after(10):
         while any(dev["state"] != "online" for dev in app.devices.list()):
             await trio.sleep(0.05)
     yield Till(daemon)
-    app.close()
+    await stop()
 
 
 def test_every_method_has_an_example():

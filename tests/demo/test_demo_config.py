@@ -14,7 +14,7 @@ from clients.python.client import connect
 from gatewayd import demo as demo_mod
 from gatewayd.app import App
 from gatewayd.config import ConfigError
-from tests.conftest import Daemon
+from tests.conftest import Daemon, started
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOP = ROOT / "demo" / "shop.toml"
@@ -61,11 +61,11 @@ def test_a_bad_file_is_refused_naming_the_key(tmp_path):
 async def shop(tmp_path, nursery):
     cfg = demo_mod.prepare(tmp_path / "demo", "127.0.0.1:0", SHOP)
     app = App(cfg, demo=True)
-    await nursery.start(app.run)
+    stop = await started(nursery, app)
     d = Daemon(app)
     d.admin = demo_mod.read_token(cfg.data_dir)
     yield d
-    app.close()
+    await stop()
 
 
 async def add(gw, sku: str, n: int = 1):
