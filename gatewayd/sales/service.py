@@ -366,10 +366,10 @@ class SaleService(SaleWire, PaymentFlow, CustomerDisplay):
         return match
 
     async def weigh(self) -> int:
-        from gatewayd.devices import pick
+        from gatewayd.devices import as_scale, pick
 
         try:
-            scale = pick(self.devices, "scale", self.cfg.scale)
+            scale = as_scale(pick(self.devices, "scale", self.cfg.scale))
         except ProtocolError:
             raise _err("device_offline", "this item is sold by weight and no scale is "
                        "configured: give the weight as qty (grams)") from None
@@ -428,7 +428,7 @@ class SaleService(SaleWire, PaymentFlow, CustomerDisplay):
                 "unit_price": unit_price, "price_source": price_source,
                 "disc_bp": None, "disc_amount": None, "disc_reason": None, "voided": 0,
             }
-            line = dict(tx.one(
+            line = dict(tx.row(
                 "INSERT INTO sale_lines(id, sale_id, pos, sku, name, unit, list_price,"
                 " member_price, tax_rate_bp, category, barcode, source, qty, unit_price,"
                 " price_source) VALUES (:id,:sale_id,:pos,:sku,:name,:unit,:list_price,"
@@ -705,9 +705,9 @@ class SaleService(SaleWire, PaymentFlow, CustomerDisplay):
     # ------------------------------------------------------------------ completion
     def next_receipt_no(self, tx: Tx, day: str) -> tuple[str, int]:
         """Allocate the next receipt number of `day` inside `tx` (gap-free)."""
-        n = tx.one("INSERT INTO receipt_counters(business_day, last) VALUES (?, 1) "
-                   "ON CONFLICT(business_day) DO UPDATE SET last=last+1 RETURNING last",
-                   (day,))[0]
+        n = tx.scalar("INSERT INTO receipt_counters(business_day, last) VALUES (?, 1) "
+                      "ON CONFLICT(business_day) DO UPDATE SET last=last+1 RETURNING last",
+                      (day,))
         return f"{self.till.store}-{self.till.till}-{day}-{n:04d}", n
 
     def _complete(self, tx: Tx, st: Loaded, operator: str | None) -> dict[str, Any]:

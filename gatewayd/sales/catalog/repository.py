@@ -4,6 +4,7 @@ label layouts it decodes."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -64,7 +65,7 @@ def apply_rows(tx: Tx, items: Sequence[ItemIn], rows: Sequence[int], source: str
     if errors:
         raise CatalogError(errors)
     skus = [it.sku for it in items]
-    before = tx.one("SELECT COUNT(*) FROM items")[0]
+    before = tx.scalar("SELECT COUNT(*) FROM items")
     if any(it.plu for it in items):
         # PLUs may move between items of this batch: free theirs first (UNIQUE is immediate).
         tx.executemany(
@@ -85,7 +86,7 @@ def apply_rows(tx: Tx, items: Sequence[ItemIn], rows: Sequence[int], source: str
             for it in items
         ),
     )
-    inserted = tx.one("SELECT COUNT(*) FROM items")[0] - before
+    inserted = tx.scalar("SELECT COUNT(*) FROM items") - before
     with_codes = [it for it in items if it.barcodes is not None]
     moved: list[dict[str, str]] = []
     moved_count = 0
@@ -161,7 +162,7 @@ class Item:
     barcodes: tuple[str, ...] = ()
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Item:
+    def from_row(cls, row: Mapping[str, Any] | sqlite3.Row) -> Item:
         codes = row["barcodes"]
         return cls(
             sku=row["sku"],
@@ -273,7 +274,7 @@ class Catalog:
 
     def version(self) -> int:
         """The catalog's change counter: it moves with every write, from any process."""
-        return self.store.one("SELECT n FROM catalog_version")[0]
+        return self.store.scalar("SELECT n FROM catalog_version")
 
     def _one(self, where: str, params: tuple) -> Item | None:
         row = self.store.one(f"{_SELECT} FROM items i {where}", params)
@@ -307,7 +308,7 @@ class Catalog:
         return self._one("WHERE i.plu = ?", (plu_key(plu),))
 
     def count(self) -> int:
-        return self.store.one("SELECT COUNT(*) FROM items")[0]
+        return self.store.scalar("SELECT COUNT(*) FROM items")
 
     def lookup(
         self, code: str, layouts: Iterable[str | ScaleLayout] | None = None

@@ -116,7 +116,7 @@ def row_error(row: int, sku: Any, field: str, message: str) -> dict[str, Any]:
 def _message(field: str, err: Mapping[str, Any]) -> str:
     kind, value = err["type"], err.get("input")
     if field in ("price", "member_price", "cost"):
-        if kind == "less_than_equal":
+        if kind == "less_than_equal" and isinstance(value, int):
             return (f"{field} {value} fen (¥{value / 100:,.2f}) is above the cap of "
                     "¥1,000,000.00")
         if kind == "greater_than_equal":
