@@ -12,7 +12,10 @@ before it has been printed (`completion`):
                 (Epson TM-T88IV and later; the strongest guarantee).
 The job counts as printed when that answer comes; paper out, cover open or an error seen
 while waiting (polls keep running, ASB too) ends it unconfirmed: PrinterNotReady, and the
-queue prints the whole job again.
+queue prints the whole job again. Paper out / cover open during a job also sends DLE DC4 fn=8
+(clear the buffers, real-time, so executed while offline): an Epson TM keeps the job's
+unprinted tail in its buffer and prints it once the paper is replaced, which with the whole
+reprint after it would print the tail twice.
 
 Status channel (`status`): "auto" (default) polls DLE EOT 1..4; a printer that has answered
 nothing after `no_status_after` polls since its port opened has no status channel (a usblp
@@ -69,6 +72,7 @@ from drivers.base import (
 from drivers.drawer.codec import kick_command
 from drivers.printer.receipt import WIDTHS, Item, Receipt, render
 from drivers.printer.status import (
+    CLEAR_BUFFERS,
     PrinterStatus,
     StatusDecoder,
     StatusReport,
@@ -341,6 +345,10 @@ class EscposPrinter(Device):
                         return "sent"
                     await transport.send(self._completion_request())
                 await self._await_completion(data.count(b"\n"))
+            except PrinterNotReady as exc:
+                if exc.reason in ("paper_empty", "cover_open"):
+                    await self._clear_buffers()
+                raise
             finally:
                 self._in_job = False
         self._check_ready()
@@ -362,6 +370,16 @@ class EscposPrinter(Device):
             raise PrinterNotReady(self._job_fault)
         if not self._completed:
             raise PrinterNotReady("offline", f"{self.info.id}: the job was not confirmed")
+
+    async def _clear_buffers(self) -> None:
+        """Drop the torn job's unprinted tail (and its GS r 1, never answered now) from the
+        printer's buffers, so only the whole reprint comes out after recovery."""
+        async with self._lock:
+            transport = self.transport
+            if transport is None:
+                return
+            await transport.send(CLEAR_BUFFERS)
+        self.codec.paper_requests = 0
 
     async def _settle_completion(self) -> None:
         """A GS r 1 of an unconfirmed job may still be answered (a printer that resumes its

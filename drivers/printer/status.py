@@ -64,6 +64,10 @@ def asb_enable_bytes(mask: int = ASB_ALL) -> bytes:
 
 PAPER_STATUS_REQUEST = b"\x1dr\x01"  # GS r 1
 
+# DLE DC4 fn=8 d1..d7 (fixed 1 3 20 1 6 2 8): a real-time command, executed while offline,
+# that clears the receive and print buffers; the printer answers the clear response 37 25 00.
+CLEAR_BUFFERS = bytes([DLE, 0x14, 0x08, 0x01, 0x03, 0x14, 0x01, 0x06, 0x02, 0x08])
+
 
 def process_id_request(pid: str) -> bytes:
     """GS ( H fn=48: the printer answers `37 22 pid 00` once the data before it is printed."""

@@ -21,10 +21,15 @@ barcodes and bit images (GS v 0, ESC *, GS ( L / GS 8 L) become marker lines `[Q
 GB18030 is decoded; outside it, bytes >= 0x80 are shown through the code page chosen with
 ESC t n (Epson's table: 0 PC437 ... 16 WPC1252, 17 PC866, 19 PC858, 45..52 WPC125x).
 
-Offline (paper empty or cover open) the engine stops. Like a printer whose buffer is cleared
-on recovery, the print data still buffered or received while offline is NOT printed (counted
-in `dropped_bytes`), and the receipt being printed when the paper ran out is closed as
-incomplete; a pending GS r / GS ( H request goes with it, unanswered. Clone models:
+Offline (paper empty or cover open) the engine stops and the receipt being printed is closed
+as incomplete (torn). What happens to the rest of the job (`resume_after_recovery`):
+True (the default, an Epson TM): the receive buffer keeps the unprinted data, and data
+received while offline is buffered too; once the paper is replaced / the cover closed the
+engine resumes and prints it, so the torn receipt's tail comes out on the new roll, unless
+the host cleared the buffers meanwhile with the real-time DLE DC4 fn=8 (`CLEAR_BUFFERS`,
+answered `37 25 00`; executed while offline). False: a printer that clears its buffer on
+recovery: the print data still buffered or received while offline is NOT printed (counted
+in `dropped_bytes`); a pending GS r / GS ( H request goes with it, unanswered. Clone models:
 `realtime_when_offline=False` keeps real-time commands in the receive buffer while offline
 (executed in order after recovery) and `buffer_size` bounds that buffer (bytes that do not
 fit are lost, `overflow_bytes`, as on a serial line without handshake);
@@ -145,7 +150,8 @@ class EscposPrinterSim(SimDevice):
                  drawer_open_when_high: bool = True, kick_opens_drawer: bool = True, *,
                  lines_per_s: float | None = 40.0, history: int = HISTORY,
                  buffer_size: int | None = None, realtime_when_offline: bool = True,
-                 status_channel: bool = True, process_id: bool = True):
+                 status_channel: bool = True, process_id: bool = True,
+                 resume_after_recovery: bool = True):
         super().__init__()
         self.width = width
         self.encoding = encoding
@@ -157,6 +163,7 @@ class EscposPrinterSim(SimDevice):
         self.realtime_when_offline = realtime_when_offline
         self.status_channel = status_channel
         self.process_id = process_id
+        self.resume_after_recovery = resume_after_recovery
         self.paper = "ok"
         self.cover_open = False
         self.drawer_open = False
@@ -296,20 +303,26 @@ class EscposPrinterSim(SimDevice):
 
     def _status_changed(self, was_ready: bool) -> None:
         if not was_ready and self.can_print:
-            # Recovered: real-time commands a clone held while offline run now, in order.
-            held, self._queue = list(self._queue), deque()
-            self._buffered = 0
+            # Recovered: real-time commands a clone held while offline run now, in order;
+            # a resuming printer keeps its print data for the engine.
+            held = [cmd for cmd in self._queue if cmd[0] == DLE]
+            kept = [cmd for cmd in self._queue if cmd[0] != DLE]
+            self._queue = deque(kept if self.resume_after_recovery else [])
+            self._buffered = sum(len(cmd) for cmd in self._queue)
             for cmd in held:
                 self._realtime(cmd)
         if self.asb_mask:
             self.send(encode_asb(self.status()))
 
     def _paper_ran_out(self) -> None:
-        """Printing stops: the receipt being printed is torn off incomplete and the print
-        data still buffered is cleared (real-time commands a clone holds stay)."""
+        """Printing stops: the receipt being printed is torn off incomplete. A resuming
+        printer keeps its buffer; otherwise the print data still buffered is cleared
+        (real-time commands a clone holds stay)."""
         self._line = []
         if self.current is not None:
             self._close_receipt(self.current)
+        if self.resume_after_recovery:
+            return
         held = deque(cmd for cmd in self._queue if cmd[0] == DLE)
         self.dropped_bytes += self._buffered - sum(len(cmd) for cmd in held)
         self._queue = held
@@ -342,7 +355,7 @@ class EscposPrinterSim(SimDevice):
         if self.buffer_size is not None and self._buffered + len(cmd) > self.buffer_size:
             self.overflow_bytes += len(cmd)
             return
-        if not self.can_print and cmd[0] != DLE:
+        if not self.can_print and cmd[0] != DLE and not self.resume_after_recovery:
             self.dropped_bytes += len(cmd)
             return
         self._queue.append(cmd)
@@ -360,6 +373,7 @@ class EscposPrinterSim(SimDevice):
             if cmd[2] == 1:  # real-time pulse: DLE DC4 1 m t
                 self._kick(cmd[3], cmd[4] * 100, cmd[4] * 100)
             elif cmd == CLEAR_BUFFERS:
+                self.dropped_bytes += self._buffered
                 self._queue.clear()
                 self._buffered = 0
                 self._line = []

@@ -245,6 +245,42 @@ async def test_paper_out_after_n_lines_leaves_the_job_unconfirmed(events, asb: b
         nursery.cancel_scope.cancel()
 
 
+@pytest.mark.parametrize("fault", ["paper", "cover"])
+async def test_recovery_does_not_print_the_torn_tail_before_the_reprint(events, fault) -> None:
+    """An Epson TM keeps the unprinted tail of a torn job in its buffer and prints it once the
+    paper is replaced (or the cover closed); the driver clears the buffers (DLE DC4 fn=8)
+    when the job fails, so only the whole reprint comes out: never the tail twice."""
+    sim = MutableSim(width=32, resume_after_recovery=True)
+    async with trio.open_nursery() as nursery:
+        dev, sim, transport = await start(nursery, events, sim=sim, poll_s=0.05)
+        if fault == "paper":
+            sim.run_out_after(3)
+        else:
+            sim.lines_per_s = 1.0  # slow enough to open the cover mid-receipt
+            nursery.start_soon(_open_cover_after_a_line, sim)
+        with pytest.raises(PrinterNotReady) as exc:
+            await dev.print_receipt(DOC)
+        assert exc.value.reason == ("paper_empty" if fault == "paper" else "cover_open")
+        sim.lines_per_s = 40.0
+        if fault == "paper":
+            sim.set_paper("ok")
+        else:
+            sim.set_cover(False)
+        transport.flush()
+        await until(lambda: dev.printer_status.not_ready_reason is None)
+        await trio.sleep(0.5)  # a resuming printer would print the tail now
+        assert await dev.print_receipt(DOC) == "printed"
+        torn, again = sim.receipts  # no third receipt: the tail was not printed
+        assert not torn.complete and again.complete
+        assert again.text() == _rendering(render(DOC, 32))
+        nursery.cancel_scope.cancel()
+
+
+async def _open_cover_after_a_line(sim: EscposPrinterSim) -> None:
+    await until(lambda: sim.current is not None and len(sim.current.lines) >= 1)
+    sim.set_cover(True)
+
+
 async def test_process_id_completion(events) -> None:
     async with trio.open_nursery() as nursery:
         dev, sim, _transport = await start(nursery, events, completion="process_id")

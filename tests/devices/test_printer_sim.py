@@ -94,7 +94,8 @@ def test_answers_dle_eot_and_sends_asb_on_change() -> None:
 
 
 def test_paper_out_drops_the_rest_of_the_job() -> None:
-    sim = EscposPrinterSim(width=32)
+    """A printer that clears its buffer on paper out (resume_after_recovery=False)."""
+    sim = EscposPrinterSim(width=32, resume_after_recovery=False)
     job = render([Text(f"line {i}") for i in range(6)] + [Cut()], 32)
     sim.run_out_after(2)
     sim.feed(job)

@@ -12,6 +12,7 @@ from drivers.printer.status import (
     PAPER_STATUS_REQUEST,
     StatusDecoder,
     apply_eot,
+    encode_paper_status,
     process_id_request,
 )
 from drivers.sim.printer import EscposPrinterSim
@@ -52,7 +53,9 @@ def test_process_id_answer_only_after_printing_and_not_from_a_clone() -> None:
 
 
 def test_status_after_the_paper_ran_out_n_lines_into_a_receipt() -> None:
-    sim = EscposPrinterSim(width=32)
+    """A printer that clears its buffer on paper out (resume_after_recovery=False); the
+    Epson TM that resumes is the next test."""
+    sim = EscposPrinterSim(width=32, resume_after_recovery=False)
     sim.feed(b"\x1da\x0f")  # ASB on: the first frame says all is well
     dec = StatusDecoder()
     assert dec.feed(sim.read_output())[-1].status.paper == "ok"
@@ -77,6 +80,39 @@ def test_status_after_the_paper_ran_out_n_lines_into_a_receipt() -> None:
     sim.feed(render([Text("again"), Cut()], 32))
     sim.print_buffered()
     assert sim.receipts[-1].text() == ["again"] and sim.receipts[-1].complete
+
+
+def test_an_epson_tm_resumes_its_buffer_after_a_new_roll() -> None:
+    """Epson TM: paper out stops the engine but keeps the receive buffer; on a new roll the
+    torn job's tail (and its GS r) are printed and answered."""
+    sim = EscposPrinterSim(width=32)
+    sim.run_out_after(4)
+    sim.feed(JOB + PAPER_STATUS_REQUEST)
+    sim.print_buffered()
+    (torn,) = sim.receipts
+    assert len(torn.lines) == 4 and not torn.complete
+    assert sim.buffered_bytes > 0 and sim.dropped_bytes == 0 and sim.read_output() == b""
+    sim.set_paper("ok")
+    sim.print_buffered()
+    tail = sim.receipts[-1]
+    assert tail.complete and tail.text() == [f"line {i}" for i in range(4, 10)]
+    assert sim.read_output() == bytes([encode_paper_status("ok")])  # the late GS r answer
+
+
+def test_clear_buffers_while_out_of_paper_drops_the_tail() -> None:
+    """DLE DC4 fn=8 is real-time: executed while offline, it empties the receive buffer and
+    answers the clear response 37 25 00, so the new roll prints nothing of the torn job."""
+    sim = EscposPrinterSim(width=32)
+    sim.run_out_after(4)
+    sim.feed(JOB + PAPER_STATUS_REQUEST)
+    sim.print_buffered()
+    buffered = sim.buffered_bytes
+    sim.feed(bytes([0x10, 0x14, 0x08, 0x01, 0x03, 0x14, 0x01, 0x06, 0x02, 0x08]))
+    assert sim.read_output() == b"\x37\x25\x00"
+    assert sim.buffered_bytes == 0 and sim.dropped_bytes == buffered
+    sim.set_paper("ok")
+    sim.print_buffered()
+    assert sim.receipt_count == 1 and sim.read_output() == b""
 
 
 def test_a_kick_after_the_cut_starts_no_empty_receipt() -> None:
