@@ -193,12 +193,12 @@ class ScaleDevice(Device):
     async def tare(self) -> None:
         await self._command("tare")
 
-    async def _command(self, name: str) -> None:
+    async def _command(self, name: str, *args: Any) -> None:
         build = getattr(self.codec, name, None)
         if build is None:
             raise DeviceBusy(f"{self.info.id}: the {self.info.driver} protocol cannot {name}")
         self.require_online()
-        await self._send(build())
+        await self._send(build(*args))
         # whatever we read before the command no longer describes the platter
         self._latest_at = -math.inf
 
@@ -212,6 +212,12 @@ class Toledo8217Scale(ScaleDevice):
 
     async def clear_tare(self) -> None:
         await self._command("clear_tare")
+
+    async def preset_tare(self, grams: int) -> None:
+        """Tare a known container weight, given in grams and sent in the unit the scale is
+        set to (option `unit`: a pound scale reads the five digits as 0.001 lb). ValueError
+        over 99.999 of that unit."""
+        await self._command("preset_tare", grams)
 
 
 class CasScale(ScaleDevice):

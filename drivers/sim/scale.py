@@ -98,13 +98,23 @@ def _kg_text(grams: int, width: int) -> str:
     return f"{g // 1000:0{width - 4}d}.{g % 1000:03d}"
 
 
+LB_GRAMS = 453.59237  # the international avoirdupois pound
+
+
 class Toledo8217Sim(ScaleSim):
     """The 8217 command set as the Mettler Toledo and Brecknell service manuals list it:
-    W, H (x10 resolution), Z, T / Twwwww (preset, thousandths of kg), C, A, E ... F echo
-    mode, and `STX ? status CR` for any other command (B included)."""
+    W, H (x10 resolution), Z, T / Twwwww (preset, thousandths of the scale's unit), C, A,
+    E ... F echo mode, and `STX ? status CR` for any other command (B included).
 
-    def __init__(self, capacity_grams: int = 15_000):
+    `unit` is the unit the scale is set to (its calibration setting, not a command): "kg"
+    answers W as WW.WWW kg, "lb" as WW.WWW lb, and a preset tare's five digits are read as
+    thousandths of that unit. The platter itself stays in grams."""
+
+    def __init__(self, capacity_grams: int = 15_000, unit: str = "kg"):
+        if unit not in ("kg", "lb"):
+            raise ValueError("unit must be kg or lb")
         super().__init__(capacity_grams)
+        self.unit = unit
         self._tare_cmd: bytearray | None = None  # collecting "T[wwwww]<CR>"
         self.echo = False
 
@@ -121,6 +131,16 @@ class Toledo8217Sim(ScaleSim):
 
     def _send_status(self) -> None:
         self.send(bytes([STX, ord("?"), self.status().to_byte(), CR]))
+
+    @property
+    def _unit_grams(self) -> float:
+        return 1000.0 if self.unit == "kg" else LB_GRAMS
+
+    def _weight_text(self, grams: int, decimals: int) -> str:
+        """WW.WWW (W; H has one more decimal) in the scale's unit."""
+        scale = 10 ** decimals
+        units = round(abs(grams) * scale / self._unit_grams)
+        return f"{units // scale:02d}.{units % scale:0{decimals}d}"
 
     def feed(self, data: bytes) -> None:
         for byte in data:
@@ -147,7 +167,7 @@ class Toledo8217Sim(ScaleSim):
         remember(self.commands, "T" + digits.decode())
         if digits:
             if self.stable and not self.over:
-                self.tare_grams = int(digits)
+                self.tare_grams = round(int(digits) * self._unit_grams / 1000)
         else:
             self.do_tare()
         self._send_status()
@@ -164,7 +184,7 @@ class Toledo8217Sim(ScaleSim):
             if st.motion or st.over_capacity or st.under_zero:
                 self._send_status()
             else:
-                text = _kg_text(self.display, 6) + ("N" if st.net else "")
+                text = self._weight_text(self.display, 3) + ("N" if st.net else "")
                 self.send(bytes([STX]) + text.encode() + bytes([CR]))
         elif c == "Z":
             self.do_zero()
@@ -177,8 +197,7 @@ class Toledo8217Sim(ScaleSim):
             if st.motion or st.over_capacity or st.under_zero:
                 self._send_status()
             else:
-                g = abs(self.display)  # one more decimal than W; whole grams here
-                text = f"{g // 1000:02d}.{g % 1000:03d}0" + ("N" if st.net else "")
+                text = self._weight_text(self.display, 4) + ("N" if st.net else "")
                 self.send(bytes([STX]) + text.encode() + bytes([CR]))
         elif c == "A":
             self.send(bytes([STX, CR]))

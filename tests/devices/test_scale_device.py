@@ -222,6 +222,35 @@ async def test_toledo_clear_tare(events: Events, autojump_clock) -> None:
         assert (r.grams, r.net) == (300, False)
 
 
+@pytest.mark.parametrize(("unit", "sent"), [("kg", "T00500"), ("lb", "T01102")])
+async def test_toledo_preset_tare_in_the_scales_unit(unit: str, sent: str, events: Events,
+                                                     autojump_clock) -> None:
+    """A 500 g box as a preset tare: 00.500 kg on a kilogram scale, 01.102 lb on a scale set
+    to pounds (8217: the five digits are thousandths of the scale's unit), end to end."""
+    device, _ = make("toledo8217", events, unit=unit)
+    sim = Toledo8217Sim(unit=unit)
+    sim.set_weight(1500)  # the box with 1 kg of goods
+    async with running(device, sim):
+        await device.read()
+        await device.preset_tare(500)
+        assert sim.commands[-1] == sent
+        assert sim.tare_grams == 500
+        r = await device.read()
+        assert (r.grams, r.net) == (1000, True)
+        with pytest.raises(ValueError, match=unit):
+            await device.preset_tare(50_000 if unit == "lb" else 100_000)
+
+
+async def test_toledo_pound_scale_answers_in_pounds(events: Events, autojump_clock) -> None:
+    device, _ = make("toledo8217", events, unit="lb")
+    sim = Toledo8217Sim(unit="lb")
+    sim.set_weight(1000)
+    sim.feed(b"W")
+    assert sim.read_output() == b"\x0202.205\r"  # 1 kg = 2.2046 lb
+    async with running(device, sim):
+        assert (await device.read()).grams == 1000
+
+
 async def test_cas_cannot_zero_or_tare(events: Events, autojump_clock) -> None:
     device, sim = make("cas", events)
     async with running(device, sim):
