@@ -36,6 +36,7 @@ from gatewayd.members.ledger import TENDER_METHODS as MEMBER_TENDERS
 from gatewayd.members.service import MemberService
 from gatewayd.metrics import Metrics
 from gatewayd.printing import PrintQueue
+from gatewayd.replication.replicator import Replicator
 from gatewayd.sales.catalog.repository import Catalog, compile_scale_layouts
 from gatewayd.sales.config import load_promotions
 from gatewayd.sales.parts import SaleParts, SalePolicy
@@ -125,12 +126,15 @@ class App:
         # what a scanned code is, in this order; anything else is an item (sale.add)
         self.scan_router = ScanRouter(self.sales, self.bus, publish, routes=(
             self.returns.scan_route, paycode_route(self.sales), self.member_checkout.scan_route))
+        # the journal up to head office, once enrolled (DESIGN §8); never in a sale's way
+        self.replicator = Replicator(store, till, cfg.hq, publish)
         self.tasks: list[tuple[str, Callable[..., Awaitable[Any]]]] = [
             ("print-queue", self.printing.run),
             ("sales", self.sales.run),
             ("scan-router", self.scan_router.run),
             ("members.daily", self.members.run_daily),
             ("inventory.alerts", self.inventory.run),
+            ("replication", self.replicator.run),
         ]
         if self.sims is not None:  # the simulators first: the devices open them
             self.tasks.insert(0, ("simulators", self.sims.run))
@@ -179,7 +183,7 @@ class App:
                                      "schema": self.store.schema_version}
         except Exception as exc:  # a broken store is the one thing worse than a broken device
             store, ok = {"ok": False, "error": str(exc)}, False
-        return {
+        out = {
             "status": "ok" if ok else "degraded",
             "version": self.version,
             "uptime_s": int(time.monotonic() - self.started),
@@ -187,6 +191,8 @@ class App:
             "devices": devices,
             "clients": len(self.sessions),
         }
+        out["replication"] = self.replicator.status()
+        return out
 
     def _metrics_gauges(self) -> None:
         m = self.metrics
@@ -215,6 +221,12 @@ class App:
             ],
         )
         m.gauge("gatewayd_journal_seq", "Last journal seq.", lambda: [({}, self.store.last_seq)])
+        m.gauge("gatewayd_replication_lag_events",
+                "Journal events head office has not acknowledged yet.",
+                lambda: [({}, self.replicator.status()["lag_events"])])
+        m.gauge("gatewayd_replication_lag_seconds",
+                "Age of the oldest journal event head office has not acknowledged.",
+                lambda: [({}, self.replicator.status()["lag_s"])])
 
     # -- running ----------------------------------------------------------------------------
     def _origins(self) -> list[Origin | None]:

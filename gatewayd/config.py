@@ -1,8 +1,9 @@
 """TOML config -> one pydantic model tree. `gatewayd config check` validates a file.
 
 Each domain owns its section's model (`sales/config.py`: `[sale]`, `[[promotions]]`;
-`members/config.py`: `[members]`; `inventory/config.py`: `[inventory]`; `drivers/config.py`:
-`[devices.*]`) and `Config` composes them, so loading a file checks every table of it.
+`members/config.py`: `[members]`; `inventory/config.py`: `[inventory]`;
+`replication/config.py`: `[hq]`; `drivers/config.py`: `[devices.*]`) and `Config` composes
+them, so loading a file checks every table of it.
 
 With no file at all the defaults start a development daemon: 127.0.0.1:8750, the store in
 the per-user data directory, no devices.
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from drivers.config import DeviceConfig, check_options
 from gatewayd.inventory.config import InventoryConfig
 from gatewayd.members.config import MembersConfig
+from gatewayd.replication.config import LinkConfig
 from gatewayd.sales.config import Promotions, SaleConfig
 from gatewayd.till import TillConfig
 
@@ -93,6 +95,7 @@ class Config(Section):
     promotions: Promotions = Field(default_factory=list)
     inventory: InventoryConfig = Field(default_factory=InventoryConfig)
     members: MembersConfig = Field(default_factory=MembersConfig)
+    hq: LinkConfig = Field(default_factory=LinkConfig)  # the link to head office
     data_dir: Path = Field(default_factory=default_data_dir)
 
     @field_validator("devices")

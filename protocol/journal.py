@@ -29,11 +29,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from protocol.methods.shifts import ReportFigures
 
-JOURNAL_SCHEMA_VERSION = 2
+JOURNAL_SCHEMA_VERSION = 3
 SCHEMA_CHANGES: dict[int, str] = {
     1: "the first declared schema: every kind journaled by gatewayd 0.1",
     2: "print.done.confirmed (false: sent to a printer without status); print.failed.error "
        "(the job's own failure); new kinds print.held and print.cancelled",
+    3: "hq.enrolled: the till enrolled at head office (DESIGN §8)",
 }
 
 Fen = StrictInt
@@ -837,3 +838,11 @@ class StockLow(EventData):
     sku: Str
     on_hand: Qty
     threshold: Qty
+
+
+# -- head office ------------------------------------------------------------------------------
+@event("hq.enrolled")
+class HqEnrolled(EventData):
+    url: Str = Field(description="head office's base URL, ws:// or wss://")
+    store: Str
+    till: Str

@@ -18,11 +18,11 @@ import os
 import sys
 
 from gatewayd import config as config_mod
-from gatewayd.cli import admin, catalog, daemon, report, store
+from gatewayd.cli import admin, catalog, daemon, hq, report, store
 from gatewayd.cli.common import EXIT_CONFIG, die
 from gatewayd.cli_help import add_completion, annotate, complete
 
-COMMANDS = (daemon, admin, store, catalog, report)  # each adds its subcommands, in this order
+COMMANDS = (daemon, admin, store, catalog, report, hq)  # each adds its subcommands, in this order
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -69,10 +69,20 @@ def cmd_restore(args) -> int:
         for suffix in ("-wal", "-shm"):
             Path(str(target) + suffix).unlink(missing_ok=True)
         shutil.copyfile(source, target)
+        epoch = _new_epoch(target)
     finally:
         os.close(fd)
-    print(f"restored {target} from {source}")
+    print(f"restored {target} from {source}; new replication epoch {epoch}")
     return EXIT_OK
+
+
+def _new_epoch(target: Path) -> str:
+    """A restored journal is rewound: it replicates under a new epoch (DESIGN §8)."""
+    from gatewayd.replication.link import new_epoch
+    from gatewayd.store.db import Store
+
+    Store(target).close()  # brings an old backup's schema up to date first
+    return new_epoch(target)
 
 
 def cmd_journal_tail(args) -> int:

@@ -22,4 +22,5 @@ from protocol.methods.members import *  # noqa: F403
 from protocol.methods.inventory import *  # noqa: F403
 from protocol.methods.shifts import *  # noqa: F403
 from protocol.methods.alerts import *  # noqa: F403
+from protocol.methods.hq import *  # noqa: F403
 # isort: on

@@ -43,6 +43,11 @@ def cmd_info(args: argparse.Namespace) -> Any:
             rows.append(("store", f"ERROR {store.get('error')}"))
         for dev, state in (health.get("devices") or {}).items():
             rows.append((f"device {dev}", str(state)))
+        rep = health.get("replication")
+        if rep:  # the link to head office (DESIGN §8)
+            line = (f"{rep.get('state')}, acked {rep.get('acked_seq')}/{rep.get('head_seq')}, "
+                    f"lag {rep.get('lag_events')} events {rep.get('lag_s')} s")
+            rows.append(("head office", line + (f" ({rep['error']})" if rep.get("error") else "")))
         out(key_values(rows))
 
     return s.run(body)

@@ -1256,6 +1256,96 @@ export interface AlertRaised {
   seq: number;
 }
 
+export interface HqTills {
+  tills: HqTill[];
+}
+
+export interface HqTillParams {
+  approve?: Approve | null;
+  /** min length 1; max length 64 */
+  store: string;
+  /** min length 1; max length 64 */
+  till: string;
+}
+
+export interface HqTillAdded {
+  store: string;
+  till: string;
+  /** the one-time enrollment code */
+  code: string;
+}
+
+export interface HqTillRevoked {
+  store: string;
+  till: string;
+  revoked: true;
+}
+
+export interface HqSalesParams {
+  approve?: Approve | null;
+  store?: string | null;
+  till?: string | null;
+  day?: string | null;
+  /** ≥ 1; ≤ 1000 */
+  limit?: number;
+  /** ≥ 0 */
+  offset?: number;
+}
+
+export interface HqSales {
+  sales: HqSaleRow[];
+  /** all that match, whatever limit and offset */
+  count: number;
+}
+
+export interface HqSaleGetParams {
+  approve?: Approve | null;
+  /** min length 1; max length 64 */
+  receipt_no: string;
+}
+
+export interface HqSale {
+  store: string;
+  till: string;
+  epoch: string;
+  /** the till's journal seq of the completing event */
+  seq: number;
+  sale_id: string;
+  kind: "sale" | "refund";
+  receipt_no: string;
+  business_day: string;
+  /** fen; negative for a refund's money out */
+  total: number;
+  rounding: number;
+  operator: string | null;
+  at: Date;
+  subtotal: number;
+  discount: number;
+  tax: number;
+  paid: number;
+  change: number;
+  refund_of: string | null;
+  shift_id: string | null;
+  lines: HqLine[];
+  tenders: HqTender[];
+}
+
+export interface HqDayParams {
+  approve?: Approve | null;
+  /** min length 1; max length 64 */
+  store: string;
+  /** business day YYYYMMDD pattern ^\d{8}$ */
+  day: string;
+}
+
+export interface HqDay {
+  store: string;
+  day: string;
+  complete: boolean;
+  net: number;
+  tills: HqDayTill[];
+}
+
 export interface Approve {
   operator: string;
   pin: string;
@@ -1685,6 +1775,66 @@ export interface CashFigures {
   expected: number;
 }
 
+export interface HqTill {
+  store: string;
+  till: string;
+  /** the latest epoch it spoke under; nil before its first hello */
+  epoch: string | null;
+  online: boolean;
+  acked_seq: number;
+  head_seq: number;
+  lag_events: number;
+  lag_s: number;
+  last_contact: Date | null;
+  master_version: number;
+  revoked: boolean;
+  /** a credential was proven by a hello */
+  enrolled: boolean;
+}
+
+export interface HqSaleRow {
+  store: string;
+  till: string;
+  epoch: string;
+  /** the till's journal seq of the completing event */
+  seq: number;
+  sale_id: string;
+  kind: "sale" | "refund";
+  receipt_no: string;
+  business_day: string;
+  /** fen; negative for a refund's money out */
+  total: number;
+  rounding: number;
+  operator: string | null;
+  at: Date;
+}
+
+export interface HqLine {
+  line_id: string;
+  sku: string;
+  qty: number;
+  amount: number;
+}
+
+export interface HqTender {
+  method: string;
+  amount: number;
+  ref?: string | null;
+}
+
+export interface HqDayTill {
+  till: string;
+  closed: boolean;
+  closes: number;
+  /** the last Z report's net; nil until closed */
+  z_net: number | null;
+  /** HQ's net from the replicated sales and refunds */
+  hq_net: number;
+  matches: boolean;
+  sales: number;
+  refunds: number;
+}
+
 export interface SimLine {
   text: string;
   /** absent: not bold */
@@ -1796,6 +1946,12 @@ export interface Methods {
   "day.close": { params: DayParams; result: DayClosed };
   "day.reopen": { params: DayParams; result: DayState };
   "alert.raise": { params: AlertRaiseParams; result: AlertRaised };
+  "hq.tills": { params: NoParams; result: HqTills };
+  "hq.till.add": { params: HqTillParams; result: HqTillAdded };
+  "hq.till.revoke": { params: HqTillParams; result: HqTillRevoked };
+  "hq.sales": { params: HqSalesParams; result: HqSales };
+  "hq.sale.get": { params: HqSaleGetParams; result: HqSale };
+  "hq.day": { params: HqDayParams; result: HqDay };
 }
 
 export type MethodName = keyof Methods;

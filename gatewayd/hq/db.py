@@ -1,0 +1,291 @@
+"""Head office's store: one schema on embedded SQLite (the default) or on PostgreSQL.
+
+Everything above this module speaks one dialect: `?` placeholders, `ON CONFLICT`, and a
+transaction object `HqTx` whose `lock_for_update` takes a row lock where the database has one
+(PostgreSQL's `FOR UPDATE`; SQLite's `BEGIN IMMEDIATE` has locked the whole file already).
+
+Writes run on a worker thread, one at a time per process, as the till's store does: the
+database waits on fsync, the event loop must not. A write is never abandoned on cancel (the
+thread finishes the commit or the rollback first). Several processes may share one
+PostgreSQL database: each ingest transaction locks its till's epoch row, so two processes
+handed the same till serialize on it and the apply stays exactly-once.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+import trio
+
+T = TypeVar("T")
+SQL_DIR = Path(__file__).with_name("sql")
+PG_MIGRATION_LOCK = 0x6777_6871  # pg_advisory_xact_lock key: one migrator at a time
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+@cache
+def migrations() -> dict[int, str]:
+    found: dict[int, str] = {}
+    for path in sorted(SQL_DIR.glob("*.sql")):
+        match = re.match(r"(\d{4})_\w+\.sql$", path.name)
+        if not match:
+            raise RuntimeError(f"HQ migration file {path.name} is not NNNN_name.sql")
+        found[int(match.group(1))] = path.read_text(encoding="utf-8")
+    return found
+
+
+def statements(sql: str) -> list[str]:
+    """A migration file's statements (split on `;` at line ends; comments dropped)."""
+    body = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+    return [s.strip() for s in body.split(";") if s.strip()]
+
+
+class HqTx:
+    """One open write transaction (or a read); rows come back as dicts."""
+
+    def __init__(self, backend: Backend, conn: Any):
+        self.backend = backend
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; the number of rows it changed."""
+        return self.backend.execute(self.conn, sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.backend.executemany(self.conn, sql, rows)
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return self.backend.all(self.conn, sql, params)
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        rows = self.all(sql, params)
+        return rows[0] if rows else None
+
+    def lock_for_update(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        return self.one(sql + self.backend.for_update, params)
+
+
+class Backend:
+    name = "?"
+    for_update = ""
+
+    def connect(self) -> Any:
+        raise NotImplementedError
+
+    def begin(self, conn: Any) -> None:
+        raise NotImplementedError
+
+    def commit(self, conn: Any) -> None:
+        conn.commit()
+
+    def rollback(self, conn: Any) -> None:
+        conn.rollback()
+
+    def execute(self, conn: Any, sql: str, params: Sequence[Any]) -> int:
+        raise NotImplementedError
+
+    def executemany(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    def all(self, conn: Any, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def migrate(self, conn: Any) -> int:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+class SqliteBackend(Backend):
+    name = "sqlite"
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
+                               timeout=10.0)
+        conn.row_factory = _dict_row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        return conn
+
+    def begin(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self, conn: sqlite3.Connection) -> None:
+        conn.execute("COMMIT")
+
+    def rollback(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+    def execute(self, conn, sql, params) -> int:
+        return conn.execute(sql, params).rowcount
+
+    def executemany(self, conn, sql, rows) -> None:
+        conn.executemany(sql, rows)
+
+    def all(self, conn, sql, params):
+        return conn.execute(sql, params).fetchall()
+
+    def migrate(self, conn: sqlite3.Connection) -> int:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = conn.execute("PRAGMA user_version").fetchone()["user_version"]
+            latest = _apply(current, lambda s: conn.execute(s))
+            conn.execute(f"PRAGMA user_version = {latest}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return latest
+
+    def describe(self) -> str:
+        return f"sqlite:{self.path}"
+
+
+class PostgresBackend(Backend):
+    name = "postgresql"
+    for_update = " FOR UPDATE"
+
+    def __init__(self, dsn: str):
+        import psycopg  # only a chain on PostgreSQL needs it
+
+        self.psycopg = psycopg
+        self.dsn = dsn
+
+    def connect(self) -> Any:
+        from psycopg.rows import dict_row
+
+        return self.psycopg.connect(self.dsn, row_factory=dict_row, autocommit=False)
+
+    def begin(self, conn) -> None:
+        pass  # psycopg opens a transaction with the first statement
+
+    def execute(self, conn, sql, params) -> int:
+        cur = conn.execute(_pg(sql), params)
+        return cur.rowcount
+
+    def executemany(self, conn, sql, rows) -> None:
+        with conn.cursor() as cur:
+            cur.executemany(_pg(sql), rows)
+
+    def all(self, conn, sql, params):
+        cur = conn.execute(_pg(sql), params)
+        return cur.fetchall() if cur.description else []
+
+    def migrate(self, conn) -> int:
+        with conn.transaction():
+            conn.execute(f"SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})")
+            conn.execute("CREATE TABLE IF NOT EXISTS hq_schema (version BIGINT NOT NULL)")
+            row = conn.execute("SELECT version FROM hq_schema").fetchone()
+            if row is None:
+                conn.execute("INSERT INTO hq_schema VALUES (0)")
+            current = row["version"] if row else 0
+            latest = _apply(current, lambda s: conn.execute(s.replace(" BLOB", " BYTEA")))
+            conn.execute("UPDATE hq_schema SET version = %s", (latest,))
+        return latest
+
+    def describe(self) -> str:
+        return re.sub(r"://([^:@/]*):[^@/]*@", r"://\1:***@", self.dsn)
+
+
+def _apply(current: int, run: Callable[[str], Any]) -> int:
+    steps = migrations()
+    latest = max(steps)
+    if current > latest:
+        raise RuntimeError(f"HQ schema {current} is newer than this gatewayd ({latest})")
+    for version in sorted(v for v in steps if v > current):
+        for statement in statements(steps[version]):
+            run(statement)
+    return latest
+
+
+def _pg(sql: str) -> str:
+    return sql.replace("?", "%s")
+
+
+def _dict_row(cursor: sqlite3.Cursor, row: tuple) -> dict[str, Any]:
+    return {d[0]: v for d, v in zip(cursor.description, row, strict=True)}
+
+
+def open_backend(data_dir: Path, dsn: str | None) -> Backend:
+    if dsn:
+        if not dsn.startswith(("postgresql://", "postgres://")):
+            raise ValueError(f"--db must be a postgresql:// URL, got {dsn.split(':', 1)[0]}:")
+        return PostgresBackend(dsn)
+    return SqliteBackend(data_dir / "hq.db")
+
+
+class HqStore:
+    """The store of one HQ process: a write connection used by one worker thread at a time,
+    a read connection likewise, both off the event loop."""
+
+    def __init__(self, backend: Backend):
+        self.backend = backend
+        self._w = backend.connect()
+        self.schema_version = backend.migrate(self._w)
+        self._r = backend.connect()
+        self._wlock = threading.Lock()
+        self._rlock = threading.Lock()
+        self._write_limit = trio.CapacityLimiter(1)
+        self._read_limit = trio.CapacityLimiter(1)
+        self.closed = False
+
+    @property
+    def name(self) -> str:
+        return self.backend.name
+
+    def write_sync(self, fn: Callable[[HqTx], T]) -> T:
+        """Run `fn` in one transaction in the calling thread; commit, or roll back on error."""
+        backend = self.backend
+        with self._wlock:
+            conn = self._w
+            backend.begin(conn)
+            try:
+                result = fn(HqTx(backend, conn))
+                backend.commit(conn)
+            except BaseException:
+                backend.rollback(conn)
+                raise
+            return result
+
+    def read_sync(self, fn: Callable[[HqTx], T]) -> T:
+        backend = self.backend
+        with self._rlock:
+            conn = self._r
+            try:
+                return fn(HqTx(backend, conn))
+            finally:  # end the snapshot: the next read sees what others committed since
+                backend.rollback(conn)
+
+    async def write(self, fn: Callable[[HqTx], T]) -> T:
+        await trio.lowlevel.checkpoint_if_cancelled()
+        with trio.CancelScope(shield=True):  # a commit is never abandoned half-way
+            return await trio.to_thread.run_sync(self.write_sync, fn,
+                                                 limiter=self._write_limit)
+
+    async def read(self, fn: Callable[[HqTx], T]) -> T:
+        return await trio.to_thread.run_sync(self.read_sync, fn, limiter=self._read_limit)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        with self._wlock, self._rlock:
+            self._w.close()
+            self._r.close()

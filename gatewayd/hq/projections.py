@@ -1,0 +1,167 @@
+"""Head office's projections of the tills' events: one function per journal kind, each
+called in the transaction that stores the event (gatewayd/hq/ingest.py).
+
+A projection is keyed by the fact's own id where it has one (a sale's UUID), so a fact that
+reaches head office twice under two epochs (a till restored from a backup resends what it
+had after its last acknowledged seq) counts once. The others are keyed by the event's
+(store, till, epoch, seq), which is unique by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gatewayd.hq.db import HqTx
+from protocol.codec import pack
+from protocol.journal import JournalRecord
+
+Projector = Callable[[HqTx, str, str, str, JournalRecord], None]
+PROJECTORS: dict[str, Projector] = {}
+
+
+def projects(*kinds: str) -> Callable[[Projector], Projector]:
+    def deco(fn: Projector) -> Projector:
+        for kind in kinds:
+            PROJECTORS[kind] = fn
+        return fn
+
+    return deco
+
+
+def project(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    fn = PROJECTORS.get(ev.kind)
+    if fn is None:
+        family = ev.kind.split(".", 1)[0]
+        fn = PROJECTORS.get(family + ".*")
+    if fn is not None:
+        fn(tx, store, till, epoch, ev)
+
+
+def _insert_sale(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord,
+                 kind: str, d: dict[str, Any], total: int) -> bool:
+    n = tx.execute(
+        "INSERT INTO sales(store, sale_id, till, epoch, seq, at, kind, receipt_no, business_day,"
+        " shift_id, operator, refund_of, total, subtotal, discount, tax, rounding, paid,"
+        " change_due) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+        (store, d["sale_id"], till, epoch, ev.seq, ev.at, kind, d["receipt_no"],
+         d["business_day"], d.get("shift_id"), d.get("operator"), d.get("refund_of"), total,
+         d.get("subtotal", total), d.get("discount", 0), _tax(d.get("tax")), d.get("rounding", 0),
+         d.get("paid", 0), d.get("change", 0)))
+    return n > 0
+
+
+def _tenders(tx: HqTx, store: str, sale_id: str, tenders: list[dict[str, Any]],
+             sign: int) -> None:
+    tx.executemany(
+        "INSERT INTO sale_tenders(store, sale_id, pos, method, amount, ref) VALUES (?,?,?,?,?,?)",
+        [(store, sale_id, i, t["method"], sign * abs(t["amount"]), t.get("ref"))
+         for i, t in enumerate(tenders)])
+
+
+def _tax(tax: Any) -> int:
+    """A sale's tax is a list of groups {rate_bp, net, tax, base}: its total."""
+    if isinstance(tax, list):
+        return sum(g.get("tax", 0) for g in tax)
+    return int(tax or 0)
+
+
+@projects("sale.completed")
+def sale_completed(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    d = ev.data
+    if not _insert_sale(tx, store, till, epoch, ev, "sale", d, d["total"]):
+        return  # the same sale under an earlier epoch: projected once
+    tx.executemany(
+        "INSERT INTO sale_lines(store, sale_id, pos, line_id, sku, qty, amount)"
+        " VALUES (?,?,?,?,?,?,?)",
+        [(store, d["sale_id"], i, ln["line_id"], ln["sku"], ln["qty"], ln["net"])
+         for i, ln in enumerate(d.get("lines", []))])
+    _tenders(tx, store, d["sale_id"], d.get("tenders", []), 1)
+
+
+@projects("sale.refunded")
+def sale_refunded(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    d = {**ev.data, "sale_id": ev.data["refund_id"]}
+    money = d.get("money", d.get("total", 0))
+    if not _insert_sale(tx, store, till, epoch, ev, "refund", d, -abs(money)):
+        return
+    tx.executemany(
+        "INSERT INTO sale_lines(store, sale_id, pos, line_id, sku, qty, amount)"
+        " VALUES (?,?,?,?,?,?,?)",
+        [(store, d["sale_id"], i, ln["line_id"], ln["sku"], -abs(ln["qty"]),
+          -abs(ln.get("gross", 0))) for i, ln in enumerate(d.get("lines", []))])
+    _tenders(tx, store, d["sale_id"], d.get("tenders", []), -1)
+
+
+@projects("stock.*")
+def stock_moved(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    moves = ev.data.get("moves")
+    if not moves:
+        return  # stock.low, stock.threshold_set, stock.count_saved: no quantity moved
+    ref = ev.data.get("sale_id") or ev.data.get("no") or ev.data.get("ref")
+    tx.executemany(
+        "INSERT INTO stock_moves(store, till, epoch, seq, pos, at, kind, sku, qty, ref)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+        [(store, till, epoch, ev.seq, i, ev.at, ev.kind, m["sku"], m["qty"], ref)
+         for i, m in enumerate(moves)])
+
+
+@projects("member.*")
+def member_entry(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    d = ev.data
+    if "delta" not in d or "member" not in d:
+        return  # registrations, tier changes: the member registry is part 2's
+    tx.execute(
+        "INSERT INTO member_entries(store, till, epoch, seq, at, member, what, delta, after,"
+        " reason, sale_id) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+        (store, till, epoch, ev.seq, ev.at, d["member"], ev.kind.split(".", 1)[1], d["delta"],
+         d.get("after"), d.get("reason"), d.get("sale_id")))
+
+
+@projects("shift.opened")
+def shift_opened(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    d = ev.data
+    tx.execute(
+        "INSERT INTO shifts(store, shift_id, till, opened_at, operator) VALUES (?,?,?,?,?)"
+        " ON CONFLICT DO NOTHING", (store, d["shift_id"], till, ev.at, d.get("operator")))
+
+
+@projects("shift.closed")
+def shift_closed(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    d = ev.data
+    tx.execute(
+        "INSERT INTO shifts(store, shift_id, till, closed_at, data) VALUES (?,?,?,?,?)"
+        " ON CONFLICT (store, shift_id) DO UPDATE SET closed_at=excluded.closed_at,"
+        " data=excluded.data", (store, d["shift_id"], till, ev.at, pack(d)))
+
+
+@projects("day.closed")
+def day_closed(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    d = ev.data
+    z = d.get("z") or {}
+    tx.execute(
+        "INSERT INTO till_days(store, till, day, state, closes, closed_seq, closed_epoch, net, z)"
+        " VALUES (?,?,?,'closed',?,?,?,?,?) ON CONFLICT (store, till, day) DO UPDATE SET"
+        " state='closed', closes=excluded.closes, closed_seq=excluded.closed_seq,"
+        " closed_epoch=excluded.closed_epoch, net=excluded.net, z=excluded.z",
+        (store, till, d["day"], d.get("closes", 1), ev.seq, epoch, z.get("net"), pack(z)))
+
+
+@projects("day.reopened")
+def day_reopened(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    tx.execute(
+        "INSERT INTO till_days(store, till, day, state, closes) VALUES (?,?,?,'open',0)"
+        " ON CONFLICT (store, till, day) DO UPDATE SET state='open'",
+        (store, till, ev.data["day"]))
+
+
+@projects("auth.*", "operator.*", "token.*", "pair.*", "approval.*", "sale.voided",
+          "sale.price_overridden", "sale.discount", "drawer.opened", "receipt.reprinted")
+def audit(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    d = ev.data
+    actor = d.get("operator") or d.get("approver") or d.get("id")
+    tx.execute(
+        "INSERT INTO till_audit(store, till, epoch, seq, at, kind, actor, data)"
+        " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+        (store, till, epoch, ev.seq, ev.at, ev.kind, actor if isinstance(actor, str) else None,
+         pack(d)))

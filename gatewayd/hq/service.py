@@ -1,0 +1,250 @@
+"""`gatewayd hq serve`: head office's composition root.
+
+    HqApp.run  (nursery)
+      ├─ server      websockets' trio server on one port:
+      │                /repl  gatewayd-repl.v1, one link task per till (gatewayd/hq/link.py)
+      │                /ws    gatewayd.v1 for HQ clients: the till's Session, HQ's methods
+      │                /healthz, /metrics, /  plain HTTP
+      └─ heartbeat   keeps `last_contact` of this process's live links fresh in the database,
+                     so `hq.tills` answers `online` alike from every process of the chain
+
+The process keeps no state that another process needs: the database is the truth, so a
+load balancer may send a till to any process and a killed process loses nothing acked.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import ssl
+import time
+from dataclasses import dataclass
+from functools import partial
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import trio
+from websockets.trio.server import serve
+
+from gatewayd import auth
+from gatewayd.api import system as core_methods
+from gatewayd.bus import Bus
+from gatewayd.config import Config
+from gatewayd.hq import ingest
+from gatewayd.hq.db import HqStore, now_us, open_backend
+from gatewayd.hq.link import LiveLink, serve_link
+from gatewayd.metrics import Metrics
+from gatewayd.server.http import response, static_file
+from gatewayd.server.registry import Registry
+from gatewayd.server.session import Session
+from protocol.errors import ProtocolError
+from protocol.methods import MethodSpec
+from protocol.repl import REPL_PATH, REPL_SUBPROTOCOL
+from protocol.version import SUBPROTOCOL
+
+log = logging.getLogger("gatewayd.hq")
+HEARTBEAT_S = 15
+ONLINE_WITHIN_US = 60 * 1_000_000
+WEB_ROOT = Path(__file__).resolve().parent.parent.parent / "clients" / "web"
+SESSION_METHODS = ("subscribe", "unsubscribe")
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_push_events: int = 2000
+    max_push_bytes: int = 4 << 20
+
+
+class HqAuth:
+    """What a Session asks of `app.auth`: HQ clients authenticate by token only (their role
+    is the token's); operator PINs and approvals are a till's."""
+
+    def __init__(self, hq: HqApp):
+        self.hq = hq
+
+    async def denied(self, action: str, role: str, required: str, who: str | None) -> None:
+        self.hq.metrics.inc("gatewayd_hq_denied_total")
+        log.info("denied %s: %s needs %s", action, role, required)
+
+    async def approve(self, *args: Any) -> Any:
+        raise ProtocolError("forbidden", "head office takes no PIN approvals: use a token "
+                            "with the role (gatewayd hq token add NAME --role ROLE)")
+
+
+class HqApp:
+    def __init__(self, data_dir: Path, dsn: str | None = None, *,
+                 listen: str = "127.0.0.1:8760", cert: Path | None = None,
+                 key: Path | None = None, limits: Limits | None = None):
+        self.data_dir = Path(data_dir)
+        self.config = Config.model_validate({
+            "server": {"listen": listen},
+            "till": {"store": "HQ", "till": "HQ", "name": "gatewayd hq"},
+            "data_dir": str(self.data_dir)})
+        self.store = HqStore(open_backend(self.data_dir, dsn))
+        self.version = _version()
+        self.started = time.monotonic()
+        self.limits = limits or Limits()
+        self.tls = _tls_context(cert, key) if cert else None
+        self.metrics = Metrics()
+        self.bus = Bus(self.config.server.replay_buffer)
+        self.registry = Registry()
+        self.sessions: set[Session] = set()
+        self.demo = False
+        self.auth = HqAuth(self)
+        self.links: dict[tuple[str, str], LiveLink] = {}
+        self.server = None
+        self.port: int | None = None
+        self.web_root = WEB_ROOT if WEB_ROOT.is_dir() else None
+        core_methods.register(self.registry, self)  # type: ignore[arg-type]
+        for name in list(self.registry.handlers):
+            if name not in SESSION_METHODS:
+                del self.registry.handlers[name]  # a till's methods: not served here
+        from gatewayd.hq import methods
+
+        methods.bind(self.registry, self)
+        self._gauges()
+
+    # -- what a Session needs -------------------------------------------------------------
+    def token_role(self, token: str) -> tuple[str, str] | None:
+        row = self.store.read_sync(lambda tx: tx.one(
+            "SELECT id, role FROM tokens WHERE hash=? AND revoked_at IS NULL",
+            (auth.hash_token(token),)))
+        return (row["id"], row["role"]) if row else None
+
+    def required_role(self, spec: MethodSpec) -> str:
+        return spec.role
+
+    def emit(self, topic: str, data: dict[str, Any]) -> None:
+        self.bus.publish(topic, data)
+
+    # -- links ----------------------------------------------------------------------------
+    def link_opened(self, live: LiveLink) -> None:
+        self.links[(live.store, live.till)] = live
+        self.emit("hq.till", {"store": live.store, "till": live.till, "epoch": live.epoch,
+                              "online": True})
+
+    def link_closed(self, live: LiveLink) -> None:
+        if self.links.get((live.store, live.till)) is live:
+            del self.links[(live.store, live.till)]
+            self.emit("hq.till", {"store": live.store, "till": live.till, "epoch": live.epoch,
+                                  "online": False})
+
+    def till_changed(self, store: str, till: str) -> None:
+        self.metrics.inc("gatewayd_hq_acks_total")
+
+    def alert(self, alert: ingest.Alert) -> None:
+        log.warning("alert %s: %s", alert.kind, alert.message)
+        self.emit("hq.alert", {"kind": alert.kind, "store": alert.store, "till": alert.till,
+                               "message": alert.message})
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await trio.sleep(HEARTBEAT_S)
+            live = [(now_us(), lk.store, lk.till, lk.epoch) for lk in self.links.values()]
+            if live:
+                await self.store.write(lambda tx, rows=live: tx.executemany(
+                    "UPDATE till_epochs SET last_contact=? WHERE store=? AND till=? AND epoch=?",
+                    rows))
+
+    # -- health -----------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        try:
+            self.store.read_sync(lambda tx: tx.one("SELECT COUNT(*) AS n FROM tills"))
+            db = {"ok": True, "backend": self.store.name, "schema": self.store.schema_version}
+        except Exception as exc:  # the database is HQ's one dependency
+            db = {"ok": False, "backend": self.store.name, "error": str(exc)}
+        return {
+            "status": "ok" if db["ok"] else "degraded",
+            "version": self.version,
+            "role": "hq",
+            "uptime_s": int(time.monotonic() - self.started),
+            "store": db,
+            "links": len(self.links),
+            "clients": len(self.sessions),
+        }
+
+    def _gauges(self) -> None:
+        m = self.metrics
+        m.gauge("gatewayd_hq_links", "Till links open to this process.",
+                lambda: [({}, len(self.links))])
+        m.gauge("gatewayd_connections", "Open HQ client connections.",
+                lambda: [({}, len(self.sessions))])
+
+    # -- serving ------------------------------------------------------------------------------
+    def _process_request(self, connection, request):
+        path = request.path.split("?", 1)[0]
+        if path in ("/ws", REPL_PATH):
+            return None
+        if path == "/healthz":
+            health = self.health()
+            body = json.dumps(health, ensure_ascii=False).encode()
+            return response(200 if health["status"] == "ok" else 503, body, "application/json")
+        if path == "/metrics":
+            return response(200, self.metrics.render().encode(), "text/plain; version=0.0.4")
+        if self.web_root is None:
+            return response(404, b"no web pages installed\n", "text/plain; charset=utf-8")
+        return static_file(self.web_root, path)
+
+    @staticmethod
+    def _select_subprotocol(connection, offered):
+        want = REPL_SUBPROTOCOL if connection.request.path.startswith(REPL_PATH) else SUBPROTOCOL
+        return want if want in offered else None
+
+    async def _handle(self, ws) -> None:
+        path = ws.request.path.split("?", 1)[0]
+        want = REPL_SUBPROTOCOL if path == REPL_PATH else SUBPROTOCOL
+        if ws.subprotocol != want:
+            await ws.aclose(1002, f"{path} speaks the {want} subprotocol only")
+            return
+        if path == REPL_PATH:
+            await serve_link(self, ws)
+        else:
+            await Session(self, ws).run()  # type: ignore[arg-type]
+
+    async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        cfg = self.config.server
+        async with trio.open_nursery() as nursery:
+            listeners = await trio.open_tcp_listeners(cfg.port, host=cfg.host)
+            self.port = listeners[0].socket.getsockname()[1]
+            self.server = await nursery.start(partial(
+                serve, self._handle, listeners=listeners, ssl=self.tls,
+                subprotocols=[SUBPROTOCOL, REPL_SUBPROTOCOL],
+                select_subprotocol=self._select_subprotocol,
+                process_request=self._process_request,
+                # a push may be up to the limit; the link refuses it above that, clearly
+                max_size=max(cfg.max_frame_bytes, 2 * self.limits.max_push_bytes),
+                compression=None, ping_interval=20,
+                logger=logging.getLogger("gatewayd.hq.ws")))
+            nursery.start_soon(self._heartbeat)
+            nursery.start_soon(self._signals, nursery.cancel_scope)
+            scheme = "wss" if self.tls else "ws"
+            log.info("gatewayd hq %s on %s://%s:%s (%s)", self.version, scheme, cfg.host,
+                     self.port, self.store.backend.describe())
+            task_status.started(self)
+
+    async def _signals(self, scope: trio.CancelScope) -> None:
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for _ in signals:
+                with trio.CancelScope(shield=True), trio.move_on_after(5):
+                    if self.server is not None:
+                        await self.server.aclose()
+                scope.cancel()
+                return
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _tls_context(cert: Path, key: Path | None) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(str(cert), str(key) if key else None)
+    return ctx
+
+
+def _version() -> str:
+    try:
+        return version("gatewayd")
+    except PackageNotFoundError:
+        return "0.0.0+local"

@@ -1,0 +1,248 @@
+"""The replicator: a task of the daemon that sends the journal to head office.
+
+    Replicator.run            reads the settings; not enrolled: waits (a `gatewayd hq enroll`
+      │                       by another process is picked up within `poll` seconds)
+      └─ one link at a time:  hello -> welcome {acked_seq}; then
+           ├─ sender          journal events after the cursor, in pushes bounded by count and
+           │                  bytes, at most `window` in flight; read and encoded on a worker
+           │                  thread with its own read connection, so a backlog of a week
+           │                  never holds the event loop (sales go on at full speed)
+           ├─ receiver        ack -> cursor forward; resend -> cursor back; error -> close
+           └─ saver           writes the acked cursor to the store at most once a second
+On any failure the link is dropped and opened again after a backoff (doubling, jittered).
+
+The till never waits for head office: a sale commits to the local store and this task
+follows the journal. The status (state, acked_seq, head_seq, lag) is in system.health and
+/metrics, and each state change is published on the `replication` topic.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+import trio
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.trio.client import connect
+
+from gatewayd.config import TillConfig
+from gatewayd.replication import link
+from gatewayd.replication.config import LinkConfig
+from gatewayd.store.db import Store, now_us
+from protocol import repl
+from protocol.codec import unpack
+from protocol.repl import REPL_SUBPROTOCOL, Cursor, ReplConnection, ReplProtocolError, Side
+
+log = logging.getLogger("gatewayd.replication")
+SETTINGS_POLL_S = 2.0
+# What a bad link raises: each is met by dropping the link and trying again after a backoff.
+LINK_FAILURES = (OSError, ConnectionClosed, InvalidHandshake, ReplProtocolError,
+                 trio.TooSlowError, trio.BrokenResourceError, ValueError)
+OPEN_TIMEOUT_S = 10
+
+
+class Refused(Exception):
+    """Head office answered `error`: a wrong or revoked credential, a conflict."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class Replicator:
+    def __init__(self, store: Store, till: TillConfig, cfg: LinkConfig,
+                 publish: Callable[[str, dict[str, Any]], None]):
+        self.store = store
+        self.till = till
+        self.cfg = cfg
+        self.publish = publish
+        self.state = "disabled"  # disabled | connecting | online | offline | refused
+        self.error: str | None = None
+        self.last_contact: int | None = None  # µs
+        self.url: str | None = None
+        settings = link.read(store)
+        self.acked = settings.acked_seq
+        self._saved = self.acked
+        self._reader: sqlite3.Connection | None = None
+        self._read_limit = trio.CapacityLimiter(1)
+        self._wake = trio.Event()
+
+    # -- status ---------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        head = self.store.last_seq
+        lag_events = max(0, head - self.acked)
+        lag_s = 0.0
+        if lag_events:
+            row = self.store.one("SELECT at FROM journal WHERE seq > ? ORDER BY seq LIMIT 1",
+                                 (self.acked,))
+            if row is not None:
+                lag_s = max(0.0, (now_us() - row["at"]) / 1e6)
+        out = {"state": self.state, "acked_seq": self.acked, "head_seq": head,
+               "lag_events": lag_events, "lag_s": round(lag_s, 3),
+               "last_contact": _ts(self.last_contact)}
+        if self.url:
+            out["url"] = self.url
+        if self.error:
+            out["error"] = self.error
+        return out
+
+    def _set_state(self, state: str, error: str | None = None) -> None:
+        if (state, error) == (self.state, self.error):
+            return
+        self.state, self.error = state, error
+        log.info("replication %s%s", state, f": {error}" if error else "")
+        self.publish("replication.state", self.status())
+
+    # -- the task ---------------------------------------------------------------------------
+    async def run(self) -> None:
+        backoff = self.cfg.backoff_min_s
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._saver)
+                while True:
+                    settings = link.read(self.store)
+                    url, credential = self._target(settings)
+                    if not (url and credential):
+                        self._set_state("disabled")
+                        await trio.sleep(SETTINGS_POLL_S)
+                        continue
+                    self.url = url
+                    try:
+                        try:
+                            await self._link(settings, url, credential)
+                        except BaseExceptionGroup as group:  # websockets' connect wraps some
+                            raise first_failure(group) from None
+                        self._set_state("offline", "head office closed the link")
+                        backoff = self.cfg.backoff_min_s
+                    except Refused as exc:
+                        self._set_state("refused", exc.message)
+                        backoff = self.cfg.backoff_max_s  # a person must act; keep trying slowly
+                    except LINK_FAILURES as exc:
+                        self._set_state("offline", _describe(exc))
+                    await trio.sleep(backoff * random.uniform(0.7, 1.3))
+                    backoff = min(backoff * 2, self.cfg.backoff_max_s)
+        finally:
+            if self._reader is not None:
+                self._reader.close()
+
+    def _target(self, settings: link.LinkSettings) -> tuple[str | None, str | None]:
+        if settings.enrolled:
+            return settings.url, settings.credential
+        return self.cfg.url, self.cfg.credential
+
+    async def _link(self, settings: link.LinkSettings, url: str, credential: str) -> None:
+        self._set_state("connecting", self.error)
+        ca = settings.ca_file or (str(self.cfg.ca_file) if self.cfg.ca_file else None)
+        conn = ReplConnection(Side.TILL)
+        async with connect(
+            link.repl_url(url), subprotocols=[REPL_SUBPROTOCOL], ssl=link.ssl_context(url, ca),
+            open_timeout=OPEN_TIMEOUT_S, compression=None, proxy=None, max_size=1 << 20,
+            logger=logging.getLogger("gatewayd.replication.ws"),
+        ) as ws:
+            hello = link.hello(settings, self.till.store, self.till.till, credential,
+                               self.store.last_seq)
+            await ws.send(conn.send(hello))
+            with trio.fail_after(OPEN_TIMEOUT_S):
+                welcome = conn.receive(await ws.recv())
+            if isinstance(welcome, repl.Error):
+                raise Refused(welcome.code, welcome.message)
+            assert isinstance(welcome, repl.Welcome)
+            self._contact()
+            # HQ's word is the truth: a lower acked_seq (its database restored) is resent.
+            self.acked = welcome.acked_seq
+            cursor = Cursor(acked=welcome.acked_seq)
+            self._set_state("online")
+            try:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._sender, ws, conn, cursor, settings.epoch)
+                    await self._receiver(ws, conn, cursor)
+                    nursery.cancel_scope.cancel()
+            except BaseExceptionGroup as group:  # the link's failure, as run() expects it
+                raise first_failure(group) from None
+
+    def _contact(self) -> None:
+        self.last_contact = now_us()
+
+    async def _receiver(self, ws, conn: ReplConnection, cursor: Cursor) -> None:
+        async for raw in ws:
+            frame = conn.receive(raw)
+            self._contact()
+            if isinstance(frame, repl.Ack):
+                if cursor.on_ack(frame.seq):
+                    self.acked = cursor.acked
+            elif isinstance(frame, repl.Resend):
+                cursor.on_resend(frame.from_seq)
+                log.info("head office asks again from seq %d", frame.from_seq)
+            elif isinstance(frame, repl.Error):
+                raise Refused(frame.code, frame.message)
+            # `master` is part 2's (master data down); nothing is sent yet
+            self._kick()
+
+    def _kick(self) -> None:
+        self._wake.set()
+        self._wake = trio.Event()
+
+    async def _sender(self, ws, conn: ReplConnection, cursor: Cursor, epoch: str) -> None:
+        cfg = self.cfg
+        limit = cfg.window * cfg.batch_events
+        while True:
+            if cursor.sent < self.store.last_seq and cursor.in_flight() < limit:
+                push, encoded = await trio.to_thread.run_sync(
+                    self._read_batch, epoch, cursor.sent, limiter=self._read_limit)
+                if push is not None:
+                    await ws.send(conn.send(push, encoded))
+                    cursor.on_push(push)
+                    continue
+            with trio.move_on_after(cfg.poll_s):
+                await self._wake.wait()
+
+    def _read_batch(self, epoch: str, after: int) -> tuple[repl.Push | None, bytes]:
+        """On a worker thread: the next push after `after`, and its bytes."""
+        if self._reader is None:
+            self._reader = sqlite3.connect(f"file:{self.store.path}?mode=ro", uri=True,
+                                           check_same_thread=False)
+        rows = self._reader.execute(
+            "SELECT seq, at, kind, data FROM journal WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after, self.cfg.batch_events)).fetchall()
+        events = [{"seq": s, "at": at, "kind": k, "data": unpack(d)} for s, at, k, d in rows]
+        push = repl.take_batch(epoch, events, self.cfg.batch_events, self.cfg.batch_bytes)
+        return push, (repl.encode(push) if push is not None else b"")
+
+    async def _saver(self) -> None:
+        """The acked cursor into the store, coalesced: the journal may be pruned up to it."""
+        while True:
+            await trio.sleep(self.cfg.save_ack_s)
+            seq = self.acked
+            if seq > self._saved:
+                await self.store.write(lambda tx, s=seq: link.save_ack(tx, s))
+                self._saved = seq
+
+
+def _ts(us: int | None):
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(us / 1e6, UTC) if us is not None else None
+
+
+def first_failure(group: BaseExceptionGroup) -> BaseException:
+    leaves, todo = [], [group]
+    while todo:
+        exc = todo.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            todo.extend(exc.exceptions)
+        else:
+            leaves.append(exc)
+    failures = [e for e in leaves if not isinstance(e, trio.Cancelled)]
+    return failures[0] if failures else group
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionClosed):
+        return f"link closed ({exc.rcvd.code if exc.rcvd else 'no close frame'})"
+    if isinstance(exc, trio.TooSlowError):
+        return "head office did not answer in time"
+    return f"{type(exc).__name__}: {exc}"[:200]

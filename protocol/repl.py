@@ -1,0 +1,325 @@
+"""The replication subprotocol `gatewayd-repl.v1` (DESIGN §8, contract), sans-I/O.
+
+Frames are small typed models; `ReplConnection` is the state of one link as both ends see
+it, driven by one transition table (the h11 way: the caller moves bytes, this module says
+whether a frame may be sent or received now and what state the link is in after it). The
+two pure cores beside it decide what each end does with a frame:
+
+- `plan_push` (head office): given the highest contiguous seq it holds for (store, till,
+  epoch) and a `push`, which events are new, how many are duplicates, or which seq to ask
+  for again when the push leaves a gap;
+- `Cursor` and `take_batch` (the till): what to send next, bounded by count and bytes, and
+  what an `ack` or a `resend` does to that.
+
+Enrollment rides the same subprotocol: `enroll {code, store, till, epoch}` answered by
+`enrolled {store, till, credential}` (an extension of the contract, so the till needs one
+URL for everything).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+)
+
+from protocol.codec import pack, unpack
+from protocol.errors import ErrorCode, ProtocolError
+from protocol.journal import JournalRecord  # an event as the journal holds it (DESIGN §8)
+
+REPL_SUBPROTOCOL = "gatewayd-repl.v1"
+REPL_PATH = "/repl"
+
+Seq = Annotated[StrictInt, Field(ge=0)]
+Ident = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class PreviousEpoch(_Frame):
+    """Sent by a restored till: the epoch it replaced and the last journal seq it kept."""
+
+    epoch: Ident
+    seq: Seq
+
+
+# -- till -> head office -------------------------------------------------------------------
+class Hello(_Frame):
+    type: Literal["hello"] = "hello"
+    store: Ident
+    till: Ident
+    epoch: Ident
+    credential: Annotated[StrictStr, Field(min_length=1, max_length=256)]
+    head_seq: Seq
+    master_version: Seq = 0
+    # Extensions: journal seqs up to base_seq were sent under an earlier epoch (a restore);
+    # `clock` is the till's wall clock (µs) when it said hello, so HQ can see a skewed clock.
+    base_seq: Seq = 0
+    previous: PreviousEpoch | None = None
+    clock: StrictInt | None = None
+
+
+class Push(_Frame):
+    type: Literal["push"] = "push"
+    epoch: Ident
+    from_seq: Annotated[StrictInt, Field(ge=1)]
+    events: Annotated[list[JournalRecord], Field(min_length=1)]
+
+
+class Applied(_Frame):
+    type: Literal["applied"] = "applied"
+    version: Seq
+
+
+class Enroll(_Frame):
+    type: Literal["enroll"] = "enroll"
+    code: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    store: Ident
+    till: Ident
+    epoch: Ident
+
+
+# -- head office -> till -------------------------------------------------------------------
+class Welcome(_Frame):
+    type: Literal["welcome"] = "welcome"
+    acked_seq: Seq
+    master_head: Seq = 0
+
+
+class Ack(_Frame):
+    type: Literal["ack"] = "ack"
+    seq: Seq
+
+
+class Resend(_Frame):
+    type: Literal["resend"] = "resend"
+    from_seq: Annotated[StrictInt, Field(ge=1)]
+
+
+class Master(_Frame):
+    type: Literal["master"] = "master"
+    version: Seq
+    changes: list[dict[str, Any]]
+
+
+class Enrolled(_Frame):
+    type: Literal["enrolled"] = "enrolled"
+    store: Ident
+    till: Ident
+    credential: StrictStr
+
+
+class Error(_Frame):
+    type: Literal["error"] = "error"
+    code: ErrorCode
+    message: StrictStr
+
+
+TillFrame = Hello | Push | Applied | Enroll
+HqFrame = Welcome | Ack | Resend | Master | Enrolled | Error
+Frame = TillFrame | HqFrame
+_TILL_FRAMES = TypeAdapter(Annotated[TillFrame, Field(discriminator="type")])
+_HQ_FRAMES = TypeAdapter(Annotated[HqFrame, Field(discriminator="type")])
+
+
+class Side(enum.Enum):
+    TILL = "till"
+    HQ = "hq"
+
+
+class State(enum.Enum):
+    IDLE = "idle"  # connected, nothing said yet
+    HELLO_SENT = "hello_sent"  # the till said hello; HQ checks it
+    STREAMING = "streaming"  # pushes up, acks/resends/master down
+    ENROLLING = "enrolling"  # the till presented a code
+    CLOSED = "closed"  # after `enrolled` or any `error`: nothing more may pass
+
+
+# (side that sends, state, frame type) -> the state after it. Anything else is a protocol
+# error. `error` may be sent by head office in any state but CLOSED.
+TRANSITIONS: dict[tuple[Side, State, str], State] = {
+    (Side.TILL, State.IDLE, "hello"): State.HELLO_SENT,
+    (Side.TILL, State.IDLE, "enroll"): State.ENROLLING,
+    (Side.HQ, State.HELLO_SENT, "welcome"): State.STREAMING,
+    (Side.HQ, State.ENROLLING, "enrolled"): State.CLOSED,
+    (Side.TILL, State.STREAMING, "push"): State.STREAMING,
+    (Side.TILL, State.STREAMING, "applied"): State.STREAMING,
+    (Side.HQ, State.STREAMING, "ack"): State.STREAMING,
+    (Side.HQ, State.STREAMING, "resend"): State.STREAMING,
+    (Side.HQ, State.STREAMING, "master"): State.STREAMING,
+    **{(Side.HQ, s, "error"): State.CLOSED for s in State if s is not State.CLOSED},
+}
+
+
+class ReplProtocolError(ProtocolError):
+    """A frame that cannot be decoded or may not be sent/received now."""
+
+
+def decode(raw: bytes | str, sender: Side) -> Frame:
+    """One WebSocket message from `sender` -> a validated frame (or ReplProtocolError)."""
+    if isinstance(raw, str):
+        raise ReplProtocolError("bad_frame", "text frames are not accepted; send binary msgpack")
+    try:
+        obj = unpack(raw)
+    except Exception as exc:
+        raise ReplProtocolError("bad_frame", f"not msgpack: {exc.__class__.__name__}") from None
+    if not isinstance(obj, dict):
+        raise ReplProtocolError("bad_frame", f"a frame is a msgpack map, got {type(obj).__name__}")
+    adapter = _TILL_FRAMES if sender is Side.TILL else _HQ_FRAMES
+    try:
+        return adapter.validate_python(obj)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ReplProtocolError(
+            "bad_frame", f"malformed {obj.get('type', 'frame')!s:.20}: {where}: {first['msg']}"
+        ) from None
+
+
+def encode(frame: Frame) -> bytes:
+    return pack(frame.model_dump(mode="python"))
+
+
+class ReplConnection:
+    """One link's state, kept identically by both ends. `send` and `receive` move it along
+    TRANSITIONS and refuse a frame that may not pass now."""
+
+    def __init__(self, our_side: Side):
+        self.our_side = our_side
+        self.their_side = Side.HQ if our_side is Side.TILL else Side.TILL
+        self.state = State.IDLE
+
+    def _advance(self, side: Side, frame: Frame) -> None:
+        nxt = TRANSITIONS.get((side, self.state, frame.type))
+        if nxt is None:
+            raise ReplProtocolError(
+                "bad_frame", f"{side.value} may not send {frame.type} while {self.state.value}"
+            )
+        self.state = nxt
+
+    def send(self, frame: Frame, encoded: bytes | None = None) -> bytes:
+        """The bytes to send for `frame` (`encoded`: already made off the event loop)."""
+        self._advance(self.our_side, frame)
+        return encoded if encoded is not None else encode(frame)
+
+    def receive(self, raw: bytes | str) -> Frame:
+        frame = decode(raw, self.their_side)
+        self._advance(self.their_side, frame)
+        return frame
+
+
+# -- head office: what a push means -----------------------------------------------------------
+@dataclass(frozen=True)
+class PushPlan:
+    new: list[JournalRecord]  # to store, in seq order, all after `held`
+    duplicates: int  # events HQ holds already (a replayed batch, a resend overlap)
+    resend_from: int | None  # set when the push leaves a gap: nothing is stored
+
+    @property
+    def held_after(self) -> int | None:
+        """The highest contiguous seq once `new` is stored (None on a gap)."""
+        return self.new[-1].seq if self.new else None
+
+
+def check_push(push: Push, epoch: str, max_events: int) -> None:
+    """What a push must be whatever HQ holds: this link's epoch, at most `max_events`,
+    contiguous from `from_seq`. A violation is refused with nothing written."""
+    if push.epoch != epoch:
+        raise ReplProtocolError(
+            "forbidden", f"push for epoch {push.epoch} on a link that said hello as {epoch}"
+        )
+    if len(push.events) > max_events:
+        raise ReplProtocolError(
+            "bad_frame", f"push of {len(push.events)} events; at most {max_events} per push"
+        )
+    for i, ev in enumerate(push.events):
+        if ev.seq != push.from_seq + i:
+            raise ReplProtocolError(
+                "bad_frame",
+                f"push is not contiguous: event {i} has seq {ev.seq}, expected "
+                f"{push.from_seq + i}",
+            )
+
+
+def plan_push(held: int, push: Push) -> PushPlan:
+    """`held`: HQ's highest contiguous seq for this (store, till, epoch). The push must be
+    checked (`check_push`) first."""
+    if push.from_seq > held + 1:
+        return PushPlan([], 0, resend_from=held + 1)
+    skip = held + 1 - push.from_seq
+    return PushPlan(push.events[skip:], min(skip, len(push.events)), None)
+
+
+# -- the till: what to send next ------------------------------------------------------------
+@dataclass
+class Cursor:
+    """The till's view of one link. `acked`: HQ has committed everything up to it; `sent`:
+    pushed up to it (acked <= sent). A resend rewinds `sent`; an ack moves `acked`."""
+
+    acked: int
+    sent: int = field(default=-1)
+
+    def __post_init__(self) -> None:
+        if self.sent < self.acked:
+            self.sent = self.acked
+
+    def in_flight(self) -> int:
+        return self.sent - self.acked
+
+    def on_ack(self, seq: int) -> bool:
+        """True when the ack moves the cursor (an old or repeated ack changes nothing). An
+        ack beyond what was sent is a broken peer."""
+        if seq > self.sent:
+            raise ReplProtocolError("bad_frame", f"ack {seq} beyond the last seq sent {self.sent}")
+        if seq <= self.acked:
+            return False
+        self.acked = seq
+        return True
+
+    def on_resend(self, from_seq: int) -> None:
+        if from_seq <= self.acked:
+            raise ReplProtocolError(
+                "bad_frame", f"resend from {from_seq} at or before the acked seq {self.acked}"
+            )
+        self.sent = min(self.sent, from_seq - 1)
+
+    def on_push(self, push: Push) -> None:
+        self.sent = push.events[-1].seq
+
+
+def event_size(ev: JournalRecord | dict[str, Any]) -> int:
+    """The bytes an event adds to a push frame."""
+    return len(pack(ev.model_dump() if isinstance(ev, JournalRecord) else ev))
+
+
+def take_batch(
+    epoch: str, events: list[dict[str, Any]], max_events: int, max_bytes: int
+) -> Push | None:
+    """The longest prefix of `events` within both bounds, as a push. The first event always
+    goes, even alone over `max_bytes` (it cannot be split; HQ's limit is set above it)."""
+    taken: list[JournalRecord] = []
+    size = 64  # the frame's own keys
+    for ev in events[:max_events]:
+        n = event_size(ev)
+        if taken and size + n > max_bytes:
+            break
+        taken.append(JournalRecord.model_construct(**ev))  # our own journal: no second check
+        size += n
+    if not taken:
+        return None
+    return Push(epoch=epoch, from_seq=taken[0].seq, events=taken)
+
+
+def error(code: ErrorCode, message: str) -> Error:
+    return Error(code=code, message=message)

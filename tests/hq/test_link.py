@@ -1,0 +1,76 @@
+"""A till's journal reaches head office exactly once, on SQLite and on PostgreSQL: enrollment,
+the replicator's status on the till, HQ's methods over gatewayd.v1, /healthz and /metrics."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import trio
+
+from clients.python.client import GatewayError, connect
+from tests.hq.conftest import ITEMS, enroll_till, sell, start_till
+
+
+async def http_get(url: str) -> tuple[int, bytes]:
+    return await trio.to_thread.run_sync(_get, url)
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+async def test_sales_reach_hq_once_with_lines_and_tenders(hq, tmp_path, nursery, posctl):
+    d = await start_till(nursery, tmp_path / "till")
+    assert d.app.replicator.status()["state"] == "disabled"
+    await enroll_till(hq, d)
+    async with connect(d.url, d.token("admin")) as gw:
+        await gw.call("catalog.upsert", {"items": ITEMS})
+        await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        sales = await sell(gw, 3)
+        head = d.app.store.last_seq
+        row = await hq.wait_acked("S001", "T01", head)
+        assert row["online"] and row["lag_events"] == 0 and not row["revoked"]
+        with trio.fail_after(5):
+            while (health := await gw.call("system.health"))["replication"]["acked_seq"] < head:
+                await trio.sleep(0.05)
+        rep = health["replication"]
+        assert rep["state"] == "online" and rep["lag_events"] == 0 and rep["lag_s"] == 0
+        assert rep["head_seq"] >= head and rep["last_contact"] is not None
+    r = await posctl("--url", d.url, "--token", d.token("viewer"), "info")
+    assert r.rc == 0 and "head office" in r.out and "online, acked" in r.out, r.out
+    async with connect(hq.url, hq.token("viewer")) as client:
+        got = await client.call("hq.sales", {"store": "S001"})
+        assert got["count"] == 3
+        assert {s["receipt_no"] for s in got["sales"]} == {s["receipt_no"] for s in sales}
+        one = await client.call("hq.sale.get", {"receipt_no": sales[0]["receipt_no"]})
+        assert one["total"] == sales[0]["total"] == 350
+        assert [(ln["sku"], ln["qty"]) for ln in one["lines"]] == [("1001", 1000)]
+        assert one["tenders"] == [{"method": "cash", "amount": 10000}] or one["tenders"][0][
+            "method"] == "cash"
+        tills = (await client.call("hq.tills"))["tills"]
+        assert [(t["store"], t["till"]) for t in tills] == [("S001", "T01")]
+        assert tills[0]["acked_seq"] >= head
+        try:
+            await client.call("hq.till.add", {"store": "S9", "till": "T9"})
+            raise AssertionError("a viewer added a till")
+        except GatewayError as exc:
+            assert exc.code == "forbidden"
+    # every event once, nothing else
+    head = d.app.store.last_seq
+    await hq.wait_acked("S001", "T01", head)
+    n = hq.app.store.read_sync(lambda tx: tx.one(
+        "SELECT COUNT(*) AS n, MIN(seq) AS lo, MAX(seq) AS hi FROM events"))
+    assert (n["n"], n["lo"], n["hi"]) == (head, 1, head)
+    status, body = await http_get(hq.http + "/healthz")
+    health = json.loads(body)
+    assert status == 200 and health["store"]["ok"] and health["links"] == 1
+    status, body = await http_get(hq.http + "/metrics")
+    assert b"gatewayd_hq_events_applied_total" in body and b"gatewayd_hq_links 1" in body
+    status, body = await http_get(d.http + "/metrics")
+    assert b"gatewayd_replication_lag_events 0" in body
+    assert b"gatewayd_replication_lag_seconds 0" in body
