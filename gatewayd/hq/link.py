@@ -72,6 +72,14 @@ async def serve_link(hq: HqApp, ws: ServerConnection) -> None:
             pass
     except ConnectionClosed:
         pass
+    except Exception:  # the database went away mid-apply: nothing was acknowledged
+        log.exception("link %s failed", _who(live, ws))
+        hq.metrics.inc("gatewayd_hq_link_errors_total", code="internal")
+        try:
+            await ws.send(conn.send(repl.error("internal", "head office failed; retry later")))
+            await ws.aclose(1011, "internal error")
+        except (ConnectionClosed, ReplProtocolError):
+            pass
     finally:
         if live is not None:
             hq.link_closed(live)
