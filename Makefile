@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 LISTEN  ?= 127.0.0.1:8750
 DATA    ?= .demo
 
-.PHONY: demo test lint bench browser-deps shell-deps schema clean
+.PHONY: demo demo-chain test soak lint bench browser-deps shell-deps schema clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 # CONFIG=FILE is merged over the demo's defaults, e.g. make demo CONFIG=demo/shop.toml
 demo: $(STAMP)
 	$(BIN)/gatewayd $(if $(CONFIG),--config $(CONFIG)) demo --listen $(LISTEN) --data $(DATA)
+
+# Head office with two demo tills of two stores, enrolled and selling (docs/headoffice.md).
+demo-chain: $(STAMP)
+	$(BIN)/gatewayd hq demo --listen 127.0.0.1:8760 --data $(DATA)-chain
 
 # Chromium for the browser tests comes from Debian (Playwright drives /usr/bin/chromium).
 browser-deps:
@@ -36,6 +40,11 @@ test: $(STAMP) browser-deps shell-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# The full link fault run: 20 tills x 500 sales through cuts, partitions and kill -9 of
+# tills, head office and its database connections, on SQLite and PostgreSQL.
+soak: $(STAMP)
+	GATEWAYD_SOAK_TILLS=20 GATEWAYD_SOAK_SALES=500 $(BIN)/python -m pytest -s tests/hq/test_chaos.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -22,6 +22,7 @@ BENCHMARKS = {
     "sale": "bench.sale",
     "stock": "bench.stock",
     "members": "bench.members",
+    "hq": "bench.hq",
 }
 
 

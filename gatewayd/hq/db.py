@@ -103,6 +103,10 @@ class Backend:
     def migrate(self, conn: Any) -> int:
         raise NotImplementedError
 
+    def broken(self, conn: Any) -> bool:
+        """The connection is lost (the server restarted): make a new one."""
+        return False
+
     def describe(self) -> str:
         raise NotImplementedError
 
@@ -200,6 +204,9 @@ class PostgresBackend(Backend):
             conn.execute("UPDATE hq_schema SET version = %s", (latest,))
         return latest
 
+    def broken(self, conn) -> bool:
+        return conn.closed or conn.broken
+
     def describe(self) -> str:
         return re.sub(r"://([^:@/]*):[^@/]*@", r"://\1:***@", self.dsn)
 
@@ -254,24 +261,37 @@ class HqStore:
         """Run `fn` in one transaction in the calling thread; commit, or roll back on error."""
         backend = self.backend
         with self._wlock:
-            conn = self._w
+            conn = self._w = self._alive(self._w)
             backend.begin(conn)
             try:
                 result = fn(HqTx(backend, conn))
                 backend.commit(conn)
             except BaseException:
-                backend.rollback(conn)
+                if not backend.broken(conn):
+                    backend.rollback(conn)
                 raise
             return result
 
     def read_sync(self, fn: Callable[[HqTx], T]) -> T:
         backend = self.backend
         with self._rlock:
-            conn = self._r
+            conn = self._r = self._alive(self._r)
             try:
                 return fn(HqTx(backend, conn))
             finally:  # end the snapshot: the next read sees what others committed since
-                backend.rollback(conn)
+                if not backend.broken(conn):
+                    backend.rollback(conn)
+
+    def _alive(self, conn: Any) -> Any:
+        """`conn`, or a new connection when the database dropped it (a restart): the failed
+        transaction was not acknowledged to anyone, so the work is simply done again."""
+        if not self.backend.broken(conn):
+            return conn
+        try:
+            conn.close()
+        except Exception:  # already gone
+            pass
+        return self.backend.connect()
 
     async def write(self, fn: Callable[[HqTx], T]) -> T:
         await trio.lowlevel.checkpoint_if_cancelled()

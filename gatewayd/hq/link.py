@@ -106,7 +106,6 @@ async def _stream(hq: HqApp, ws: ServerConnection, conn: ReplConnection, link: i
             if applied > 0:
                 hq.metrics.inc("gatewayd_hq_events_applied_total", applied)
                 link.acked = answer.seq
-                hq.till_changed(link.store, link.till)
         await ws.send(conn.send(answer))
 
 

@@ -5,8 +5,9 @@
       │                /repl  gatewayd-repl.v1, one link task per till (gatewayd/hq/link.py)
       │                /ws    gatewayd.v1 for HQ clients: the till's Session, HQ's methods
       │                /healthz, /metrics, /  plain HTTP
-      └─ heartbeat   keeps `last_contact` of this process's live links fresh in the database,
-                     so `hq.tills` answers `online` alike from every process of the chain
+      ├─ heartbeat   keeps `last_contact` of this process's live links fresh in the database,
+      │              so `hq.tills` answers `online` alike from every process of the chain
+      └─ database    checks the database every few seconds for /healthz
 
 The process keeps no state that another process needs: the database is the truth, so a
 load balancer may send a till to any process and a killed process loses nothing acked.
@@ -46,6 +47,8 @@ from protocol.version import SUBPROTOCOL
 
 log = logging.getLogger("gatewayd.hq")
 HEARTBEAT_S = 15
+DB_CHECK_S = 5
+DB_CHECK_TIMEOUT_S = 10
 ONLINE_WITHIN_US = 60 * 1_000_000
 WEB_ROOT = Path(__file__).resolve().parent.parent.parent / "clients" / "web"
 SESSION_METHODS = ("subscribe", "unsubscribe")
@@ -94,6 +97,7 @@ class HqApp:
         self.demo = False
         self.auth = HqAuth(self)
         self.links: dict[tuple[str, str], LiveLink] = {}
+        self.db_error: str | None = None
         self.server = None
         self.port: int | None = None
         self.web_root = WEB_ROOT if WEB_ROOT.is_dir() else None
@@ -131,9 +135,6 @@ class HqApp:
             self.emit("hq.till", {"store": live.store, "till": live.till, "epoch": live.epoch,
                                   "online": False})
 
-    def till_changed(self, store: str, till: str) -> None:
-        self.metrics.inc("gatewayd_hq_acks_total")
-
     def alert(self, alert: ingest.Alert) -> None:
         log.warning("alert %s: %s", alert.kind, alert.message)
         self.emit("hq.alert", {"kind": alert.kind, "store": alert.store, "till": alert.till,
@@ -143,18 +144,33 @@ class HqApp:
         while True:
             await trio.sleep(HEARTBEAT_S)
             live = [(now_us(), lk.store, lk.till, lk.epoch) for lk in self.links.values()]
-            if live:
+            if not live:
+                continue
+            try:
                 await self.store.write(lambda tx, rows=live: tx.executemany(
                     "UPDATE till_epochs SET last_contact=? WHERE store=? AND till=? AND epoch=?",
                     rows))
+            except Exception:  # the database is away; the links show it, the next beat retries
+                log.exception("heartbeat: cannot record live links")
 
     # -- health -----------------------------------------------------------------------------
+    async def _watch_database(self) -> None:
+        """The database's state for /healthz, checked off the event loop every few seconds
+        (a health probe must not block the loop on a database that hangs)."""
+        while True:
+            try:
+                with trio.fail_after(DB_CHECK_TIMEOUT_S):
+                    await self.store.read(lambda tx: tx.one("SELECT COUNT(*) AS n FROM tills"))
+                self.db_error = None
+            except Exception as exc:  # trio.TooSlowError included: a hung database
+                self.db_error = f"{type(exc).__name__}: {exc}"[:200]
+            await trio.sleep(DB_CHECK_S)
+
     def health(self) -> dict[str, Any]:
-        try:
-            self.store.read_sync(lambda tx: tx.one("SELECT COUNT(*) AS n FROM tills"))
-            db = {"ok": True, "backend": self.store.name, "schema": self.store.schema_version}
-        except Exception as exc:  # the database is HQ's one dependency
-            db = {"ok": False, "backend": self.store.name, "error": str(exc)}
+        db: dict[str, Any] = {"ok": self.db_error is None, "backend": self.store.name,
+                              "schema": self.store.schema_version}
+        if self.db_error:
+            db["error"] = self.db_error
         return {
             "status": "ok" if db["ok"] else "degraded",
             "version": self.version,
@@ -218,6 +234,7 @@ class HqApp:
                 compression=None, ping_interval=20,
                 logger=logging.getLogger("gatewayd.hq.ws")))
             nursery.start_soon(self._heartbeat)
+            nursery.start_soon(self._watch_database)
             nursery.start_soon(self._signals, nursery.cancel_scope)
             scheme = "wss" if self.tls else "ws"
             log.info("gatewayd hq %s on %s://%s:%s (%s)", self.version, scheme, cfg.host,

@@ -106,3 +106,35 @@ async def test_replication_over_tls_with_a_certificate_made_here(tmp_path, hq_ds
     await hq.wait_acked("S001", "T01", d.app.store.last_seq)
     assert d.app.replicator.status()["url"].startswith("wss://")
     hq.app.close()
+
+
+async def test_a_week_offline_catches_up_in_bounded_pushes_while_selling(hq, tmp_path,
+                                                                         nursery):
+    d = await start_till(nursery, tmp_path / "till", batch_events=100, window=2)
+    backlog = [("note.backlog", {"n": i, "pad": "x" * 200}) for i in range(4000)]
+    d.app.store.write_sync(lambda tx: [tx.append(k, v) for k, v in backlog])
+    pushes = []
+    real_read = d.app.replicator._read_batch
+
+    def spy(epoch, after):
+        push, encoded = real_read(epoch, after)
+        if push is not None:
+            pushes.append((len(push.events), len(encoded)))
+        return push, encoded
+
+    d.app.replicator._read_batch = spy
+    await enroll_till(hq, d)
+    rep = d.app.replicator
+    async with connect(d.url, d.token("admin")) as gw:
+        await gw.call("catalog.upsert", {"items": ITEMS})
+        await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        sold_while_behind = 0
+        with trio.fail_after(60):
+            while rep.status()["lag_events"] > 200:
+                await sell(gw, 1)
+                sold_while_behind += 1
+    assert sold_while_behind >= 1
+    await hq.wait_acked("S001", "T01", d.app.store.last_seq)
+    assert max(n for n, _ in pushes) <= 100
+    assert max(b for _, b in pushes) <= d.app.replicator.cfg.batch_bytes
+    assert len(pushes) >= 40

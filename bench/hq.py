@@ -1,0 +1,303 @@
+"""Head office: ingest against a raw batched insert, replication lag under steady load, and a
+till's sale latency while it catches up a backlog (issue 14's targets).
+
+- hq.ingest.{sqlite,postgresql}: a push of 250 events of a realistic mix (a sale's events:
+  opened, three lines, tendered, completed, stock moved) from 50 tills, applied by
+  `ingest.apply_push` (events stored once + projections, one transaction) vs a raw batched
+  insert of the same event rows with the same driver in one transaction. Target: ingest at
+  >= 0.7x the raw rate, i.e. time per batch <= 1.43x.
+- hq.lag: 50 tills (a real till store and the real replicator each, sales appended straight
+  to the store: one transaction of a sale's events) at 2 sales/s each for LAG_S seconds,
+  against `gatewayd hq` in the same process; lag = from the till's commit to the till
+  seeing HQ's ack for it (HQ acks only after its commit). Target p99 < 1 s.
+- hq.catchup: sale latency (sale.add + sale.tender through the protocol) on a till with a
+  100k-event backlog while its replicator catches up, vs the same till idle just before.
+  Target <= 1.1x.
+
+PostgreSQL rows need a server (GATEWAYD_TEST_PG or 127.0.0.1:5432); they are skipped with a
+note otherwise. Every database is made for the run and dropped after.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import trio
+
+from bench.harness import Row, Timing
+
+N_TILLS = 50
+BATCH = 250
+BATCHES = int(os.environ.get("GATEWAYD_BENCH_HQ_BATCHES", "120"))
+LAG_S = float(os.environ.get("GATEWAYD_BENCH_HQ_LAG_S", "20"))
+BACKLOG = int(os.environ.get("GATEWAYD_BENCH_HQ_BACKLOG", "100000"))
+PG = os.environ.get("GATEWAYD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def sale_events(first_seq: int, at: int, n: int) -> list[dict]:
+    """`n` events of whole sales: the mix a till's journal carries."""
+    out, seq = [], first_seq
+    while len(out) < n:
+        sid = str(uuid.uuid4())
+        lines = [{"line_id": f"{sid[:8]}-{i}", "sku": f"69012345678{i}", "qty": 1000,
+                  "net": 350 + i} for i in range(3)]
+        for kind, data in [
+            ("sale.opened", {"sale_id": sid, "till": "T01", "operator": "1001"}),
+            *[("sale.line_added", {"sale_id": sid, **ln, "unit_price": ln["net"]})
+              for ln in lines],
+            ("sale.tendered", {"sale_id": sid, "method": "cash", "amount": 2000}),
+            ("sale.completed", {"sale_id": sid, "receipt_no": f"S-T-20260512-{seq}",
+                                "business_day": "20260512", "total": 1053, "subtotal": 1053,
+                                "discount": 0, "tax": [{"rate_bp": 1300, "tax": 121}],
+                                "rounding": 0, "paid": 2000, "change": 947,
+                                "tenders": [{"method": "cash", "amount": 2000}],
+                                "lines": lines, "operator": "1001"}),
+            ("stock.sold", {"kind": "sale", "sale_id": sid, "moves": [
+                {"sku": ln["sku"], "qty": -1000, "on_hand": 5} for ln in lines]}),
+        ]:
+            out.append({"seq": seq, "at": at + seq, "kind": kind, "data": data})
+            seq += 1
+    return out[:n]
+
+
+# -- ingest vs raw ---------------------------------------------------------------------------
+def _ingest(data: Path, dsn: str | None) -> tuple[Timing, Timing]:
+    from gatewayd.hq import ingest
+    from gatewayd.hq.db import HqStore, open_backend
+    from protocol import repl
+    from protocol.codec import pack
+
+    store = HqStore(open_backend(data, dsn))
+    links = []
+    for i in range(N_TILLS):
+        code = store.write_sync(lambda tx, i=i: ingest.add_till(tx, f"S{i % 10:03d}",
+                                                                 f"T{i:02d}"))
+        cred = store.write_sync(lambda tx, i=i, c=code: ingest.enroll(tx, repl.Enroll(
+            code=c, store=f"S{i % 10:03d}", till=f"T{i:02d}", epoch=f"e{i}")))
+        links.append(store.write_sync(lambda tx, i=i, c=cred: ingest.hello(tx, repl.Hello(
+            store=f"S{i % 10:03d}", till=f"T{i:02d}", epoch=f"e{i}", credential=c,
+            head_seq=0))))
+    store.write_sync(lambda tx: tx.execute(
+        "CREATE TABLE raw_events (store TEXT NOT NULL, till TEXT NOT NULL, epoch TEXT NOT NULL,"
+        " seq BIGINT NOT NULL, at BIGINT NOT NULL, kind TEXT NOT NULL, data BLOB NOT NULL,"
+        " PRIMARY KEY (store, till, epoch, seq))".replace(
+            " BLOB", " BYTEA" if dsn else " BLOB")))
+    held = [0] * N_TILLS
+    now = time.time_ns() // 1000
+    subject, baseline = [], []
+    clock = time.perf_counter
+    for b in range(BATCHES):
+        i = b % N_TILLS
+        lk = links[i]
+        events = sale_events(held[i] + 1, now, BATCH)
+        push = repl.Push(epoch=lk.epoch, from_seq=held[i] + 1,
+                         events=[repl.ReplEvent(**e) for e in events])
+        rows = [(lk.store, lk.till, lk.epoch, e["seq"], e["at"], e["kind"], pack(e["data"]))
+                for e in events]
+        t0 = clock()
+        store.write_sync(lambda tx, r=rows: tx.executemany(
+            "INSERT INTO raw_events(store, till, epoch, seq, at, kind, data)"
+            " VALUES (?,?,?,?,?,?,?)", r))
+        baseline.append(clock() - t0)
+        t0 = clock()
+        ack = store.write_sync(lambda tx, p=push, lk=lk: ingest.apply_push(tx, lk, p))
+        subject.append(clock() - t0)
+        assert ack.seq == held[i] + BATCH
+        held[i] = ack.seq
+    store.close()
+    return Timing.of(subject), Timing.of(baseline)
+
+
+def _pg_database() -> tuple[str, object] | None:
+    try:
+        from urllib.parse import urlsplit, urlunsplit
+
+        import psycopg
+
+        name = f"gwbench_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(PG, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except Exception:
+        return None
+
+    def drop() -> None:
+        with psycopg.connect(PG, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return urlunsplit(urlsplit(PG)._replace(path="/" + name)), drop
+
+
+def ingest_rows(tmp: Path) -> list[Row]:
+    rows = []
+    subject, baseline = _ingest(tmp / "sqlite", None)
+    rows.append(_ingest_row("hq.ingest.sqlite", subject, baseline))
+    pg = _pg_database()
+    if pg is None:
+        rows.append(Row("hq.ingest.postgresql", note=f"skipped: no PostgreSQL at {PG}"))
+    else:
+        dsn, drop = pg
+        try:
+            subject, baseline = _ingest(tmp / "pg", dsn)
+        finally:
+            drop()
+        rows.append(_ingest_row("hq.ingest.postgresql", subject, baseline))
+    return rows
+
+
+def _ingest_row(name: str, subject: Timing, baseline: Timing) -> Row:
+    rate = BATCH / subject.mean
+    raw = BATCH / baseline.mean
+    return Row(name, subject, baseline, target=1 / 0.7,
+               note=f"{BATCHES} pushes of {BATCH} events from {N_TILLS} tills: {rate:.0f} "
+                    f"events/s applied (stored + projected) vs {raw:.0f}/s raw batched insert "
+                    f"= {rate / raw:.2f}x of raw (target >= 0.7x)")
+
+
+# -- lag at steady load ---------------------------------------------------------------------------
+async def _lag(tmp: Path) -> Timing:
+    from gatewayd.config import TillConfig
+    from gatewayd.hq import ingest
+    from gatewayd.hq.service import HqApp
+    from gatewayd.replication import link
+    from gatewayd.replication.config import LinkConfig
+    from gatewayd.replication.replicator import Replicator
+    from gatewayd.store.db import Store
+
+    hq = HqApp(tmp / "hq", None, listen="127.0.0.1:0")
+    samples: list[float] = []
+    stores: list[Store] = []
+    async with trio.open_nursery() as nursery:
+        await nursery.start(hq.run)
+        base = f"ws://127.0.0.1:{hq.port}"
+        reps = []
+        for i in range(N_TILLS):
+            till = TillConfig(store=f"S{i % 10:03d}", till=f"T{i:02d}")
+            store = Store(tmp / f"till{i}" / "gatewayd.db")
+            stores.append(store)
+            code = hq.store.write_sync(lambda tx, t=till: ingest.add_till(tx, t.store, t.till))
+            from protocol import repl
+
+            cred = hq.store.write_sync(lambda tx, t=till, c=code, s=store: ingest.enroll(
+                tx, repl.Enroll(code=c, store=t.store, till=t.till,
+                                epoch=link.read(s).epoch)))
+            store.write_sync(lambda tx, c=cred, t=till: link.save_enrollment(
+                tx, base, c, None, t.store, t.till))
+            rep = Replicator(store, till, LinkConfig(poll_s=0.02), lambda *a: None)
+            reps.append(rep)
+            nursery.start_soon(rep.run)
+
+        async def till_load(store: Store, rep: Replicator) -> None:
+            await trio.sleep(0.5 * (hash(store.path) % 100) / 100)  # spread the tills
+            end = trio.current_time() + LAG_S
+            while trio.current_time() < end:
+                evs = sale_events(1, 0, 7)
+
+                def sale(tx, evs=evs):
+                    for e in evs:
+                        tx.append(e["kind"], e["data"])
+
+                _, appended = await store.write(sale)
+                committed, seq = time.perf_counter(), appended[-1].seq
+                nursery.start_soon(wait_ack, rep, seq, committed)
+                await trio.sleep(0.5)
+
+        async def wait_ack(rep: Replicator, seq: int, committed: float) -> None:
+            while rep.acked < seq:
+                await trio.sleep(0.005)
+            samples.append(time.perf_counter() - committed)
+
+        with trio.fail_after(LAG_S + 60):
+            async with trio.open_nursery() as load:
+                for store, rep in zip(stores, reps, strict=True):
+                    load.start_soon(till_load, store, rep)
+            while any(rep.acked < s.last_seq for rep, s in zip(reps, stores, strict=True)):
+                await trio.sleep(0.05)
+            await trio.sleep(0.1)
+        nursery.cancel_scope.cancel()
+    for s in stores:
+        s.close()
+    hq.close()
+    return Timing.of(samples)
+
+
+# -- a till's sales while it catches up ---------------------------------------------------------
+async def _catchup(tmp: Path) -> tuple[Timing, Timing, int]:
+    from clients.python.client import connect
+    from gatewayd import auth
+    from gatewayd.app import App
+    from gatewayd.config import Config
+    from gatewayd.hq import ingest
+    from gatewayd.hq.service import HqApp
+    from gatewayd.replication import link
+    from protocol import repl
+
+    cfg = Config.model_validate({"server": {"listen": "127.0.0.1:0"},
+                                 "data_dir": str(tmp / "till"), "hq": {"poll_s": 0.02}})
+    app = App(cfg)
+    evs = sale_events(1, 0, BACKLOG)
+    for i in range(0, BACKLOG, 5000):  # the backlog: a week offline, as journal events
+        app.store.write_sync(lambda tx, chunk=evs[i:i + 5000]: [
+            tx.append(e["kind"], e["data"]) for e in chunk])
+    app.store.write_sync(lambda tx: auth.add_operator(tx, "1001", "Li", "cashier", "1234"))
+    (_, token), _ = app.store.write_sync(lambda tx: auth.add_token(tx, "bench", "admin"))
+    hq = HqApp(tmp / "hq", None, listen="127.0.0.1:0")
+    idle, busy = [], []
+    clock = time.perf_counter
+    async with trio.open_nursery() as nursery:
+        await nursery.start(app.run)
+        await nursery.start(hq.run)
+        url = f"ws://127.0.0.1:{app.port}/ws"
+        async with connect(url, token, reconnect=False) as gw:
+            await gw.call("catalog.upsert", {"items": [
+                {"sku": "1001", "name": "可乐", "price": 350}]})
+            await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+
+            async def sale() -> float:
+                t0 = clock()
+                await gw.call("sale.add", {"sku": "1001", "qty": 1000})
+                await gw.call("sale.tender", {"method": "cash", "amount": 1000})
+                return clock() - t0
+
+            for _ in range(20):
+                await sale()  # warm-up
+            for _ in range(200):
+                idle.append(await sale())
+            code = hq.store.write_sync(lambda tx: ingest.add_till(tx, "S001", "T01"))
+            cred = hq.store.write_sync(lambda tx: ingest.enroll(tx, repl.Enroll(
+                code=code, store="S001", till="T01", epoch=link.read(app.store).epoch)))
+            app.store.write_sync(lambda tx: link.save_enrollment(
+                tx, f"ws://127.0.0.1:{hq.port}", cred, None, "S001", "T01"))
+            rep = app.replicator
+            with trio.fail_after(600):
+                while rep.state != "online":
+                    await trio.sleep(0.01)
+                while rep.status()["lag_events"] > 2000:
+                    busy.append(await sale())
+                    await trio.sleep(0.01)
+            caught = rep.acked
+        nursery.cancel_scope.cancel()
+    app.close()
+    hq.close()
+    return Timing.of(busy), Timing.of(idle), caught
+
+
+def run() -> list[Row]:
+    base = os.environ.get("GATEWAYD_BENCH_DIR")
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="gatewayd-bench-hq-", dir=base) as tmp:
+        root = Path(tmp)
+        rows += ingest_rows(root)
+        lag = trio.run(_lag, root / "lag")
+        rows.append(Row("hq.lag", value=lag.p50, value_p99=lag.p99, unit="s", limit=1.0,
+                        note=f"{N_TILLS} tills x 2 sales/s for {LAG_S:g} s ({lag.n} sales), "
+                             f"till commit -> HQ ack seen at the till (target p99 < 1 s)"))
+        busy, idle, caught = trio.run(_catchup, root / "catchup")
+        rows.append(Row("hq.catchup.sale", busy, idle, target=1.1,
+                        note=f"sale.add + sale.tender while the replicator sends a "
+                             f"{BACKLOG}-event backlog ({busy.n} sales during it; HQ held "
+                             f"{caught} when it ended) vs the same till idle just before"))
+    return rows
