@@ -194,24 +194,32 @@ async def test_every_sale_once_through_cuts_kills_and_partitions(tmp_path, hq_ds
                 await gw.call("catalog.upsert", {"items": ITEMS})
             await arun("--config", str(t.cfg), "hq", "enroll", t.hq_url, code)
 
-        async def chaos(scope_status=trio.TASK_STATUS_IGNORED):
-            every = 0.5
+        db_kills: list[int] = []
+
+        async def strike(victim: str) -> None:
+            if victim == "hq":
+                hq.kill9()
+                await trio.sleep(rng.uniform(0, 0.5))
+                hq.start()
+            elif victim == "till":
+                t = rng.choice(tills)
+                t.proc.kill9()
+                await trio.sleep(rng.uniform(0, 0.3))
+                t.proc.start()
+            elif hq_dsn:  # the database "restarts": every connection of HQ's is cut
+                kill_db_connections(hq_dsn)
+                db_kills.append(1)
+
+        async def chaos() -> None:
             async with trio.open_nursery() as n:
-                n.start_soon(proxy.chaos, rng, every, 1.0)
+                n.start_soon(proxy.chaos, rng, 0.3, 1.0)
+                # each kind of kill at least once, however small the run, then at random
+                for victim in ("till", "hq", "db"):
+                    await trio.sleep(rng.uniform(0.3, 1.0))
+                    await strike(victim)
                 while True:
-                    await trio.sleep(rng.uniform(0.5, 2.5))
-                    victim = rng.choice(["hq", "till", "till", "db"])
-                    if victim == "hq":
-                        hq.kill9()
-                        await trio.sleep(rng.uniform(0, 0.5))
-                        hq.start()
-                    elif victim == "till":
-                        t = rng.choice(tills)
-                        t.proc.kill9()
-                        await trio.sleep(rng.uniform(0, 0.3))
-                        t.proc.start()
-                    elif hq_dsn:
-                        kill_db_connections(hq_dsn)
+                    await trio.sleep(rng.uniform(0.3, 2.0))
+                    await strike(rng.choice(["hq", "till", "till", "db"]))
 
         with trio.CancelScope() as chaos_scope:
             async with trio.open_nursery() as n:
@@ -266,7 +274,7 @@ async def test_every_sale_once_through_cuts_kills_and_partitions(tmp_path, hq_ds
         finally:
             admin.close()
         print(f"soak: faults {proxy.faults}, hq kills {hq.kills}, "
-              f"till kills {sum(t.proc.kills for t in tills)}")
+              f"till kills {sum(t.proc.kills for t in tills)}, database cuts {len(db_kills)}")
     finally:
         for t in tills:
             t.proc.stop()
