@@ -95,7 +95,7 @@ def _ingest(data: Path, dsn: str | None) -> tuple[Timing, Timing]:
         lk = links[i]
         events = sale_events(held[i] + 1, now, BATCH)
         push = repl.Push(epoch=lk.epoch, from_seq=held[i] + 1,
-                         events=[repl.ReplEvent(**e) for e in events])
+                         events=[repl.JournalRecord(**e) for e in events])
         rows = [(lk.store, lk.till, lk.epoch, e["seq"], e["at"], e["kind"], pack(e["data"]))
                 for e in events]
         t0 = clock()

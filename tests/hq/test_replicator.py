@@ -111,7 +111,7 @@ async def test_replication_over_tls_with_a_certificate_made_here(tmp_path, hq_ds
 async def test_a_week_offline_catches_up_in_bounded_pushes_while_selling(hq, tmp_path,
                                                                          nursery):
     d = await start_till(nursery, tmp_path / "till", batch_events=100, window=2)
-    backlog = [("note.backlog", {"n": i, "pad": "x" * 200}) for i in range(4000)]
+    backlog = [("print.failed", {"job_id": f"job-{i}", "reason": "x" * 200}) for i in range(4000)]
     d.app.store.write_sync(lambda tx: [tx.append(k, v) for k, v in backlog])
     pushes = []
     real_read = d.app.replicator._read_batch
