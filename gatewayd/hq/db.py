@@ -296,8 +296,9 @@ class HqStore:
     async def write(self, fn: Callable[[HqTx], T]) -> T:
         await trio.lowlevel.checkpoint_if_cancelled()
         with trio.CancelScope(shield=True):  # a commit is never abandoned half-way
-            return await trio.to_thread.run_sync(self.write_sync, fn,
-                                                 limiter=self._write_limit)
+            result = await trio.to_thread.run_sync(self.write_sync, fn,
+                                                   limiter=self._write_limit)
+        return result
 
     async def read(self, fn: Callable[[HqTx], T]) -> T:
         return await trio.to_thread.run_sync(self.read_sync, fn, limiter=self._read_limit)

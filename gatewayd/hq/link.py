@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import trio
@@ -97,7 +98,7 @@ async def _stream(hq: HqApp, ws: ServerConnection, conn: ReplConnection, link: i
             continue  # master data is part 2's; nothing is sent down yet
         assert isinstance(frame, repl.Push)
         repl.check_push(frame, link.epoch, limits.max_push_events)
-        answer = await hq.store.write(lambda tx, f=frame: ingest.apply_push(tx, link, f))
+        answer = await hq.store.write(partial(ingest.apply_push, link=link, push=frame))
         live.pushes += 1
         if isinstance(answer, repl.Resend):
             hq.metrics.inc("gatewayd_hq_resends_total")

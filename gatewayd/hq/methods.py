@@ -3,6 +3,7 @@ head office's store out."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,7 @@ def _ts(us: int | None) -> datetime | None:
     return datetime.fromtimestamp(us / 1e6, UTC) if us is not None else None
 
 
-def tills(tx: HqTx, live: set[tuple[str, str]] = frozenset()) -> list[dict[str, Any]]:
+def tills(tx: HqTx, live: Collection[tuple[str, str]] = ()) -> list[dict[str, Any]]:
     """Every till with its latest epoch's link state (the `tills` command prints the same)."""
     rows = tx.all(
         "SELECT t.store, t.till, t.revoked_at, t.enrolled_at, e.epoch, e.acked_seq, e.head_seq,"
@@ -62,7 +63,8 @@ def sales(tx: HqTx, store: str | None, till: str | None, day: str | None, limit:
             where.append(f"{col}=?")
             args.append(val)
     cond = (" WHERE " + " AND ".join(where)) if where else ""
-    count = tx.one(f"SELECT COUNT(*) AS n FROM sales{cond}", args)["n"]
+    found = tx.one(f"SELECT COUNT(*) AS n FROM sales{cond}", args)
+    count = found["n"] if found else 0
     rows = tx.all(f"SELECT * FROM sales{cond} ORDER BY at DESC, seq DESC LIMIT ? OFFSET ?",
                   [*args, limit, offset])
     return {"sales": [_sale_row(r) for r in rows], "count": count}
@@ -100,7 +102,7 @@ def day(tx: HqTx, store: str, day: str) -> dict[str, Any]:
         c, h = closes.get(r["till"]), held.get(r["till"])
         closed = c is not None and c["state"] == "closed"
         hq_net = int(h["net"]) if h else 0
-        z_net = c["net"] if closed else None
+        z_net = c["net"] if c is not None and closed else None
         ok = closed and z_net == hq_net
         complete = complete and ok
         out.append({"till": r["till"], "closed": closed, "closes": c["closes"] if c else 0,

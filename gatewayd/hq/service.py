@@ -28,13 +28,14 @@ from typing import Any
 
 import trio
 from websockets.trio.server import serve
+from websockets.typing import Subprotocol
 
 from gatewayd import auth
 from gatewayd.api import system as core_methods
 from gatewayd.bus import Bus
 from gatewayd.config import Config
 from gatewayd.hq import ingest
-from gatewayd.hq.db import HqStore, now_us, open_backend
+from gatewayd.hq.db import HqStore, HqTx, now_us, open_backend
 from gatewayd.hq.link import LiveLink, serve_link
 from gatewayd.metrics import Metrics
 from gatewayd.server.http import response, static_file
@@ -147,9 +148,7 @@ class HqApp:
             if not live:
                 continue
             try:
-                await self.store.write(lambda tx, rows=live: tx.executemany(
-                    "UPDATE till_epochs SET last_contact=? WHERE store=? AND till=? AND epoch=?",
-                    rows))
+                await self.store.write(partial(_touch, rows=live))
             except Exception:  # the database is away; the links show it, the next beat retries
                 log.exception("heartbeat: cannot record live links")
 
@@ -226,7 +225,7 @@ class HqApp:
             self.port = listeners[0].socket.getsockname()[1]
             self.server = await nursery.start(partial(
                 serve, self._handle, listeners=listeners, ssl=self.tls,
-                subprotocols=[SUBPROTOCOL, REPL_SUBPROTOCOL],
+                subprotocols=[Subprotocol(SUBPROTOCOL), Subprotocol(REPL_SUBPROTOCOL)],
                 select_subprotocol=self._select_subprotocol,
                 process_request=self._process_request,
                 # a push may be up to the limit; the link refuses it above that, clearly
@@ -252,6 +251,11 @@ class HqApp:
 
     def close(self) -> None:
         self.store.close()
+
+
+def _touch(tx: HqTx, rows: list[tuple[int, str, str, str]]) -> None:
+    tx.executemany("UPDATE till_epochs SET last_contact=? WHERE store=? AND till=? AND epoch=?",
+                   rows)
 
 
 def _tls_context(cert: Path, key: Path | None) -> ssl.SSLContext:

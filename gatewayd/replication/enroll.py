@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import trio
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.trio.client import connect
+from websockets.typing import Subprotocol
 
 from gatewayd.config import Config
 from gatewayd.replication import link
@@ -60,7 +61,7 @@ async def _exchange_once(url: str, ca: str | None,
                          frame: repl.Hello | repl.Enroll) -> repl.Frame:
     conn = ReplConnection(Side.TILL)
     with trio.fail_after(TIMEOUT_S):
-        async with connect(link.repl_url(url), subprotocols=[REPL_SUBPROTOCOL],
+        async with connect(link.repl_url(url), subprotocols=[Subprotocol(REPL_SUBPROTOCOL)],
                            ssl=link.ssl_context(url, ca), compression=None, proxy=None) as ws:
             await ws.send(conn.send(frame))
             answer = conn.receive(await ws.recv())

@@ -22,11 +22,13 @@ import logging
 import random
 import sqlite3
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import trio
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.trio.client import connect
+from websockets.typing import Subprotocol
 
 from gatewayd.config import TillConfig
 from gatewayd.replication import link
@@ -139,7 +141,8 @@ class Replicator:
         ca = settings.ca_file or (str(self.cfg.ca_file) if self.cfg.ca_file else None)
         conn = ReplConnection(Side.TILL)
         async with connect(
-            link.repl_url(url), subprotocols=[REPL_SUBPROTOCOL], ssl=link.ssl_context(url, ca),
+            link.repl_url(url), subprotocols=[Subprotocol(REPL_SUBPROTOCOL)],
+            ssl=link.ssl_context(url, ca),
             open_timeout=OPEN_TIMEOUT_S, compression=None, proxy=None, max_size=1 << 20,
             logger=logging.getLogger("gatewayd.replication.ws"),
         ) as ws:
@@ -218,7 +221,7 @@ class Replicator:
             await trio.sleep(self.cfg.save_ack_s)
             seq = self.acked
             if seq > self._saved:
-                await self.store.write(lambda tx, s=seq: link.save_ack(tx, s))
+                await self.store.write(partial(link.save_ack, seq=seq))
                 self._saved = seq
 
 
@@ -229,7 +232,8 @@ def _ts(us: int | None):
 
 
 def first_failure(group: BaseExceptionGroup) -> BaseException:
-    leaves, todo = [], [group]
+    leaves: list[BaseException] = []
+    todo: list[BaseException] = [group]
     while todo:
         exc = todo.pop()
         if isinstance(exc, BaseExceptionGroup):
