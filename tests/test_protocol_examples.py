@@ -286,6 +286,8 @@ async def test_every_example_runs_and_answers_its_shape(till):
 
     problems: list[str] = []
     for name, spec in SPECS.items():
+        if name.startswith("hq."):
+            continue  # head office's methods: served by `gatewayd hq`, not a till (tests/hq)
         if name in PREPARE:
             await PREPARE[name](till)
         params = substitute(spec.example["params"], till.learned, till.today)
