@@ -33,6 +33,17 @@ EXAMPLES: dict[str, list[str]] = {
     "catalog export": ["gatewayd --data-dir .demo catalog export /tmp/catalog.csv"],
     "catalog sample": ["gatewayd catalog sample"],
     "report": ["gatewayd report daily --from 2026-05-01 --to 2026-05-31 --out may.xlsx"],
+    "hq serve": ["gatewayd hq serve --listen 0.0.0.0:8760 --data /var/lib/gatewayd-hq",
+                 "gatewayd hq serve --listen 0.0.0.0:8760 --data DIR "
+                 "--db postgresql://gatewayd@db/hq --cert hq.pem --key hq.key"],
+    "hq till add": ["gatewayd hq --data /var/lib/gatewayd-hq till add S002 T01"],
+    "hq till revoke": ["gatewayd hq --data /var/lib/gatewayd-hq till revoke S002 T01"],
+    "hq token add": ["gatewayd hq --data /var/lib/gatewayd-hq token add backoffice "
+                     "--role viewer"],
+    "hq tills": ["gatewayd hq --data /var/lib/gatewayd-hq tills"],
+    "hq enroll": ["gatewayd --data-dir /var/lib/gatewayd hq enroll wss://hq.example:8760 "
+                  "K7QM-3HWT-PX9C --ca-file hq-ca.pem"],
+    "hq demo": ["gatewayd hq demo --listen 127.0.0.1:8760 --data .demo-chain"],
     "completion": ["source <(gatewayd completion bash)        # in ~/.bashrc",
                    "gatewayd completion zsh > ~/.zfunc/_gatewayd  # with fpath+=~/.zfunc"],
 }
