@@ -31,6 +31,7 @@ from gatewayd.bus import Bus
 from gatewayd.config import Config
 from gatewayd.demo import SimSet
 from gatewayd.inventory.service import InventoryService
+from gatewayd.maintenance import Maintenance
 from gatewayd.members.checkout import MemberCheckout, MemberParticipant
 from gatewayd.members.ledger import TENDER_METHODS as MEMBER_TENDERS
 from gatewayd.members.service import MemberService
@@ -73,7 +74,8 @@ class App:
         self.version = _version()
         self.started = time.monotonic()
         self.metrics = Metrics()
-        self.store = Store(config.store_path)
+        self.store = Store(config.store_path, readers=config.store.readers,
+                           read_deadline_s=config.store.read_deadline_s)
         self.bus = Bus(config.server.replay_buffer)
         self.auth = Auth(self.store, config.auth.lock_after_failures, config.auth.lock_minutes)
         self.registry = Registry()
@@ -138,6 +140,9 @@ class App:
         ]
         if self.sims is not None:  # the simulators first: the devices open them
             self.tasks.insert(0, ("simulators", self.sims.run))
+        # the daily backup
+        self.maintenance = Maintenance(self)
+        self.tasks.append(("maintenance", self.maintenance.run))
 
     def _register_methods(self) -> None:
         """Each protocol method's handler (gatewayd/api/), bound to the services it calls."""
@@ -190,6 +195,7 @@ class App:
             "store": store,
             "devices": devices,
             "clients": len(self.sessions),
+            **self.maintenance.health(),
         }
         out["replication"] = self.replicator.status()
         return out
@@ -227,6 +233,11 @@ class App:
         m.gauge("gatewayd_replication_lag_seconds",
                 "Age of the oldest journal event head office has not acknowledged.",
                 lambda: [({}, self.replicator.status()["lag_s"])])
+        m.gauge("gatewayd_store_reads_running", "Reads running on the reader threads.",
+                lambda: [({}, self.store.readers.running)])
+        m.gauge("gatewayd_backup_last_success_seconds",
+                "Unix time of the last completed backup (0: none since start).",
+                lambda: [({}, self.maintenance.backup_status.last_ok_at or 0)])
 
     # -- running ----------------------------------------------------------------------------
     def _origins(self) -> list[Origin | None]:

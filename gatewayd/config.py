@@ -72,6 +72,20 @@ class ServerConfig(Section):
 
 class StoreConfig(Section):
     path: Path | None = None  # default: DATA_DIR/gatewayd.db
+    # Reports, exports and lists run on reader threads with their own connections
+    # (gatewayd/store/reader.py); a read still running at its deadline is stopped.
+    readers: int = Field(default=2, ge=1, le=16)
+    read_deadline_s: float = Field(default=30.0, gt=0)
+
+
+class BackupConfig(Section):
+    """A daily backup taken while the till sells (gatewayd/store/backup.py)."""
+
+    dir: Path | None = None  # default: DATA_DIR/backups
+    enabled: bool = True
+    at: str = Field(default="03:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # store time
+    keep: int = Field(default=7, ge=1)  # the newest N scheduled backups are kept
+    deadline_s: float = Field(default=3600.0, gt=0)
 
 
 class AuthConfig(Section):
@@ -90,6 +104,7 @@ class Config(Section):
     server: ServerConfig = Field(default_factory=ServerConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
+    backup: BackupConfig = Field(default_factory=BackupConfig)
     devices: dict[str, DeviceConfig] = Field(default_factory=dict)
     sale: SaleConfig = Field(default_factory=SaleConfig)
     promotions: Promotions = Field(default_factory=list)
@@ -119,6 +134,10 @@ class Config(Section):
     @property
     def store_path(self) -> Path:
         return self.store.path or self.data_dir / "gatewayd.db"
+
+    @property
+    def backup_dir(self) -> Path:
+        return self.backup.dir or self.data_dir / "backups"
 
 
 class ConfigError(Exception):

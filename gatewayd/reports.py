@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 from gatewayd.sales.money import div_round
 
 if TYPE_CHECKING:
-    from gatewayd.store.db import Store
+    from gatewayd.store.reader import Reads
 
 DEFAULT_DAYS = 7
 WEEKDAYS = ("一", "二", "三", "四", "五", "六", "日")
@@ -134,7 +134,7 @@ SALES_COLS = [("sales", "sales", "int"), ("refunds", "refunds", "int"),
               ("share_bp", "share", "bp")]
 
 
-def _sale_rows(store: Store, start: dt.date, end: dt.date) -> list[Any]:
+def _sale_rows(store: Reads, start: dt.date, end: dt.date) -> list[Any]:
     return store.all(
         "SELECT id, kind, total, completed_at, business_day, operator, member FROM sales"
         " WHERE state = 'completed' AND business_day BETWEEN ? AND ?",
@@ -142,7 +142,7 @@ def _sale_rows(store: Store, start: dt.date, end: dt.date) -> list[Any]:
     )
 
 
-def _line_rows(store: Store, start: dt.date, end: dt.date) -> list[Any]:
+def _line_rows(store: Reads, start: dt.date, end: dt.date) -> list[Any]:
     return store.all(
         "SELECT s.kind, s.business_day, l.id, l.sku, l.name, l.category, l.qty, l.gross,"
         " l.tax, (SELECT SUM(m.value) FROM stock_moves m WHERE m.line_id = l.id) AS moved,"
@@ -170,7 +170,7 @@ def _bucketed(rows: Iterable[Any], key, total: int) -> list[dict[str, Any]]:
     return out
 
 
-def sales_report(store: Store, tz: ZoneInfo, by: str, day_from: str | None = None,
+def sales_report(store: Reads, tz: ZoneInfo, by: str, day_from: str | None = None,
                  day_to: str | None = None, limit: int = 1000,
                  today: dt.date | None = None) -> Table:
     start, end = day_range(tz, day_from, day_to, today)
@@ -273,7 +273,7 @@ def _line_cost(r: Any) -> int:
     return -cost if r["kind"] == "refund" else cost
 
 
-def profit_report(store: Store, tz: ZoneInfo, by: str = "day", day_from: str | None = None,
+def profit_report(store: Reads, tz: ZoneInfo, by: str = "day", day_from: str | None = None,
                   day_to: str | None = None, limit: int = 1000,
                   today: dt.date | None = None) -> Table:
     start, end = day_range(tz, day_from, day_to, today)
@@ -322,7 +322,7 @@ def profit_report(store: Store, tz: ZoneInfo, by: str = "day", day_from: str | N
 
 
 # -- inventory ---------------------------------------------------------------------------------
-def inventory_report(store: Store, tz: ZoneInfo, day_from: str | None = None,
+def inventory_report(store: Reads, tz: ZoneInfo, day_from: str | None = None,
                      day_to: str | None = None, slow_days: int = 30, slow_only: bool = False,
                      limit: int = 100_000, today: dt.date | None = None,
                      now_us: int | None = None) -> Table:
@@ -375,7 +375,7 @@ def inventory_report(store: Store, tz: ZoneInfo, day_from: str | None = None,
 
 
 # -- named reports -----------------------------------------------------------------------------
-def run_named(store: Store, tz: ZoneInfo, name: str, day_from: str | None = None,
+def run_named(store: Reads, tz: ZoneInfo, name: str, day_from: str | None = None,
               day_to: str | None = None, **extra: Any) -> Table:
     from protocol.methods import REPORTS
 

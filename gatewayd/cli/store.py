@@ -16,9 +16,13 @@ from gatewayd.cli.common import EXIT_OK, die, load_config, open_store
 def add(sub: Any) -> None:
     b = sub.add_parser("backup", help="online backup of the store")
     b.add_argument("path")
+    b.add_argument("--deadline", type=float, default=3600.0, metavar="SECONDS",
+                   help="stop (and remove the partial copy) if not done by then")
     b.set_defaults(fn=cmd_backup)
     r = sub.add_parser("restore", help="replace the store (daemon must be stopped)")
     r.add_argument("path")
+    r.add_argument("--deadline", type=float, default=600.0, metavar="SECONDS",
+                   help="give up the integrity check if not done by then")
     r.set_defaults(fn=cmd_restore)
     j = sub.add_parser("journal", help="the journal").add_subparsers(dest="sub", required=True)
     jt = j.add_parser("tail", help="print the last events")
@@ -28,16 +32,25 @@ def add(sub: Any) -> None:
 
 
 def cmd_backup(args) -> int:
-    store = open_store(args)
+    """A copy of one read snapshot, while the daemon sells (gatewayd/store/backup.py)."""
+    import sqlite3
+
+    from gatewayd.store.backup import BackupError, backup
+
+    cfg = load_config(args)
     target = Path(args.path)
-    if target.exists():
-        return die(f"{target} exists; refusing to overwrite")
 
     def progress(done: int, total: int) -> None:
         print(f"\rbackup: {done}/{total} pages", end="", file=sys.stderr)
 
-    store.backup(target, progress)
-    print(f"\nbackup written to {target} (journal seq {store.journal_seq()})", file=sys.stderr)
+    try:
+        done = backup(cfg.store_path, target, progress, deadline_s=args.deadline)
+    except BackupError as exc:
+        return die(str(exc))
+    except sqlite3.Error as exc:
+        return die(f"cannot read the store {cfg.store_path}: {exc}")
+    print(f"\nbackup written to {target} (journal seq {done.journal_seq}, "
+          f"{done.seconds:.1f} s)", file=sys.stderr)
     return EXIT_OK
 
 
@@ -45,17 +58,23 @@ def cmd_restore(args) -> int:
     import sqlite3
 
     from gatewayd.store import lock
+    from gatewayd.store.backup import BackupError, check
 
     cfg = load_config(args)
     source = Path(args.path)
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rchecking {source}: {done}/{total} tables", end="", file=sys.stderr)
+
     try:
-        check = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-        ok = check.execute("PRAGMA integrity_check").fetchone()[0]
-        check.close()
+        problems = check(source, progress, deadline_s=args.deadline)
     except sqlite3.DatabaseError as exc:
         return die(f"{source} is not a gatewayd store: {exc}")
-    if ok != "ok":
-        return die(f"{source} failed its integrity check: {ok}")
+    except BackupError as exc:
+        return die(f"{source}: {exc}")
+    print(file=sys.stderr)
+    if problems:
+        return die(f"{source} failed its integrity check: {'; '.join(problems[:5])}")
     try:
         fd = lock.acquire(cfg.store_path)
     except lock.StoreInUse as exc:

@@ -84,7 +84,7 @@ from gatewayd.sales.tenders import (
     TenderError,
     settle,
 )
-from gatewayd.sales.wire import SaleWire, as_utc
+from gatewayd.sales.wire import LAST_RECEIPT_SQL, SaleWire, as_utc
 from gatewayd.store.db import Tx
 from protocol.codec import pack, unpack
 from protocol.errors import ProtocolError
@@ -772,9 +772,7 @@ class SaleService(SaleWire, PaymentFlow, CustomerDisplay):
     # ------------------------------------------------------------------ receipts
     async def reprint(self, operator: str | None, receipt_no: str | None) -> dict[str, Any]:
         if receipt_no is None:
-            row = self.store.one(
-                "SELECT receipt_no FROM sales WHERE till=? AND receipt_no IS NOT NULL "
-                "ORDER BY completed_at DESC, rowid DESC LIMIT 1", (self.till.till,))
+            row = self.store.one(LAST_RECEIPT_SQL, (self.till.till,))
             if row is None:
                 raise _err("not_found", "no receipt has been printed yet")
             receipt_no = row["receipt_no"]

@@ -129,14 +129,9 @@ class SaleWire:
     def current(self) -> dict[str, Any]:
         """The active sale; else the till's last completed/voided sale (so a checkout keeps
         showing the change until the next scan); else an empty sale with id None."""
-        row = self.store.one(
-            "SELECT id FROM sales WHERE till=? AND state IN ('open','tendering')",
-            (self.till.till,))
+        row = self.store.one(ACTIVE_SALE_SQL, (self.till.till,))
         if row is None:
-            row = self.store.one(
-                "SELECT id FROM sales WHERE till=? AND state IN ('completed','voided') "
-                "AND kind='sale' ORDER BY updated_at DESC, rowid DESC LIMIT 1",
-                (self.till.till,))
+            row = self.store.one(LAST_FINISHED_SQL, (self.till.till,))
         if row is None:
             return empty_sale()
         return self.get_wire(row["id"])  # type: ignore[return-value]
@@ -180,5 +175,12 @@ def as_utc(us: int | None) -> datetime | None:
 
 
 # the payment in progress on a sale, if any (the wire sale's `payment`)
+# The sale path's reads of "the last" sale: each one indexed row whatever the history
+# (0009_sale_path_indexes.sql; tests/store/test_query_plans.py holds them to it).
+ACTIVE_SALE_SQL = "SELECT id FROM sales WHERE till=? AND state IN ('open','tendering')"
+LAST_FINISHED_SQL = ("SELECT id FROM sales WHERE till=? AND state IN ('completed','voided')"
+                     " AND kind='sale' ORDER BY updated_at DESC, rowid DESC LIMIT 1")
+LAST_RECEIPT_SQL = ("SELECT receipt_no FROM sales WHERE till=? AND receipt_no IS NOT NULL"
+                    " ORDER BY completed_at DESC, rowid DESC LIMIT 1")
 _OPEN_ATTEMPT = ("SELECT * FROM payment_attempts WHERE sale_id=? AND state IN"
                  " ('pending','user_paying') ORDER BY n DESC LIMIT 1")

@@ -42,6 +42,7 @@ from websockets.protocol import OPEN
 from drivers.base import DeviceBusy, DeviceOffline
 from gatewayd.bus import SNAPSHOT_TOPICS, BusEvent, matches, websocket_binary
 from gatewayd.server.registry import CallContext
+from gatewayd.store.reader import ReadTimeout
 from protocol.codec import decode_client_frame, frame_id, pack, validation_details
 from protocol.errors import ProtocolError
 from protocol.frames import Call, Hello
@@ -382,6 +383,10 @@ class Session:
         except DeviceBusy as exc:
             outcome = "device_busy"
             answer = _error_frame(call.id, ProtocolError("device_busy", str(exc)))
+        except ReadTimeout as exc:  # a report over too much history: say so, not "see the log"
+            outcome = "internal"
+            answer = _error_frame(call.id, ProtocolError("internal", str(exc),
+                                                         {"reason": "read_deadline"}))
         except Exception:
             outcome = "internal"
             log.exception("call %s failed", call.method)

@@ -3,8 +3,10 @@
 One write connection, owned by one writer thread: every `write()` hands its function to that
 thread and waits, one at a time, for the `BEGIN IMMEDIATE` transaction that appends journal
 events and updates projections. A write is never abandoned on cancel (the thread finishes
-the commit or the rollback before the caller sees the cancellation). Reads use a separate
-connection on the trio thread: index lookups take microseconds.
+the commit or the rollback before the caller sees the cancellation). Point reads use a
+separate connection on the trio thread: index lookups take microseconds. Reads whose cost
+grows with history (reports, exports, lists) go to `Store.read`, a pool of reader threads
+with their own connections, a deadline and cancel (gatewayd/store/reader.py).
 
 Why a thread of our own rather than `trio.to_thread`: a commit waits on fsync, so it cannot
 run on the event loop, but the hop to another thread is paid on every write. The writer
@@ -28,6 +30,7 @@ from typing import Any, TypeVar
 import trio
 
 from gatewayd.store.migrations import migrate
+from gatewayd.store.reader import ReaderPool, Snapshot
 from protocol import journal
 from protocol.codec import pack, unpack
 
@@ -140,12 +143,13 @@ class _Job:
 
 
 class Store:
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, *, readers: int = 2, read_deadline_s: float = 30.0):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._w = connect(self.path)
         self.schema_version = migrate(self._w)
         self._r = connect(self.path, readonly=True)
+        self.readers = ReaderPool(self.path, connect, readers, read_deadline_s)
         self._lock = threading.Lock()  # guards the write connection for sync callers (CLI)
         self.check_schema = os.environ.get("GATEWAYD_CHECK_JOURNAL") == "1"  # see Tx
         self.last_seq = self._w.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()[0]
@@ -230,6 +234,10 @@ class Store:
             os.write(self._wake_w, b"\0")
 
     # -- reads -------------------------------------------------------------------------
+    async def read(self, fn: Callable[[Snapshot], T], *, deadline_s: float | None = None) -> T:
+        """A read whose cost grows with history, off the event loop (see reader.py)."""
+        return await self.readers.run(fn, deadline_s=deadline_s)
+
     def one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
         return self._r.execute(sql, params).fetchone()
 
@@ -253,24 +261,12 @@ class Store:
     def journal_seq(self) -> int:
         return self._r.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()[0]
 
-    def backup(
-        self, target: Path | str, progress: Callable[[int, int], None] | None = None
-    ) -> None:
-        """SQLite online backup: consistent while the daemon keeps writing."""
-        dest = sqlite3.connect(str(target))
-        try:
-            src = sqlite3.connect(str(self.path))
-            try:
+    def backup(self, target: Path | str, progress: Callable[[int, int], None] | None = None,
+               **kw: Any) -> Any:
+        """A consistent copy while the daemon keeps writing (gatewayd/store/backup.py)."""
+        from gatewayd.store.backup import backup
 
-                def _progress(status: int, remaining: int, total: int) -> None:
-                    if progress:
-                        progress(total - remaining, total)
-
-                src.backup(dest, pages=256, progress=_progress)
-            finally:
-                src.close()
-        finally:
-            dest.close()
+        return backup(self.path, target, progress, **kw)
 
     def close(self) -> None:
         if self._closed:
@@ -286,5 +282,6 @@ class Store:
             pass  # not inside trio: nobody can be waiting
         os.close(self._wake_r)
         os.close(self._wake_w)
+        self.readers.close()
         self._r.close()
         self._w.close()

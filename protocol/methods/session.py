@@ -67,6 +67,9 @@ class SystemHealth(Result):
     replication: dict[StrictStr, Any] | None = Field(
         default=None, description="the link to head office (DESIGN §8): state, acked_seq, "
         "head_seq, lag_events, lag_s, last_contact; absent on a till not enrolled")
+    backup: dict[StrictStr, Any] | None = Field(
+        default=None, description="the daily backup: state (idle|running), done and total "
+        "(pages of the running one), last_ok_at, last_path, last_seq, last_seconds, last_error")
 
 
 class ServedMethod(Result):
@@ -125,7 +128,8 @@ method(
     "system.health",
     NoParams,
     "viewer",
-    "Overall status (`ok` or `degraded`) with the store and every device's state.",
+    "Overall status (`ok` or `degraded`) with the store and every device's state, and the "
+    "daily backup's progress and last outcome (`backup`).",
     example={
         "params": {},
         "result": {"status": "ok", "store": {"ok": True, "journal_seq": 1200}, "devices": {}},

@@ -68,6 +68,8 @@ export interface SystemHealth {
   clients: number;
   /** the link to head office (DESIGN §8): state, acked_seq, head_seq, lag_events, lag_s, last_contact; absent on a till not enrolled */
   replication?: Record<string, unknown> | null;
+  /** the daily backup: state (idle|running), done and total (pages of the running one), last_ok_at, last_path, last_seq, last_seconds, last_error */
+  backup?: Record<string, unknown> | null;
 }
 
 export interface SystemMethods {
