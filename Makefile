@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 LISTEN  ?= 127.0.0.1:8750
 DATA    ?= .demo
 
-.PHONY: demo demo-chain test soak lint bench browser-deps shell-deps schema clean
+.PHONY: demo demo-chain test soak lint bench bench-growth browser-deps shell-deps schema clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -45,6 +45,9 @@ test: $(STAMP) browser-deps shell-deps
 # tills, head office and its database connections, on SQLite and PostgreSQL.
 soak: $(STAMP)
 	GATEWAYD_SOAK_TILLS=20 GATEWAYD_SOAK_SALES=500 $(BIN)/python -m pytest -s tests/hq/test_chaos.py
+	GATEWAYD_TEST_BIG_SALES=200000 GATEWAYD_TEST_IMPORT_ITEMS=200000 \
+	  $(BIN)/python -m pytest tests/store -q
+	$(MAKE) bench-growth
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -53,6 +56,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench all
+
+# A store of 1.6M sales (three years of a busy till, ~10 GB; kept in BENCH_GROWTH_DIR,
+# default a temp dir) against a fresh one: docs/bench.md, issue 18's targets.
+bench-growth: $(STAMP)
+	BENCH_GROWTH_SALES=$${BENCH_GROWTH_SALES:-1600000} $(BIN)/python -m bench growth
 
 schema: $(STAMP)
 	$(BIN)/gatewayd schema

@@ -60,6 +60,7 @@ def make_store(path: Path | str, sales: int, per_day: int = 1500, *, seed: int =
     conn.execute("PRAGMA foreign_keys=OFF")
     conn.execute("PRAGMA cache_size=-200000")
     try:
+        template_moves = conn.execute("SELECT MAX(id) FROM stock_moves").fetchone()[0]
         _prepare(conn)
         rng = random.Random(seed)
         done = 0
@@ -73,9 +74,7 @@ def make_store(path: Path | str, sales: int, per_day: int = 1500, *, seed: int =
             done += n
             if progress:
                 print(f"\rbigstore: {done}/{sales} sales", end="", file=sys.stderr, flush=True)
-        conn.execute("DROP TABLE temp.tpl")
-        conn.execute("DROP TABLE temp.tpl_events")
-        _after_clone(conn)
+        _after_clone(conn, template_moves)
         seq = conn.execute("SELECT MAX(seq) FROM journal").fetchone()[0]
     finally:
         conn.close()
@@ -84,14 +83,20 @@ def make_store(path: Path | str, sales: int, per_day: int = 1500, *, seed: int =
     return Info(path, sales, days, first, last, seq, time.monotonic() - started)
 
 
-def _after_clone(conn: sqlite3.Connection) -> None:
-    """Whatever the store derives from its sales (the report aggregates) is rebuilt."""
-    try:
-        from gatewayd.store import aggregates
-    except ImportError:  # before the aggregates existed
-        return
+def _after_clone(conn: sqlite3.Connection, template_moves: int) -> None:
+    """The template sales happened today: their journal events go after the clones', so
+    seqs and times rise together as on a real till. Then whatever the store derives from
+    its sales (the reports' running totals) is rebuilt."""
+    from gatewayd.sales import running_totals
+
     conn.execute("BEGIN")
-    aggregates.rebuild(conn)
+    clones = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()[0]
+    conn.execute("INSERT INTO journal(seq, at, kind, data)"
+                 " SELECT seq + ?, at, kind, data FROM temp.tpl_journal", (clones,))
+    conn.execute("UPDATE stock_moves SET seq = seq + ? WHERE id <= ?",
+                 (clones, template_moves))
+    conn.execute("UPDATE member_moves SET seq = seq + ?", (clones,))
+    running_totals.rebuild(conn, TZ)
     conn.execute("COMMIT")
 
 
@@ -160,6 +165,9 @@ def _prepare(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TEMP TABLE tpl_events AS SELECT t.t, j.seq - t.first_seq AS k, j.kind,"
                  " j.data FROM tpl t JOIN journal j ON j.seq BETWEEN t.first_seq AND t.last_seq")
     conn.execute("CREATE INDEX temp.tpl_events_t ON tpl_events(t, k)")
+    # the clones are older than the template sales: their seqs come first (_after_clone)
+    conn.execute("CREATE TEMP TABLE tpl_journal AS SELECT * FROM journal")
+    conn.execute("DELETE FROM journal")
     conn.execute("CREATE TEMP TABLE gen(i INTEGER PRIMARY KEY, t INTEGER, day TEXT, n INTEGER,"
                  " at INTEGER, sale_id TEXT, receipt_no TEXT, seq0 INTEGER)")
 
@@ -180,7 +188,7 @@ def _clone_days(conn: sqlite3.Connection, rng: random.Random, days: list[dt.date
     store_till = conn.execute("SELECT receipt_no FROM sales WHERE receipt_no IS NOT NULL"
                               " LIMIT 1").fetchone()[0].rsplit("-", 2)[0]
     n_tpl = conn.execute("SELECT COUNT(*) FROM tpl").fetchone()[0]
-    seq = conn.execute("SELECT MAX(seq) FROM journal").fetchone()[0]
+    seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()[0]
     sizes = dict(conn.execute("SELECT t, COUNT(*) FROM tpl_events GROUP BY t").fetchall())
     refund = {t for (t,) in conn.execute("SELECT t FROM tpl WHERE kind = 'refund'")}
     rows = []

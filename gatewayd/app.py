@@ -43,6 +43,7 @@ from gatewayd.sales.config import load_promotions
 from gatewayd.sales.parts import SaleParts, SalePolicy
 from gatewayd.sales.payments import SimulatedProvider
 from gatewayd.sales.returns import ReturnsService
+from gatewayd.sales.running_totals import RunningTotals
 from gatewayd.sales.scan import ScanRouter, paycode_route
 from gatewayd.sales.service import SaleService
 from gatewayd.sales.shifts import ShiftService
@@ -75,7 +76,8 @@ class App:
         self.started = time.monotonic()
         self.metrics = Metrics()
         self.store = Store(config.store_path, readers=config.store.readers,
-                           read_deadline_s=config.store.read_deadline_s)
+                           read_deadline_s=config.store.read_deadline_s,
+                           archive_dir=config.archive_dir)
         self.bus = Bus(config.server.replay_buffer)
         self.auth = Auth(self.store, config.auth.lock_after_failures, config.auth.lock_minutes)
         self.registry = Registry()
@@ -104,9 +106,12 @@ class App:
         member_sale = MemberParticipant(self.members)
         self.inventory = InventoryService(store, till.store, till.till, cfg.inventory,
                                           publish=publish)
+        # the reports' running totals, after inventory: its stock moves value the lines
+        self.running_totals = RunningTotals(store, ZoneInfo(till.timezone))
         # who takes part in a sale: a missing one is an error here, at start-up
         parts = SaleParts(
-            participants=(self.shifts, member_sale, self.inventory),
+            participants=(self.shifts, member_sale, self.inventory,
+                          self.running_totals),
             policy=SalePolicy(business_day=self.shifts.ensure_day_open,
                               open_guard=self.shifts.ensure_day_open,
                               shift_of=self.shifts.shift_of,
@@ -140,7 +145,7 @@ class App:
         ]
         if self.sims is not None:  # the simulators first: the devices open them
             self.tasks.insert(0, ("simulators", self.sims.run))
-        # the daily backup
+        # the daily backup and retention
         self.maintenance = Maintenance(self)
         self.tasks.append(("maintenance", self.maintenance.run))
 

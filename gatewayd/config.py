@@ -88,6 +88,22 @@ class BackupConfig(Section):
     deadline_s: float = Field(default=3600.0, gt=0)
 
 
+class RetentionConfig(Section):
+    """What leaves the live store for the monthly archive, and when
+    (gatewayd/store/retention.py). With head office, only what it has acknowledged."""
+
+    enabled: bool = True
+    at: str = Field(default="04:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # store time
+    # completed sales and refunds older than this are archived; without head office, the
+    # journal too
+    keep_days: int = Field(default=400, ge=1)
+    journal_days: int = Field(default=7, ge=1)  # with head office: acknowledged journal
+    print_days: int = Field(default=7, ge=1)  # finished print jobs (receipt documents)
+    return_window_days: int = Field(default=90, ge=1)  # a returnable sale stays live
+    max_store_mb: int = Field(default=1024, ge=16)  # past it, older sales go sooner
+    archive_dir: Path | None = None  # default: DATA_DIR/archive
+
+
 class AuthConfig(Section):
     lock_after_failures: int = Field(default=5, ge=1)
     lock_minutes: int = Field(default=5, ge=1)
@@ -105,6 +121,7 @@ class Config(Section):
     store: StoreConfig = Field(default_factory=StoreConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
     backup: BackupConfig = Field(default_factory=BackupConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     devices: dict[str, DeviceConfig] = Field(default_factory=dict)
     sale: SaleConfig = Field(default_factory=SaleConfig)
     promotions: Promotions = Field(default_factory=list)
@@ -138,6 +155,10 @@ class Config(Section):
     @property
     def backup_dir(self) -> Path:
         return self.backup.dir or self.data_dir / "backups"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.retention.archive_dir or self.data_dir / "archive"
 
 
 class ConfigError(Exception):

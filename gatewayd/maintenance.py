@@ -1,10 +1,13 @@
-"""The daemon's housekeeping: the daily backup (and its rotation) while the till sells.
+"""The daemon's housekeeping while the till sells: the daily backup (and its rotation) and
+the daily retention run.
 
-One owned task (`maintenance`, started by app.py) sleeps until the configured store time
-(`[backup] at`), then copies the store from a read snapshot on a worker thread
-(gatewayd/store/backup.py), so the event loop and the writer never wait for it. Progress and
-the last outcome are in `system.health` (`backup`); a failure is published on `alerts`
-(`alerts.backup_failed`) and retried at the next day's time.
+Two owned tasks (started by app.py) each sleep until their store time. The backup copies the
+store from a read snapshot on a worker thread (gatewayd/store/backup.py), so the event loop
+and the writer never wait for it; `[backup] at`. Retention (gatewayd/store/retention.py)
+archives what may leave the live store, on a worker thread too, its deletes going through
+the store's writer in short transactions between the sales; `[retention] at`. Progress and
+the last outcomes are in `system.health` (`backup`, `retention`); a failure is published on
+`alerts` (`alerts.backup_failed`, `alerts.retention_failed`) and retried the next day.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from zoneinfo import ZoneInfo
 import trio
 
 from gatewayd.store import backup as backups
+from gatewayd.store import retention
 
 if TYPE_CHECKING:
     from gatewayd.app import App
@@ -38,9 +42,22 @@ class BackupStatus:
     last_error: str | None = None
 
 
+class RetentionError(Exception):
+    pass
+
+
 def _at(text: str) -> dt.time:
     hours, minutes = text.split(":")
     return dt.time(int(hours), int(minutes))
+
+
+@dataclass
+class RetentionStatus:
+    state: str = "idle"  # idle | running
+    last_run_at: float | None = None  # unix time
+    last_archived: dict[str, int] | None = None  # {sales, journal, print_jobs}
+    live_mb: float | None = None  # the store in use after the last run
+    last_error: str | None = None
 
 
 class Maintenance:
@@ -48,19 +65,26 @@ class Maintenance:
         self.app = app
         self.tz = ZoneInfo(app.config.till.timezone)
         self.backup_status = BackupStatus()
+        self.retention_status = RetentionStatus()
 
-    async def run(self) -> None:
-        cfg = self.app.config.backup
-        if not cfg.enabled:
-            return
+    async def _daily(self, at: str, job) -> None:
         while True:
             now = dt.datetime.now(self.tz)
-            due = backups.next_run(now, _at(cfg.at))
+            due = backups.next_run(now, _at(at))
             await trio.sleep((due - now).total_seconds())
             try:
-                await self.backup_now()
-            except backups.BackupError:
-                pass  # reported in backup_now; tomorrow's run tries again
+                await job()
+            except (backups.BackupError, RetentionError):
+                pass  # reported by the job; tomorrow's run tries again
+
+    async def run(self) -> None:
+        async with trio.open_nursery() as nursery:
+            if self.app.config.backup.enabled:
+                nursery.start_soon(self._daily, self.app.config.backup.at, self.backup_now,
+                                   name="backup")
+            if self.app.config.retention.enabled:
+                nursery.start_soon(self._daily, self.app.config.retention.at,
+                                   self.retention_now, name="retention")
 
     async def backup_now(self) -> backups.BackupResult:
         """One scheduled backup into `[backup] dir`, then the rotation."""
@@ -102,5 +126,42 @@ class Maintenance:
                  result.path, result.journal_seq, result.pages, result.seconds, len(removed))
         return result
 
+    async def retention_now(self, now_us: int | None = None) -> retention.Outcome:
+        """One retention run on a worker thread (its writes go through the store's writer
+        in short transactions, between the sales)."""
+        cfg = self.app.config.retention
+        status = self.retention_status
+        if status.state == "running":
+            raise RetentionError("retention is already running")
+        policy = retention.Policy(cfg.keep_days, cfg.journal_days, cfg.print_days,
+                                  cfg.return_window_days, cfg.max_store_mb << 20)
+        store = self.app.store
+        when = now_us if now_us is not None else time.time_ns() // 1000
+        abandoned = False
+
+        def work() -> retention.Outcome:
+            return retention.run(store, self.app.config.archive_dir, policy, self.tz, when,
+                                 retention.hq_acked_seq(store), lambda: abandoned)
+
+        status.state = "running"
+        try:
+            out = await trio.to_thread.run_sync(work, abandon_on_cancel=True)
+        except trio.Cancelled:
+            abandoned = True  # stops after the batch in hand, which it finishes
+            raise
+        except Exception as exc:
+            status.last_error = f"{type(exc).__name__}: {exc}"
+            log.exception("retention failed")
+            self.app.emit("alerts.retention_failed", {"error": status.last_error})
+            raise RetentionError(status.last_error) from exc
+        finally:
+            status.state = "idle"
+        status.last_run_at, status.last_error = time.time(), None
+        status.last_archived = {"sales": out.sales, "journal": out.journal,
+                                "print_jobs": out.print_jobs}
+        status.live_mb = round(out.live_bytes / 1e6, 1)
+        return out
+
     def health(self) -> dict[str, Any]:
-        return {"backup": asdict(self.backup_status)}
+        return {"backup": asdict(self.backup_status),
+                "retention": asdict(self.retention_status)}

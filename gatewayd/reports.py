@@ -7,7 +7,9 @@ totals: map, from, to, tz}`` with column types ``text``, ``int``, ``money`` (fen
 ``posctl report NAME`` and exports as CSV or XLSX (``gatewayd report NAME --format csv|xlsx
 --out FILE``). Report names and their calls are ``protocol.methods.REPORTS``.
 
-What is counted:
+The sales and profit reports read the running totals (gatewayd/sales/running_totals.py),
+kept per business day in the transaction of each sale and refund: any range costs O(days),
+not O(sales). What is counted:
     completed sales and refunds whose business day (``sales.business_day``, set at
     completion in the store's timezone) is between ``from`` and ``to`` inclusive (YYYY-MM-DD;
     default the last 7 days to today, store time). Refunds subtract (their amounts count
@@ -15,7 +17,9 @@ What is counted:
     ``amount``: what customers paid, tax included (``sales.total``; per line ``gross``).
     ``revenue``: amount without tax (line gross - tax). ``cost``: the goods at the
     moving-average cost when they left (``stock_moves.value`` of the sale's line; for sales
-    from before stock was tracked, the catalog cost). ``profit`` = revenue - cost.
+    from before stock was tracked, the catalog cost when the sale completed). ``profit`` =
+    revenue - cost. An item's name is the catalog's (the name it was sold under if it has
+    left the catalog).
     By hour: the hour of the day the sale completed, in the store's timezone (peak hours).
     By week: ISO weeks (Monday first) of the business day.
 
@@ -101,10 +105,6 @@ def local_midnight_us(tz: ZoneInfo, day: dt.date) -> int:
     return int(dt.datetime.combine(day, dt.time(), tz).timestamp() * 1_000_000)
 
 
-def _signed(kind: str, amount: int) -> int:
-    return -abs(amount) if kind == "refund" else amount
-
-
 def _avg(amount: int, n: int) -> int:
     return div_round(amount, n) if n else 0
 
@@ -113,78 +113,41 @@ def _share(part: int, whole: int) -> int:
     return div_round(part * 10_000, whole) if whole else 0
 
 
-class _Hours:
-    """UTC microseconds -> local hour, cached per UTC hour (DST-correct, cheap)."""
-
-    def __init__(self, tz: ZoneInfo):
-        self.tz = tz
-        self.cache: dict[int, int] = {}
-
-    def __call__(self, us: int) -> int:
-        key = us // 3_600_000_000
-        got = self.cache.get(key)
-        if got is None:
-            got = self.cache[key] = dt.datetime.fromtimestamp(key * 3600, self.tz).hour
-        return got
-
-
 # -- sales -------------------------------------------------------------------------------------
 SALES_COLS = [("sales", "sales", "int"), ("refunds", "refunds", "int"),
               ("amount", "amount", "money"), ("avg_ticket", "avg ticket", "money"),
               ("share_bp", "share", "bp")]
 
 
-def _sale_rows(store: Reads, start: dt.date, end: dt.date) -> list[Any]:
+def _bucketed(rows: Iterable[Any], total: int) -> list[dict[str, Any]]:
+    """(key, sales, refunds, amount) rows -> the report's buckets."""
+    return [{"key": k, "sales": sales, "refunds": refunds, "amount": amount,
+             "avg_ticket": _avg(amount, sales), "share_bp": _share(amount, total)}
+            for k, sales, refunds, amount in rows]
+
+
+def _sales_by(store: Reads, key: str, start: dt.date, end: dt.date) -> list[Any]:
     return store.all(
-        "SELECT id, kind, total, completed_at, business_day, operator, member FROM sales"
-        " WHERE state = 'completed' AND business_day BETWEEN ? AND ?",
-        (_bd(start), _bd(end)),
-    )
-
-
-def _line_rows(store: Reads, start: dt.date, end: dt.date) -> list[Any]:
-    return store.all(
-        "SELECT s.kind, s.business_day, l.id, l.sku, l.name, l.category, l.qty, l.gross,"
-        " l.tax, (SELECT SUM(m.value) FROM stock_moves m WHERE m.line_id = l.id) AS moved,"
-        " i.cost AS item_cost"
-        " FROM sales s JOIN sale_lines l ON l.sale_id = s.id"
-        " LEFT JOIN items i ON i.sku = l.sku"
-        " WHERE s.state = 'completed' AND s.business_day BETWEEN ? AND ? AND l.voided = 0",
-        (_bd(start), _bd(end)),
-    )
-
-
-def _bucketed(rows: Iterable[Any], key, total: int) -> list[dict[str, Any]]:
-    agg: dict[Any, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for r in rows:
-        a = agg[key(r)]
-        if r["kind"] == "refund":
-            a[1] += 1
-        else:
-            a[0] += 1
-        a[2] += _signed(r["kind"], r["total"])
-    out = []
-    for k, (sales, refunds, amount) in agg.items():
-        out.append({"key": k, "sales": sales, "refunds": refunds, "amount": amount,
-                    "avg_ticket": _avg(amount, sales), "share_bp": _share(amount, total)})
-    return out
+        f"SELECT {key}, SUM(sales), SUM(refunds), SUM(amount) FROM totals_sales"
+        f" WHERE day BETWEEN ? AND ? GROUP BY 1", (_bd(start), _bd(end)))
 
 
 def sales_report(store: Reads, tz: ZoneInfo, by: str, day_from: str | None = None,
                  day_to: str | None = None, limit: int = 1000,
                  today: dt.date | None = None) -> Table:
+    """From the running totals (gatewayd/sales/running_totals.py): O(days), not O(sales)."""
     start, end = day_range(tz, day_from, day_to, today)
     t = Table(f"sales_by_{by}", f"Sales by {by}", [], day_from=start.isoformat(),
               day_to=end.isoformat(), tz=str(tz))
     if by in ("hour", "day", "week", "cashier", "member"):
-        rows = _sale_rows(store, start, end)
-        total = sum(_signed(r["kind"], r["total"]) for r in rows)
-        n_sales = sum(1 for r in rows if r["kind"] != "refund")
-        t.totals = {"sales": n_sales, "refunds": len(rows) - n_sales, "amount": total,
+        n_sales, n_refunds, total = store.one(
+            "SELECT COALESCE(SUM(sales), 0), COALESCE(SUM(refunds), 0),"
+            " COALESCE(SUM(amount), 0) FROM totals_sales WHERE day BETWEEN ? AND ?",
+            (_bd(start), _bd(end)))
+        t.totals = {"sales": n_sales, "refunds": n_refunds, "amount": total,
                     "avg_ticket": _avg(total, n_sales)}
         if by == "hour":
-            hour_of = _Hours(tz)
-            buckets = _bucketed(rows, lambda r: hour_of(r["completed_at"]), total)
+            buckets = _bucketed(_sales_by(store, "hour", start, end), total)
             for b in buckets:
                 b["hour"] = f"{b.pop('key'):02d}:00"
             buckets.sort(key=lambda b: b["hour"])
@@ -193,7 +156,7 @@ def sales_report(store: Reads, tz: ZoneInfo, by: str, day_from: str | None = Non
                 peak = max(buckets, key=lambda b: (b["amount"], b["sales"]))
                 t.totals["peak_hour"] = peak["hour"]
         elif by == "day":
-            buckets = _bucketed(rows, lambda r: r["business_day"], total)
+            buckets = _bucketed(_sales_by(store, "day", start, end), total)
             for b in buckets:
                 bd = b.pop("key")
                 b["day"] = _iso(bd)
@@ -201,11 +164,14 @@ def sales_report(store: Reads, tz: ZoneInfo, by: str, day_from: str | None = Non
             buckets.sort(key=lambda b: b["day"])
             t.columns = [("day", "day", "text"), ("weekday", "周", "text"), *SALES_COLS]
         elif by == "week":
-            def week(r: Any) -> str:
-                y, w, _ = dt.date.fromisoformat(_iso(r["business_day"])).isocalendar()
-                return f"{y}-W{w:02d}"
-
-            buckets = _bucketed(rows, week, total)
+            weeks: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+            for bd, sales, refunds, amount in _sales_by(store, "day", start, end):
+                y, w, _ = dt.date.fromisoformat(_iso(bd)).isocalendar()
+                a = weeks[f"{y}-W{w:02d}"]
+                a[0] += sales
+                a[1] += refunds
+                a[2] += amount
+            buckets = _bucketed(((k, *v) for k, v in weeks.items()), total)
             for b in buckets:
                 b["week"] = b.pop("key")
                 monday = dt.date.fromisocalendar(int(b["week"][:4]), int(b["week"][6:]), 1)
@@ -214,41 +180,35 @@ def sales_report(store: Reads, tz: ZoneInfo, by: str, day_from: str | None = Non
             t.columns = [("week", "week", "text"), ("starts", "starts", "text"), *SALES_COLS]
         elif by == "cashier":
             names = {r["id"]: r["name"] for r in store.all("SELECT id, name FROM operators")}
-            buckets = _bucketed(rows, lambda r: r["operator"] or "", total)
+            buckets = _bucketed(_sales_by(store, "operator", start, end), total)
             for b in buckets:
                 b["cashier"] = b.pop("key")
                 b["name"] = names.get(b["cashier"], "")
-            buckets.sort(key=lambda b: -b["amount"])
+            buckets.sort(key=lambda b: (-b["amount"], b["cashier"]))
             t.columns = [("cashier", "cashier", "text"), ("name", "name", "text"), *SALES_COLS]
         else:
-            buckets = _bucketed(rows, lambda r: "member" if r["member"] else "non-member", total)
+            buckets = _bucketed(_sales_by(store, "member", start, end), total)
             for b in buckets:
-                b["customer"] = b.pop("key")
+                b["customer"] = "member" if b.pop("key") else "non-member"
             buckets.sort(key=lambda b: b["customer"])
             t.columns = [("customer", "customer", "text"), *SALES_COLS]
         t.rows = buckets[:limit]
         return t
     if by not in ("item", "category"):
         raise ReportError(f"unknown grouping {by!r}")
-    lines = _line_rows(store, start, end)
-    agg: dict[Any, dict[str, Any]] = {}
-    for r in lines:
-        k = r["sku"] if by == "item" else (r["category"] or "")
-        a = agg.get(k)
-        if a is None:
-            a = agg[k] = ({"sku": r["sku"], "name": r["name"], "qty": 0} if by == "item"
-                          else {"category": k, "lines": 0})
-            a.update(amount=0, refunded=0)
-        amount = _signed(r["kind"], r["gross"])
-        a["amount"] += amount
-        if r["kind"] == "refund":
-            a["refunded"] += -amount
-        if by == "item":
-            a["qty"] += -abs(r["qty"]) if r["kind"] == "refund" else r["qty"]
-        else:
-            a["lines"] += 1
-    total = sum(a["amount"] for a in agg.values())
-    rows = sorted(agg.values(), key=lambda a: (-a["amount"], a.get("sku") or a["category"]))
+    if by == "item":
+        rows = [{"sku": r[0], "name": r[1], "qty": r[2], "amount": r[3], "refunded": r[4]}
+                for r in store.all(
+                    "SELECT t.sku, COALESCE(i.name, MAX(t.name)), SUM(t.qty), SUM(t.amount),"
+                    " SUM(t.refunded) FROM totals_items t LEFT JOIN items i ON i.sku = t.sku"
+                    " WHERE t.day BETWEEN ? AND ? GROUP BY t.sku", (_bd(start), _bd(end)))]
+    else:
+        rows = [{"category": r[0], "lines": r[1], "amount": r[2], "refunded": r[3]}
+                for r in store.all(
+                    "SELECT category, SUM(lines), SUM(amount), SUM(refunded) FROM totals_items"
+                    " WHERE day BETWEEN ? AND ? GROUP BY category", (_bd(start), _bd(end)))]
+    total = sum(a["amount"] for a in rows)
+    rows.sort(key=lambda a: (-a["amount"], a.get("sku") or a["category"]))
     for i, a in enumerate(rows, 1):
         a["rank"] = i
         a["share_bp"] = _share(a["amount"], total)
@@ -265,41 +225,34 @@ def sales_report(store: Reads, tz: ZoneInfo, by: str, day_from: str | None = Non
 
 
 # -- profit ------------------------------------------------------------------------------------
-def _line_cost(r: Any) -> int:
-    """Cost of a sold line (positive), of a refund line (negative)."""
-    if r["moved"] is not None:
-        return -r["moved"]
-    cost = div_round(r["qty"] * (r["item_cost"] or 0), 1000)
-    return -cost if r["kind"] == "refund" else cost
+_PROFIT_KEYS = {
+    "day": ("SELECT day, SUM(amount), SUM(tax), SUM(cost) FROM totals_items"
+            " WHERE day BETWEEN ? AND ? GROUP BY day"),
+    "item": ("SELECT t.sku, COALESCE(i.name, MAX(t.name)), SUM(t.amount), SUM(t.tax),"
+             " SUM(t.cost) FROM totals_items t LEFT JOIN items i ON i.sku = t.sku"
+             " WHERE t.day BETWEEN ? AND ? GROUP BY t.sku"),
+    "category": ("SELECT category, SUM(amount), SUM(tax), SUM(cost) FROM totals_items"
+                 " WHERE day BETWEEN ? AND ? GROUP BY category"),
+}
 
 
 def profit_report(store: Reads, tz: ZoneInfo, by: str = "day", day_from: str | None = None,
                   day_to: str | None = None, limit: int = 1000,
                   today: dt.date | None = None) -> Table:
+    """From the running totals, like sales_report."""
     start, end = day_range(tz, day_from, day_to, today)
-    if by not in ("day", "item", "category"):
+    if by not in _PROFIT_KEYS:
         raise ReportError(f"unknown grouping {by!r}")
-    agg: dict[str, dict[str, Any]] = {}
-    for r in _line_rows(store, start, end):
+    rows = []
+    for r in store.all(_PROFIT_KEYS[by], (_bd(start), _bd(end))):
         if by == "day":
-            k = _iso(r["business_day"])
-            head = {"day": k}
+            head, (amount, tax, cost) = {"day": _iso(r[0])}, r[1:]
         elif by == "item":
-            k = r["sku"]
-            head = {"sku": k, "name": r["name"]}
+            head, (amount, tax, cost) = {"sku": r[0], "name": r[1]}, r[2:]
         else:
-            k = r["category"] or ""
-            head = {"category": k}
-        a = agg.get(k)
-        if a is None:
-            a = agg[k] = {**head, "amount": 0, "tax": 0, "revenue": 0, "cost": 0}
-        amount = _signed(r["kind"], r["gross"])
-        tax = _signed(r["kind"], r["tax"])
-        a["amount"] += amount
-        a["tax"] += tax
-        a["revenue"] += amount - tax
-        a["cost"] += _line_cost(r)
-    rows = list(agg.values())
+            head, (amount, tax, cost) = {"category": r[0]}, r[1:]
+        rows.append({**head, "amount": amount, "tax": tax, "revenue": amount - tax,
+                     "cost": cost})
     for a in rows:
         a["profit"] = a["revenue"] - a["cost"]
         a["margin_bp"] = _share(a["profit"], a["revenue"])

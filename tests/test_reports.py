@@ -15,7 +15,7 @@ import pytest
 from clients.python.client import GatewayError, connect
 from gatewayd import reports
 from gatewayd.inventory.service import Inventory, InventoryConfig
-from gatewayd.sales import catalog
+from gatewayd.sales import catalog, running_totals
 from gatewayd.store.db import Store
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -32,7 +32,8 @@ def at(day: str, hh: int, mm: int = 0) -> int:
 
 
 class Shop:
-    """Inserts completed sales the way the sale service leaves them."""
+    """Inserts completed sales the way the sale service leaves them (with their running
+    totals, added in the same transaction)."""
 
     def __init__(self, store: Store):
         self.store = store
@@ -66,6 +67,7 @@ class Shop:
                                " value, ref, line_id) VALUES (0, ?, ?, ?, ?, 0, ?, ?, ?)",
                                (when, sku, kind, qty if kind == "refund" else -qty,
                                 cost[i], sid, f"{sid}-{i}"))
+            running_totals.add_document(tx, sid, TZ)
 
         self.store.write_sync(fn)
         return sid

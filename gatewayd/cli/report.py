@@ -34,10 +34,14 @@ def _cmd_report(args: Any) -> int:
     if fmt != "table" and not args.out:
         print("gatewayd: --out FILE is needed for csv and xlsx", file=sys.stderr)
         return 2
+    from gatewayd.sales.running_totals import ensure_built
+
     tz = ZoneInfo(load_config(args).till.timezone)
     store = open_store(args)
     try:
-        t = run_named(store, tz, args.name, args.day_from, args.day_to)
+        ensure_built(store, tz)  # a store no daemon has opened since the totals came
+        t = store.readers.run_sync(
+            lambda snap: run_named(snap, tz, args.name, args.day_from, args.day_to))
     except ReportError as exc:
         print(f"gatewayd: {exc}", file=sys.stderr)
         return 2

@@ -61,6 +61,7 @@ from gatewayd.ports import NO_DEVICES, Devices, PrintWaker, Publish
 from gatewayd.sales.money import allocate, div_round, line_amount
 from gatewayd.sales.payments import ProviderUnavailable
 from gatewayd.sales.scan import ScanRoute
+from gatewayd.store import retention
 from gatewayd.store.db import Tx
 from protocol.codec import pack, unpack
 from protocol.errors import ProtocolError
@@ -294,9 +295,34 @@ class ReturnsService:
             self.on_receipt_scan)
 
     # -- reading -----------------------------------------------------------------------
+    def _archived_refundable(self, receipt_no: str) -> dict[str, Any] | None:
+        """`refundable` of a sale retention archived: read from the archive (the refund
+        itself brings the sale back into the live store, in its transaction)."""
+        directory = self.store.archive_dir
+        bundle = None if directory is None else retention.find_sale(directory,
+                                                                    receipt_no=receipt_no)
+        if bundle is None or bundle["sales"]["kind"] != "sale":
+            return None
+        sale = bundle["sales"]
+        refunds = sorted((r["sales"] for r in retention.find_refunds(
+            directory, sale["id"], sale["business_day"]) if r["sales"]["state"] == "completed"),
+            key=lambda r: r["completed_at"])
+        return {"sale": self.sales.wire(sale, bundle["sale_lines"], bundle["sale_tenders"],
+                                        None),
+                "lines": [{"line_id": r["id"], "sku": r["sku"], "name": r["name"],
+                           "qty": r["qty"], "returned": r["returned_qty"],
+                           "refundable": 0 if r["voided"] else r["qty"] - r["returned_qty"]}
+                          for r in sorted(bundle["sale_lines"], key=lambda r: r["pos"])],
+                "refunds": [r["receipt_no"] for r in refunds],
+                "pending": None}
+
     def refundable(self, receipt_no: str) -> dict[str, Any]:
         store = self.store
         row = store.one("SELECT id, kind, state FROM sales WHERE receipt_no=?", (receipt_no,))
+        if row is None:
+            archived = self._archived_refundable(receipt_no)
+            if archived is not None:
+                return archived
         if row is None or row["kind"] != "sale":
             raise _err("not_found", f"no sale with receipt {receipt_no}", receipt_no=receipt_no)
         wire = self.sales.get_wire(row["id"])
@@ -391,6 +417,7 @@ class ReturnsService:
             if row is None:
                 raise _err("not_found", "no sale to post-void")
         else:
+            retention.bring_back(tx, self.store.archive_dir, receipt_no)
             row = tx.one("SELECT * FROM sales WHERE receipt_no=?", (receipt_no,))
             if row is None or row["kind"] != "sale":
                 raise _err("not_found", f"no sale with receipt {receipt_no}",

@@ -85,6 +85,7 @@ from gatewayd.sales.tenders import (
     settle,
 )
 from gatewayd.sales.wire import LAST_RECEIPT_SQL, SaleWire, as_utc
+from gatewayd.store import retention
 from gatewayd.store.db import Tx
 from protocol.codec import pack, unpack
 from protocol.errors import ProtocolError
@@ -782,6 +783,7 @@ class SaleService(SaleWire, PaymentFlow, CustomerDisplay):
             raise _err("not_found", "no printer is configured")
 
         def fn(tx: Tx) -> dict[str, Any]:
+            retention.bring_back(tx, self.store.archive_dir, receipt_no)
             row = tx.one("SELECT id FROM sales WHERE receipt_no=?", (receipt_no,))
             if row is None:
                 raise _err("not_found", f"no receipt {receipt_no}", receipt_no=receipt_no)

@@ -17,6 +17,7 @@ from gatewayd.sales.tenders import (
     TenderError,
     settle,
 )
+from gatewayd.store import retention
 from gatewayd.store.db import Tx
 from protocol.codec import unpack
 
@@ -159,8 +160,19 @@ class SaleWire:
         return {"day": day, "total_count": count, "sales": sales}
 
     def by_receipt(self, receipt_no: str) -> dict[str, Any] | None:
+        """A live sale, else an archived one (gatewayd/store/retention.py), read where it is."""
         row = self.store.one("SELECT id FROM sales WHERE receipt_no=?", (receipt_no,))
-        return self.get_wire(row["id"]) if row else None
+        if row is not None:
+            return self.get_wire(row["id"])
+        return self.archived_wire(receipt_no)
+
+    def archived_wire(self, receipt_no: str) -> dict[str, Any] | None:
+        if self.store.archive_dir is None:
+            return None
+        bundle = retention.find_sale(self.store.archive_dir, receipt_no=receipt_no)
+        if bundle is None:
+            return None
+        return self.wire(bundle["sales"], bundle["sale_lines"], bundle["sale_tenders"], None)
 
 
 def empty_sale() -> dict[str, Any]:

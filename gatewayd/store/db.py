@@ -38,6 +38,9 @@ T = TypeVar("T")
 log = logging.getLogger("gatewayd.store")
 
 PRAGMAS = (
+    # first: a new store gives the pages retention frees back in steps (gatewayd/store/
+    # retention.py); on an existing file it changes nothing until a VACUUM
+    "PRAGMA auto_vacuum=INCREMENTAL",
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
@@ -124,7 +127,7 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=5.0)
     conn.row_factory = sqlite3.Row
     for pragma in PRAGMAS:
-        if readonly and "journal_mode" in pragma:
+        if readonly and ("journal_mode" in pragma or "auto_vacuum" in pragma):
             continue
         conn.execute(pragma)
     if readonly:
@@ -143,8 +146,12 @@ class _Job:
 
 
 class Store:
-    def __init__(self, path: Path | str, *, readers: int = 2, read_deadline_s: float = 30.0):
+    def __init__(self, path: Path | str, *, readers: int = 2, read_deadline_s: float = 30.0,
+                 archive_dir: Path | None = None):
         self.path = Path(path)
+        # where retention put old sales and journal (gatewayd/store/retention.py): returns
+        # and reprints of an archived sale find it there
+        self.archive_dir = archive_dir
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._w = connect(self.path)
         self.schema_version = migrate(self._w)

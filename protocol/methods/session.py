@@ -70,6 +70,9 @@ class SystemHealth(Result):
     backup: dict[StrictStr, Any] | None = Field(
         default=None, description="the daily backup: state (idle|running), done and total "
         "(pages of the running one), last_ok_at, last_path, last_seq, last_seconds, last_error")
+    retention: dict[StrictStr, Any] | None = Field(
+        default=None, description="the daily retention run: state, last_run_at, "
+        "last_archived {sales, journal, print_jobs}, live_mb, last_error")
 
 
 class ServedMethod(Result):
@@ -129,7 +132,8 @@ method(
     NoParams,
     "viewer",
     "Overall status (`ok` or `degraded`) with the store and every device's state, and the "
-    "daily backup's progress and last outcome (`backup`).",
+    "daily backup's progress and last outcome (`backup`) and the daily retention run's "
+    "(`retention`).",
     example={
         "params": {},
         "result": {"status": "ok", "store": {"ok": True, "journal_seq": 1200}, "devices": {}},

@@ -70,6 +70,8 @@ export interface SystemHealth {
   replication?: Record<string, unknown> | null;
   /** the daily backup: state (idle|running), done and total (pages of the running one), last_ok_at, last_path, last_seq, last_seconds, last_error */
   backup?: Record<string, unknown> | null;
+  /** the daily retention run: state, last_run_at, last_archived {sales, journal, print_jobs}, live_mb, last_error */
+  retention?: Record<string, unknown> | null;
 }
 
 export interface SystemMethods {

@@ -1,0 +1,237 @@
+"""A till that has sold for years vs a fresh one (issue 18), each figure against a floor
+measured in the same run on the same machine.
+
+The big store is bench/bigstore.py's: `BENCH_GROWTH_SALES` sales (default 200,000; `make
+bench-growth` sets 1,600,000: three years at 1,500 a day), generated once into
+`BENCH_GROWTH_DIR` (default a temp dir; set it to keep the store between runs).
+
+    growth.sale            a sale (5 sale.add + cash tender) on the big store vs a fresh
+                           store                                                 <= 1.1x
+    growth.sale.current    sale.current with no open sale, big store             < 2 ms
+    growth.reprint         receipt.reprint of the last receipt, big store        < 2 ms
+    growth.report.max      the slowest report (every sales/profit grouping, all history)
+                                                                                 < 200 ms
+    growth.rtt.reporting   system.info round trip while reports run back to back vs idle
+                                                                                 <= 1.5x
+    growth.backup.selling  a backup of the big store while a client sells one sale a
+                           second vs the same backup quiet                       <= 2x
+    growth.live_store      the big store's live size after retention, head office having
+                           acknowledged everything                               <= 1 GB
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import trio
+
+from bench.bigstore import ITEMS, make_store
+from bench.harness import Row, Timing, time_async
+
+SALES = int(os.environ.get("BENCH_GROWTH_SALES", "200000"))
+SALE_ROUNDS = int(os.environ.get("BENCH_GROWTH_SALE_ROUNDS", "200"))
+PRINTER = {"printer": {"kind": "printer", "driver": "escpos", "transport": "tcp:127.0.0.1:9"}}
+REPORTS = [("report.sales", {"by": by}) for by in
+           ("hour", "day", "week", "cashier", "member", "item", "category")] + \
+          [("report.profit", {"by": by}) for by in ("day", "item", "category")]
+
+
+def _log(msg: str) -> None:
+    print(f"  growth: {msg}", file=sys.stderr, flush=True)
+
+
+def _stores(base: Path) -> tuple[Path, Path]:
+    big = base / f"big-{SALES}.db"
+    if not big.exists():
+        _log(f"generating a store of {SALES} sales (once; BENCH_GROWTH_DIR keeps it)")
+        tmp = base / "generating.db"
+        for f in base.glob("generating.db*"):
+            f.unlink()
+        info = make_store(tmp, SALES, progress=True)
+        tmp.rename(big)
+        _log(f"generated in {info.seconds:.0f} s, {big.stat().st_size / 1e9:.2f} GB")
+    fresh = base / "fresh.db"
+    if not fresh.exists():
+        make_store(fresh, 1)
+    return big, fresh
+
+
+async def _daemon(path: Path, data: Path, nursery):
+    from clients.python.client import connect
+    from gatewayd import auth
+    from gatewayd.app import App
+    from gatewayd.config import Config
+
+    cfg = Config.model_validate({"server": {"listen": "127.0.0.1:0"}, "data_dir": str(data),
+                                 "store": {"path": str(path)}, "devices": PRINTER,
+                                 "backup": {"enabled": False},
+                                 "retention": {"enabled": False},
+                                 "till": {"timezone": "Asia/Shanghai"}})
+    app = App(cfg)
+    await nursery.start(app.run)
+    (_, token), _ = app.store.write_sync(lambda tx: auth.add_token(tx, "bench", "admin"))
+    url = f"ws://127.0.0.1:{app.port}/ws"
+    gw = await nursery.start(_client, connect, url, token)
+    return app, gw, lambda: connect(url, token)
+
+
+async def _client(connect, url, token, task_status=trio.TASK_STATUS_IGNORED):
+    async with connect(url, token) as gw:
+        await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        task_status.started(gw)
+        await trio.sleep_forever()
+
+
+async def _sale(gw, i: int) -> None:
+    for k in range(5):
+        await gw.call("sale.add", {"sku": ITEMS[(i * 7 + k) % len(ITEMS)]["sku"]})
+    sale = await gw.call("sale.current")
+    await gw.call("sale.tender", {"method": "cash", "amount": sale["due"] + 1000})
+
+
+async def _sales(gw, n: int) -> Timing:
+    out = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        await _sale(gw, i)
+        out.append(time.perf_counter() - t0)
+    return Timing.of(out)
+
+
+async def _measure(big: Path, fresh: Path, work: Path) -> list[Row]:
+    rows: list[Row] = []
+    async with trio.open_nursery() as nursery:
+        _, fresh_gw, _ = await _daemon(fresh, work / "fresh", nursery)
+        app, gw, connect = await _daemon(big, work / "big", nursery)
+        await _sales(gw, 10)  # warm both
+        await _sales(fresh_gw, 10)
+        big_t, fresh_t = [], []
+        for _ in range(SALE_ROUNDS // 20):  # interleaved rounds: both see the same load
+            big_t += (await _sales(gw, 10)).samples
+            fresh_t += (await _sales(fresh_gw, 10)).samples
+        rows.append(Row("growth.sale", Timing.of(big_t), Timing.of(fresh_t), target=1.1,
+                        note=f"{SALES} sales vs fresh"))
+        current = await time_async(lambda: gw.call("sale.current"), 500, warmup=20)
+        rows.append(Row("growth.sale.current", value=current.p50 * 1e3,
+                        value_p99=current.p99 * 1e3, unit="ms", limit=2))
+        reprint = await time_async(lambda: gw.call("receipt.reprint", {}), 300, warmup=10)
+        rows.append(Row("growth.reprint", value=reprint.p50 * 1e3,
+                        value_p99=reprint.p99 * 1e3, unit="ms", limit=2))
+        slowest, name = 0.0, ""
+        for method, params in REPORTS:
+            t = await time_async(lambda m=method, p=params: gw.call(
+                m, {**p, "from": "2000-01-01"}), 5, warmup=1)
+            if t.p99 > slowest:
+                slowest, name = t.p99, f"{method} {params['by']}"
+        rows.append(Row("growth.report.max", value=slowest * 1e3, unit="ms", limit=200,
+                        note=f"all history; slowest: {name}"))
+        idle = await time_async(lambda: gw.call("system.info"), 300, warmup=20)
+        reporting = await _rtt_while_reporting(connect, gw)
+        rows.append(Row("growth.rtt.reporting", reporting, idle, target=1.5,
+                        note="system.info while reports run vs idle"))
+        quiet, selling = await _backups(app, gw, work)
+        rows.append(Row("growth.backup.selling", value=selling / quiet, unit="x", limit=2,
+                        note=f"quiet {quiet:.1f} s, selling 1/s {selling:.1f} s"))
+        nursery.cancel_scope.cancel()
+    return rows
+
+
+async def _rtt_while_reporting(connect, gw) -> Timing:
+    stop = trio.Event()
+
+    async def reports() -> None:
+        async with connect() as manager:
+            while not stop.is_set():
+                for method, params in REPORTS:
+                    await manager.call(method, {**params, "from": "2000-01-01"})
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(reports)
+        await trio.sleep(0.2)
+        t = await time_async(lambda: gw.call("system.info"), 300)
+        stop.set()
+    return t
+
+
+async def _backups(app, gw, work: Path) -> tuple[float, float]:
+    from gatewayd.store.backup import backup
+
+    async def one(name: str) -> float:
+        target = work / name
+        target.unlink(missing_ok=True)
+        t0 = time.perf_counter()
+        await trio.to_thread.run_sync(backup, app.store.path, target)
+        seconds = time.perf_counter() - t0
+        target.unlink()
+        return seconds
+
+    quiet = await one("quiet.db")
+    done = trio.Event()
+
+    async def sell() -> None:
+        i = 0
+        while not done.is_set():
+            await _sale(gw, i)
+            i += 1
+            await trio.sleep(1)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(sell)
+        selling = await one("selling.db")
+        done.set()
+    return quiet, selling
+
+
+def _retention(big: Path, work: Path) -> Row:
+    """Retention with head office having acknowledged everything, on a copy."""
+    from zoneinfo import ZoneInfo
+
+    from gatewayd.config import RetentionConfig
+    from gatewayd.store import retention
+    from gatewayd.store.db import Store
+
+    copy = work / "retained.db"
+    shutil.copyfile(big, copy)
+    store = Store(copy)
+    try:
+        cfg = RetentionConfig()
+        policy = retention.Policy(cfg.keep_days, cfg.journal_days, cfg.print_days,
+                                  cfg.return_window_days, cfg.max_store_mb << 20)
+        before = retention.live_bytes(store._r)
+        t0 = time.monotonic()
+        out = retention.run(store, work / "archive", policy, ZoneInfo("Asia/Shanghai"),
+                            time.time_ns() // 1000, acked_seq=store.journal_seq())
+        seconds = time.monotonic() - t0
+        archive = sum(p.stat().st_size for p in (work / "archive").glob("*.db"))
+    finally:
+        store.close()
+    size = copy.stat().st_size
+    copy.unlink()
+    return Row("growth.live_store", value=out.live_bytes / 1e9, unit="GB", limit=1.0,
+               note=f"{before / 1e9:.2f} GB before, file {size / 1e9:.2f} GB after; "
+                    f"{out.sales} sales, {out.journal} events, {out.print_jobs} print jobs "
+                    f"to {archive / 1e9:.2f} GB of archive in {seconds:.0f} s")
+
+
+def run() -> list[Row]:
+    base = Path(os.environ.get("BENCH_GROWTH_DIR") or tempfile.mkdtemp(prefix="growth-"))
+    base.mkdir(parents=True, exist_ok=True)
+    big, fresh = _stores(base)
+    work = Path(tempfile.mkdtemp(prefix="growth-run-", dir=base))
+    try:
+        run_big, run_fresh = work / "big.db", work / "fresh.db"
+        shutil.copyfile(big, run_big)  # the runs sell into copies: the store stays as made
+        shutil.copyfile(fresh, run_fresh)
+        rows = trio.run(_measure, run_big, run_fresh, work)
+        _log("retention on the big store (head office acknowledged everything)")
+        rows.append(_retention(big, work))
+        return rows
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if not os.environ.get("BENCH_GROWTH_DIR"):
+            shutil.rmtree(base, ignore_errors=True)
