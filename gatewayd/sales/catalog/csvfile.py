@@ -10,11 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gatewayd.sales.catalog.repository import Catalog, apply_rows
+from gatewayd.sales.catalog.repository import Catalog, _chunks, _store_checks
 from gatewayd.sales.catalog.validation import CatalogError, ItemIn, RowBatch, check_row, row_error
 
 if TYPE_CHECKING:
-    from gatewayd.store.db import Store, Tx
+    from gatewayd.store.db import Store
 
 CSV_COLUMNS = (
     "sku",
@@ -202,11 +202,6 @@ def parse_csv(
     return valid, numbers, errors, encoding
 
 
-class _DryRun(Exception):
-    def __init__(self, report: dict[str, Any]):
-        self.report = report
-
-
 def import_csv(
     store: Store,
     path: Path | str,
@@ -215,25 +210,35 @@ def import_csv(
     source: str = "csv",
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Import a CSV in one transaction: all rows or none. Raises CatalogError with the
-    per-row report. ``dry_run`` validates everything (store conflicts too) and rolls back."""
+    """Import a CSV: all rows or none, staged beside the catalog and switched in by one short
+    transaction (gatewayd/sales/catalog_stage.py), so a till keeps selling meanwhile. Raises
+    CatalogError with the per-row report. ``dry_run`` validates everything (store conflicts
+    too) and writes nothing."""
     path = Path(path)
     valid, numbers, errors, encoding = parse_csv(path.read_bytes(), progress)
     if errors:
         raise CatalogError(errors)
     if progress and len(valid) >= 10000:
         progress(f"writing {len(valid)} items")
+    if not valid:
+        return {"count": 0, "encoding": encoding}
+    if dry_run:  # everything checked, nothing written: reads only, no write lock
+        def check(snap: Any) -> dict[str, Any]:
+            errors = _store_checks(snap, valid, numbers)
+            if errors:
+                raise CatalogError(errors)
+            skus = {it.sku for it in valid}
+            known = sum(snap.one(f"SELECT COUNT(*) FROM items WHERE sku IN"
+                                 f" ({','.join('?' * len(part))})", tuple(part))[0]
+                        for part in _chunks(sorted(skus)))
+            return {"count": len(valid), "inserted": len(skus) - known,
+                    "updated": len(valid) - len(skus) + known, "dry_run": True, "seq": None}
 
-    def work(tx: Tx) -> dict[str, Any]:
-        report = apply_rows(tx, valid, numbers, f"{source}:{path.name}") if valid else {"count": 0}
-        if dry_run:
-            raise _DryRun(report)
-        return report
+        report = store.readers.run_sync(check)
+    else:
+        from gatewayd.sales.catalog_stage import import_items
 
-    try:
-        report, _ = store.write_sync(work)
-    except _DryRun as dry:
-        report = {**dry.report, "dry_run": True, "seq": None}
+        report = import_items(store, valid, numbers, f"{source}:{path.name}", progress)
     report["encoding"] = encoding
     return report
 

@@ -64,17 +64,51 @@ def apply_rows(tx: Tx, items: Sequence[ItemIn], rows: Sequence[int], source: str
     errors = _store_checks(tx, items, rows)
     if errors:
         raise CatalogError(errors)
-    skus = [it.sku for it in items]
     before = tx.scalar("SELECT COUNT(*) FROM items")
+    moved_count, moved = write_rows(tx, items, tx.at)
+    inserted = tx.scalar("SELECT COUNT(*) FROM items") - before
+    report = {
+        "count": len(items),
+        "inserted": inserted,
+        "updated": len(items) - inserted,
+        "barcodes_moved": moved_count,
+        "moved": moved,
+        "source": source,
+    }
+    report["seq"] = journal_upsert(tx, report, [it.sku for it in items])
+    return report
+
+
+def journal_upsert(tx: Tx, report: dict[str, Any], skus: Sequence[str]) -> int:
+    """The one event of a catalog write, and the version bump that empties the caches."""
+    tx.execute("UPDATE catalog_version SET n = n + 1")
+    return tx.append(
+        "catalog.upserted",
+        {
+            "count": report["count"],
+            "inserted": report["inserted"],
+            "updated": report["updated"],
+            "skus": list(skus[:100]),
+            "source": report["source"],
+        },
+    )
+
+
+def write_rows(tx: Any, items: Sequence[ItemIn], at: int, items_table: str = "items",
+               barcodes_table: str = "barcodes") -> tuple[int, list[dict[str, str]]]:
+    """Upsert `items` and reassign their barcodes (into the live tables, or a staged import's
+    copies: gatewayd/sales/catalog_stage.py). Returns (barcodes moved, the first 100)."""
+    skus = [it.sku for it in items]
     if any(it.plu for it in items):
         # PLUs may move between items of this batch: free theirs first (UNIQUE is immediate).
         tx.executemany(
-            "UPDATE items SET plu = NULL WHERE sku = ? AND plu IS NOT NULL", ((s,) for s in skus)
+            f"UPDATE {items_table} SET plu = NULL WHERE sku = ? AND plu IS NOT NULL",
+            ((s,) for s in skus),
         )
-    at = tx.at
     tx.executemany(
-        "INSERT INTO items(sku, name, unit, price, member_price, tax_rate_bp, category, cost,"
-        " active, plu, pinyin, image, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        f"INSERT INTO {items_table}(sku, name, unit, price, member_price, tax_rate_bp,"
+        " category, cost, active, plu, pinyin, image, updated_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
         " ON CONFLICT(sku) DO UPDATE SET name=excluded.name, unit=excluded.unit,"
         " price=excluded.price, member_price=excluded.member_price,"
         " tax_rate_bp=excluded.tax_rate_bp, category=excluded.category, cost=excluded.cost,"
@@ -86,7 +120,6 @@ def apply_rows(tx: Tx, items: Sequence[ItemIn], rows: Sequence[int], source: str
             for it in items
         ),
     )
-    inserted = tx.scalar("SELECT COUNT(*) FROM items") - before
     with_codes = [it for it in items if it.barcodes is not None]
     moved: list[dict[str, str]] = []
     moved_count = 0
@@ -96,38 +129,20 @@ def apply_rows(tx: Tx, items: Sequence[ItemIn], rows: Sequence[int], source: str
         for part in _chunks([c for c, _ in pairs]):
             marks = ",".join("?" * len(part))
             for code, old in tx.execute(
-                f"SELECT code, sku FROM barcodes WHERE code IN ({marks})", tuple(part)
+                f"SELECT code, sku FROM {barcodes_table} WHERE code IN ({marks})", tuple(part)
             ).fetchall():
                 if old != owner[code]:
                     moved_count += 1
                     if len(moved) < 100:
                         moved.append({"code": code, "from": old, "to": owner[code]})
-        tx.executemany("DELETE FROM barcodes WHERE sku = ?", ((it.sku,) for it in with_codes))
+        tx.executemany(f"DELETE FROM {barcodes_table} WHERE sku = ?",
+                       ((it.sku,) for it in with_codes))
         tx.executemany(
-            "INSERT INTO barcodes(code, sku) VALUES (?, ?)"
+            f"INSERT INTO {barcodes_table}(code, sku) VALUES (?, ?)"
             " ON CONFLICT(code) DO UPDATE SET sku = excluded.sku",
             pairs,
         )
-    report = {
-        "count": len(items),
-        "inserted": inserted,
-        "updated": len(items) - inserted,
-        "barcodes_moved": moved_count,
-        "moved": moved,
-        "source": source,
-    }
-    tx.execute("UPDATE catalog_version SET n = n + 1")
-    report["seq"] = tx.append(
-        "catalog.upserted",
-        {
-            "count": len(items),
-            "inserted": inserted,
-            "updated": len(items) - inserted,
-            "skus": skus[:100],
-            "source": source,
-        },
-    )
-    return report
+    return moved_count, moved
 
 
 def upsert(

@@ -1,0 +1,133 @@
+"""A big catalog import never blocks a sale (issue 18 item 5): it is staged beside the
+catalog in short transactions and switched in by one; the till keeps selling meanwhile."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+
+import pytest
+import trio
+
+from clients.python.client import GatewayError, connect
+from gatewayd.sales import catalog_stage
+from gatewayd.sales.barcodes import ean13_check_digit
+from gatewayd.sales.catalog import Catalog, import_csv, upsert
+from gatewayd.store.db import Store
+
+IMPORT_ITEMS = int(os.environ.get("GATEWAYD_TEST_IMPORT_ITEMS", "20000"))  # make soak: 200k
+SELL = [{"sku": "K1", "name": "可乐", "price": 350, "barcodes": ["6901234567892"]},
+        {"sku": "K2", "name": "水", "price": 200, "plu": "42"}]
+
+
+def gtin(body12: str) -> str:
+    return body12 + str(ean13_check_digit(body12))
+
+
+def write_csv(path, n: int, price: str = "1.00") -> None:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["sku", "name", "barcodes", "unit", "price", "tax_rate", "plu"])
+        for i in range(n):
+            w.writerow([f"S{i:07d}", f"商品{i}", gtin(f"69{i:010d}"), "pc", price, "13",
+                        1000 + i if i < 500 else ""])
+
+
+def test_the_switch_keeps_the_catalogs_shape_and_keys(tmp_path):
+    store = Store(tmp_path / "t.db")
+    try:
+        store.write_sync(lambda tx: upsert(tx, SELL))
+        for price in ("1.00", "2.00"):  # twice: the second stages from a staged catalog
+            path = tmp_path / f"c{price}.csv"
+            write_csv(path, 3000, price)
+            report = import_csv(store, path)
+            assert report["count"] == 3000
+        assert (report["inserted"], report["updated"]) == (0, 3000)
+        assert [e.data["count"] for e in store.journal() if e.kind == "catalog.upserted"] == \
+            [2, 3000, 3000]
+        cat = Catalog(store)
+        assert cat.lookup(gtin("69" + "0" * 9 + "7")).item.price == 200
+        assert cat.lookup("1007").item.sku == "S0000007"  # the PLU
+        assert cat.get("K1").barcodes == ("6901234567892",)  # untouched by the import
+        tables = {r[0] for r in store.all("SELECT name FROM sqlite_schema WHERE type='table'")}
+        assert {"items", "barcodes"} <= tables and not tables & {
+            "items_next", "barcodes_next", "items_old", "barcodes_old"}
+        assert [tuple(r)[2:4] for r in store.all("PRAGMA foreign_key_list(barcodes)")] == \
+            [("items", "sku")]
+        with pytest.raises(Exception, match="FOREIGN KEY"):
+            store.write_sync(lambda tx: tx.execute(
+                "INSERT INTO barcodes(code, sku) VALUES ('x', 'nobody')"))
+        indexes = {r[0] for r in store.all("SELECT name FROM sqlite_schema WHERE type='index'"
+                                           " AND tbl_name IN ('items', 'barcodes')")}
+        assert any(i.startswith("items_pinyin_g") for i in indexes)
+        assert any(i.startswith("barcodes_sku_g") for i in indexes)
+        assert store.one("PRAGMA integrity_check")[0] == "ok"
+    finally:
+        store.close()
+
+
+def test_a_catalog_write_during_staging_makes_the_import_start_over(tmp_path, monkeypatch):
+    store = Store(tmp_path / "t.db")
+    real = catalog_stage._stage
+    calls = []
+
+    def meddling(store_, items, version, at, progress):
+        if not calls:  # another writer changes the catalog while the first copy is staged
+            store_.write_sync(lambda tx: upsert(tx, [{"sku": "X", "name": "x", "price": 1}]))
+        calls.append(version)
+        return real(store_, items, version, at, progress)
+
+    monkeypatch.setattr(catalog_stage, "_stage", meddling)
+    try:
+        path = tmp_path / "c.csv"
+        write_csv(path, 100)
+        import_csv(store, path)
+        assert len(calls) == 2 and calls[1] > calls[0]
+        assert Catalog(store).get("X") is not None  # the other write survived the switch
+        assert Catalog(store).count() == 101
+    finally:
+        store.close()
+
+
+async def test_a_big_import_while_selling_fails_no_call(daemon, tmp_path):
+    """`gatewayd catalog import` of IMPORT_ITEMS items in another process while a cashier
+    sells without pause: every call answers, and sales complete while the import runs."""
+    daemon.operator("1001", "cashier", "1234")
+    path = tmp_path / "big.csv"
+    write_csv(path, IMPORT_ITEMS)
+    cfg = tmp_path / "gatewayd.toml"
+    cfg.write_text(f'data_dir = "{tmp_path}"\n', encoding="utf-8")
+    failed: list[str] = []
+    sold_during = sold_while_staged = 0
+    store = daemon.app.store
+    async with connect(daemon.url, daemon.token("admin")) as gw:
+        await gw.call("catalog.upsert", {"items": SELL})
+        await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        log = open(tmp_path / "import.log", "wb")  # closed below, after the process
+        proc = await trio.lowlevel.open_process(
+            [sys.executable, "-m", "gatewayd", "--config", str(cfg), "catalog", "import",
+             str(path)], stdout=log, stderr=subprocess.STDOUT)
+        while proc.poll() is None:
+            try:
+                await gw.call("sale.add", {"barcode": "6901234567892"})
+                await gw.call("sale.add", {"plu": "42"})
+                sale = await gw.call("sale.current")
+                await gw.call("sale.tender", {"method": "cash", "amount": sale["due"]})
+                if proc.poll() is None:
+                    sold_during += 1
+                if store.one("SELECT 1 FROM sqlite_schema WHERE name = 'items_next'"):
+                    sold_while_staged += 1  # the import was half-way: not one long lock
+            except GatewayError as exc:
+                failed.append(f"{exc.code}: {exc.message}")
+        await proc.wait()
+        log.close()
+        out = (tmp_path / "import.log").read_text(encoding="utf-8")
+    assert proc.returncode == 0, out
+    assert failed == []
+    assert sold_during >= 3, "the import finished before any sale ran alongside it"
+    assert sold_while_staged >= 1, "no sale completed while the import was being staged"
+    assert store.one("SELECT COUNT(*) FROM items")[0] == IMPORT_ITEMS + len(SELL)
+    done = [e for e in store.journal(limit=10**6) if e.kind == "catalog.upserted"]
+    assert [e.data["count"] for e in done] == [len(SELL), IMPORT_ITEMS]
