@@ -93,6 +93,16 @@ def day_range(tz: ZoneInfo, day_from: str | None, day_to: str | None,
     return start, end
 
 
+def _require_totals(store: Reads, tz: ZoneInfo) -> None:
+    """The reports read the running totals: a store whose totals were never built (no
+    daemon has started on it) or were built in another timezone gets a clear error, not
+    wrong figures (gatewayd/sales/running_totals.py ensure_built builds them)."""
+    row = store.one("SELECT built, tz FROM totals_state")
+    if not row["built"] or row["tz"] != str(tz):
+        raise ReportError(f"the report totals of this store are not built for {tz}: start "
+                          f"the daemon once, or use `gatewayd report`, which builds them")
+
+
 def _bd(day: dt.date) -> str:
     return day.strftime("%Y%m%d")
 
@@ -137,6 +147,7 @@ def sales_report(store: Reads, tz: ZoneInfo, by: str, day_from: str | None = Non
                  today: dt.date | None = None) -> Table:
     """From the running totals (gatewayd/sales/running_totals.py): O(days), not O(sales)."""
     start, end = day_range(tz, day_from, day_to, today)
+    _require_totals(store, tz)
     t = Table(f"sales_by_{by}", f"Sales by {by}", [], day_from=start.isoformat(),
               day_to=end.isoformat(), tz=str(tz))
     if by in ("hour", "day", "week", "cashier", "member"):
@@ -241,6 +252,7 @@ def profit_report(store: Reads, tz: ZoneInfo, by: str = "day", day_from: str | N
                   today: dt.date | None = None) -> Table:
     """From the running totals, like sales_report."""
     start, end = day_range(tz, day_from, day_to, today)
+    _require_totals(store, tz)
     if by not in _PROFIT_KEYS:
         raise ReportError(f"unknown grouping {by!r}")
     rows = []
@@ -275,22 +287,40 @@ def profit_report(store: Reads, tz: ZoneInfo, by: str = "day", day_from: str | N
 
 
 # -- inventory ---------------------------------------------------------------------------------
+def _moved_since(store: Reads, day: str) -> dict[str, int]:
+    """Net stock moved per item on and after `day`: summed over whichever side of `day`
+    holds fewer days (on hand is the sum of every move, so the rest is on hand less the
+    moves before)."""
+    first = store.one("SELECT MIN(day), MAX(day) FROM totals_stock")
+    if first[0] is None or day > first[1]:
+        return {}
+    after_days = store.one("SELECT COUNT(DISTINCT day) FROM totals_stock WHERE day >= ?",
+                           (day,))[0]
+    before_days = store.one("SELECT COUNT(DISTINCT day) FROM totals_stock WHERE day < ?",
+                            (day,))[0]
+    if after_days <= before_days:
+        return {r[0]: r[1] for r in store.all(
+            "SELECT sku, SUM(qty) FROM totals_stock WHERE day >= ? GROUP BY sku", (day,))}
+    before = {r[0]: r[1] for r in store.all(
+        "SELECT sku, SUM(qty) FROM totals_stock WHERE day < ? GROUP BY sku", (day,))}
+    return {r[0]: r[1] - before.get(r[0], 0) for r in store.all(
+        "SELECT sku, on_hand FROM stock")}
+
+
 def inventory_report(store: Reads, tz: ZoneInfo, day_from: str | None = None,
                      day_to: str | None = None, slow_days: int = 30, slow_only: bool = False,
                      limit: int = 100_000, today: dt.date | None = None,
                      now_us: int | None = None) -> Table:
     start, end = day_range(tz, day_from, day_to, today)
-    from_us = local_midnight_us(tz, start)
-    to_us = local_midnight_us(tz, end + dt.timedelta(days=1))
+    _require_totals(store, tz)
     if now_us is None:
         now_us = int(dt.datetime.now(dt.UTC).timestamp() * 1_000_000)
-    after_from = {r[0]: r[1] for r in store.all(
-        "SELECT sku, SUM(qty) FROM stock_moves WHERE at >= ? GROUP BY sku", (from_us,))}
-    after_to = {r[0]: r[1] for r in store.all(
-        "SELECT sku, SUM(qty) FROM stock_moves WHERE at >= ? GROUP BY sku", (to_us,))}
+    # from the per-day stock totals (gatewayd/sales/running_totals.py): O(days x items)
+    after_from = _moved_since(store, _bd(start))
+    after_to = _moved_since(store, _bd(end + dt.timedelta(days=1)))
     sold = {r[0]: (r[1], r[2]) for r in store.all(
-        "SELECT sku, -SUM(qty), -SUM(value) FROM stock_moves WHERE kind IN ('sale', 'refund',"
-        " 'void') AND at >= ? AND at < ? GROUP BY sku", (from_us, to_us))}
+        "SELECT sku, SUM(sold_qty), SUM(sold_value) FROM totals_stock"
+        " WHERE day BETWEEN ? AND ? GROUP BY sku", (_bd(start), _bd(end)))}
     rows = []
     for r in store.all(
         "SELECT s.sku, i.name, i.unit, i.category, i.cost, s.on_hand, s.avg_cost,"

@@ -1,7 +1,8 @@
-"""The reports as they were computed before the running totals: per sale and per line, from
-`sales`, `sale_lines` and `stock_moves` (gatewayd/reports.py at commit e475e5a, trimmed to
-the sales and profit reports). tests/test_running_totals.py holds the reports that read the
-running totals equal to these on the same store."""
+"""The reports as they were computed before the running totals: per sale, per line and per
+stock move, from `sales`, `sale_lines` and `stock_moves` (gatewayd/reports.py before the
+running totals, trimmed to the sales, profit and inventory reports).
+tests/test_running_totals.py holds the reports that read the running totals equal to these
+on the same store."""
 # ruff: noqa
 from __future__ import annotations
 
@@ -301,3 +302,54 @@ def profit_report(store: Reads, tz: ZoneInfo, by: str = "day", day_from: str | N
         rows[:limit], totals, start.isoformat(), end.isoformat(), str(tz))
 
 
+# -- inventory ---------------------------------------------------------------------------------
+def inventory_report(store: Reads, tz: ZoneInfo, day_from: str | None = None,
+                     day_to: str | None = None, slow_days: int = 30, slow_only: bool = False,
+                     limit: int = 100_000, today: dt.date | None = None,
+                     now_us: int | None = None) -> Table:
+    start, end = day_range(tz, day_from, day_to, today)
+    from_us = local_midnight_us(tz, start)
+    to_us = local_midnight_us(tz, end + dt.timedelta(days=1))
+    if now_us is None:
+        now_us = int(dt.datetime.now(dt.UTC).timestamp() * 1_000_000)
+    after_from = {r[0]: r[1] for r in store.all(
+        "SELECT sku, SUM(qty) FROM stock_moves WHERE at >= ? GROUP BY sku", (from_us,))}
+    after_to = {r[0]: r[1] for r in store.all(
+        "SELECT sku, SUM(qty) FROM stock_moves WHERE at >= ? GROUP BY sku", (to_us,))}
+    sold = {r[0]: (r[1], r[2]) for r in store.all(
+        "SELECT sku, -SUM(qty), -SUM(value) FROM stock_moves WHERE kind IN ('sale', 'refund',"
+        " 'void') AND at >= ? AND at < ? GROUP BY sku", (from_us, to_us))}
+    rows = []
+    for r in store.all(
+        "SELECT s.sku, i.name, i.unit, i.category, i.cost, s.on_hand, s.avg_cost,"
+        " s.last_sale_at FROM stock s JOIN items i ON i.sku = s.sku ORDER BY s.sku"
+    ):
+        cost = r["avg_cost"] if r["avg_cost"] is not None else r["cost"]
+        on_hand = r["on_hand"]
+        value = div_round(on_hand * (cost or 0), 1000)
+        opening = on_hand - (after_from.get(r["sku"]) or 0)
+        closing = on_hand - (after_to.get(r["sku"]) or 0)
+        qty_sold, cogs = sold.get(r["sku"], (0, 0))
+        avg_value = div_round((opening + closing) * (cost or 0), 2000)
+        turnover = div_round(cogs * 100, avg_value) if avg_value > 0 else None
+        last = r["last_sale_at"]
+        idle = None if last is None else (now_us - last) // 86_400_000_000
+        slow = on_hand > 0 and (idle is None or idle >= slow_days)
+        if slow_only and not slow:
+            continue
+        rows.append({"sku": r["sku"], "name": r["name"], "unit": r["unit"],
+                     "category": r["category"] or "", "on_hand": on_hand, "avg_cost": cost,
+                     "value": value, "sold": qty_sold, "cogs": cogs,
+                     "turnover": turnover, "days_idle": idle, "slow": slow})
+    rows.sort(key=lambda a: (-a["value"], a["sku"]))
+    totals = {"items": len(rows), "value": sum(a["value"] for a in rows),
+              "cogs": sum(a["cogs"] for a in rows), "slow": sum(1 for a in rows if a["slow"])}
+    return Table(
+        "slow_movers" if slow_only else "inventory",
+        f"Slow movers (unsold for {slow_days} days)" if slow_only else "Inventory",
+        [("sku", "sku", "text"), ("name", "name", "text"), ("unit", "unit", "text"),
+         ("on_hand", "on hand", "qty"), ("avg_cost", "avg cost", "money"),
+         ("value", "value", "money"), ("sold", "sold", "qty"), ("cogs", "cost sold", "money"),
+         ("turnover", "turnover", "ratio"), ("days_idle", "days idle", "int"),
+         ("slow", "slow", "text")],
+        rows[:limit], totals, start.isoformat(), end.isoformat(), str(tz))

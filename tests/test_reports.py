@@ -76,6 +76,7 @@ class Shop:
 @pytest.fixture
 def shop(tmp_path):
     store = Store(tmp_path / "r.db")
+    running_totals.ensure_built(store, TZ)  # as the daemon does at start
     store.write_sync(lambda tx: catalog.upsert(tx, ITEMS))
     shop = Shop(store)
     # Wed 2024-05-01 and Mon 2024-05-06 (next ISO week)
@@ -158,6 +159,7 @@ def test_bad_ranges(shop):
 
 def test_inventory_report_turnover_and_slow_movers(tmp_path):
     store = Store(tmp_path / "i.db")
+    running_totals.ensure_built(store, TZ)  # as the daemon does at start
     store.write_sync(lambda tx: catalog.upsert(tx, ITEMS))
     inv = Inventory(store, "S", "T", InventoryConfig())
     store.write_sync(lambda tx: inv.receive(tx, [{"sku": "A", "qty": 10_000, "cost": 200},

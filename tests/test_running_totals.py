@@ -41,9 +41,19 @@ def assert_same_reports(store, tz: ZoneInfo, day_from: str, day_to: str) -> None
         assert canonical(new) == canonical(old), f"profit by {by}"
 
 
+def assert_same_inventory(store, tz: ZoneInfo, day_from: str, day_to: str) -> None:
+    now = int(dt.datetime(2024, 4, 12, tzinfo=tz).timestamp() * 1_000_000)
+    for slow_only in (False, True):
+        new = reports.inventory_report(store, tz, day_from, day_to, slow_only=slow_only,
+                                       now_us=now).as_wire()
+        old = per_sale.inventory_report(store, tz, day_from, day_to, slow_only=slow_only,
+                                        now_us=now).as_wire()
+        assert new == old, "inventory"
+
+
 def totals_rows(store) -> dict[str, list]:
     return {t: [tuple(r) for r in store.all(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4")]
-            for t in ("totals_sales", "totals_items", "totals_tenders")}
+            for t in ("totals_sales", "totals_items", "totals_tenders", "totals_stock")}
 
 
 line = st.tuples(st.integers(0, len(ITEMS) - 1),  # item
@@ -63,6 +73,13 @@ document = st.fixed_dictionaries({
     "tenders": st.lists(st.tuples(st.sampled_from(["cash", "card", "wechat"]),
                                   st.integers(-5000, 20000)), max_size=2),
 })
+
+
+def move(tx, at: int, sku: str, kind: str, qty: int, value: int) -> None:
+    """The stock projection and the per-day totals, as inventory's apply_moves keeps them."""
+    tx.execute("INSERT INTO stock(sku, on_hand, updated_at) VALUES (?, ?, 0) ON CONFLICT DO"
+               " UPDATE SET on_hand = on_hand + excluded.on_hand", (sku, qty))
+    running_totals.add_stock_moves(tx, at, [(sku, kind, qty, value)])
 
 
 def insert(tx, n: int, doc: dict, tz: ZoneInfo) -> None:
@@ -88,9 +105,11 @@ def insert(tx, n: int, doc: dict, tz: ZoneInfo) -> None:
             (f"{sid}-{i}", sid, i, it["sku"], it["name"], it["price"], it["category"], qty,
              gross, gross, tax, int(voided)))
         if moved is not None:
+            signed = qty if kind == "refund" else -qty
             tx.execute("INSERT INTO stock_moves(seq, at, sku, kind, qty, on_hand, value, ref,"
                        " line_id) VALUES (0, ?, ?, ?, ?, 0, ?, ?, ?)",
-                       (when, it["sku"], kind, qty, moved, sid, f"{sid}-{i}"))
+                       (when, it["sku"], kind, signed, moved, sid, f"{sid}-{i}"))
+            move(tx, when, it["sku"], kind, signed, moved)
     for i, (method, amount) in enumerate(doc["tenders"]):
         tx.execute("INSERT INTO sale_tenders(id, sale_id, pos, method, amount, at)"
                    " VALUES (?, ?, ?, ?, ?, ?)", (f"{sid}-t{i}", sid, i, method, amount, when))
@@ -107,6 +126,7 @@ def test_reports_from_running_totals_equal_the_per_sale_reports(tmp_path_factory
     tz = ZoneInfo(tzname)
     store = Store(tmp_path_factory.mktemp("rt") / "t.db")
     try:
+        running_totals.ensure_built(store, tz)  # as the daemon does at start
         store.write_sync(lambda tx: catalog.upsert(tx, ITEMS))
         for n, doc in enumerate(docs):
             store.write_sync(lambda tx, n=n, doc=doc: insert(tx, n, doc, tz))
@@ -115,6 +135,7 @@ def test_reports_from_running_totals_equal_the_per_sale_reports(tmp_path_factory
         day_from = (first + dt.timedelta(days=lo)).isoformat()
         day_to = (first + dt.timedelta(days=hi)).isoformat()
         assert_same_reports(store, tz, day_from, day_to)
+        assert_same_inventory(store, tz, day_from, day_to)
         running = totals_rows(store)
         store.write_sync(lambda tx: running_totals.rebuild(tx.conn, tz))
         assert totals_rows(store) == running, "rebuild and the running totals differ"
@@ -168,6 +189,12 @@ async def test_a_daemons_sales_and_refunds_keep_the_totals_exact(till):
     today = dt.datetime.now(tz).date().isoformat()
     assert store.one("SELECT SUM(sales), SUM(refunds) FROM totals_sales")[:] == (6, 1)
     assert_same_reports(store, tz, today, today)
+    for day_from in (today, "2000-01-01"):
+        for slow_only in (False, True):
+            new = reports.inventory_report(store, tz, day_from, today, slow_only=slow_only)
+            old = per_sale.inventory_report(store, tz, day_from, today, slow_only=slow_only)
+            assert new.as_wire() == old.as_wire()
+    assert store.one("SELECT SUM(sold_qty) FROM totals_stock")[0] > 0
     running = totals_rows(store)
     store.write_sync(lambda tx: running_totals.rebuild(tx.conn, tz))
     assert totals_rows(store) == running

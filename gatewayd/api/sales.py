@@ -99,7 +99,8 @@ def register(reg: Registry, svc: SaleService) -> None:
 
     @reg.method("sale.list")
     async def sale_list(ctx: CallContext, p: SaleListParams) -> dict[str, Any]:
-        return svc.list_day(p.day or datetime.now(svc.tz).strftime("%Y%m%d"), p.limit, p.offset)
+        day = p.day or datetime.now(svc.tz).strftime("%Y%m%d")
+        return await svc.store.read(lambda snap: svc.list_day(day, p.limit, p.offset, snap))
 
     @reg.method("receipt.reprint")
     async def receipt_reprint(ctx: CallContext, p: ReprintParams) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gatewayd.sales.money import div_round
+from gatewayd.sales.running_totals import add_stock_moves
 from protocol.errors import ProtocolError
 
 if TYPE_CHECKING:
@@ -162,6 +163,7 @@ def apply_moves(
         [(seq, at, m.sku, kind, m.qty, after, uc, val, ref, m.line_id)
          for m, after, uc, val in applied],
     )
+    add_stock_moves(tx, at, [(m.sku, kind, m.qty, val) for m, _, _, val in applied])
     result = MoveResult(seq, wire)
     updates, inserts, crossed = [], [], []
     for sku, (on_hand, avg, threshold, low, exists, _cost) in state.items():

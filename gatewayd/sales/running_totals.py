@@ -14,9 +14,12 @@ moves valued it at when it left (for a sale from before stock was tracked: the c
 then, `round(qty * cost / 1000)`). The hour is the local hour of completion in the store's
 timezone.
 
-`rebuild` recomputes every row from the sales in the store (the same sums in SQL, grouped):
-run once when the tables are new on an existing store (`ensure_built`), and by the test that
-holds the running totals equal to the per-sale computation.
+Stock moves are summed per local day and item likewise (`add_stock_moves`, called where the
+moves are written), for the inventory report's opening, closing and sold quantities.
+
+`rebuild` recomputes every row from the sales and moves in the store (the same sums, grouped
+in SQL): run once when the tables are new on an existing store (`ensure_built`), and by the
+test that holds the running totals equal to the per-sale computation.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -68,9 +72,11 @@ def line_cost(kind: str, qty: int, moved: int | None, item_cost: int | None) -> 
 def add_document(tx: Any, sale_id: str, tz: ZoneInfo) -> None:
     """Add a just-completed sale or refund to the running totals (in its transaction)."""
     s = tx.one("SELECT kind, total, change, completed_at, business_day, operator, member"
-               " FROM sales WHERE id = ? AND state = 'completed'", (sale_id,))
-    if s is None:
+               " FROM sales WHERE id = ? AND state = 'completed' AND in_totals = 0"
+               " AND business_day IS NOT NULL AND completed_at IS NOT NULL", (sale_id,))
+    if s is None:  # not a completed document, or already counted
         return
+    tx.execute("UPDATE sales SET in_totals = 1 WHERE id = ?", (sale_id,))
     refund = s["kind"] == "refund"
     sign = -1 if refund else 1
     day, hour, operator = s["business_day"], _Hour(tz)(s["completed_at"]), s["operator"] or ""
@@ -106,19 +112,75 @@ def add_document(tx: Any, sale_id: str, tz: ZoneInfo) -> None:
             "SELECT method, amount FROM sale_tenders WHERE sale_id = ?", (sale_id,))])
 
 
+# -- stock -----------------------------------------------------------------------------------------
+SOLD_KINDS = ("sale", "refund", "void")
+_zones: dict[str, ZoneInfo] = {}
+
+
+def _local_day(tz: ZoneInfo, us: int) -> str:
+    return dt.datetime.fromtimestamp(us / 1e6, tz).strftime("%Y%m%d")
+
+
+def add_stock_moves(tx: Any, at: int, moves: Iterable[tuple[str, str, int, int]]) -> None:
+    """Add stock moves `(sku, kind, qty, value)` made at `at` to the per-day totals (in
+    their transaction). The day is local in the timezone the totals were built in; before
+    they are built there is nothing to add to (the build sums every move)."""
+    row = tx.one("SELECT built, tz FROM totals_state")
+    if not row["built"] or row["tz"] is None:
+        return
+    tz = _zones.get(row["tz"]) or _zones.setdefault(row["tz"], ZoneInfo(row["tz"]))
+    day = _local_day(tz, at)
+    sums: dict[str, list[int]] = {}
+    for sku, kind, qty, value in moves:
+        a = sums.setdefault(sku, [0, 0, 0])
+        a[0] += qty
+        if kind in SOLD_KINDS:
+            a[1] -= qty
+            a[2] -= value
+    tx.executemany(
+        "INSERT INTO totals_stock(day, sku, qty, sold_qty, sold_value) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT DO UPDATE SET qty = qty + excluded.qty,"
+        " sold_qty = sold_qty + excluded.sold_qty, sold_value = sold_value + excluded.sold_value",
+        [(day, sku, *a) for sku, a in sums.items()])
+
+
+def _rebuild_stock(conn: sqlite3.Connection, tz: ZoneInfo) -> None:
+    """From every stock move, grouped by UTC quarter hour (every timezone's offset is a
+    whole number of quarter hours, so each group falls in one local day)."""
+    days: dict[int, str] = {}
+    sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for quarter, sku, qty, sold_qty, sold_value in conn.execute(
+        "SELECT at / 900000000, sku, SUM(qty),"
+        " -SUM(CASE WHEN kind IN ('sale', 'refund', 'void') THEN qty ELSE 0 END),"
+        " -SUM(CASE WHEN kind IN ('sale', 'refund', 'void') THEN value ELSE 0 END)"
+        " FROM stock_moves GROUP BY 1, 2"
+    ):
+        day = days.get(quarter)
+        if day is None:
+            day = days[quarter] = _local_day(tz, quarter * 900_000_000)
+        a = sums[(day, sku)]
+        a[0] += qty
+        a[1] += sold_qty
+        a[2] += sold_value
+    conn.executemany("INSERT INTO totals_stock(day, sku, qty, sold_qty, sold_value)"
+                     " VALUES (?, ?, ?, ?, ?)", [(*k, *v) for k, v in sums.items()])
+
+
 # -- rebuild -------------------------------------------------------------------------------------
 def rebuild(conn: sqlite3.Connection, tz: ZoneInfo) -> None:
     """Recompute every running total from the store's sales (inside the caller's
     transaction). The same sums as `add_document`, grouped in SQL."""
     hour = _Hour(tz)
-    for table in ("totals_sales", "totals_items", "totals_tenders"):
+    for table in ("totals_sales", "totals_items", "totals_tenders", "totals_stock"):
         conn.execute(f"DELETE FROM {table}")
+    _rebuild_stock(conn, tz)
     by_hour: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for r in conn.execute(
         "SELECT business_day, completed_at / 3600000000, COALESCE(operator, ''),"
         " member IS NOT NULL, SUM(kind != 'refund'), SUM(kind = 'refund'),"
         " SUM(CASE WHEN kind = 'refund' THEN -ABS(total) ELSE total END), SUM(change)"
-        " FROM sales WHERE state = 'completed' GROUP BY 1, 2, 3, 4"
+        " FROM sales WHERE state = 'completed' AND business_day IS NOT NULL"
+        " AND completed_at IS NOT NULL GROUP BY 1, 2, 3, 4"
     ):
         a = by_hour[(r[0], hour.of_utc_hour(r[1]), r[2], r[3])]
         for i in range(4):
@@ -142,13 +204,15 @@ def rebuild(conn: sqlite3.Connection, tz: ZoneInfo) -> None:
         "   (SELECT SUM(m.value) FROM stock_moves m WHERE m.line_id = l.id) AS moved,"
         "   i.cost AS item_cost"
         "  FROM sales s JOIN sale_lines l ON l.sale_id = s.id LEFT JOIN items i ON i.sku = l.sku"
-        "  WHERE s.state = 'completed' AND l.voided = 0)"
+        "  WHERE s.state = 'completed' AND s.business_day IS NOT NULL"
+        "  AND s.completed_at IS NOT NULL AND l.voided = 0)"
         " GROUP BY day, sku, category")
     tenders: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     for r in conn.execute(
         "SELECT s.business_day, s.completed_at / 3600000000, t.method,"
         " COALESCE(s.operator, ''), COUNT(*), SUM(t.amount)"
         " FROM sales s JOIN sale_tenders t ON t.sale_id = s.id WHERE s.state = 'completed'"
+        " AND s.business_day IS NOT NULL AND s.completed_at IS NOT NULL"
         " GROUP BY 1, 2, 3, 4"
     ):
         a = tenders[(r[0], hour.of_utc_hour(r[1]), r[2], r[3])]
@@ -156,6 +220,9 @@ def rebuild(conn: sqlite3.Connection, tz: ZoneInfo) -> None:
         a[1] += r[5]
     conn.executemany("INSERT INTO totals_tenders(day, hour, method, operator, n, amount)"
                      " VALUES (?, ?, ?, ?, ?, ?)", [(*k, *v) for k, v in tenders.items()])
+    conn.execute("UPDATE sales SET in_totals = (state = 'completed' AND business_day IS NOT"
+                 " NULL AND completed_at IS NOT NULL) WHERE in_totals != (state = 'completed'"
+                 " AND business_day IS NOT NULL AND completed_at IS NOT NULL)")
     conn.execute("UPDATE totals_state SET built = 1, tz = ?", (str(tz),))
 
 

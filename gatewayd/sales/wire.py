@@ -23,6 +23,7 @@ from protocol.codec import unpack
 
 if TYPE_CHECKING:
     from gatewayd.store.db import Store
+    from gatewayd.store.reader import Reads
     from gatewayd.till import TillConfig
 
 
@@ -137,10 +138,13 @@ class SaleWire:
             return empty_sale()
         return self.get_wire(row["id"])  # type: ignore[return-value]
 
-    def list_day(self, day: str, limit: int, offset: int) -> dict[str, Any]:
+    def list_day(self, day: str, limit: int, offset: int,
+                 reads: Reads | None = None) -> dict[str, Any]:
         """Summaries of a business day's finished documents, newest first (the back
-        office's list; `get_wire` has the whole sale)."""
-        store = self.store
+        office's list; `get_wire` has the whole sale). A day of a busy till is a few
+        thousand rows to count and sort: the protocol runs it on a reader thread (`reads`,
+        gatewayd/store/reader.py)."""
+        store = reads or self.store
         where = "business_day=? AND state IN ('completed', 'voided')"
         count = store.one(f"SELECT COUNT(*) FROM sales WHERE {where}", (day,))[0]
         rows = store.all(

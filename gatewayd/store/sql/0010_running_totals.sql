@@ -39,6 +39,9 @@ CREATE TABLE totals_tenders (
     PRIMARY KEY (day, hour, method, operator)
 ) WITHOUT ROWID;
 
+-- 1: the document is in the totals (a hook that runs twice adds it once)
+ALTER TABLE sales ADD COLUMN in_totals INTEGER NOT NULL DEFAULT 0;
+
 -- built = 0: the store has sales from before these tables (or another timezone); the
 -- daemon rebuilds them from the sales once, at start (running_totals.ensure_built)
 CREATE TABLE totals_state (
