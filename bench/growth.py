@@ -9,6 +9,8 @@ bench-growth` sets 1,600,000: three years at 1,500 a day), generated once into
                            store                                                 <= 1.1x
     growth.sale.current    sale.current with no open sale, big store             < 2 ms
     growth.reprint         receipt.reprint of the last receipt, big store        < 2 ms
+    growth.write.floor     a one-event commit through the writer: what any write (the
+                           reprint is one) pays before its own work
     growth.report.max      the slowest report (every sales/profit grouping, all history)
                                                                                  < 200 ms
     growth.rtt.reporting   system.info round trip while reports run back to back vs idle
@@ -121,7 +123,13 @@ async def _measure(big: Path, fresh: Path, work: Path) -> list[Row]:
                         value_p99=current.p99 * 1e3, unit="ms", limit=2))
         reprint = await time_async(lambda: gw.call("receipt.reprint", {}), 300, warmup=10)
         rows.append(Row("growth.reprint", value=reprint.p50 * 1e3,
-                        value_p99=reprint.p99 * 1e3, unit="ms", limit=2))
+                        value_p99=reprint.p99 * 1e3, unit="ms", limit=2,
+                        note="a write: renders the receipt, queues it, journals"))
+        floor = await time_async(lambda: app.store.write(
+            lambda tx: tx.append("bench.noop", {})), 300, warmup=10)
+        rows.append(Row("growth.write.floor", value=floor.p50 * 1e3,
+                        value_p99=floor.p99 * 1e3, unit="ms",
+                        note="one-event commit through the writer (fsync): any write's floor"))
         slowest, name = 0.0, ""
         for method, params in REPORTS:
             t = await time_async(lambda m=method, p=params: gw.call(
