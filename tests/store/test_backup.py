@@ -15,6 +15,13 @@ from gatewayd.store import backup as backups
 from gatewayd.store.db import Store
 
 
+@pytest.fixture(autouse=True)
+def synthetic_kinds(monkeypatch):
+    """The backups here copy synthetic events ("w"): no journal schema check (that is
+    test_journal_schema.py's)."""
+    monkeypatch.delenv("GATEWAYD_CHECK_JOURNAL", raising=False)
+
+
 def _fill(store: Store, n: int) -> None:
     blob = "x" * 2000  # a few pages per event: the copy takes many steps
     for i in range(n):
