@@ -130,9 +130,15 @@ def check(path: Path | str, progress: Progress | None = None, *,
     timer = threading.Timer(deadline_s, conn.interrupt)
     timer.start()
     try:
-        tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_schema WHERE type='table' AND name NOT LIKE 'sqlite_%'"
-            " ORDER BY name")]
+        try:
+            tables = [r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_schema WHERE type='table' AND name NOT LIKE"
+                " 'sqlite_%' ORDER BY name")]
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):  # the deadline passed before the first table
+                raise BackupError(f"the check did not finish within {deadline_s:g} s "
+                                  "(0 tables checked)") from None
+            raise
         problems: list[str] = []
         for i, table in enumerate(tables):
             late = BackupError(f"the check did not finish within {deadline_s:g} s "
