@@ -6,8 +6,8 @@ Here the import is built beside the catalog and switched in:
 
 1. stage: `items_next` and `barcodes_next`, created with the live tables' own definitions,
    receive a copy of the catalog and then the imported rows, `CHUNK` rows per transaction:
-   each one holds the write lock for milliseconds, and the till sells in between (the
-   daemon's writer, or another process's, gets the lock between two chunks).
+   each one holds the write lock for milliseconds, then lets go of it for `YIELD_S`, and
+   the till sells in between (the daemon's writer gets the lock between two chunks).
 2. switch, in one short transaction: the live tables are renamed away, the staged ones take
    their names (SQLite rewrites the barcodes' foreign key to the new `items`), the catalog
    version is bumped (caches empty) and the one `catalog.upserted` event is journaled. A
@@ -24,6 +24,7 @@ the live ones' names while both exist.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -34,6 +35,11 @@ from gatewayd.store.db import now_us
 
 CHUNK = 2000
 ATTEMPTS = 3
+# After each chunk the import lets go of the write lock for this long. A writer in another
+# process (the daemon's, with a sale) waits in SQLite's busy handler, which retries every
+# 100 ms once it has waited a while: released for less, back-to-back chunks could starve it
+# until its busy timeout.
+YIELD_S = 0.1
 LIVE = ("items", "barcodes")
 
 
@@ -58,6 +64,13 @@ def _ddl(store: Any, table: str, gen: int) -> list[str]:
             raise RuntimeError(f"cannot stage index {sql!r}")
         out.append(f"CREATE {m.group(1) or ''}INDEX {m.group(2)}_g{gen} ON {table}_next"
                    f"{m.group(3)}")
+    return out
+
+
+def _chunk(store: Any, fn: Callable[[Any], Any]) -> Any:
+    """One chunk's transaction, then a pause in which others write (see YIELD_S)."""
+    out = store.write_sync(fn)
+    time.sleep(YIELD_S)
     return out
 
 
@@ -93,7 +106,7 @@ def _copy(store: Any, table: str, key: str, version: int,
                        f" {key} <= ?", (last, row[0]))
             return row[0]
 
-        got, _ = store.write_sync(fn)
+        got, _ = _chunk(store, fn)
         if got is None:
             return
         last = got
@@ -110,7 +123,7 @@ def _stage(store: Any, items: Sequence[ItemIn], version: int, at: int,
                 raise CatalogChanged
             return write_rows(tx, part, at, "items_next", "barcodes_next")
 
-        (n, some), _ = store.write_sync(fn)
+        (n, some), _ = _chunk(store, fn)
         moved_count += n
         moved += some[:100 - len(moved)]
         if progress and len(items) >= 10 * CHUNK and (i // CHUNK) % 10 == 9:
@@ -136,7 +149,7 @@ def _drop_old(store: Any) -> None:
     """The replaced tables, emptied in chunks (each a short transaction) and dropped."""
     for table, key in (("barcodes_old", "code"), ("items_old", "sku")):
         while True:
-            (n, _) = store.write_sync(lambda tx, t=table, k=key: tx.execute(
+            (n, _) = _chunk(store, lambda tx, t=table, k=key: tx.execute(
                 f"DELETE FROM {t} WHERE {k} IN (SELECT {k} FROM {t} LIMIT ?)",
                 (CHUNK * 5,)).rowcount)
             if n == 0:
