@@ -11,7 +11,8 @@ rows to monthly archive files beside the store and out of it:
   refund plans and stock moves: older than `keep_days`, and never one still returnable
   (within `return_window_days`), never one whose journal events head office has not
   acknowledged; a sale and its refunds leave together.
-- finished print jobs (their receipt documents): older than `print_days`.
+- finished print jobs (done, sent to a printer without status, cancelled; their receipt
+  documents): older than `print_days`. A held (poison) job stays until someone looks.
 
 When the live store is still over `max_store_mb`, the oldest sales past the return window
 go too, month by month (the same "never" rules hold).
@@ -418,7 +419,7 @@ def archive_print_jobs(store: Any, read: sqlite3.Connection, directory: Path, be
     last = 0
     while not should_stop():
         rows = _rows(read, "SELECT rowid AS rid, * FROM print_jobs WHERE rowid > ? AND state IN"
-                     " ('done', 'cancelled') AND updated_at < ? ORDER BY rowid LIMIT ?",
+                     " ('done', 'sent', 'cancelled') AND updated_at < ? ORDER BY rowid LIMIT ?",
                      (last, before_us, BATCH))
         if not rows:
             return
