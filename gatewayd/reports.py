@@ -97,7 +97,7 @@ def _require_totals(store: Reads, tz: ZoneInfo) -> None:
     """The reports read the running totals: a store whose totals were never built (no
     daemon has started on it) or were built in another timezone gets a clear error, not
     wrong figures (gatewayd/sales/running_totals.py ensure_built builds them)."""
-    row = store.one("SELECT built, tz FROM totals_state")
+    row = store.all("SELECT built, tz FROM totals_state")[0]
     if not row["built"] or row["tz"] != str(tz):
         raise ReportError(f"the report totals of this store are not built for {tz}: start "
                           f"the daemon once, or use `gatewayd report`, which builds them")
@@ -151,10 +151,10 @@ def sales_report(store: Reads, tz: ZoneInfo, by: str, day_from: str | None = Non
     t = Table(f"sales_by_{by}", f"Sales by {by}", [], day_from=start.isoformat(),
               day_to=end.isoformat(), tz=str(tz))
     if by in ("hour", "day", "week", "cashier", "member"):
-        n_sales, n_refunds, total = store.one(
+        n_sales, n_refunds, total = store.all(
             "SELECT COALESCE(SUM(sales), 0), COALESCE(SUM(refunds), 0),"
             " COALESCE(SUM(amount), 0) FROM totals_sales WHERE day BETWEEN ? AND ?",
-            (_bd(start), _bd(end)))
+            (_bd(start), _bd(end)))[0]
         t.totals = {"sales": n_sales, "refunds": n_refunds, "amount": total,
                     "avg_ticket": _avg(total, n_sales)}
         if by == "hour":
@@ -178,10 +178,10 @@ def sales_report(store: Reads, tz: ZoneInfo, by: str, day_from: str | None = Non
             weeks: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
             for bd, sales, refunds, amount in _sales_by(store, "day", start, end):
                 y, w, _ = dt.date.fromisoformat(_iso(bd)).isocalendar()
-                a = weeks[f"{y}-W{w:02d}"]
-                a[0] += sales
-                a[1] += refunds
-                a[2] += amount
+                week = weeks[f"{y}-W{w:02d}"]
+                week[0] += sales
+                week[1] += refunds
+                week[2] += amount
             buckets = _bucketed(((k, *v) for k, v in weeks.items()), total)
             for b in buckets:
                 b["week"] = b.pop("key")
@@ -291,13 +291,13 @@ def _moved_since(store: Reads, day: str) -> dict[str, int]:
     """Net stock moved per item on and after `day`: summed over whichever side of `day`
     holds fewer days (on hand is the sum of every move, so the rest is on hand less the
     moves before)."""
-    first = store.one("SELECT MIN(day), MAX(day) FROM totals_stock")
+    first = store.all("SELECT MIN(day), MAX(day) FROM totals_stock")[0]
     if first[0] is None or day > first[1]:
         return {}
-    after_days = store.one("SELECT COUNT(DISTINCT day) FROM totals_stock WHERE day >= ?",
-                           (day,))[0]
-    before_days = store.one("SELECT COUNT(DISTINCT day) FROM totals_stock WHERE day < ?",
-                            (day,))[0]
+    after_days = store.all("SELECT COUNT(DISTINCT day) FROM totals_stock WHERE day >= ?",
+                           (day,))[0][0]
+    before_days = store.all("SELECT COUNT(DISTINCT day) FROM totals_stock WHERE day < ?",
+                            (day,))[0][0]
     if after_days <= before_days:
         return {r[0]: r[1] for r in store.all(
             "SELECT sku, SUM(qty) FROM totals_stock WHERE day >= ? GROUP BY sku", (day,))}

@@ -114,7 +114,7 @@ def _copy(store: Any, table: str, key: str, version: int,
 
 def _stage(store: Any, items: Sequence[ItemIn], version: int, at: int,
            progress: Callable[[str], None] | None) -> tuple[int, list[dict[str, str]]]:
-    moved_count, moved = 0, []
+    moved_count, moved = 0, list[dict[str, str]]()
     for i in range(0, len(items), CHUNK):
         part = items[i:i + CHUNK]
 
@@ -149,9 +149,11 @@ def _drop_old(store: Any) -> None:
     """The replaced tables, emptied in chunks (each a short transaction) and dropped."""
     for table, key in (("barcodes_old", "code"), ("items_old", "sku")):
         while True:
-            (n, _) = _chunk(store, lambda tx, t=table, k=key: tx.execute(
-                f"DELETE FROM {t} WHERE {k} IN (SELECT {k} FROM {t} LIMIT ?)",
-                (CHUNK * 5,)).rowcount)
+            def delete(tx: Any, t: str = table, k: str = key) -> int:
+                return tx.execute(f"DELETE FROM {t} WHERE {k} IN (SELECT {k} FROM {t} LIMIT ?)",
+                                  (CHUNK * 5,)).rowcount
+
+            (n, _) = _chunk(store, delete)
             if n == 0:
                 break
         store.write_sync(lambda tx, t=table: tx.execute(f"DROP TABLE {t}"))

@@ -299,8 +299,9 @@ class ReturnsService:
         """`refundable` of a sale retention archived: read from the archive (the refund
         itself brings the sale back into the live store, in its transaction)."""
         directory = self.store.archive_dir
-        bundle = None if directory is None else retention.find_sale(directory,
-                                                                    receipt_no=receipt_no)
+        if directory is None:
+            return None
+        bundle = retention.find_sale(directory, receipt_no=receipt_no)
         if bundle is None or bundle["sales"]["kind"] != "sale":
             return None
         sale = bundle["sales"]

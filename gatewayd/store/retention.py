@@ -169,6 +169,7 @@ def find_sale(directory: Path, *, receipt_no: str | None = None,
               sale_id: str | None = None, month: str | None = None) -> dict[str, Any] | None:
     """An archived sale's rows `{sales: row, sale_lines: [...], ...}` by receipt number
     (its day names the file) or by id (`month` if known, else every file, newest first)."""
+    key: str | None
     if receipt_no is not None:
         parts = receipt_no.split("-")
         days = [p for p in parts if len(p) == 8 and p.isdigit()]
