@@ -192,7 +192,7 @@ def as_utc(us: int | None) -> datetime | None:
 
 # the payment in progress on a sale, if any (the wire sale's `payment`)
 # The sale path's reads of "the last" sale: each one indexed row whatever the history
-# (0010_sale_path_indexes.sql; tests/store/test_query_plans.py holds them to it).
+# (0011_sale_path_indexes.sql; tests/store/test_query_plans.py holds them to it).
 ACTIVE_SALE_SQL = "SELECT id FROM sales WHERE till=? AND state IN ('open','tendering')"
 LAST_FINISHED_SQL = ("SELECT id FROM sales WHERE till=? AND state IN ('completed','voided')"
                      " AND kind='sale' ORDER BY updated_at DESC, rowid DESC LIMIT 1")

@@ -94,7 +94,7 @@ def hq_acked_seq(store: Any) -> int | None:
     head office (not enrolled). The one place retention asks; the replication link owns the
     cursor (gatewayd/replication/link.py `prune_floor`, when it is there)."""
     try:
-        from gatewayd.replication.link import prune_floor  # type: ignore[import-not-found]
+        from gatewayd.replication.link import prune_floor
     except ImportError:
         return None
     try:
