@@ -26,6 +26,14 @@ class CustomerDisplay:
     cfg: SaleConfig
     devices: Devices
 
+    if TYPE_CHECKING:
+        # What this mixin uses of its host, SaleService (gatewayd/sales/service.py) and
+        # PaymentFlow (gatewayd/sales/payment_flow.py); seen by the type checker only.
+        _display_send: trio.MemorySendChannel[tuple[str, Any]]
+        _display_recv: trio.MemoryReceiveChannel[tuple[str, Any]]
+
+        async def recover(self) -> None: ...
+
     def _display(self, item: tuple[str, Any]) -> None:
         if item[0] != "drawer" and self._device("display", self.cfg.display) is None:
             return  # no pole display: nothing to show, so the worker is not woken

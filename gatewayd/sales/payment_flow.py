@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -54,6 +55,19 @@ class PaymentFlow:
     tenders: dict[str, TenderProvider]
     tender_config: TenderConfig
     _pay_lock: trio.Lock
+
+    if TYPE_CHECKING:
+        # What this mixin uses of its host, SaleService (gatewayd/sales/service.py) and
+        # SaleWire (gatewayd/sales/wire.py); seen by the type checker only.
+        @staticmethod
+        def load(tx: Tx, sale_id: str, row: Any = None) -> Loaded | None: ...
+        def _require_active(self, tx: Tx) -> Loaded: ...
+        def _settle(self, tx: Tx, st: Loaded) -> None: ...
+        def _complete(self, tx: Tx, st: Loaded, operator: str | None) -> dict[str, Any]: ...
+        def _wire_of(self, tx: Tx, st: Loaded) -> dict[str, Any]: ...
+        def wire_from_tx(self, tx: Tx, sale_id: str) -> dict[str, Any]: ...
+        def _published(self, wire: dict[str, Any], *, display: bool = True) -> None: ...
+        async def _after(self, wire: dict[str, Any]) -> None: ...
 
     async def tender(self, operator: str | None, method: str | None, amount: int | None = None,
                      code: str | None = None, ref: str | None = None) -> dict[str, Any]:
@@ -102,7 +116,7 @@ class PaymentFlow:
         row = {"id": str(uuid.uuid4()), "sale_id": st.sale["id"], "pos": len(st.tenders),
                "method": tender.method, "amount": tender.amount, "ref": tender.ref,
                "attempt_id": attempt_id, "operator": operator, "at": tx.at}
-        row = dict(tx.one(
+        row = dict(tx.row(
             "INSERT INTO sale_tenders(id, sale_id, pos, method, amount, ref, attempt_id,"
             " operator, at) VALUES (:id,:sale_id,:pos,:method,:amount,:ref,:attempt_id,"
             ":operator,:at) RETURNING *", row))
@@ -340,7 +354,7 @@ class PaymentFlow:
             try:
                 if res.state == "approved":
                     wire, _ = await self.store.write(
-                        lambda tx, a=att, r=res: self._apply_approved(tx, a, r, None))
+                        partial(self._apply_approved, att=att, result=res, operator=None))
                     await self._after(wire)
                 else:
                     await self._settle_attempt(att, res, None)

@@ -33,6 +33,11 @@ class SaleWire:
     till: TillConfig
     cfg: SaleConfig
 
+    if TYPE_CHECKING:
+        # SaleService.load (gatewayd/sales/service.py); seen by the type checker only.
+        @staticmethod
+        def load(tx: Tx, sale_id: str, row: Any = None) -> Loaded | None: ...
+
     def wire(self, sale: Any, lines: list[Any], tenders: list[Any],
              attempt: Any | None = None, settlement: Any = None) -> dict[str, Any]:
         """The sale as DESIGN §4 carries it (extended: net/tax/explain/promo per line, the
@@ -146,7 +151,7 @@ class SaleWire:
         gatewayd/store/reader.py)."""
         store = reads or self.store
         where = "business_day=? AND state IN ('completed', 'voided')"
-        count = store.one(f"SELECT COUNT(*) FROM sales WHERE {where}", (day,))[0]
+        count = store.all(f"SELECT COUNT(*) FROM sales WHERE {where}", (day,))[0][0]
         rows = store.all(
             f"SELECT id, receipt_no, kind, state, completed_at, updated_at, operator, total,"
             f" (SELECT COUNT(*) FROM sale_lines l WHERE l.sale_id=s.id AND NOT l.voided)"
