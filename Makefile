@@ -41,9 +41,11 @@ test: $(STAMP) browser-deps shell-deps
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
-# The full link fault run: 20 tills x 500 sales through cuts, partitions and kill -9 of
+# The long runs behind the small ones in `make test` (their size knobs turned up): the
+# fuzzer's 100k frames; the full link fault run: 20 tills x 500 sales through cuts, partitions and kill -9 of
 # tills, head office and its database connections, on SQLite and PostgreSQL.
 soak: $(STAMP)
+	GATEWAYD_FUZZ_FRAMES=100000 $(BIN)/python -m pytest -s tests/security/test_fuzz_frames.py
 	GATEWAYD_SOAK_TILLS=20 GATEWAYD_SOAK_SALES=500 $(BIN)/python -m pytest -s tests/hq/test_chaos.py
 	GATEWAYD_TEST_BIG_SALES=200000 GATEWAYD_TEST_IMPORT_ITEMS=200000 \
 	  $(BIN)/python -m pytest tests/store tests/sales/test_catalog_stage.py -q

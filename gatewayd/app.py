@@ -10,9 +10,11 @@ which task.
 
 from __future__ import annotations
 
+import errno
 import logging
 import signal
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
@@ -48,16 +50,21 @@ from gatewayd.sales.scan import ScanRouter, paycode_route
 from gatewayd.sales.service import SaleService
 from gatewayd.sales.shifts import ShiftService
 from gatewayd.server.http import make_process_request
+from gatewayd.server.listener import CappedListener, connection_cap
 from gatewayd.server.registry import Registry
 from gatewayd.server.session import Session
+from gatewayd.store.check import check_store
 from gatewayd.store.db import Store
-from protocol.methods import MethodSpec
+from protocol.errors import ProtocolError
+from protocol.methods import SPECS, MethodSpec
 from protocol.roles import rank
 from protocol.version import SUBPROTOCOL
 
 log = logging.getLogger("gatewayd")
 # the services every sale of a till involves (gatewayd/sales/parts.py)
 SALE_PARTICIPANTS = ("shifts", "members", "inventory")
+SAFE_MODE_METHODS = {"subscribe", "unsubscribe", "system.info", "system.health"}
+REVOKE_POLL_S = 0.5  # a revoked token's connections end within a second
 WEB_ROOT = Path(__file__).resolve().parent.parent / "clients" / "web"
 
 
@@ -75,11 +82,23 @@ class App:
         self.version = _version()
         self.started = time.monotonic()
         self.metrics = Metrics()
-        self.store = Store(config.store_path, readers=config.store.readers,
-                           read_deadline_s=config.store.read_deadline_s,
-                           archive_dir=config.archive_dir)
+        # Safe mode: the store failed its start-up check. The daemon stays up (so /healthz,
+        # the log and every client can say why) but never opens the store: no method that
+        # reads or writes it is served, a sale least of all.
+        self.safe_mode = check_store(config.store_path, config.store.check_seconds)
+        self.store: Store = None if self.safe_mode else Store(  # type: ignore[assignment]
+            config.store_path, readers=config.store.readers,
+            read_deadline_s=config.store.read_deadline_s, archive_dir=config.archive_dir)
         self.bus = Bus(config.server.replay_buffer)
-        self.auth = Auth(self.store, config.auth.lock_after_failures, config.auth.lock_minutes)
+        a = config.auth
+        self.auth = Auth(
+            self.store, a.lock_after_failures, a.lock_minutes,
+            peer_free=a.peer_free_failures, peer_cap_s=a.peer_backoff_max_s,
+            peer_forget_s=a.peer_forget_minutes * 60, alert=self.raise_alert,
+        )
+        self.pairing = auth.PairingLimits(
+            a.pair_requests_per_peer_minute, a.pair_requests_per_minute, a.pair_max_pending
+        )
         self.registry = Registry()
         self.sessions: set[Session] = set()
         self.web_root = config.server.web_root or (WEB_ROOT if WEB_ROOT.is_dir() else None)
@@ -87,8 +106,13 @@ class App:
         self.listening = trio.Event()
         self.port: int | None = None
         self.devices = DeviceManager(config.devices, self.emit)
-        self._build_services()
-        self._register_methods()
+        self.sims: SimSet | None = None
+        self.tasks: list[tuple[str, Callable[..., Awaitable[Any]]]] = []
+        if self.safe_mode:  # session and system methods only: see refuse_in_safe_mode
+            api.system.register(self.registry, self)
+        else:
+            self._build_services()
+            self._register_methods()
         self._metrics_gauges()
 
     def _build_services(self) -> None:
@@ -135,7 +159,7 @@ class App:
             self.returns.scan_route, paycode_route(self.sales), self.member_checkout.scan_route))
         # the journal up to head office, once enrolled (DESIGN §8); never in a sale's way
         self.replicator = Replicator(store, till, cfg.hq, publish)
-        self.tasks: list[tuple[str, Callable[..., Awaitable[Any]]]] = [
+        self.tasks = [
             ("print-queue", self.printing.run),
             ("sales", self.sales.run),
             ("scan-router", self.scan_router.run),
@@ -173,11 +197,32 @@ class App:
                 return session.operator.id
         return None
 
+    def refuse_in_safe_mode(self, method: str) -> None:
+        """In safe mode every method but SAFE_MODE_METHODS answers `conflict` with why."""
+        if self.safe_mode is not None and method in SPECS and method not in SAFE_MODE_METHODS:
+            raise ProtocolError(
+                "conflict", f"safe mode, sales are refused: {self.safe_mode}",
+                {"safe_mode": True, "reason": self.safe_mode},
+            )
+
     # -- shared helpers -------------------------------------------------------------------
     def emit(self, topic: str, data: dict[str, Any]) -> None:
         self.bus.publish(topic, data)
 
+    def raise_alert(self, kind: str, message: str, details: dict[str, Any]) -> None:
+        """An alert the daemon raises itself (a PIN lock, a flood of wrong PINs), published
+        as `alerts.raised` like a client's `alert.raise`, so the checkout and the back office
+        show it to the manager. What caused it is journaled by the caller (`auth.locked`,
+        `auth.flood`)."""
+        self.emit("alerts.raised", {
+            "id": uuid.uuid4().hex[:12], "kind": kind, "message": message,
+            "source": {"client": "gatewayd", "kind": "daemon", "operator": None},
+            "details": details,
+        })
+
     def token_role(self, token: str) -> tuple[str, str] | None:
+        if self.safe_mode:  # no store to check it against: enough to read why, no more
+            return ("safe-mode", "viewer")
         return auth.token_role(self.store, token)
 
     def required_role(self, spec: MethodSpec) -> str:
@@ -187,22 +232,28 @@ class App:
     def health(self) -> dict[str, Any]:
         devices = {d["id"]: d["state"] for d in self.devices.list()}
         ok = all(state == "online" for state in devices.values())
-        try:
-            seq = self.store.journal_seq()
-            store: dict[str, Any] = {"ok": True, "journal_seq": seq,
-                                     "schema": self.store.schema_version}
-        except Exception as exc:  # a broken store is the one thing worse than a broken device
-            store, ok = {"ok": False, "error": str(exc)}, False
+        failing = self.safe_mode is not None
+        if failing:
+            store: dict[str, Any] = {"ok": False, "safe_mode": True, "error": self.safe_mode}
+        else:
+            try:
+                seq = self.store.journal_seq()
+                store = {"ok": True, "journal_seq": seq, "schema": self.store.schema_version}
+                if self.store.write_error:  # a full disk, say: degraded until a write works
+                    store, ok = {**store, "ok": False, "error": self.store.write_error}, False
+            except Exception as exc:  # a broken store is the one thing worse than a device
+                store, ok = {"ok": False, "error": str(exc)}, False
         out = {
-            "status": "ok" if ok else "degraded",
+            "status": "failing" if failing else "ok" if ok else "degraded",
             "version": self.version,
             "uptime_s": int(time.monotonic() - self.started),
             "store": store,
             "devices": devices,
             "clients": len(self.sessions),
-            **self.maintenance.health(),
         }
-        out["replication"] = self.replicator.status()
+        if not failing:  # safe mode has no store: no backups, no replication
+            out.update(self.maintenance.health())
+            out["replication"] = self.replicator.status()
         return out
 
     def _metrics_gauges(self) -> None:
@@ -231,7 +282,12 @@ class App:
                 for d in self.devices.list()
             ],
         )
-        m.gauge("gatewayd_journal_seq", "Last journal seq.", lambda: [({}, self.store.last_seq)])
+        m.gauge("gatewayd_journal_seq", "Last journal seq.",
+                lambda: [({}, self.store.last_seq)] if self.store else [])
+        m.gauge("gatewayd_safe_mode", "1 when the store failed its start-up check.",
+                lambda: [({}, 1 if self.safe_mode else 0)])
+        if self.safe_mode:  # no store: no replication, reads or backups to report on
+            return
         m.gauge("gatewayd_replication_lag_events",
                 "Journal events head office has not acknowledged yet.",
                 lambda: [({}, self.replicator.status()["lag_events"])])
@@ -275,14 +331,23 @@ class App:
                 else:
                     nursery.start_soon(fn, name=name)
             await nursery.start(self.devices.run)
-            listeners = await trio.open_tcp_listeners(cfg.port, host=cfg.host)
+            cap = connection_cap(cfg.max_connections)
+            try:
+                sockets = await trio.open_tcp_listeners(cfg.port, host=cfg.host)
+            except OSError as exc:
+                raise StartupError(_listen_error(cfg.listen, exc)) from None
+            listeners = [
+                CappedListener(listener, cap, partial(
+                    self.metrics.inc, "gatewayd_connections_refused_total", reason="limit"))
+                for listener in sockets
+            ]
             self.port = listeners[0].socket.getsockname()[1]
             origins = self._origins()
             self.server = await nursery.start(
                 partial(
                     serve,
                     self._handle,
-                    listeners=listeners,
+                    listeners=listeners,  # type: ignore[arg-type]  # a Listener is enough
                     subprotocols=[Subprotocol(SUBPROTOCOL)],
                     origins=origins,
                     process_request=make_process_request(self),
@@ -293,11 +358,33 @@ class App:
                 )
             )
             nursery.start_soon(systemd.watchdog)
+            nursery.start_soon(self._drop_revoked_tokens)
             nursery.start_soon(self._signals, nursery.cancel_scope)
             self.listening.set()
+            if self.safe_mode:
+                log.error("SAFE MODE, sales are refused: %s", self.safe_mode)
+                self.raise_alert("store_damaged", f"safe mode, sales are refused: "
+                                 f"{self.safe_mode}", {"reason": self.safe_mode})
             systemd.notify("READY=1")
             log.info("gatewayd %s listening on %s:%s", self.version, cfg.host, self.port)
             task_status.started(self)
+
+    async def _drop_revoked_tokens(self) -> None:
+        """Tokens are revoked by `gatewayd token revoke`, another process writing the store:
+        look twice a second whether a connected client's token is among them."""
+        while self.store is not None:
+            await trio.sleep(REVOKE_POLL_S)
+            live = {s.token_id for s in self.sessions if s.token_id is not None}
+            if not live:
+                continue
+            marks = ",".join("?" * len(live))
+            revoked = {row["id"] for row in self.store.all(
+                f"SELECT id FROM tokens WHERE revoked_at IS NOT NULL AND id IN ({marks})",
+                tuple(live),
+            )}
+            for session in list(self.sessions):
+                if session.token_id in revoked:
+                    session.revoked.set()
 
     async def shutdown(self, scope: trio.CancelScope) -> None:
         """Close clients with 1001, let in-flight store writes finish, then stop everything."""
@@ -315,7 +402,22 @@ class App:
                 return
 
     def close(self) -> None:
-        self.store.close()
+        if self.store is not None:
+            self.store.close()
+
+
+class StartupError(Exception):
+    """The daemon cannot start for a reason the operator must fix: one line, no traceback."""
+
+
+def _listen_error(listen: str, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return f"cannot listen on {listen}: the address is in use (another gatewayd?)"
+    if exc.errno == errno.EACCES:
+        return f"cannot listen on {listen}: permission denied (a port below 1024?)"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {listen}: no such address on this machine"
+    return f"cannot listen on {listen}: {exc.strerror or exc}"
 
 
 def _wants_status(fn: Callable[..., Any]) -> bool:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 
 from gatewayd.store.db import Store, Tx
@@ -82,7 +84,66 @@ def token_role(store: Store, token: str) -> tuple[str, str] | None:
 
 
 # -- pairing ---------------------------------------------------------------------------------
-def pair_request(tx: Tx, name: str, kind: str, minutes: int) -> dict:
+class RateLimit:
+    """At most `limit` events per `window_s` seconds for each key (a sliding window). Keys
+    are client addresses, or one key for everybody; memory is bounded by `max_keys`."""
+
+    def __init__(self, limit: int, window_s: float, max_keys: int = 4096):
+        self.limit, self.window_s, self.max_keys = limit, window_s, max_keys
+        self.seen: dict[str, deque[float]] = {}
+
+    def take(self, key: str, now: float) -> float:
+        """0 when the event may happen (and is counted), else the seconds until it may."""
+        times = self.seen.get(key)
+        if times is None:
+            if len(self.seen) >= self.max_keys:
+                self._forget(now)
+            times = self.seen[key] = deque()
+        while times and times[0] <= now - self.window_s:
+            times.popleft()
+        if len(times) >= self.limit:
+            return times[0] + self.window_s - now
+        times.append(now)
+        return 0
+
+    def _forget(self, now: float) -> None:
+        for key, times in list(self.seen.items()):
+            if not times or times[-1] <= now - self.window_s:
+                del self.seen[key]
+        while len(self.seen) >= self.max_keys:
+            del self.seen[next(iter(self.seen))]
+
+
+class PairingLimits:
+    """`pair.request` needs no token, so it is what a stranger on the LAN can reach: bounded
+    per client address, overall, and in the number of requests pending at once."""
+
+    def __init__(self, per_peer: int, overall: int, max_pending: int, clock=time.monotonic):
+        self.per_peer = RateLimit(per_peer, 60)
+        self.overall = RateLimit(overall, 60)
+        self.max_pending = max_pending
+        self.clock = clock
+
+    def admit(self, peer: str) -> None:
+        now = self.clock()
+        wait = self.per_peer.take(peer, now) or self.overall.take("*", now)
+        if wait:
+            raise ProtocolError(
+                "conflict", f"too many pairing requests; try again in {math.ceil(wait)} s",
+                {"retry_s": math.ceil(wait)},
+            )
+
+
+def pair_request(tx: Tx, name: str, kind: str, minutes: int, max_pending: int = 20) -> dict:
+    pending = tx.scalar(
+        "SELECT count(*) FROM pair_requests WHERE status='pending' AND expires_at>=?",
+        (now_s(),),
+    )
+    if pending >= max_pending:
+        raise ProtocolError(
+            "conflict", f"{pending} pairing requests are waiting for an admin; try later",
+            {"retry_s": 60},
+        )
     request_id = secrets.token_hex(16)
     for _ in range(20):
         code = "".join(secrets.choice(PAIR_ALPHABET) for _ in range(6))
@@ -163,7 +224,10 @@ def add_operator(tx: Tx, op_id: str, name: str, role: str, pin: str) -> None:
 
 
 def list_operators(store: Store) -> list[dict]:
-    rows = store.all("SELECT id, name, role, active, locked_until FROM operators ORDER BY id")
+    rows = store.all(
+        "SELECT o.id, o.name, o.role, o.active, a.locked_until FROM operators o"
+        " LEFT JOIN pin_attempts a ON a.operator = o.id ORDER BY o.id"
+    )
     return [dict(r) for r in rows]
 
 
@@ -187,65 +251,244 @@ class KeptSession:
     expires_at: float
 
 
-class Auth:
-    """The daemon's view: PIN checks with lockout, and approvals, all journaled."""
+@dataclass(frozen=True)
+class Caller:
+    """Who tries a PIN: the client's address (the unit of per-peer throttling), the role of
+    its token (a viewer or display token may not try PINs at all) and its name."""
 
-    def __init__(self, store: Store, lock_after: int = 5, lock_minutes: int = 5, clock=now_s):
+    peer: str
+    token_role: str | None
+    client: str = "?"
+
+
+# What an unknown operator's PIN is checked against, so it costs one scrypt like a known one.
+_NOBODY_SALT = secrets.token_bytes(16)
+_NOBODY_HASH = secrets.token_bytes(SCRYPT["dklen"])
+LOCK_CAP_S = 24 * 3600  # exponential lock back-off stops doubling at a day
+
+
+@dataclass
+class _Peer:
+    failures: int = 0  # reserved attempts that have not turned out good
+    blocked_until: int = 0
+    last_at: int = 0
+    flooding: bool = False  # its flood alert was raised for this episode
+
+
+class PeerThrottle:
+    """Wrong PINs per client address, counted when an attempt starts (before its PIN is
+    hashed, so parallel guesses are all counted). The first `free` attempts go through;
+    after that each further attempt must wait twice as long as the previous one (1 s, 2 s,
+    4 s ... up to `cap_s`). A peer is forgiven after `forget_s` without a failure. This runs
+    before an operator's own count is touched: a stranger can lock one or two operators, not
+    all of them."""
+
+    MAX_PEERS = 4096
+
+    def __init__(self, free: int, cap_s: int, forget_s: int):
+        self.free, self.cap_s, self.forget_s = free, cap_s, forget_s
+        self.peers: dict[str, _Peer] = {}
+
+    def reserve(self, peer: str, now: int) -> tuple[int, bool]:
+        """(seconds to wait, 0 when the attempt may go ahead and is now counted; whether this
+        attempt starts a flood episode)."""
+        state = self.peers.get(peer)
+        if state is None or now - state.last_at > self.forget_s:
+            self._make_room(now)
+            state = self.peers[peer] = _Peer()
+        if now < state.blocked_until:
+            return state.blocked_until - now, False
+        state.failures += 1
+        state.last_at = now
+        over = state.failures - self.free
+        starts_flood = over > 0 and not state.flooding
+        if over > 0:
+            state.blocked_until = now + min(2 ** (over - 1), self.cap_s)
+            state.flooding = True
+        return 0, starts_flood
+
+    def refund(self, peer: str) -> None:
+        """The attempt was a good PIN: it does not count against the peer."""
+        state = self.peers.get(peer)
+        if state is not None and state.failures:
+            state.failures -= 1
+
+    def _make_room(self, now: int) -> None:
+        if len(self.peers) < self.MAX_PEERS:
+            return
+        for peer, state in list(self.peers.items()):
+            if now - state.last_at > self.forget_s:
+                del self.peers[peer]
+        while len(self.peers) >= self.MAX_PEERS:  # the oldest entries go first
+            del self.peers[next(iter(self.peers))]
+
+
+@dataclass(frozen=True)
+class _Reservation:
+    operator: Operator | None  # None: no such (active) operator; the PIN cannot be good
+    pin_hash: bytes
+    pin_salt: bytes
+
+
+class Auth:
+    """The daemon's view: PIN checks with lockout, and approvals, all journaled.
+
+    A PIN attempt is reserved before its PIN is hashed: in one write transaction the id's
+    attempts in progress go up, and none is let in while failures plus attempts in progress
+    reach `lock_after` (so 40 parallel guesses get exactly `lock_after` PINs checked between
+    them). Each attempt then settles: a wrong PIN becomes a failure, and the failure that
+    reaches `lock_after` locks the id; a good PIN clears the failures unless a lock is in
+    force. Locks double in length each time (`lock_minutes`, then twice that, ...) until a
+    good PIN after a lock. An attempt cut short by a crash is not a failure: a daemon that
+    starts has none in progress. Unknown ids are counted, hashed, answered and locked exactly
+    like known ones, so neither the answer nor its time tells them apart. Before any of that
+    the caller's address goes through PeerThrottle."""
+
+    def __init__(
+        self,
+        store: Store,
+        lock_after: int = 5,
+        lock_minutes: int = 5,
+        clock=now_s,
+        *,
+        peer_free: int = 10,
+        peer_cap_s: int = 3600,
+        peer_forget_s: int = 900,
+        alert=None,
+    ):
         self.store = store
         self.lock_after = lock_after
         self.lock_s = lock_minutes * 60
         self.clock = clock
         self.kept: dict[bytes, KeptSession] = {}  # hash of the session secret -> session
+        self.peers = PeerThrottle(peer_free, peer_cap_s, peer_forget_s)
+        # alert(kind, message, details): a staff alert (App.raise_alert)
+        self.alert = alert or (lambda kind, message, details: None)
+        if store is not None:  # (safe mode has no store, and no PIN checks)
+            store.write_sync(lambda tx: tx.execute("UPDATE pin_attempts SET pending=0"))
 
     async def verify(
-        self, op_id: str, pin: str, purpose: str, extra: dict | None = None
+        self, op_id: str, pin: str, purpose: str, caller: Caller, extra: dict | None = None
     ) -> Operator:
         """Check a PIN; journal the outcome; lock after too many failures."""
-        row = self.store.one("SELECT * FROM operators WHERE id=?", (op_id,))
-        now = self.clock()
-        if row is None or not row["active"]:
-            await self._journal(f"{purpose}.failed", {"operator": op_id, "reason": "unknown"})
-            raise ProtocolError("unauthenticated", "unknown operator or wrong PIN")
-        if row["locked_until"] and row["locked_until"] > now:
-            await self._journal(f"{purpose}.failed", {"operator": op_id, "reason": "locked"})
-            raise ProtocolError(
-                "forbidden",
-                f"operator {op_id} is locked for {row['locked_until'] - now} s after "
-                f"{self.lock_after} wrong PINs",
-                {"locked_s": row["locked_until"] - now},
-            )
         import trio  # scrypt takes tens of ms: keep it off the event loop
 
-        digest = await trio.to_thread.run_sync(hash_pin, pin, row["pin_salt"])
-        if hmac.compare_digest(digest, row["pin_hash"]):
-            if row["failures"]:
-                await self.store.write(
-                    lambda tx: tx.execute(
-                        "UPDATE operators SET failures=0, locked_until=NULL WHERE id=?", (op_id,)
-                    )
-                )
-            return Operator(row["id"], row["name"], row["role"])
-
-        def fail(tx: Tx) -> int:
-            failures = tx.scalar("SELECT failures FROM operators WHERE id=?", (op_id,)) + 1
-            locked = now + self.lock_s if failures >= self.lock_after else None
-            tx.execute(
-                "UPDATE operators SET failures=?, locked_until=? WHERE id=?",
-                (0 if locked else failures, locked, op_id),
+        if caller.token_role is None or not at_least(caller.token_role, "cashier"):
+            raise ProtocolError(
+                "forbidden", "a viewer or display connection cannot try operator PINs"
             )
-            tx.append(f"{purpose}.failed", {"operator": op_id, "reason": "pin", **(extra or {})})
-            if locked:
-                tx.append("auth.locked", {"operator": op_id, "until": locked})
-            return failures
+        now = self.clock()
+        wait_s, flood = self.peers.reserve(caller.peer, now)
+        if flood:
+            await self._journal("auth.flood", {"peer": caller.peer, "client": caller.client})
+            self.alert(
+                "auth_flood",
+                f"many wrong PINs from {caller.peer} ({caller.client}); slowing it down",
+                {"peer": caller.peer, "client": caller.client},
+            )
+        if wait_s:
+            await self._journal(
+                f"{purpose}.failed",
+                {"operator": op_id, "reason": "throttled", "peer": caller.peer, **(extra or {})},
+            )
+            raise ProtocolError(
+                "forbidden",
+                f"too many wrong PINs from this device; try again in {wait_s} s",
+                {"retry_s": wait_s},
+            )
+        reservation, _ = await self.store.write(lambda tx: self._reserve(tx, op_id, now))
+        if isinstance(reservation, ProtocolError):  # locked, or its budget is in use
+            await self._journal(f"{purpose}.failed", {
+                "operator": op_id, "reason": (reservation.details or {}).get("reason"),
+                **(extra or {})})
+            raise reservation
+        # Reserved: the hash and its settling run to the end even if the call is cancelled
+        # (a client that hangs up mid-check must neither leak the reservation nor escape
+        # the count). Only a crash cuts an attempt short, and start-up forgets those.
+        with trio.CancelScope(shield=True):
+            digest = await trio.to_thread.run_sync(hash_pin, pin, reservation.pin_salt)
+            good = hmac.compare_digest(digest, reservation.pin_hash)
+            if good and reservation.operator is not None:
+                self.peers.refund(caller.peer)
+                await self.store.write(lambda tx: self._settle(tx, op_id, True))
+                return reservation.operator
 
-        failures, _ = await self.store.write(fail)
-        raise ProtocolError(
-            "unauthenticated", "unknown operator or wrong PIN", {"failures": failures}
+            def fail(tx: Tx) -> int | None:
+                reason = "pin" if reservation.operator is not None else "unknown"
+                tx.append(f"{purpose}.failed",
+                          {"operator": op_id, "reason": reason, **(extra or {})})
+                locked_until = self._settle(tx, op_id, False)
+                if locked_until is not None:
+                    tx.append("auth.locked", {"operator": op_id, "until": locked_until})
+                return locked_until
+
+            locked_until, _ = await self.store.write(fail)
+        if locked_until is not None:
+            self.alert(
+                "auth_locked",
+                f"operator {op_id} locked after {self.lock_after} wrong PINs",
+                {"operator": op_id, "until": locked_until, "peer": caller.peer},
+            )
+        raise ProtocolError("unauthenticated", "unknown operator or wrong PIN")
+
+    def _reserve(self, tx: Tx, op_id: str, now: int) -> _Reservation | ProtocolError:
+        """Count this attempt as in progress, or say why it may not start."""
+        row = tx.one("SELECT * FROM pin_attempts WHERE operator=?", (op_id,))
+        if row is not None and row["locked_until"] and row["locked_until"] > now:
+            return self._locked_error(op_id, row["locked_until"] - now)
+        if row is not None and row["failures"] + row["pending"] >= self.lock_after:
+            return ProtocolError(
+                "forbidden",
+                f"operator {op_id} has {self.lock_after} PIN attempts under way or failed; "
+                "try again in a moment",
+                {"retry_s": 1, "reason": "busy"},
+            )
+        tx.execute(
+            "INSERT INTO pin_attempts(operator, pending, last_at) VALUES (?, 1, ?)"
+            " ON CONFLICT(operator) DO UPDATE SET pending=pending+1, last_at=excluded.last_at",
+            (op_id, now),
+        )
+        op = tx.one("SELECT * FROM operators WHERE id=? AND active", (op_id,))
+        if op is None:
+            return _Reservation(None, _NOBODY_HASH, _NOBODY_SALT)
+        return _Reservation(
+            Operator(op["id"], op["name"], op["role"]), op["pin_hash"], op["pin_salt"]
         )
 
-    async def login(self, op_id: str, pin: str, client: str) -> Operator:
-        op = await self.verify(op_id, pin, "auth.login", {"client": client})
-        await self._journal("auth.login", {"operator": op.id, "role": op.role, "client": client})
+    def _settle(self, tx: Tx, op_id: str, good: bool) -> int | None:
+        """The attempt is over: good (clears the failures unless a lock is in force) or
+        wrong (a failure; the one that reaches lock_after locks the id: returns until when)."""
+        now = self.clock()
+        row = tx.row("SELECT * FROM pin_attempts WHERE operator=?", (op_id,))  # reserved
+        pending = max(row["pending"] - 1, 0)
+        failures, locks, locked_until = row["failures"], row["locks"], row["locked_until"]
+        in_force = bool(locked_until and locked_until > now)
+        new_lock = None
+        if good and not in_force:
+            failures, locks = 0, 0
+        elif not good:
+            failures += 1
+            if failures >= self.lock_after and not in_force:
+                new_lock = locked_until = now + min(self.lock_s * 2**locks, LOCK_CAP_S)
+                failures, locks = 0, locks + 1
+        tx.execute(
+            "UPDATE pin_attempts SET pending=?, failures=?, locks=?, locked_until=?"
+            " WHERE operator=?", (pending, failures, locks, locked_until, op_id),
+        )
+        return new_lock
+
+    def _locked_error(self, op_id: str, left_s: int) -> ProtocolError:
+        return ProtocolError(
+            "forbidden",
+            f"operator {op_id} is locked for {left_s} s after {self.lock_after} wrong PINs",
+            {"locked_s": left_s, "reason": "locked"},
+        )
+
+    async def login(self, op_id: str, pin: str, caller: Caller) -> Operator:
+        op = await self.verify(op_id, pin, "auth.login", caller, {"client": caller.client})
+        await self._journal(
+            "auth.login", {"operator": op.id, "role": op.role, "client": caller.client}
+        )
         return op
 
     async def logout(self, op: Operator, client: str) -> None:
@@ -266,7 +509,9 @@ class Auth:
         if kept is None or kept.expires_at <= self.clock() or kept.token_id != token_id:
             raise ProtocolError("unauthenticated", "no such session (expired, logged out, "
                                 "or the daemon restarted); log in again")
-        row = self.store.one("SELECT * FROM operators WHERE id=?", (kept.operator.id,))
+        row = self.store.one(
+            "SELECT o.id, o.name, o.role, o.active, a.locked_until FROM operators o"
+            " LEFT JOIN pin_attempts a ON a.operator = o.id WHERE o.id = ?", (kept.operator.id,))
         if row is None or not row["active"] or (
             row["locked_until"] and row["locked_until"] > self.clock()
         ):
@@ -279,9 +524,15 @@ class Auth:
         self.kept.pop(hash_token(secret), None)
 
     async def approve(
-        self, op_id: str, pin: str, action: str, required: str, on_behalf: str | None
+        self,
+        op_id: str,
+        pin: str,
+        action: str,
+        required: str,
+        on_behalf: str | None,
+        caller: Caller,
     ) -> Operator:
-        op = await self.verify(op_id, pin, "auth.approval", {"action": action})
+        op = await self.verify(op_id, pin, "auth.approval", caller, {"action": action})
         if not at_least(op.role, required):
             await self._journal(
                 "auth.denied",

@@ -49,6 +49,17 @@ class ServerConfig(Section):
     client_queue: int = Field(default=256, ge=8, description="frames buffered per client")
     replay_buffer: int = Field(default=4096, ge=16)
     max_calls_in_flight: int = Field(default=16, ge=1)
+    # A connection must send `hello` within this; one whose hello had no token (it may only
+    # pair) is closed once idle this long. Neither costs a legitimate client anything.
+    hello_timeout_s: float = Field(default=5, gt=0)
+    unpaired_idle_s: float = Field(default=5, gt=0)
+    # Open connections (including ones still in their handshake); None: the process's file
+    # descriptor limit less a reserve for the store, devices and logs.
+    max_connections: int | None = Field(default=None, ge=1)
+    # /metrics and /healthz answer a Host header that is an IP address, localhost or one of
+    # these names (DNS rebinding); /metrics also wants `Authorization: Bearer TOKEN` if set.
+    allowed_hosts: list[str] = Field(default_factory=list)
+    metrics_token: str | None = Field(default=None, min_length=16)
     web_root: Path | None = None
 
     @field_validator("listen")
@@ -76,6 +87,8 @@ class StoreConfig(Section):
     # (gatewayd/store/reader.py); a read still running at its deadline is stopped.
     readers: int = Field(default=2, ge=1, le=16)
     read_deadline_s: float = Field(default=30.0, gt=0)
+    # PRAGMA quick_check at start-up stops after this on a very large store (then logged)
+    check_seconds: float = Field(default=10, gt=0)
 
 
 class BackupConfig(Section):
@@ -106,13 +119,34 @@ class RetentionConfig(Section):
 
 class AuthConfig(Section):
     lock_after_failures: int = Field(default=5, ge=1)
-    lock_minutes: int = Field(default=5, ge=1)
+    lock_minutes: int = Field(default=5, ge=1)  # the first lock; each next one is twice as long
+    # Wrong PINs one client address may try before each further try waits twice as long as
+    # the one before (1 s, 2 s, ... up to peer_backoff_max_s); forgiven after a quiet while.
+    peer_free_failures: int = Field(default=10, ge=1)
+    peer_backoff_max_s: int = Field(default=3600, ge=1)
+    peer_forget_minutes: int = Field(default=15, ge=1)
     pair_code_minutes: int = Field(default=10, ge=1)
+    # pair.request needs no token: per client address and overall per minute, and pending
+    pair_requests_per_peer_minute: int = Field(default=3, ge=1)
+    pair_requests_per_minute: int = Field(default=20, ge=1)
+    pair_max_pending: int = Field(default=20, ge=1)
     # Methods that need a higher role than their catalogue minimum at this site,
     # e.g. {"drawer.open" = "supervisor"} makes a no-sale drawer open need approval.
     require: dict[str, Literal["cashier", "supervisor", "manager", "admin"]] = Field(
         default_factory=dict
     )
+
+    @field_validator("require")
+    @classmethod
+    def _require_names_methods(cls, v: dict[str, str]) -> dict[str, str]:
+        from protocol.methods import SPECS
+
+        unknown = sorted(name for name in v if name not in SPECS)
+        if unknown:
+            raise ValueError(
+                f"no such method: {', '.join(unknown)} (method names as in docs/protocol.md)"
+            )
+        return v
 
 
 class Config(Section):
@@ -147,6 +181,27 @@ class Config(Section):
             raise ValueError(f"sale.scale: {wanted!r} is not a configured scale (scales: "
                              f"{', '.join(scales) or 'none'})")
         return self
+
+    @field_validator("devices")
+    @classmethod
+    def _devices_have_known_drivers(cls, v: dict[str, DeviceConfig]) -> dict[str, DeviceConfig]:
+        from drivers.registry import DRIVERS
+        from drivers.transports import parse_transport
+
+        problems = []
+        for dev_id, dev in v.items():
+            if (dev.kind, dev.driver) not in DRIVERS:
+                known = ", ".join(sorted(d for k, d in DRIVERS if k == dev.kind))
+                problems.append(
+                    f"devices.{dev_id}: unknown {dev.kind} driver {dev.driver!r}; known: {known}"
+                )
+            try:
+                parse_transport(dev.transport)
+            except ValueError as exc:
+                problems.append(f"devices.{dev_id}: {exc}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return v
 
     @property
     def store_path(self) -> Path:

@@ -79,7 +79,7 @@ def prepare(data_dir: Path | None, listen: str | None, config_file: Path | None 
 
     file = read_toml(config_file) if config_file else {}
     data_dir = Path(data_dir or file.get("data_dir") or default_demo_dir()).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     defaults = {
         "server": {"listen": DEFAULT_LISTEN},
         "data_dir": str(data_dir),

@@ -90,7 +90,7 @@ class Maintenance:
         """One scheduled backup into `[backup] dir`, then the rotation."""
         cfg = self.app.config.backup
         directory = self.app.config.backup_dir
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         target = directory / backups.backup_name(dt.datetime.now(self.tz))
         status = self.backup_status
         if status.state == "running":

@@ -31,7 +31,6 @@ cost); ``days_idle`` since the last sale; ``slow``: on hand and unsold for ``slo
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
@@ -41,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from gatewayd.exports import csv_writer, xlsx_append
 from gatewayd.sales.money import div_round
 
 if TYPE_CHECKING:
@@ -420,7 +420,7 @@ def table_text(t: Table | dict[str, Any]) -> tuple[list[str], list[list[str]]]:
 def export_csv(t: Table, path: Path | str) -> int:
     headers, rows = table_text(t)
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:  # BOM: Excel reads UTF-8
-        w = csv.writer(fh)
+        w = csv_writer(fh)  # a formula in an item name is written as text
         w.writerow(headers)
         w.writerows(rows)
         if t.totals:
@@ -441,22 +441,22 @@ def export_xlsx(t: Table, path: Path | str) -> int:
     wb = Workbook()
     ws = wb.active
     ws.title = t.name[:31]
-    ws.append([f"{t.title}  {t.day_from} .. {t.day_to}  ({t.tz})"])
+    xlsx_append(ws, [f"{t.title}  {t.day_from} .. {t.day_to}  ({t.tz})"])
     ws["A1"].font = Font(bold=True)
-    ws.append([title for _, title, _ in t.columns])
+    xlsx_append(ws, [title for _, title, _ in t.columns])
     for cell in ws[2]:
         cell.font = Font(bold=True)
     for r in t.rows:
-        ws.append([cell_number(r.get(k), ty) for k, _, ty in t.columns])
+        xlsx_append(ws, [cell_number(r.get(k), ty) for k, _, ty in t.columns])
         for cell, (_, _, ty) in zip(ws[ws.max_row], t.columns, strict=True):
             if ty in FORMATS:
                 cell.number_format = FORMATS[ty]
     if t.totals:
-        ws.append([])
+        xlsx_append(ws, [])
         types = {k: ty for k, _, ty in t.columns}
         for k, v in t.totals.items():
             ty = types.get(k, "int")
-            ws.append([f"total {k}", cell_number(v, ty)])
+            xlsx_append(ws, [f"total {k}", cell_number(v, ty)])
             if ty in FORMATS:
                 ws.cell(ws.max_row, 2).number_format = FORMATS[ty]
     ws.freeze_panes = "A3"

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, field_validator
 
 
 class TillConfig(BaseModel):
@@ -13,3 +15,14 @@ class TillConfig(BaseModel):
     name: str = "gatewayd"
     timezone: str = "Asia/Shanghai"
     currency: str = "CNY"
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown timezone {v!r}: an IANA name such as Asia/Shanghai"
+            ) from None
+        return v

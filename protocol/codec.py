@@ -36,14 +36,25 @@ def unpack(data: bytes) -> Any:
     return msgpack.unpackb(data, raw=False, timestamp=3, strict_map_key=True)
 
 
-def _has_float(obj: Any) -> bool:
-    if isinstance(obj, float):
-        return True
-    if isinstance(obj, dict):
-        return any(_has_float(v) for v in obj.values())
-    if isinstance(obj, list):
-        return any(_has_float(v) for v in obj)
-    return False
+MAX_DEPTH = 32  # maps and arrays inside a frame; a receipt document needs about five
+
+
+def _refuse_floats_and_depth(obj: Any) -> None:
+    """Walk a decoded frame with an explicit stack (never Python recursion, so 400 nested
+    maps in a 1.8 KB frame cost a loop, not a RecursionError): too deep, or a float
+    anywhere, is `bad_frame`."""
+    stack = [(obj, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, float):
+            raise ProtocolError(
+                "bad_frame", "floats are not accepted; money and quantities are integers"
+            )
+        if isinstance(item, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise ProtocolError("bad_frame", f"nested deeper than {MAX_DEPTH} levels")
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
 
 
 def decode_client_frame(data: bytes | str) -> Hello | Call:
@@ -56,10 +67,7 @@ def decode_client_frame(data: bytes | str) -> Hello | Call:
         raise ProtocolError("bad_frame", f"not msgpack: {exc.__class__.__name__}") from None
     if not isinstance(obj, dict):
         raise ProtocolError("bad_frame", f"a frame is a msgpack map, got {type(obj).__name__}")
-    if _has_float(obj):
-        raise ProtocolError(
-            "bad_frame", "floats are not accepted; money and quantities are integers"
-        )
+    _refuse_floats_and_depth(obj)
     try:
         return client_frame.validate_python(obj)
     except ValidationError as exc:

@@ -15,13 +15,13 @@ class _Frame(BaseModel):
 
 class ClientInfo(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
-    name: StrictStr
-    kind: StrictStr
+    name: StrictStr = Field(max_length=64)
+    kind: StrictStr = Field(max_length=32)
 
 
 class Hello(_Frame):
     type: Literal["hello"]
-    token: StrictStr
+    token: StrictStr = Field(max_length=128)
     client: ClientInfo
     since: StrictInt | None = None
 
@@ -50,6 +50,9 @@ class Welcome(_Frame):
     till: TillInfo
     role: str
     seq: int
+    # Set when the daemon runs in safe mode (its store failed the start-up check): why, in
+    # one sentence. A checkout shows it instead of selling.
+    safe_mode: str | None = None
 
 
 class Result(_Frame):

@@ -29,12 +29,14 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from protocol.methods.shifts import ReportFigures
 
-JOURNAL_SCHEMA_VERSION = 3
+JOURNAL_SCHEMA_VERSION = 4
 SCHEMA_CHANGES: dict[int, str] = {
     1: "the first declared schema: every kind journaled by gatewayd 0.1",
     2: "print.done.confirmed (false: sent to a printer without status); print.failed.error "
        "(the job's own failure); new kinds print.held and print.cancelled",
     3: "hq.enrolled: the till enrolled at head office (DESIGN §8)",
+    4: "PIN throttling (issue 13): auth.*.failed reasons throttled and busy, with the peer "
+       "when throttled; new kind auth.flood; day.reopened gains reopened_by (the manager)",
 }
 
 Fen = StrictInt
@@ -475,8 +477,10 @@ class DayClosed(EventData):
 @event("day.reopened")
 class DayReopened(EventData):
     day: Str
-    operator: OptStr
+    operator: OptStr = Field(description="who asked")
     approver: OptStr
+    reopened_by: OptStr = Field(default=None, description="the manager who reopened it "
+                                "(schema 3; the approver, or the operator if a manager)")
 
 
 # -- devices and printing -------------------------------------------------------------------
@@ -625,10 +629,22 @@ class AuthLogout(EventData):
 
 @event("auth.login.failed", "auth.approval.failed")
 class AuthFailed(EventData):
+    """`throttled`: the client's address had to wait (schema 3); `busy`: the id's attempts
+    under way and failed already reach the limit (schema 3)."""
+
     operator: Str
-    reason: Literal["unknown", "locked", "pin"]
-    client: OptStr = Field(default=None, description="login, reason pin: the client")
-    action: OptStr = Field(default=None, description="approval, reason pin: the method")
+    reason: Literal["unknown", "locked", "pin", "throttled", "busy"]
+    client: OptStr = Field(default=None, description="login: the client")
+    action: OptStr = Field(default=None, description="approval: the method")
+    peer: OptStr = Field(default=None, description="throttled: the client's address")
+
+
+@event("auth.flood")
+class AuthFlood(EventData):
+    """A client address went past its free wrong PINs and now waits (schema 3)."""
+
+    peer: Str
+    client: Str
 
 
 @event("auth.locked")

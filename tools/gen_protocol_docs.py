@@ -67,13 +67,15 @@ ERROR_TEXT = {
     "internal": "A bug in the daemon; it is logged and the connection stays open.",
 }
 
-ROLE_TEXT = {
-    "viewer": "read-only: status, devices, events (dashboards, customer displays)",
-    "cashier": "runs sales, opens the drawer for a sale, reads the scale",
-    "supervisor": "voids, price overrides and discounts within limits",
-    "manager": "refunds, no-sale drawer opens, day close, reports",
-    "admin": "configuration, tokens, catalogue, everything",
-}
+def role_table() -> str:
+    """Which methods each role is the minimum for, from the catalogue itself, so this table
+    cannot disagree with what the daemon checks."""
+    lines = ["| role | the minimum role of (before a site's `[auth] require`) |", "|---|---|"]
+    for role in ROLES:
+        names = [f"`{s.name}`" for s in SPECS.values() if s.role == role and not s.demo_only]
+        lines.append(f"| `{role}` | {', '.join(names) or '(nothing more)'} |")
+    return "\n".join(lines)
+
 
 SECTION_TITLES = {
     "": "Session and system",
@@ -306,8 +308,10 @@ Server → client: `welcome`, `result`, `error`, `event`.
 
 ### Handshake: hello / welcome
 
-The first frame is always `hello`; anything else (or nothing within 10 s) gets
-`unauthenticated` and the connection is closed, as does an unknown or revoked token.
+The first frame is always `hello`; anything else (or nothing within 5 s,
+`server.hello_timeout_s`) gets `unauthenticated` and the connection is closed, as does an
+unknown or revoked token. A token revoked while its connection is open closes that
+connection within a second (1008 "token revoked").
 `since` asks for replay of the buffered events after that seq (a reconnect, see
 [Replay](#replay)). The answer is `welcome` with the protocol version, the daemon, the till,
 the connection's role (`unpaired` without a token) and the current event seq.
@@ -354,8 +358,9 @@ in on the connection with `auth.login {operator, pin}`; the effective role is th
 of the token's and the operator's. Five wrong PINs lock the operator for five minutes. Every
 login, failure, lock, approval and denial is a journal event.
 
-Roles, lowest first (a method names the lowest role that may call it; a site may raise a
-method's requirement in `[auth] require`, e.g. `"drawer.open" = "supervisor"`):
+Roles, lowest first: `viewer`, `cashier`, `supervisor`, `manager`, `admin`. A method names
+the lowest role that may call it; a site may raise a method's requirement in `[auth]
+require`, e.g. `"drawer.open" = "supervisor"`. Generated from the method catalogue:
 
 @ROLES@
 
@@ -452,8 +457,7 @@ def render_md() -> str:
             "| code | meaning |", "|---|---|"]
     out += [f"| `{code}` | {cell(ERROR_TEXT.get(code, ''))} |" for code in ERROR_CODES]
     out.append("")
-    roles = "\n".join(f"- `{r}` — {ROLE_TEXT.get(r, '')}" for r in ROLES)
-    out.append(PROSE_AUTH.replace("@ROLES@", roles))
+    out.append(PROSE_AUTH.replace("@ROLES@", role_table()))
     out.append(PROSE_EVENTS)
 
     sections: dict[str, list[MethodSpec]] = {}

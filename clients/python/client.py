@@ -21,6 +21,7 @@ from typing import Any
 
 import trio
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.trio.client import ClientConnection
 from websockets.trio.client import connect as ws_connect
 
 from protocol.codec import pack, unpack
@@ -68,7 +69,7 @@ class Client:
         self._ids = itertools.count(1)
         self._pending: dict[int, _Answer] = {}
         self._events_send, self._events_recv = trio.open_memory_channel(math.inf)
-        self._ws = None
+        self._ws: ClientConnection | None = None  # set once connected
         self._connected = trio.Event()
         self.reconnects = 0
         self.closed = False
@@ -79,6 +80,7 @@ class Client:
             await self._connected.wait()
         call_id = next(self._ids)
         answer = self._pending[call_id] = _Answer()
+        assert self._ws is not None  # connected (waited for above)
         try:
             await self._ws.send(
                 pack(
@@ -188,7 +190,10 @@ class Client:
 
     async def _reader(self) -> None:
         try:
+            assert self._ws is not None  # the reader runs on a connection
             async for raw in self._ws:
+                if isinstance(raw, str):  # gatewayd.v1 is binary frames only: not ours
+                    continue
                 frame = unpack(raw)
                 kind = frame.get("type")
                 if kind == "event":

@@ -28,6 +28,8 @@ def register(reg: Registry, queue: PrintQueue, devices: DeviceManager, store: St
         else:
             assert p.receipt is not None  # exactly one of them, checked above
             document, kind = p.receipt, "receipt"
+        if any(isinstance(item, dict) and item.get("type") == "drawer_kick" for item in document):
+            await ctx.require_as("drawer.open")  # the same kick bytes as drawer.open sends
         job_id, _ = await store.write(
             lambda tx: enqueue(tx, printer, document, kind=kind,
                                ref=f"manual:{ctx.actor}" if ctx.actor else "manual"))

@@ -61,7 +61,7 @@ def register(registry: Registry, app: App) -> None:
             "till": {"store": app.config.till.store, "till": app.config.till.till},
             "timezone": app.config.till.timezone,
             "seq": app.bus.seq,
-            "journal_seq": app.store.last_seq,
+            "journal_seq": app.store.last_seq if app.store else None,
             "uptime_s": int(time.monotonic() - app.started),
             "demo": app.demo,
             "role": ctx.session.role,
@@ -89,7 +89,7 @@ def register(registry: Registry, app: App) -> None:
 
     @registry.method("auth.login")
     async def login(ctx: CallContext, p: LoginParams) -> dict[str, Any]:
-        op = await app.auth.login(p.operator, p.pin, ctx.session.client_name)
+        op = await app.auth.login(p.operator, p.pin, ctx.session.caller)
         ctx.session.kept = None
         result = logged_in(ctx.session, op)
         if p.keep:
@@ -122,10 +122,13 @@ def register(registry: Registry, app: App) -> None:
 
     @registry.method("pair.request")
     async def pair_request(ctx: CallContext, p: PairRequestParams) -> dict[str, Any]:
+        app.pairing.admit(ctx.session.peer)
         name = p.name or ctx.session.client_name
         minutes = app.config.auth.pair_code_minutes
         result, _ = await app.store.write(
-            lambda tx: auth.pair_request(tx, name, ctx.session.client_kind, minutes)
+            lambda tx: auth.pair_request(
+                tx, name, ctx.session.client_kind, minutes, app.pairing.max_pending
+            )
         )
         app.bus.publish("alerts.pairing", {"code": result["code"], "name": name})
         return result

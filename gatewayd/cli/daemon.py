@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +32,13 @@ def cmd_run(args) -> int:
 def _serve(cfg: Config, demo: bool, on_ready=None) -> int:
     import trio
 
-    from gatewayd.app import App
+    from gatewayd.app import App, StartupError
     from gatewayd.store import lock
 
     try:
+        check_data_dir(cfg.store_path.parent)
         lock.acquire(cfg.store_path)
-    except lock.StoreInUse as exc:
+    except (StartupError, lock.StoreInUse) as exc:
         return die(str(exc))
     app = App(cfg, demo=demo)
 
@@ -50,9 +52,39 @@ def _serve(cfg: Config, demo: bool, on_ready=None) -> int:
         trio.run(main)
     except KeyboardInterrupt:
         pass
+    except BaseExceptionGroup as group:  # the port is taken, say: one line, no traceback
+        startup, rest = group.split(StartupError)
+        if startup is None or rest is not None:
+            raise
+        return die("; ".join(str(exc) for exc in _leaves(startup)))
     finally:
         app.close()
     return EXIT_OK
+
+
+def _leaves(group: BaseException) -> list[BaseException]:
+    if isinstance(group, BaseExceptionGroup):
+        return [leaf for exc in group.exceptions for leaf in _leaves(exc)]
+    return [group]
+
+
+def check_data_dir(path: Path) -> None:
+    """The store's directory exists (made 0700 if not), is a directory, and this user may
+    read and write it: else one line saying which and why, not a traceback from SQLite."""
+    from gatewayd.app import StartupError
+
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except FileExistsError:
+        raise StartupError(f"data directory {path} is not a directory") from None
+    except OSError as exc:
+        raise StartupError(f"cannot create the data directory {path}: {exc.strerror}") from None
+    if not path.is_dir():
+        raise StartupError(f"data directory {path} is not a directory")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise StartupError(f"data directory {path} is not readable by this user")
+    if not os.access(path, os.W_OK):
+        raise StartupError(f"data directory {path} is read-only for this user")
 
 
 def cmd_demo(args) -> int:
@@ -64,8 +96,12 @@ def cmd_demo(args) -> int:
     def ready(app) -> None:
         url = f"http://{app.config.server.host}:{app.port}/"
         print(f"gatewayd demo on {url}  (data: {app.config.data_dir})", flush=True)
-        print(f"  checkout:     {url}#token={demo.read_token(app.config.data_dir)}", flush=True)
-        print(f"  admin token:  {app.config.data_dir / 'demo.token'}", flush=True)
+        # The admin token stays in its file (0600), out of scrollback and terminal logs.
+        token_file = app.config.data_dir / "demo.token"
+        print(f"  checkout:     {url}  (a new browser shows a pairing code: gatewayd "
+              f"--data-dir {app.config.data_dir} pair approve CODE --role cashier)", flush=True)
+        print(f"  admin token:  in {token_file}; open {url}#token=<that token> to skip "
+              "pairing", flush=True)
         print("  operators:    1001/1234 (cashier), 9001/9999 (manager)", flush=True)
 
     return _serve(cfg, demo=True, on_ready=ready)

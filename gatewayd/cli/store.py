@@ -20,6 +20,8 @@ def add(sub: Any) -> None:
                    help="stop (and remove the partial copy) if not done by then")
     b.set_defaults(fn=cmd_backup)
     r = sub.add_parser("restore", help="replace the store (daemon must be stopped)")
+    r.add_argument("--force", action="store_true",
+                   help="restore a store whose receipts are another till's")
     r.add_argument("path")
     r.add_argument("--deadline", type=float, default=600.0, metavar="SECONDS",
                    help="give up the integrity check if not done by then")
@@ -59,6 +61,8 @@ def cmd_restore(args) -> int:
 
     from gatewayd.store import lock
     from gatewayd.store.backup import BackupError, check
+    from gatewayd.store.check import StoreRefused, identify
+    from gatewayd.store.db import private_file
 
     cfg = load_config(args)
     source = Path(args.path)
@@ -69,12 +73,22 @@ def cmd_restore(args) -> int:
     try:
         problems = check(source, progress, deadline_s=args.deadline)
     except sqlite3.DatabaseError as exc:
-        return die(f"{source} is not a gatewayd store: {exc}")
+        return die(f"{source} is not a gatewayd store: {exc}; nothing was restored")
     except BackupError as exc:
-        return die(f"{source}: {exc}")
+        return die(f"{source}: {exc}; nothing was restored")
     print(file=sys.stderr)
     if problems:
-        return die(f"{source} failed its integrity check: {'; '.join(problems[:5])}")
+        return die(f"{source} failed its integrity check: {'; '.join(problems[:5])}; "
+                   "nothing was restored")
+    try:
+        found = identify(source)  # a gatewayd store of a schema we know
+    except StoreRefused as exc:
+        return die(f"{exc}; nothing was restored")
+    mine = (cfg.till.store, cfg.till.till)
+    if found.till is not None and found.till != mine and not args.force:
+        return die(f"{source} is the store of till {'/'.join(found.till)}, not of "
+                   f"{'/'.join(mine)} (its last receipt {found.last_receipt}); restore it "
+                   "here only on purpose, with --force")
     try:
         fd = lock.acquire(cfg.store_path)
     except lock.StoreInUse as exc:
@@ -87,11 +101,14 @@ def cmd_restore(args) -> int:
             print(f"previous store kept as {aside}", file=sys.stderr)
         for suffix in ("-wal", "-shm"):
             Path(str(target) + suffix).unlink(missing_ok=True)
+        private_file(target)
         shutil.copyfile(source, target)
         epoch = _new_epoch(target)
     finally:
         os.close(fd)
-    print(f"restored {target} from {source}; new replication epoch {epoch}")
+    print(f"restored {target} from {source}: schema {found.schema}, journal seq "
+          f"{found.journal_seq}, last receipt {found.last_receipt or '(none)'}; new "
+          f"replication epoch {epoch}")
     return EXIT_OK
 
 

@@ -99,6 +99,9 @@ class HqApp:
         self.auth = HqAuth(self)
         self.links: dict[tuple[str, str], LiveLink] = {}
         self.db_error: str | None = None
+        # A till's store start-up check (App.safe_mode) has no HQ counterpart: the state of
+        # HQ's database is db_error, in /healthz.
+        self.safe_mode: str | None = None
         self.server = None
         self.port: int | None = None
         self.web_root = WEB_ROOT if WEB_ROOT.is_dir() else None
@@ -117,6 +120,9 @@ class HqApp:
             "SELECT id, role FROM tokens WHERE hash=? AND revoked_at IS NULL",
             (auth.hash_token(token),)))
         return (row["id"], row["role"]) if row else None
+
+    def refuse_in_safe_mode(self, method: str) -> None:
+        """Nothing to refuse: HQ has no safe mode (see `safe_mode`)."""
 
     def required_role(self, spec: MethodSpec) -> str:
         return spec.role

@@ -64,6 +64,8 @@ class SaleConfig(BaseModel):
     max_unit_price: int = Field(default=10_000_000, ge=1)
     max_change: int | None = Field(default=100_000, ge=0)
     max_lines: int = Field(default=500, ge=1)
+    # the most one voucher.issue may be worth (fen): a manager's slip cannot mint ¥1,000,000
+    max_voucher: int = Field(default=100_000, ge=1)
     scale_layouts: list[str] = Field(default_factory=lambda: list(DEFAULT_SCALE_LAYOUTS))
     scale: str | None = None  # device id of the scale items are weighed on; default: the first
     scale_timeout_ms: int = Field(default=2000, ge=0, le=30_000)

@@ -834,6 +834,10 @@ class SaleService(SaleWire, PaymentFlow, CustomerDisplay):
                                 ("store", self.stored_promotions)) for p in ps]
 
     async def issue_voucher(self, operator: str | None, code: str, amount: int) -> dict:
+        if amount > self.cfg.max_voucher:
+            raise _err("invalid_params", f"a voucher is worth at most {self.cfg.max_voucher} fen "
+                       "here (sale.max_voucher)", max_voucher=self.cfg.max_voucher)
+
         def fn(tx: Tx) -> dict[str, Any]:
             if tx.one("SELECT 1 FROM vouchers WHERE code=?", (code,)):
                 raise _err("conflict", f"voucher {code} exists")

@@ -558,14 +558,17 @@ class ShiftService:
 
     async def reopen_day(self, operator: str | None, approver: str | None,
                          day: str | None) -> dict[str, Any]:
+        """Reopen a closed day. `approver` is the manager who reopens it (recorded as
+        `reopened_by`); `operator` is who asked."""
         day = self._day(day)
 
         def fn(tx: Tx) -> dict[str, Any]:
             if not self.day_closed(tx, day):
                 raise _err("conflict", f"business day {day} is not closed", day=day)
             tx.execute("UPDATE business_days SET state='open', reopened_at=?, reopened_by=?,"
-                       " approver=? WHERE day=?", (tx.at, operator, approver, day))
-            tx.append("day.reopened", {"day": day, "operator": operator, "approver": approver})
+                       " approver=? WHERE day=?", (tx.at, approver, approver, day))
+            tx.append("day.reopened", {"day": day, "operator": operator, "approver": approver,
+                                       "reopened_by": approver})
             return self.day_state(tx, day)
 
         out, _ = await self.store.write(fn)

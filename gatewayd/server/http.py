@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import json
 import mimetypes
 from http import HTTPStatus
@@ -40,8 +42,14 @@ PAGE_ADDRESSES = {
 }
 
 
+def bad_request(why: str) -> Response:
+    return response(400, f"bad request: {why}\n".encode(), "text/plain; charset=utf-8")
+
+
 def static_file(root: Path, path: str) -> Response:
     path = path.split("?", 1)[0]
+    if any(ord(c) < 0x20 or c == "\x7f" for c in path):
+        return bad_request("control character in the path")
     rel = PAGE_ADDRESSES.get(path) or path.lstrip("/")
     target = (root / rel).resolve()
     if target.is_dir():
@@ -54,18 +62,48 @@ def static_file(root: Path, path: str) -> Response:
     return response(200, target.read_bytes(), ctype, **{"X-Content-Type-Options": "nosniff"})
 
 
+def host_allowed(host_header: str | None, names: set[str]) -> bool:
+    """Whether the Host header names this till: an IP address (a rebinding attack needs a
+    name of the attacker's), `localhost`, or a name in `server.allowed_hosts`."""
+    if not host_header:
+        return False
+    host = host_header.strip().lower()
+    if host.startswith("["):  # [v6]:port
+        host = host[1:].partition("]")[0]
+    elif host.count(":") == 1:
+        host = host.partition(":")[0]
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return host in names
+
+
 def make_process_request(app: App):
     web_root = app.web_root
+    cfg = app.config.server
+    names = {"localhost", *(h.lower() for h in cfg.allowed_hosts)}
+    metrics_auth = f"Bearer {cfg.metrics_token}".encode() if cfg.metrics_token else None
 
     def process_request(connection, request: Request) -> Response | None:
         path = request.path.split("?", 1)[0]
         if path == WS_PATH:
             return None  # WebSocket handshake (Origin checked by websockets)
+        if path in ("/healthz", "/metrics") and not host_allowed(request.headers.get("Host"),
+                                                                 names):
+            # DNS rebinding: a page on evil.example resolved to this till reads as its own
+            return response(421, b"this till does not answer to that host name\n",
+                            "text/plain; charset=utf-8")
         if path == "/healthz":
             health = app.health()
             body = json.dumps(health, ensure_ascii=False).encode()
             return response(200 if health["status"] == "ok" else 503, body, "application/json")
         if path == "/metrics":
+            given = request.headers.get("Authorization", "").encode()
+            if metrics_auth is not None and not hmac.compare_digest(given, metrics_auth):
+                return response(401, b"/metrics needs its token (server.metrics_token)\n",
+                                "text/plain; charset=utf-8",
+                                **{"WWW-Authenticate": 'Bearer realm="gatewayd metrics"'})
             return response(200, app.metrics.render().encode(), "text/plain; version=0.0.4")
         if web_root is None:
             return response(404, b"no web clients installed\n", "text/plain; charset=utf-8")

@@ -57,7 +57,13 @@ class CallContext:
             raise ProtocolError("approval_required", f"{action} needs approval by a {role}",
                                 {"action": action, "role": role})
         self.approver = await app.auth.approve(approve.operator, approve.pin, action, role,
-                                               self.actor)
+                                               self.actor, self.session.caller)
+
+    async def require_as(self, method: str) -> None:
+        """This call does what `method` does (a drawer kick in a print job is a drawer.open),
+        so it needs what `method` needs at this site, with approval offered the same way."""
+        app = self.session.app
+        await self.require(app.required_role(SPECS[method]), method)
 
 
 Handler = Callable[[CallContext, Any], Awaitable[Any]]

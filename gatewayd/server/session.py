@@ -40,6 +40,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.protocol import OPEN
 
 from drivers.base import DeviceBusy, DeviceOffline
+from gatewayd.auth import Caller
 from gatewayd.bus import SNAPSHOT_TOPICS, BusEvent, matches, websocket_binary
 from gatewayd.server.registry import CallContext
 from gatewayd.store.reader import ReadTimeout
@@ -57,7 +58,6 @@ if TYPE_CHECKING:
     from gatewayd.auth import Operator
 
 log = logging.getLogger("gatewayd.session")
-HELLO_TIMEOUT_S = 10
 CLOSE_POLICY = 1008
 
 
@@ -114,6 +114,15 @@ def _error_frame(call_id: int | None, exc: ProtocolError) -> bytes:
     return pack(frame)
 
 
+def _peer_of(ws: ServerConnection) -> str:
+    """The client's address without its port: what PIN throttling and pairing count by."""
+    try:
+        address = ws.remote_address
+    except Exception:  # not a socket (a test's in-memory stream)
+        return "?"
+    return str(address[0]) if isinstance(address, tuple) else str(address)
+
+
 def _plain_tcp(ws: ServerConnection) -> bool:
     """Whether the fast path may write to this connection's socket itself."""
     return (
@@ -150,9 +159,11 @@ class Session:
         self.kept: str | None = None  # the kept-session secret the operator came with, if any
         self.client_name = "?"
         self.client_kind = "?"
+        self.peer = _peer_of(ws)
         self.pending_since: int | None = None  # hello's `since`, used by the first subscribe
         self.closed = trio.Event()
         self.overflow = trio.Event()
+        self.revoked = trio.Event()  # set by App when this connection's token is revoked
 
     # -- bus subscriber ----------------------------------------------------------------
     @property
@@ -226,6 +237,11 @@ class Session:
         self._wakeup.set()
 
     @property
+    def caller(self) -> Caller:
+        """Who this connection is, for PIN attempts (gatewayd.auth.Caller)."""
+        return Caller(self.peer, self.token_role, self.client_name)
+
+    @property
     def role(self) -> str | None:
         if self.token_role is None:
             return None
@@ -246,6 +262,7 @@ class Session:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._writer)
                 nursery.start_soon(self._drop_when_too_slow, nursery.cancel_scope)
+                nursery.start_soon(self._drop_when_revoked, nursery.cancel_scope)
                 await self._reader(nursery)
                 self.direct = False
                 nursery.cancel_scope.cancel()
@@ -269,7 +286,8 @@ class Session:
             pass
 
     async def _hello(self) -> bool:
-        with trio.move_on_after(HELLO_TIMEOUT_S):
+        timeout = self.app.config.server.hello_timeout_s
+        with trio.move_on_after(timeout):
             raw = await self.ws.recv()
             try:
                 frame = decode_client_frame(raw)
@@ -288,21 +306,22 @@ class Session:
                 self.token_id, self.token_role = found
             if frame.since is not None:
                 self.pending_since = frame.since
-            await self._send_now(
-                {
-                    "type": "welcome",
-                    "protocol": PROTOCOL_VERSION,
-                    "server": {"name": self.app.config.till.name, "version": self.app.version},
-                    "till": {
-                        "store": self.app.config.till.store,
-                        "till": self.app.config.till.till,
-                    },
-                    "role": self.role or "unpaired",
-                    "seq": self.app.bus.seq,
-                }
-            )
+            welcome = {
+                "type": "welcome",
+                "protocol": PROTOCOL_VERSION,
+                "server": {"name": self.app.config.till.name, "version": self.app.version},
+                "till": {
+                    "store": self.app.config.till.store,
+                    "till": self.app.config.till.till,
+                },
+                "role": self.role or "unpaired",
+                "seq": self.app.bus.seq,
+            }
+            if self.app.safe_mode:
+                welcome["safe_mode"] = self.app.safe_mode
+            await self._send_now(welcome)
             return True
-        await self._refuse("unauthenticated", "no hello within 10 s")
+        await self._refuse("unauthenticated", f"no hello within {timeout:g} s")
         return False
 
     async def _writer(self) -> None:
@@ -337,8 +356,20 @@ class Session:
             await self.ws.aclose(CLOSE_POLICY, "client too slow: event queue overflowed")
         scope.cancel()  # the handler returns and websockets closes the TCP connection
 
+    async def _drop_when_revoked(self, scope: trio.CancelScope) -> None:
+        """A revoked token loses its connection at once, with the reason."""
+        await self.revoked.wait()
+        self.direct = False
+        self.app.metrics.inc("gatewayd_connections_closed_total", reason="token_revoked")
+        with trio.move_on_after(1):
+            await self.ws.aclose(CLOSE_POLICY, "token revoked")
+        scope.cancel()
+
     async def _reader(self, nursery: trio.Nursery) -> None:
-        async for raw in self.ws:
+        while True:
+            raw = await self._next_frame()
+            if raw is None:
+                return
             try:
                 frame = decode_client_frame(raw)
             except ProtocolError as exc:
@@ -356,6 +387,18 @@ class Session:
             except trio.WouldBlock:
                 await self.limiter.acquire()
             nursery.start_soon(self._call, frame)
+
+    async def _next_frame(self) -> bytes | str | None:
+        """The next frame; None once a connection without a token has been idle too long
+        (it may only pair, and a pairing client polls every second or two)."""
+        if self.token_role is not None:
+            return await self.ws.recv()
+        with trio.move_on_after(self.app.config.server.unpaired_idle_s):
+            return await self.ws.recv()  # cancelling recv loses nothing (websockets)
+        self.app.metrics.inc("gatewayd_connections_closed_total", reason="unpaired_idle")
+        with trio.move_on_after(1):
+            await self.ws.aclose(CLOSE_POLICY, "idle without a token")
+        return None
 
     def _refuse_bad_frame(self, call_id: int | None, exc: ProtocolError) -> None:
         # Calls are bounded by the semaphore; answers to bad frames are not, so a client
@@ -383,6 +426,9 @@ class Session:
         except DeviceBusy as exc:
             outcome = "device_busy"
             answer = _error_frame(call.id, ProtocolError("device_busy", str(exc)))
+        except trio.Cancelled:
+            outcome = "cancelled"  # the connection ended while the call ran
+            raise
         except ReadTimeout as exc:  # a report over too much history: say so, not "see the log"
             outcome = "internal"
             answer = _error_frame(call.id, ProtocolError("internal", str(exc),
@@ -402,6 +448,7 @@ class Session:
 
     async def dispatch(self, call: Call) -> Any:
         app = self.app
+        app.refuse_in_safe_mode(call.method)
         bound = app.registry.get(call.method)
         if bound is None or (bound[0].demo_only and not app.demo):
             raise ProtocolError("unknown_method", f"no method {call.method!r}")
@@ -431,7 +478,8 @@ class Session:
                     {"action": call.method, "role": required},
                 )
             ctx.approver = await app.auth.approve(
-                params.approve.operator, params.approve.pin, call.method, required, ctx.actor
+                params.approve.operator, params.approve.pin, call.method, required, ctx.actor,
+                self.caller,
             )
         if spec.needs_operator and self.operator is None:
             raise ProtocolError(

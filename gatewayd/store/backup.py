@@ -29,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from gatewayd.store.db import private_file
+
 PAGES_PER_STEP = 1024  # 4 MB per step with 4 KB pages
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -61,6 +63,7 @@ def backup(source: Path | str, target: Path | str, progress: Progress | None = N
     try:
         src.execute("BEGIN")  # the snapshot every step reads: see the module docstring
         seq = src.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()[0]
+        private_file(partial)  # a copy of the store is as private as the store
         dest = sqlite3.connect(str(partial))
         pages = 0
         try:

@@ -48,6 +48,20 @@ PRAGMAS = (
 )
 
 
+# SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN: the disk, not the write
+STORAGE_ERRORS = {8, 10, 13, 14}
+
+
+def private_file(path: Path, create: bool = True) -> None:
+    """Make `path` (created empty if missing and `create`) readable by its owner only."""
+    if create:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    try:
+        os.chmod(path, 0o600)
+    except FileNotFoundError:
+        pass
+
+
 def now_us() -> int:
     return time.time_ns() // 1000
 
@@ -152,14 +166,18 @@ class Store:
         # where retention put old sales and journal (gatewayd/store/retention.py): returns
         # and reprints of an archived sale find it there
         self.archive_dir = archive_dir
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_file(self.path)  # sales, tokens' hashes, PIN hashes: the till user's only
         self._w = connect(self.path)
+        for suffix in ("-wal", "-shm"):  # SQLite gives them the store's mode; older ones too
+            private_file(Path(f"{self.path}{suffix}"), create=False)
         self.schema_version = migrate(self._w)
         self._r = connect(self.path, readonly=True)
         self.readers = ReaderPool(self.path, connect, readers, read_deadline_s)
         self._lock = threading.Lock()  # guards the write connection for sync callers (CLI)
         self.check_schema = os.environ.get("GATEWAYD_CHECK_JOURNAL") == "1"  # see Tx
         self.last_seq = self._w.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()[0]
+        self.write_error: str | None = None  # why the last write failed, if the disk did
         self._busy = False  # a write() is in flight
         self._waiting = trio.lowlevel.ParkingLot()
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
@@ -173,17 +191,19 @@ class Store:
         """Run `fn` in one BEGIN IMMEDIATE transaction (in the calling thread)."""
         with self._lock:
             conn = self._w
-            conn.execute("BEGIN IMMEDIATE")
             try:
+                conn.execute("BEGIN IMMEDIATE")
                 # Another process (the CLI) may have appended since we last looked.
                 last = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()[0]
                 tx = Tx(conn, last, self.check_schema)
                 result = fn(tx)
                 conn.execute("COMMIT")
-            except BaseException:
+            except BaseException as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+                self._note_storage_failure(exc)
                 raise
+            self.write_error = None  # a write went through: the disk has room again
             self.last_seq = tx.seq
             for done in tx.committed:
                 try:
@@ -191,6 +211,15 @@ class Store:
                 except Exception:  # committed already: the write stands, whatever a hook does
                     log.exception("an on_commit hook failed")
             return result, tx.events
+
+    def _note_storage_failure(self, exc: BaseException) -> None:
+        """A write that failed for the disk's sake (full, I/O error, read-only), not for its
+        own (a constraint, a refused request): /healthz says degraded until one succeeds."""
+        code = getattr(exc, "sqlite_errorcode", None)
+        if isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF in STORAGE_ERRORS:
+            if self.write_error is None:
+                log.error("a store write failed: %s", exc)
+            self.write_error = f"the last write failed: {exc}"
 
     async def write(self, fn: Callable[[Tx], T]) -> tuple[T, list[JournalEvent]]:
         """The one way to change the store from trio. Cancellation waits for the commit."""

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from gatewayd.store.db import private_file
 from protocol.codec import pack, unpack
 
 log = logging.getLogger("gatewayd.retention")
@@ -134,7 +135,8 @@ class _Archives:
     def __call__(self, month: str) -> sqlite3.Connection:
         conn = self.open.get(month)
         if conn is None:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            private_file(archive_path(self.directory, month))  # sales: the till user's only
             conn = sqlite3.connect(str(archive_path(self.directory, month)),
                                    isolation_level=None)
             conn.execute("PRAGMA synchronous=FULL")

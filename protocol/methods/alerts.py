@@ -21,7 +21,7 @@ class AlertRaised(Result):
 method(
     "alert.raise",
     AlertRaiseParams,
-    "viewer",
+    "cashier",
     "Ask staff for attention: a kiosk's call-for-help (`kind` help) or a bagging-area "
     "mismatch (`bagging_mismatch`, with the `device`). Journaled (`alert.raised`) and "
     "published as `alerts.raised {id, kind, message, device?, source {client, kind, "

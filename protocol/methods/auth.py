@@ -6,12 +6,12 @@ from typing import Literal
 
 from pydantic import Field, StrictBool, StrictInt, StrictStr
 
-from protocol.methods.base import NoParams, Ok, Params, Result, method
+from protocol.methods.base import NoParams, Ok, OperatorId, Params, Pin, Result, method
 
 
 class LoginParams(Params):
-    operator: StrictStr
-    pin: StrictStr
+    operator: OperatorId
+    pin: Pin
     keep: StrictBool = Field(
         default=False,
         description="also answer a `session` that `auth.resume` accepts on later connections "
@@ -28,11 +28,11 @@ class OperatorListParams(Params):
 
 
 class PairStatusParams(Params):
-    request_id: StrictStr
+    request_id: StrictStr = Field(max_length=64)
 
 
 class PairRequestParams(Params):
-    name: StrictStr | None = None
+    name: StrictStr | None = Field(default=None, min_length=1, max_length=64)
 
 
 class LoginResult(Result):
@@ -74,9 +74,11 @@ method(
     "auth.login",
     LoginParams,
     "viewer",
-    "Log an operator in on this connection. Five wrong PINs lock the operator for five "
-    "minutes. Every login, failure and lock is journaled. With `keep`, the result also "
-    "carries a `session` for `auth.resume`.",
+    "Log an operator in on this connection (a viewer or display token may not: "
+    "`forbidden`). Five wrong PINs lock the operator id for five minutes, each next lock "
+    "twice as long; one client address past ten wrong PINs waits 1 s, 2 s, 4 s ... "
+    "(`forbidden` with `retry_s`). Every login, failure and lock is journaled. With "
+    "`keep`, the result also carries a `session` for `auth.resume`.",
     errors=("unauthenticated", "forbidden"),
     example={
         "params": {"operator": "1001", "pin": "1234", "keep": True},
@@ -126,8 +128,10 @@ method(
     "viewer",
     "Ask to be paired (no token needed: send hello with an empty token). Returns a short "
     "code to show the user and a secret request id; an admin runs "
-    "`gatewayd pair approve CODE --role ROLE`.",
+    "`gatewayd pair approve CODE --role ROLE`. Limited per client address and overall, "
+    "and so is the number of requests pending at once (`conflict` with `retry_s`).",
     token_optional=True,
+    errors=("conflict", "invalid_params"),
     example={
         "params": {"name": "checkout tablet 2"},
         "result": {"code": "K7Q4M2", "request_id": "9b1f…", "expires_s": 600},

@@ -19,10 +19,14 @@ Fen = Annotated[StrictInt, Field(description="money in fen (0.01 CNY)")]
 Qty = Annotated[StrictInt, Field(description="thousandths of the item's unit (grams for kg items)")]
 
 
+OperatorId = Annotated[StrictStr, Field(min_length=1, max_length=32)]
+Pin = Annotated[StrictStr, Field(max_length=32)]
+
+
 class Approve(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
-    operator: StrictStr
-    pin: StrictStr
+    operator: OperatorId
+    pin: Pin
 
 
 class Params(BaseModel):

@@ -490,8 +490,9 @@ method(
     "voucher.issue",
     VoucherIssueParams,
     "manager",
-    "Issue a voucher (redeemable once by `sale.tender {method: voucher, code}`).",
-    errors=("conflict",),
+    "Issue a voucher (redeemable once by `sale.tender {method: voucher, code}`), worth at "
+    "most `[sale] max_voucher` (default ¥1,000.00).",
+    errors=("conflict", "invalid_params"),
     example={"params": {"code": "V2025-0001", "amount": 2000},
              "result": {"code": "V2025-0001", "amount": 2000}},
     result=Voucher,

@@ -42,7 +42,7 @@ class SystemInfo(Result):
     timezone: StrictStr = Field(description="the store's timezone (IANA name): business days "
                                 "and hours, and times shown to people")
     seq: StrictInt = Field(description="the current event seq")
-    journal_seq: StrictInt
+    journal_seq: StrictInt | None = Field(description="nil in safe mode (no store is open)")
     uptime_s: StrictInt
     demo: StrictBool = Field(description="running as `gatewayd demo` (sim.* methods exist)")
     role: StrictStr | None = Field(description="the connection's effective role")
@@ -55,10 +55,14 @@ class StoreHealth(Result):
     schema_: StrictInt | None = Field(default=None, alias="schema",
                                       description="the store's migration version")
     error: StrictStr | None = Field(default=None, description="present when not ok")
+    safe_mode: StrictBool | None = Field(
+        default=None, description="true when the store failed its start-up check: the daemon "
+        "runs without it and refuses sales (docs/security.md)")
 
 
 class SystemHealth(Result):
-    status: Literal["ok", "degraded"]
+    status: Literal["ok", "degraded", "failing"] = Field(
+        description="failing: safe mode, the store failed its start-up check (HTTP 503)")
     version: StrictStr
     uptime_s: StrictInt
     store: StoreHealth

@@ -396,9 +396,11 @@ method(
 method(
     "day.reopen",
     DayParams,
-    "supervisor",
-    "反结账: reopen a closed business day (default today); needs a manager's approval "
-    "(`approve`), journaled as `day.reopened`. Closing it again stores a new Z report.",
+    "manager",
+    "反结账: reopen a closed business day (default today). A manager's: anyone else is "
+    "asked for a manager's approval at once (`approval_required` {role: manager}); "
+    "journaled as `day.reopened` with the manager as `reopened_by`. Closing it again stores "
+    "a new Z report.",
     errors=("conflict", "approval_required", "invalid_params"),
     example={"params": {"approve": {"operator": "9001", "pin": "9999"}},
              "result": {"day": "20260512", "state": "open", "closes": 1}},

@@ -65,10 +65,7 @@ class Demo:
         if not (self.data / "gatewayd.db").exists():
             loaded = self.cli("catalog", "sample")
             assert loaded.returncode == 0, loaded.stderr
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                [*GATEWAYD, "demo", "--listen", f"127.0.0.1:{self.port}", "--data", str(self.data)],
-                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        self.spawn()
         deadline = time.monotonic() + 30
         while True:
             if self.proc.poll() is not None:
@@ -84,6 +81,13 @@ class Demo:
                 raise RuntimeError(f"demo not healthy in 30 s: {health!r}")
             time.sleep(0.1)
         self.token = (self.data / "demo.token").read_text().strip()
+
+    def spawn(self) -> None:
+        """Start the demo process on this port and data, without waiting for it."""
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [*GATEWAYD, "demo", "--listen", f"127.0.0.1:{self.port}", "--data", str(self.data)],
+                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc and self.proc.poll() is None:

@@ -7,7 +7,8 @@ from clients.python.client import GatewayError
 
 
 async def test_alert_raise_publishes_and_journals(daemon):
-    async with connect(daemon.url, daemon.token("viewer"), name="kiosk 2", kind="kiosk") as gw:
+    # a kiosk sells, so its token is a cashier's (a viewer may not raise alerts)
+    async with connect(daemon.url, daemon.token("cashier"), name="kiosk 2", kind="kiosk") as gw:
         await gw.subscribe(["alerts"])
         result = await gw.call("alert.raise", {"kind": "help", "message": "顾客需要帮助"})
         event = await gw.next_event("alerts", timeout=2)
@@ -24,7 +25,7 @@ async def test_alert_raise_publishes_and_journals(daemon):
 @pytest.mark.parametrize("params", [{"kind": "Help!"}, {"kind": ""}, {"message": "x"},
                                     {"kind": "help", "message": "x" * 201}])
 async def test_alert_raise_rejects_bad_params(daemon, params):
-    async with connect(daemon.url, daemon.token("viewer")) as gw:
+    async with connect(daemon.url, daemon.token("cashier")) as gw:
         with pytest.raises(GatewayError) as err:
             await gw.call("alert.raise", params)
     assert err.value.code == "invalid_params"

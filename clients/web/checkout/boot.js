@@ -39,6 +39,7 @@ const loadDevices = trackDevices(gw, store);
 gw.subscribe(['sale', 'devices', 'scale', 'printer', 'drawer', 'scanner', 'alerts']);
 
 gw.onConnect = async ({ restarted }) => {
+  if (gw.welcome && gw.welcome.safe_mode) return;  // nothing to load: App shows why
   if (credentials) {
     try {
       const who = await gw.call('auth.login', credentials, { raw: true });
@@ -829,7 +830,11 @@ function App() {
   const s = store.use();
   const state = useGwState(gw);
   let body;
-  if (state === 'unpaired') body = html`<${PairingScreen} gw=${gw} title=${t('app.checkout')} />`;
+  if (gw.welcome && gw.welcome.safe_mode) {  // the store failed its start-up check
+    body = html`<div class="center-screen" data-testid="safe-mode"><div class="card">
+      <h1>${t('safe_mode.title')}</h1><p>${t('safe_mode.body')}</p>
+      <p class="error" data-testid="safe-mode-reason">${gw.welcome.safe_mode}</p></div></div>`;
+  } else if (state === 'unpaired') body = html`<${PairingScreen} gw=${gw} title=${t('app.checkout')} />`;
   else if (!gw.welcome && state !== 'online') body = html`<div class="center-screen"><div class="card"><h1>${t('app.checkout')}</h1><p class="muted">${t('offline.connecting')}</p></div></div>`;
   else if (!s.operator) {
     body = html`<${LoginScreen} title=${t('app.checkout')} hint=${t('login.demo_hint')}

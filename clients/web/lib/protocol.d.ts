@@ -47,7 +47,8 @@ export interface SystemInfo {
   timezone: string;
   /** the current event seq */
   seq: number;
-  journal_seq: number;
+  /** nil in safe mode (no store is open) */
+  journal_seq: number | null;
   uptime_s: number;
   /** running as `gatewayd demo` (sim.* methods exist) */
   demo: boolean;
@@ -58,7 +59,8 @@ export interface SystemInfo {
 }
 
 export interface SystemHealth {
-  status: "ok" | "degraded";
+  /** failing: safe mode, the store failed its start-up check (HTTP 503) */
+  status: "ok" | "degraded" | "failing";
   version: string;
   uptime_s: number;
   store: StoreHealth;
@@ -83,7 +85,9 @@ export interface SystemMethods {
 
 export interface LoginParams {
   approve?: Approve | null;
+  /** min length 1; max length 32 */
   operator: string;
+  /** max length 32 */
   pin: string;
   /** also answer a `session` that `auth.resume` accepts on later connections made with the same token (posctl keeps the operator between commands this way) */
   keep?: boolean;
@@ -120,6 +124,7 @@ export interface OperatorList {
 
 export interface PairRequestParams {
   approve?: Approve | null;
+  /** min length 1; max length 64 */
   name?: string | null;
 }
 
@@ -133,6 +138,7 @@ export interface PairRequestResult {
 
 export interface PairStatusParams {
   approve?: Approve | null;
+  /** max length 64 */
   request_id: string;
 }
 
@@ -1351,7 +1357,9 @@ export interface HqDay {
 }
 
 export interface Approve {
+  /** min length 1; max length 32 */
   operator: string;
+  /** max length 32 */
   pin: string;
 }
 
@@ -1368,6 +1376,8 @@ export interface StoreHealth {
   schema?: number | null;
   /** present when not ok */
   error?: string | null;
+  /** true when the store failed its start-up check: the daemon runs without it and refuses sales (docs/security.md) */
+  safe_mode?: boolean | null;
 }
 
 export interface ServedMethod {

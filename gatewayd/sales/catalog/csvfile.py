@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gatewayd.exports import csv_writer, unescape_csv_cell
 from gatewayd.sales.catalog.repository import Catalog, _chunks, _store_checks
 from gatewayd.sales.catalog.validation import CatalogError, ItemIn, RowBatch, check_row, row_error
 
@@ -97,8 +98,8 @@ def _csv_row(rec: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]]
     out: dict[str, Any] = {}
     errs: list[tuple[str, str]] = []
 
-    def val(col: str) -> str:
-        return (rec.get(col) or "").strip()
+    def val(col: str) -> str:  # our own export's formula guard comes off (gatewayd/exports)
+        return unescape_csv_cell((rec.get(col) or "").strip())
 
     out["sku"] = val("sku")
     out["name"] = val("name")
@@ -247,7 +248,7 @@ def export_csv(store: Store, path: Path | str, encoding: str = "utf-8-sig") -> i
     """Write every item (sku order) in the import format; returns the count."""
     n = 0
     with open(path, "w", encoding=encoding, newline="") as fh:
-        w = csv.writer(fh)
+        w = csv_writer(fh)  # a formula in a name or a category is written as text
         w.writerow(CSV_COLUMNS)
         for it in Catalog(store).iter_items():
             w.writerow(
