@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,9 @@ os.environ["GATEWAYD_CHECK_JOURNAL"] = "1"
 # Every answer to a call is checked against its method's result model in protocol/methods
 # (an answer off the contract becomes an `internal` error, which fails the test).
 os.environ["GATEWAYD_CHECK_RESULTS"] = "1"
+# A command run without a data_dir uses the per-user default (XDG_DATA_HOME): never the real
+# user's, which another checkout may have migrated to a schema this one does not know.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="gatewayd-test-xdg-")
 
 
 def make_config(tmp_path: Path, **extra) -> Config:
