@@ -170,7 +170,9 @@ class App:
         if self.sims is not None:  # the simulators first: the devices open them
             self.tasks.insert(0, ("simulators", self.sims.run))
         # the daily backup and retention
-        self.maintenance = Maintenance(self)
+        self.maintenance = Maintenance(store, cfg.backup, cfg.retention,
+                                       backup_dir=cfg.backup_dir, archive_dir=cfg.archive_dir,
+                                       timezone=till.timezone, publish=publish)
         self.tasks.append(("maintenance", self.maintenance.run))
 
     def _register_methods(self) -> None:

@@ -25,7 +25,11 @@ from gatewayd.store import backup as backups
 from gatewayd.store import retention
 
 if TYPE_CHECKING:
-    from gatewayd.app import App
+    from pathlib import Path
+
+    from gatewayd.config import BackupConfig, RetentionConfig
+    from gatewayd.ports import Publish
+    from gatewayd.store.db import Store
 
 log = logging.getLogger("gatewayd.maintenance")
 
@@ -61,9 +65,13 @@ class RetentionStatus:
 
 
 class Maintenance:
-    def __init__(self, app: App):
-        self.app = app
-        self.tz = ZoneInfo(app.config.till.timezone)
+    def __init__(self, store: Store, backup: BackupConfig, retention: RetentionConfig, *,
+                 backup_dir: Path, archive_dir: Path, timezone: str, publish: Publish):
+        self.store = store
+        self.backup_cfg, self.retention_cfg = backup, retention
+        self.backup_dir, self.archive_dir = backup_dir, archive_dir
+        self.publish = publish
+        self.tz = ZoneInfo(timezone)
         self.backup_status = BackupStatus()
         self.retention_status = RetentionStatus()
 
@@ -79,17 +87,17 @@ class Maintenance:
 
     async def run(self) -> None:
         async with trio.open_nursery() as nursery:
-            if self.app.config.backup.enabled:
-                nursery.start_soon(self._daily, self.app.config.backup.at, self.backup_now,
+            if self.backup_cfg.enabled:
+                nursery.start_soon(self._daily, self.backup_cfg.at, self.backup_now,
                                    name="backup")
-            if self.app.config.retention.enabled:
-                nursery.start_soon(self._daily, self.app.config.retention.at,
+            if self.retention_cfg.enabled:
+                nursery.start_soon(self._daily, self.retention_cfg.at,
                                    self.retention_now, name="retention")
 
     async def backup_now(self) -> backups.BackupResult:
         """One scheduled backup into `[backup] dir`, then the rotation."""
-        cfg = self.app.config.backup
-        directory = self.app.config.backup_dir
+        cfg = self.backup_cfg
+        directory = self.backup_dir
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         target = directory / backups.backup_name(dt.datetime.now(self.tz))
         status = self.backup_status
@@ -102,7 +110,7 @@ class Maintenance:
             status.done, status.total = done, total
 
         def work() -> backups.BackupResult:
-            return backups.backup(self.app.store.path, target, progress,
+            return backups.backup(self.store.path, target, progress,
                                   deadline_s=cfg.deadline_s, stop=lambda: abandoned)
 
         try:
@@ -113,7 +121,7 @@ class Maintenance:
         except Exception as exc:
             status.last_error = f"{type(exc).__name__}: {exc}"
             log.error("backup to %s failed: %s", target, status.last_error)
-            self.app.emit("alerts.backup_failed", {"path": str(target),
+            self.publish("alerts.backup_failed", {"path": str(target),
                                                    "error": status.last_error})
             raise backups.BackupError(status.last_error) from exc
         finally:
@@ -129,18 +137,18 @@ class Maintenance:
     async def retention_now(self, now_us: int | None = None) -> retention.Outcome:
         """One retention run on a worker thread (its writes go through the store's writer
         in short transactions, between the sales)."""
-        cfg = self.app.config.retention
+        cfg = self.retention_cfg
         status = self.retention_status
         if status.state == "running":
             raise RetentionError("retention is already running")
         policy = retention.Policy(cfg.keep_days, cfg.journal_days, cfg.print_days,
                                   cfg.return_window_days, cfg.max_store_mb << 20)
-        store = self.app.store
+        store = self.store
         when = now_us if now_us is not None else time.time_ns() // 1000
         abandoned = False
 
         def work() -> retention.Outcome:
-            return retention.run(store, self.app.config.archive_dir, policy, self.tz, when,
+            return retention.run(store, self.archive_dir, policy, self.tz, when,
                                  retention.hq_acked_seq(store), lambda: abandoned)
 
         status.state = "running"
@@ -152,7 +160,7 @@ class Maintenance:
         except Exception as exc:
             status.last_error = f"{type(exc).__name__}: {exc}"
             log.exception("retention failed")
-            self.app.emit("alerts.retention_failed", {"error": status.last_error})
+            self.publish("alerts.retention_failed", {"error": status.last_error})
             raise RetentionError(status.last_error) from exc
         finally:
             status.state = "idle"

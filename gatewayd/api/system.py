@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gatewayd import auth
 from gatewayd.bus import matches
@@ -21,11 +21,37 @@ from protocol.roles import ROLES
 from protocol.version import PROTOCOL_VERSION
 
 if TYPE_CHECKING:
-    from gatewayd.app import App
+    from gatewayd.auth import Auth, PairingLimits
+    from gatewayd.bus import Bus
+    from gatewayd.config import Config
     from gatewayd.server.registry import CallContext, Registry
+    from gatewayd.store.db import Store
+    from protocol.methods import MethodSpec
 
 
-def register(registry: Registry, app: App) -> None:
+class Daemon(Protocol):
+    """What the system methods describe and use of the daemon they run in (gatewayd.app.App):
+    its identity, its bus, its operators' sign-in and pairing, its health and its methods."""
+
+    config: Config
+    version: str
+    started: float
+    demo: bool
+    bus: Bus
+    store: Store  # None in safe mode (App.safe_mode)
+    auth: Auth
+    pairing: PairingLimits
+    registry: Registry
+
+    def health(self) -> dict[str, Any]: ...
+
+    def required_role(self, spec: MethodSpec) -> str: ...
+
+
+def register_session(registry: Registry, bus: Bus) -> None:
+    """subscribe / unsubscribe: a connection's topics, with replay from the bus (a till's
+    and head office's alike)."""
+
     @registry.method("subscribe")
     async def subscribe(ctx: CallContext, p: SubscribeParams) -> dict[str, Any]:
         session = ctx.session
@@ -34,7 +60,7 @@ def register(registry: Registry, app: App) -> None:
         new = set(p.topics) - session.topics
         replayed, gap = 0, False
         if since is not None:
-            events, gap = app.bus.since(since)
+            events, gap = bus.since(since)
             for event in events:
                 if matches(new, event.topic) and not matches(session.topics, event.topic):
                     session.outbox.put(event.frame)
@@ -42,7 +68,7 @@ def register(registry: Registry, app: App) -> None:
         session.topics |= new
         return {
             "topics": sorted(session.topics),
-            "seq": app.bus.seq,
+            "seq": bus.seq,
             "replayed": replayed,
             "gap": gap,
         }
@@ -51,6 +77,11 @@ def register(registry: Registry, app: App) -> None:
     async def unsubscribe(ctx: CallContext, p: UnsubscribeParams) -> dict[str, Any]:
         ctx.session.topics -= set(p.topics)
         return {"topics": sorted(ctx.session.topics)}
+
+
+def register(registry: Registry, app: Daemon) -> None:
+    """The session methods, then system.*, auth.*, operator.list and pair.*."""
+    register_session(registry, app.bus)
 
     @registry.method("system.info")
     async def system_info(ctx: CallContext, p: NoParams) -> dict[str, Any]:

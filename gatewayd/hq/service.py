@@ -52,7 +52,6 @@ DB_CHECK_S = 5
 DB_CHECK_TIMEOUT_S = 10
 ONLINE_WITHIN_US = 60 * 1_000_000
 WEB_ROOT = Path(__file__).resolve().parent.parent.parent / "clients" / "web"
-SESSION_METHODS = ("subscribe", "unsubscribe")
 
 
 @dataclass(frozen=True)
@@ -105,10 +104,7 @@ class HqApp:
         self.server = None
         self.port: int | None = None
         self.web_root = WEB_ROOT if WEB_ROOT.is_dir() else None
-        core_methods.register(self.registry, self)  # type: ignore[arg-type]
-        for name in list(self.registry.handlers):
-            if name not in SESSION_METHODS:
-                del self.registry.handlers[name]  # a till's methods: not served here
+        core_methods.register_session(self.registry, self.bus)  # system.*, auth.*: a till's
         from gatewayd.hq import methods
 
         methods.bind(self.registry, self)
