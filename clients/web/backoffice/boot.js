@@ -7,11 +7,9 @@ import { t, useLang, getLang, loadI18n } from '../lib/i18n.js';
 import { LangToggle } from '../lib/components/lang.js';
 import { yuan, parseYuan, qtyText, errText } from '../lib/format.js';
 import { Store } from '../lib/store.js';
-import { toast, Toasts } from '../lib/components/toasts.js';
-import { OfflineBanner, useGwState } from '../lib/components/connection.js';
-import { PairingScreen } from '../lib/components/pairing.js';
-import { LoginScreen } from '../lib/components/login.js';
-import { ApprovalDialog, withApproval } from '../lib/components/approval.js';
+import { toast } from '../lib/components/toasts.js';
+import { PageStart } from '../lib/components/start.js';
+import { withApproval } from '../lib/components/approval.js';
 import { trackDevices, deviceSummary } from '../lib/components/devices.js';
 import { Clock } from '../lib/components/clock.js';
 
@@ -418,23 +416,19 @@ function Main() {
 function App() {
   useLang();
   const s = store.use();
-  const state = useGwState(gw);
-  let body;
-  if (state === 'unpaired') body = html`<${PairingScreen} gw=${gw} title=${t('app.backoffice')} />`;
-  else if (!gw.welcome) body = html`<div class="center-screen"><div class="card"><h1>${t('app.backoffice')}</h1><p class="muted">${t('offline.connecting')}</p></div></div>`;
-  else if (!s.operator) {
-    body = html`<${LoginScreen} title=${t('app.backoffice')} minRole="supervisor" hint=${t('login.demo_hint')}
-      onLogin=${async (operator, pin) => {
-        const who = await gw.call('auth.login', { operator, pin });
-        if (!gw.atLeast(who.effective_role || who.role, 'supervisor')) {
-          await gw.call('auth.logout', {}).catch(() => null);
-          throw Object.assign(new Error(t('bo.needs_supervisor')), { code: 'forbidden', text: t('bo.needs_supervisor') });
-        }
-        credentials = { operator, pin };
-        store.set({ operator: who });
-      }} />`;
-  } else body = html`<${Main} />`;
-  return html`${body}<${OfflineBanner} gw=${gw} /><${ApprovalDialog} /><${Toasts} />`;
+  return html`<${PageStart} gw=${gw} title=${t('app.backoffice')} signedIn=${!!s.operator} login=${{
+    hint: t('login.demo_hint'),
+    minRole: 'supervisor',
+    onLogin: async (operator, pin) => {
+      const who = await gw.call('auth.login', { operator, pin });
+      if (!gw.atLeast(who.effective_role || who.role, 'supervisor')) {
+        await gw.call('auth.logout', {}).catch(() => null);
+        throw Object.assign(new Error(t('bo.needs_supervisor')), { code: 'forbidden', text: t('bo.needs_supervisor') });
+      }
+      credentials = { operator, pin };
+      store.set({ operator: who });
+    },
+  }}>${s.operator && html`<${Main} />`}</${PageStart}>`;
 }
 
 await loadI18n();

@@ -6,11 +6,10 @@ import { t, useLang, loadI18n, setLang, getLang } from '../lib/i18n.js';
 import { LangToggle } from '../lib/components/lang.js';
 import { yuan, parseYuan, qtyText, grams, errText } from '../lib/format.js';
 import { Store } from '../lib/store.js';
-import { toast, Toasts, beep } from '../lib/components/toasts.js';
-import { OfflineBanner, useGwState } from '../lib/components/connection.js';
-import { PairingScreen } from '../lib/components/pairing.js';
-import { LoginScreen } from '../lib/components/login.js';
-import { ApprovalDialog, withApproval, approvals } from '../lib/components/approval.js';
+import { toast, beep } from '../lib/components/toasts.js';
+import { useGwState } from '../lib/components/connection.js';
+import { PageStart } from '../lib/components/start.js';
+import { withApproval, approvals } from '../lib/components/approval.js';
 import { trackDevices, deviceSummary } from '../lib/components/devices.js';
 import { Clock } from '../lib/components/clock.js';
 
@@ -29,6 +28,8 @@ const store = new Store({
   help: false,
   available: {},        // method -> bool (system.methods, at every connect)
   lastReceipt: null,
+  member: null,         // the attached member as the daemon shows it (member_info / member.get)
+  shift: undefined,     // shift.current: {shift, day}; undefined: not known (not served)
 });
 window.posStore = store;
 
@@ -54,13 +55,17 @@ gw.onConnect = async ({ restarted }) => {
   const sc = store.state.devices.scale;
   if (sc && sc.status && sc.status.grams !== undefined) store.set({ scale: { device: 'scale', ...sc.status } });
   servedMethods();
-  if (store.state.operator) await refreshSale({ raw: true });
+  if (store.state.operator) {
+    await refreshSale({ raw: true });
+    await refreshShift({ raw: true });
+  }
   if (restarted) toast(t('offline.restarted'), 'info');
 };
 
 // The methods whose buttons this page disables when the daemon does not serve them.
-const OPTIONAL = ['sale.refund', 'sale.suspended', 'receipt.reprint', 'sale.member', 'sale.price',
-  'sale.discount', 'sale.void'];
+const OPTIONAL = ['sale.refund', 'sale.refundable', 'sale.suspended', 'receipt.reprint', 'sale.member',
+  'sale.price', 'sale.discount', 'sale.void', 'sale.coupon', 'member.get', 'shift.current', 'shift.open',
+  'shift.close'];
 
 function servedMethods() {
   store.set({ available: Object.fromEntries(OPTIONAL.map(m => [m, gw.can(m)])) });
@@ -73,6 +78,36 @@ async function refreshSale(opts = {}) {
   } catch (e) {
     if (e.code !== 'unknown_method') toast(errText(e), 'error');
   }
+}
+
+async function refreshShift(opts = {}) {
+  if (!gw.can('shift.current')) return;
+  try { store.set({ shift: await gw.call('shift.current', {}, opts) }); } catch (e) { /* shown when used */ }
+}
+
+// The attached member: the daemon sends its view as `member_info` when it is attached and when
+// the sale completes (points earned); other updates carry only the id, so the view is read
+// again (member.get by id) when the member or the sale's tenders change.
+let memberKey = null;
+function syncMember(sale) {
+  if (!sale || !sale.member) {
+    memberKey = null;
+    if (store.state.member) store.set({ member: null });
+    return;
+  }
+  const info = sale.member_info;
+  const key = `${sale.member}:${(sale.tenders || []).length}:${sale.state}`;
+  if (info && (info.id || info.member) === sale.member) {
+    memberKey = key;
+    store.set({ member: { ...(store.state.member || {}), ...info, id: sale.member } });
+    return;
+  }
+  if (key === memberKey || !gw.can('member.get')) return;
+  memberKey = key;
+  gw.call('member.get', { code: sale.member }).then(m => {
+    const cur = store.state.sale;
+    if (cur && cur.member === m.id) store.set({ member: { ...(store.state.member || {}), ...m, points_earned: undefined } });
+  }).catch(() => { memberKey = null; });
 }
 
 function setSale(sale) {
@@ -102,6 +137,7 @@ function setSale(sale) {
   patch.tender = !!(sale && sale.lines.length &&
     (sale.state === 'tendering' || sale.state === 'completed' || (s.tender && sale.state === 'open')));
   store.set(patch);
+  syncMember(sale);
 }
 
 gw.on('sale.updated', data => {
@@ -136,6 +172,10 @@ async function act(method, params = {}, { quiet = false } = {}) {
     else if (res && res.sale && res.sale.lines) setSale(res.sale);
     return res;
   } catch (e) {
+    if (needsShift(e) && gw.can('shift.open')) {
+      prompt('shift_open');
+      throw e;
+    }
     if (!quiet) {
       beep(330, 200);
       if (e.code === 'unknown_method') toast(t('err.not_available'), 'error');
@@ -145,6 +185,14 @@ async function act(method, params = {}, { quiet = false } = {}) {
   }
 }
 const tryAct = (...a) => act(...a).catch(() => null);
+
+/** The daemon refused because no shift is open (sales need one at this till). */
+function needsShift(e) {
+  const reason = e && e.details && e.details.reason;
+  if (!e || e.code !== 'conflict') return false;
+  if (typeof reason === 'string') return /shift/.test(reason) && reason !== 'shift_open';
+  return /no (open )?shift|open a shift/i.test(e.text || '');
+}
 
 function selectedLine() {
   const { sale, selected } = store.state;
@@ -171,8 +219,25 @@ async function addCode(text) {
   await tryAct('sale.add', params);
 }
 
+/** Refund mode: the receipt's lines with what is left to refund, to pick from (sale.refundable);
+ *  a daemon without it refunds the whole receipt. */
 async function refund(receiptNo) {
-  const res = await tryAct('sale.refund', { receipt_no: receiptNo });
+  if (!gw.can('sale.refundable')) return refundLines(receiptNo, null);
+  try {
+    const found = await call('sale.refundable', { receipt_no: receiptNo });
+    if (!found.lines.some(l => l.refundable > 0)) return toast(t('refund.nothing_left'), 'warn');
+    prompt('refund', { receipt_no: receiptNo, found });
+  } catch (e) {
+    beep(330, 200);
+    toast(errText(e), 'error', 5000);
+  }
+  return undefined;
+}
+
+async function refundLines(receiptNo, lines) {
+  const params = { receipt_no: receiptNo };
+  if (lines) params.lines = lines;
+  const res = await tryAct('sale.refund', params);
   if (res) {
     const amount = res.refunded ?? res.amount ?? res.total ?? (res.sale && res.sale.total);
     toast(t('refund.done', { amount: yuan(amount ?? 0) }), 'ok', 6000);
@@ -245,6 +310,11 @@ const actions = {
     store.set({ operator: null, sale: null, tender: false, dialog: null });
   },
   lang: () => setLang(getLang() === 'zh' ? 'en' : 'zh'),
+  shift: () => {
+    const cur = store.state.shift;
+    if (cur === undefined || !gw.can('shift.open')) return toast(t('err.not_available'), 'warn');
+    prompt(cur.shift ? 'shift_close' : 'shift_open');
+  },
 };
 
 async function setQty(line, input) {
@@ -290,6 +360,7 @@ window.addEventListener('keydown', (e) => {
   if (!s.operator) return;
   if (e.altKey && (e.key === 'l' || e.key === 'L')) { e.preventDefault(); actions.lang(); return; }
   if (e.altKey && (e.key === 'q' || e.key === 'Q')) { e.preventDefault(); actions.logout(); return; }
+  if (e.altKey && (e.key === 's' || e.key === 'S') && !s.dialog && !s.tender) { e.preventDefault(); actions.shift(); return; }
   if (approvals.state.open || s.dialog) {
     if (e.key === 'Escape') { e.preventDefault(); closeDialog(); }
     return; // the dialog's own form handles Enter
@@ -337,6 +408,8 @@ function Header() {
     <div class="till">${info ? `${info.till.store} · ${info.till.till}` : ''}</div>
     ${s.mode === 'refund' && html`<div class="mode-badge refund" data-testid="refund-badge">${t('mode.refund')}</div>`}
     <div class="spacer"></div>
+    ${s.shift && html`<button class=${`ghost shift-badge ${s.shift.shift ? '' : 'warn'}`} data-testid="shift" title="Alt+S" onClick=${actions.shift}>
+      ${s.shift.shift ? t('shift.is_open', { operator: s.shift.shift.operator }) : t('shift.none')} <kbd>Alt+S</kbd></button>`}
     ${s.operator && html`<div class="who" data-testid="operator">👤 ${s.operator.name} <span class="muted">(${s.operator.operator})</span></div>`}
     <${Clock} />
     <${LangToggle} />
@@ -437,13 +510,24 @@ function Totals() {
     <div class="kv discount"><span>${t('sale.discount')}</span><span data-testid="sale-discount">${yuan(sale ? -(sale.discount || 0) : 0)}</span></div>
     ${sale && sale.paid > 0 && html`<div class="kv"><span>${t('sale.paid')}</span><span>${yuan(sale.paid)}</span></div>`}
     ${sale && (sale.explain || []).length > 0 && html`<div class="explain">${sale.explain.map(x => html`<span>🏷 ${x}</span>`)}</div>`}
-    <div class="member-row" data-testid="member">
-      ${sale && sale.member
-        ? html`<span class="member">⭐ ${sale.member.name || sale.member.id || sale.member.code}
-            ${sale.member.tier ? html`<span class="tag">${sale.member.tier}</span>` : ''}
-            ${sale.member.points !== undefined ? html`<span class="muted"> ${t('member.points', { n: sale.member.points })}</span>` : ''}</span>`
-        : html`<span class="muted">${t('member.none')} <kbd>F9</kbd></span>`}
-    </div>
+    <${MemberCard} sale=${sale} member=${s.member} />
+  </div>`;
+}
+
+/** The attached member: name, tier, masked phone, points and stored-value balance, as the
+ *  daemon sent them; after completion the points the sale earned. */
+function MemberCard({ sale, member }) {
+  useLang();
+  if (!sale || !sale.member) {
+    return html`<div class="member-row" data-testid="member"><span class="muted">${t('member.none')} <kbd>F9</kbd></span></div>`;
+  }
+  if (!member) return html`<div class="member-row" data-testid="member"><span class="member">⭐ …</span></div>`;
+  return html`<div class="member-card" data-testid="member">
+    <div class="member-head"><span class="member" data-testid="member-name">⭐ ${member.name}</span>
+      ${(member.tier_name || member.tier) && html`<span class="tag" data-testid="member-tier">${member.tier_name || member.tier}</span>`}
+      <span class="muted small" data-testid="member-phone">${member.phone}</span></div>
+    <div class="kv"><span>${t('member.points_label')}</span><span data-testid="member-points">${member.points}${member.points_earned ? html` <span class="ok small">(+${member.points_earned})</span>` : ''}</span></div>
+    <div class="kv"><span>${t('member.balance')}</span><span data-testid="member-balance">${yuan(member.balance)}</span></div>
   </div>`;
 }
 
@@ -552,11 +636,32 @@ function TenderScreen() {
     { key: 'F6', method: 'paycode', label: t('tender.paycode'), icon: '📱' },
     { key: 'F7', method: 'voucher', label: t('tender.voucher'), icon: '🎫' },
   ];
+  // The member's money: stored value and points need the member on the sale; a coupon
+  // (bearer or the member's own) is redeemed by its code.
+  const member = s.member;
+  const memberMethods = [
+    { key: 'F8', method: 'stored_value', label: t('tender.stored_value'), icon: '💳',
+      disabled: !sale.member, note: member && sale.member ? yuan(member.balance) : t('tender.needs_member') },
+    { key: 'F9', method: 'points', label: t('tender.points'), icon: '⭐',
+      disabled: !sale.member, note: member && sale.member ? t('member.points', { n: member.points }) : t('tender.needs_member') },
+    { key: 'F10', method: 'coupon', label: t('tender.coupon'), icon: '🎟', disabled: !gw.can('sale.coupon') },
+  ];
   function other(m) {
-    // card: the typed amount (or the rest); payment code and voucher: the typed text is the code
-    if (m.method === 'card') {
+    // card, stored value, points: the typed amount (or the rest); payment code, voucher and
+    // coupon: the typed text is the code
+    if (m.method === 'card' || m.method === 'stored_value' || m.method === 'points') {
+      if (m.disabled) { toast(t('tender.needs_member'), 'warn'); return; }
       const a = typed();
-      if (a !== undefined) tender('card', a ?? undefined);
+      if (a !== undefined) tender(m.method, a ?? undefined);
+      return;
+    }
+    if (m.method === 'coupon') {
+      const code = ref.current ? ref.current.value.trim() : '';
+      if (!code) { toast(t('tender.coupon_hint'), 'warn'); return; }
+      if (ref.current) ref.current.value = '';
+      if (busy) return;
+      setBusy(true);
+      act('sale.coupon', { code }).catch(() => null).finally(() => setBusy(false));
       return;
     }
     const code = ref.current ? ref.current.value.trim() : '';
@@ -592,7 +697,7 @@ function TenderScreen() {
     }
     const q = quick.find(x => x.key === e.key);
     if (q) { e.preventDefault(); tender('cash', q.amount); return; }
-    const m = methods.find(x => x.key === e.key);
+    const m = methods.find(x => x.key === e.key) || memberMethods.find(x => x.key === e.key);
     if (m) { e.preventDefault(); other(m); }
   }
   return html`<div class="modal-back tender-back" onKeyDown=${onKeyDown}>
@@ -640,6 +745,13 @@ function TenderScreen() {
                 onClick=${() => other(m)}>
                 <kbd>${m.key}</kbd><span>${m.icon} ${m.label}</span></button>`)}
             </div>
+            <div class="section-title">⭐ ${t('tender.member')}</div>
+            <div class="quick" data-testid="member-tenders">
+              ${memberMethods.map(m => html`<button class="quick-btn method" data-testid=${`method-${m.method}`} disabled=${busy || m.disabled}
+                onMouseDown=${e => e.preventDefault()}
+                onClick=${() => other(m)}>
+                <kbd>${m.key}</kbd><span>${m.icon} ${m.label}${m.note ? html`<small class="muted"> ${m.note}</small>` : ''}</span></button>`)}
+            </div>
             ${sale.payment && sale.payment.state ? html`<p class="paying" data-testid="payment-state">⏳ ${t(`payment.${sale.payment.state}`)}</p>` : ''}
             <p class="muted small">📱 ${t('tender.paycode_hint')}</p>
             <button class="ghost" onClick=${() => (!sale.tenders || !sale.tenders.length) ? store.set({ tender: false }) : toast(t('tender.cannot_leave'), 'warn')}>
@@ -653,8 +765,21 @@ function TenderScreen() {
 function TenderList({ sale }) {
   if (!sale.tenders || !sale.tenders.length) return null;
   return html`<div class="tender-list" data-testid="tenders">
-    ${sale.tenders.map(x => html`<div class="kv"><span>${t(`tender.${x.method}`)}${x.ref ? html` <span class="muted small">${x.ref}</span>` : ''}</span><span>${yuan(x.amount)}</span></div>`)}
+    ${sale.tenders.map(x => html`<div class="kv" data-testid="tender-row"><span>${t(`tender.${x.method}`)}${x.ref ? html` <span class="muted small">${x.ref}</span>` : ''}<${AuthBadge} of=${x} /></span><span>${yuan(x.amount)}</span></div>`)}
   </div>`;
+}
+
+/** How a tender spent at several tills (stored value, points, coupons) was authorized, when
+ *  the daemon says: `authorization` is its state ("online", "offline", ...) or a map with
+ *  `state` and an optional `message` (the offline policy's limit, say). */
+function AuthBadge({ of }) {
+  const a = of.authorization;
+  if (!a) return null;
+  const state = typeof a === 'string' ? a : a.state;
+  const key = `auth.${state}`;
+  const text = t(key) !== key ? t(key) : state;
+  return html` <span class=${`tag auth auth-${state}`} data-testid="tender-auth"
+    title=${typeof a === 'object' && a.message ? a.message : ''}>${text}</span>`;
 }
 
 // -- dialogs --------------------------------------------------------------------------------------
@@ -701,11 +826,24 @@ function Dialog() {
       if (res) { toast(t('msg.voided'), 'ok'); await refreshSale(); }
       return undefined;
     }
-    if (d.kind === 'refund') { close(); return refund(v); }
+    if (d.kind === 'shift_open' || d.kind === 'shift_close') {
+      const fen = v === '' && d.kind === 'shift_open' ? 0 : parseYuan(v);
+      if (fen === null) return toast(t('msg.bad_amount'), 'warn');
+      close();
+      const res = await tryAct(d.kind === 'shift_open' ? 'shift.open' : 'shift.close',
+        d.kind === 'shift_open' ? { float: fen } : { counted: fen });
+      if (res && d.kind === 'shift_open') toast(t('shift.opened'), 'ok');
+      if (res && d.kind === 'shift_close') {
+        toast(t('shift.closed', { expected: yuan(res.expected), variance: yuan(res.variance) }), 'ok', 10000);
+      }
+      await refreshShift();
+      return undefined;
+    }
     return undefined;
   }
 
   if (d.kind === 'resume') return html`<${ResumeDialog} list=${d.list} />`;
+  if (d.kind === 'refund') return html`<${RefundDialog} receiptNo=${d.receipt_no} found=${d.found} />`;
 
   const titles = {
     qty: t('dlg.qty', { name: line && line.name }),
@@ -713,6 +851,8 @@ function Dialog() {
     price: t('dlg.price', { name: line && line.name }),
     discount: line && !d.whole ? t('dlg.discount_line', { name: line.name }) : t('dlg.discount_sale'),
     void: t('dlg.void'),
+    shift_open: t('shift.open_title'),
+    shift_close: t('shift.close_title'),
   };
   const hints = {
     qty: line && line.unit === 'kg' ? t('dlg.qty_kg_hint') : t('dlg.qty_hint'),
@@ -720,6 +860,8 @@ function Dialog() {
     price: line ? t('dlg.price_hint', { price: yuan(line.unit_price) }) : '',
     discount: t('dlg.discount_hint'),
     void: t('dlg.void_hint'),
+    shift_open: t('shift.open_hint'),
+    shift_close: t('shift.close_hint'),
   };
   return html`<div class="modal-back">
     <form class="modal prompt" data-testid=${`dialog-${d.kind}`} onSubmit=${submit}>
@@ -741,6 +883,74 @@ function Dialog() {
         <button type="submit" class="primary" data-testid="dialog-ok"><kbd>Enter</kbd> ${t('common.ok')}</button>
       </div>
     </form>
+  </div>`;
+}
+
+/** Refund lines of a receipt: each line with what is left to refund; the cashier picks lines
+ *  (Space or a tap) and quantities (pieces, or kg for weighed lines), Enter refunds them. */
+function RefundDialog({ receiptNo, found }) {
+  useLang();
+  const lines = found.lines.filter(l => l.refundable > 0);
+  const units = Object.fromEntries(found.sale.lines.map(l => [l.line_id, l]));
+  const isKg = l => units[l.line_id] && units[l.line_id].unit === 'kg';
+  const show = (l, q) => (isKg(l) ? (q / 1000).toFixed(3) : String(q / 1000));
+  const [pick, setPick] = useState(() => Object.fromEntries(lines.map(l => [l.line_id, { on: false, qty: show(l, l.refundable) }])));
+  const [i, setI] = useState(0);
+  const ref = useRef();
+  useEffect(() => { ref.current && ref.current.focus(); }, []);
+  const qtyOf = (l) => {
+    const m = String(pick[l.line_id].qty).trim().match(isKg(l) ? /^(\d+)(?:\.(\d{1,3}))?$/ : /^(\d+)$/);
+    if (!m) return null;
+    return parseInt(m[1], 10) * 1000 + (isKg(l) ? parseInt((m[2] || '').padEnd(3, '0') || '0', 10) : 0);
+  };
+  const toggle = (l) => setPick(p => ({ ...p, [l.line_id]: { ...p[l.line_id], on: !p[l.line_id].on } }));
+  function submit() {
+    const chosen = [];
+    for (const l of lines) {
+      if (!pick[l.line_id].on) continue;
+      const qty = qtyOf(l);
+      if (qty === null || qty <= 0 || qty > l.refundable) {
+        toast(t('refund.bad_qty', { name: l.name, max: show(l, l.refundable) }), 'warn');
+        return;
+      }
+      chosen.push({ line_id: l.line_id, qty });
+    }
+    if (!chosen.length) { toast(t('refund.pick_lines'), 'warn'); return; }
+    const everything = chosen.length === lines.length && chosen.every(c => c.qty === lines.find(l => l.line_id === c.line_id).refundable);
+    store.set({ dialog: null });
+    refundLines(receiptNo, everything ? null : chosen);
+  }
+  function onKeyDown(e) {
+    if (e.target.tagName === 'INPUT' && e.target.type !== 'checkbox' && e.key !== 'Enter' && e.key !== 'ArrowUp' && e.key !== 'ArrowDown') return;
+    if (e.key === 'ArrowDown') { e.preventDefault(); setI(v => Math.min(lines.length - 1, v + 1)); }
+    else if (e.key === 'ArrowUp') { e.preventDefault(); setI(v => Math.max(0, v - 1)); }
+    else if (e.key === ' ' && lines[i]) { e.preventDefault(); toggle(lines[i]); }
+    else if (e.key === 'a' || e.key === 'A') {
+      e.preventDefault();
+      const on = !lines.every(l => pick[l.line_id].on);
+      setPick(p => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, { ...v, on }])));
+    } else if (e.key === 'Enter') { e.preventDefault(); submit(); }
+  }
+  return html`<div class="modal-back">
+    <div class="modal refund-lines" data-testid="dialog-refund" tabindex="0" ref=${ref} onKeyDown=${onKeyDown}>
+      <h2>↩ ${t('refund.title', { receipt: receiptNo })}</h2>
+      <p class="muted">${t('refund.pick_hint')}</p>
+      <table class="list">
+        <thead><tr><th></th><th>${t('line.name')}</th><th class="r">${t('refund.sold')}</th><th class="r">${t('refund.returned')}</th><th class="r">${t('refund.qty')}</th></tr></thead>
+        <tbody>${lines.map((l, k) => html`<tr class=${k === i ? 'selected' : ''} data-testid="refund-line" data-sku=${l.sku} onClick=${() => setI(k)}>
+          <td><input type="checkbox" data-testid="refund-pick" checked=${pick[l.line_id].on} onChange=${() => toggle(l)} /></td>
+          <td>${l.name}</td><td class="r">${show(l, l.qty)}</td><td class="r">${show(l, l.returned)}</td>
+          <td class="r"><input class="refund-qty" data-testid="refund-qty" inputmode="decimal" value=${pick[l.line_id].qty}
+            onFocus=${() => setI(k)}
+            onInput=${e => { const v = e.target.value; setPick(p => ({ ...p, [l.line_id]: { on: true, qty: v } })); }} />
+            <span class="muted small"> / ${show(l, l.refundable)}</span></td></tr>`)}</tbody>
+      </table>
+      ${found.refunds && found.refunds.length > 0 && html`<p class="muted small">${t('refund.earlier', { list: found.refunds.join(', ') })}</p>`}
+      <div class="modal-actions">
+        <button type="button" onClick=${closeDialog}><kbd>Esc</kbd> ${t('common.cancel')}</button>
+        <button type="button" class="primary" data-testid="refund-ok" onClick=${submit}><kbd>Enter</kbd> ${t('refund.ok')}</button>
+      </div>
+    </div>
   </div>`;
 }
 
@@ -792,7 +1002,7 @@ function Help() {
   const rows = [
     ['0-9 Enter', t('help.scan')], ['3*code', t('help.multiply')], ['↑ ↓', t('help.select')],
     ...FKEYS.map(k => [k.key, t(k.label)]), ['Enter (empty)', t('key.pay')], ['Esc', t('help.esc')],
-    ['Alt+L', t('help.lang')], ['Alt+Q', t('key.logout')],
+    ['Alt+L', t('help.lang')], ['Alt+S', t('help.shift')], ['Alt+Q', t('key.logout')],
   ];
   return html`<div class="modal-back" onClick=${() => store.set({ help: false })}>
     <div class="modal help" data-testid="help">
@@ -828,24 +1038,16 @@ function Main() {
 function App() {
   useLang();
   const s = store.use();
-  const state = useGwState(gw);
-  let body;
-  if (gw.welcome && gw.welcome.safe_mode) {  // the store failed its start-up check
-    body = html`<div class="center-screen" data-testid="safe-mode"><div class="card">
-      <h1>${t('safe_mode.title')}</h1><p>${t('safe_mode.body')}</p>
-      <p class="error" data-testid="safe-mode-reason">${gw.welcome.safe_mode}</p></div></div>`;
-  } else if (state === 'unpaired') body = html`<${PairingScreen} gw=${gw} title=${t('app.checkout')} />`;
-  else if (!gw.welcome && state !== 'online') body = html`<div class="center-screen"><div class="card"><h1>${t('app.checkout')}</h1><p class="muted">${t('offline.connecting')}</p></div></div>`;
-  else if (!s.operator) {
-    body = html`<${LoginScreen} title=${t('app.checkout')} hint=${t('login.demo_hint')}
-      onLogin=${async (operator, pin) => {
-        const who = await gw.call('auth.login', { operator, pin });
-        credentials = { operator, pin };
-        store.set({ operator: who, mode: 'sale' });
-        await refreshSale();
-      }} />`;
-  } else body = html`<${Main} />`;
-  return html`${body}<${OfflineBanner} gw=${gw} /><${ApprovalDialog} /><${Toasts} />`;
+  return html`<${PageStart} gw=${gw} title=${t('app.checkout')} signedIn=${!!s.operator} login=${{
+    hint: t('login.demo_hint'),
+    onLogin: async (operator, pin) => {
+      const who = await gw.call('auth.login', { operator, pin });
+      credentials = { operator, pin };
+      store.set({ operator: who, mode: 'sale' });
+      await refreshSale();
+      await refreshShift();
+    },
+  }}>${s.operator && html`<${Main} />`}</${PageStart}>`;
 }
 
 await loadI18n();

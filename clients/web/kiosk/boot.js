@@ -8,10 +8,8 @@ import { t, useLang, loadI18n } from '../lib/i18n.js';
 import { LangToggle } from '../lib/components/lang.js';
 import { yuan, qtyText, grams, errText } from '../lib/format.js';
 import { Store } from '../lib/store.js';
-import { toast, Toasts, beep } from '../lib/components/toasts.js';
-import { OfflineBanner, useGwState } from '../lib/components/connection.js';
-import { PairingScreen } from '../lib/components/pairing.js';
-import { LoginScreen } from '../lib/components/login.js';
+import { toast, beep } from '../lib/components/toasts.js';
+import { PageStart } from '../lib/components/start.js';
 
 const gw = new Gateway({ name: 'kiosk', kind: 'kiosk' });
 window.gw = gw;
@@ -419,22 +417,17 @@ function Shop() {
 function App() {
   useLang();
   const s = store.use();
-  const state = useGwState(gw);
-  let body;
-  if (state === 'unpaired') body = html`<${PairingScreen} gw=${gw} title=${t('app.kiosk')} />`;
-  else if (!gw.welcome) body = html`<div class="center-screen"><div class="card"><h1>${t('app.kiosk')}</h1><p class="muted">${t('offline.connecting')}</p></div></div>`;
-  else if (!s.operator) {
-    body = html`<${LoginScreen} title=${t('kiosk.setup')} hint=${t('kiosk.setup_hint')}
-      onLogin=${async (operator, pin) => {
-        const who = await gw.call('auth.login', { operator, pin });
-        localStorage.setItem(KIOSK_KEY, JSON.stringify({ operator, pin }));
-        store.set({ operator: who, screen: 'attract' });
-        await loadProduce();
-        await refreshSale();
-      }} />`;
-  } else if (s.screen === 'attract') body = html`<${Attract} />`;
-  else body = html`<${Shop} />`;
-  return html`${body}<${OfflineBanner} gw=${gw} /><${Toasts} />`;
+  return html`<${PageStart} gw=${gw} title=${t('app.kiosk')} signedIn=${!!s.operator} approvals=${false} login=${{
+    title: t('kiosk.setup'),
+    hint: t('kiosk.setup_hint'),
+    onLogin: async (operator, pin) => {
+      const who = await gw.call('auth.login', { operator, pin });
+      localStorage.setItem(KIOSK_KEY, JSON.stringify({ operator, pin }));
+      store.set({ operator: who, screen: 'attract' });
+      await loadProduce();
+      await refreshSale();
+    },
+  }}>${s.operator && (s.screen === 'attract' ? html`<${Attract} />` : html`<${Shop} />`)}</${PageStart}>`;
 }
 
 try {
