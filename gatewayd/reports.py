@@ -8,8 +8,8 @@ totals: map, from, to, tz}`` with column types ``text``, ``int``, ``money`` (fen
 --out FILE``). Report names and their calls are ``protocol.methods.REPORTS``.
 
 The sales and profit reports read the running totals (gatewayd/sales/running_totals.py),
-kept per business day in the transaction of each sale and refund: any range costs O(days),
-not O(sales). What is counted:
+kept per business day and per month in the transaction of each sale and refund: a range
+reads its whole months and the days of its partial months (`Span`), not its sales. What is counted:
     completed sales and refunds whose business day (``sales.business_day``, set at
     completion in the store's timezone) is between ``from`` and ``to`` inclusive (YYYY-MM-DD;
     default the last 7 days to today, store time). Refunds subtract (their amounts count
@@ -107,6 +107,47 @@ def _bd(day: dt.date) -> str:
     return day.strftime("%Y%m%d")
 
 
+@dataclass(frozen=True)
+class Span:
+    """A range of business days as the running totals hold it: the whole months in it
+    (read from the `*_month` tables) and the days of its partial first and last months (from
+    the per-day ones). A year is about 12 month rows and 60 day rows per key, not 365."""
+
+    days: tuple[tuple[str, str], ...]  # (YYYYMMDD, YYYYMMDD), inclusive
+    months: tuple[str, str] | None  # (YYYYMM, YYYYMM), inclusive
+
+    @classmethod
+    def of(cls, start: dt.date, end: dt.date) -> Span:
+        first = start if start.day == 1 else _next_month(start)
+        after = end + dt.timedelta(days=1)
+        stop = after if after.day == 1 else after.replace(day=1)  # after the last whole month
+        if first >= stop:
+            return cls(((_bd(start), _bd(end)),), None)
+        days = []
+        if start < first:
+            days.append((_bd(start), _bd(first - dt.timedelta(days=1))))
+        if stop <= end:
+            days.append((_bd(stop), _bd(end)))
+        last = stop - dt.timedelta(days=1)
+        return cls(tuple(days), (first.strftime("%Y%m"), last.strftime("%Y%m")))
+
+    def rows(self, table: str, cols: str) -> tuple[str, list[str]]:
+        """A subquery of `cols` of `table`'s rows in the span (its days) and of
+        `table`_month's (its months), to group by whatever `cols` keeps."""
+        parts, params = [], []
+        for a, b in self.days:
+            parts.append(f"SELECT {cols} FROM {table} WHERE day BETWEEN ? AND ?")
+            params += [a, b]
+        if self.months is not None:
+            parts.append(f"SELECT {cols} FROM {table}_month WHERE month BETWEEN ? AND ?")
+            params += list(self.months)
+        return "(" + " UNION ALL ".join(parts) + ")", params
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
 def _iso(bd: str) -> str:
     return f"{bd[:4]}-{bd[4:6]}-{bd[6:]}"
 
@@ -137,9 +178,13 @@ def _bucketed(rows: Iterable[Any], total: int) -> list[dict[str, Any]]:
 
 
 def _sales_by(store: Reads, key: str, start: dt.date, end: dt.date) -> list[Any]:
-    return store.all(
-        f"SELECT {key}, SUM(sales), SUM(refunds), SUM(amount) FROM totals_sales"
-        f" WHERE day BETWEEN ? AND ? GROUP BY 1", (_bd(start), _bd(end)))
+    if key == "day":  # one row a day
+        return store.all("SELECT day, sales, refunds, amount FROM totals_days"
+                         " WHERE day BETWEEN ? AND ?", (_bd(start), _bd(end)))
+    rows, params = Span.of(start, end).rows(
+        "totals_sales", "hour, operator, member, sales, refunds, amount")
+    return store.all(f"SELECT {key}, SUM(sales), SUM(refunds), SUM(amount) FROM {rows}"
+                     f" GROUP BY 1", params)
 
 
 def sales_report(store: Reads, tz: ZoneInfo, by: str, day_from: str | None = None,
@@ -153,7 +198,7 @@ def sales_report(store: Reads, tz: ZoneInfo, by: str, day_from: str | None = Non
     if by in ("hour", "day", "week", "cashier", "member"):
         n_sales, n_refunds, total = store.all(
             "SELECT COALESCE(SUM(sales), 0), COALESCE(SUM(refunds), 0),"
-            " COALESCE(SUM(amount), 0) FROM totals_sales WHERE day BETWEEN ? AND ?",
+            " COALESCE(SUM(amount), 0) FROM totals_days WHERE day BETWEEN ? AND ?",
             (_bd(start), _bd(end)))[0]
         t.totals = {"sales": n_sales, "refunds": n_refunds, "amount": total,
                     "avg_ticket": _avg(total, n_sales)}
@@ -207,17 +252,18 @@ def sales_report(store: Reads, tz: ZoneInfo, by: str, day_from: str | None = Non
         return t
     if by not in ("item", "category"):
         raise ReportError(f"unknown grouping {by!r}")
+    items, params = Span.of(start, end).rows("totals_items", ITEM_COLS)
     if by == "item":
         rows = [{"sku": r[0], "name": r[1], "qty": r[2], "amount": r[3], "refunded": r[4]}
                 for r in store.all(
-                    "SELECT t.sku, COALESCE(i.name, MAX(t.name)), SUM(t.qty), SUM(t.amount),"
-                    " SUM(t.refunded) FROM totals_items t LEFT JOIN items i ON i.sku = t.sku"
-                    " WHERE t.day BETWEEN ? AND ? GROUP BY t.sku", (_bd(start), _bd(end)))]
+                    f"SELECT t.sku, COALESCE(i.name, MAX(t.name)), SUM(t.qty), SUM(t.amount),"
+                    f" SUM(t.refunded) FROM {items} t LEFT JOIN items i ON i.sku = t.sku"
+                    f" GROUP BY t.sku", params)]
     else:
         rows = [{"category": r[0], "lines": r[1], "amount": r[2], "refunded": r[3]}
                 for r in store.all(
-                    "SELECT category, SUM(lines), SUM(amount), SUM(refunded) FROM totals_items"
-                    " WHERE day BETWEEN ? AND ? GROUP BY category", (_bd(start), _bd(end)))]
+                    f"SELECT category, SUM(lines), SUM(amount), SUM(refunded) FROM {items}"
+                    f" GROUP BY category", params)]
     total = sum(a["amount"] for a in rows)
     rows.sort(key=lambda a: (-a["amount"], a.get("sku") or a["category"]))
     for i, a in enumerate(rows, 1):
@@ -236,14 +282,16 @@ def sales_report(store: Reads, tz: ZoneInfo, by: str, day_from: str | None = Non
 
 
 # -- profit ------------------------------------------------------------------------------------
+ITEM_COLS = "sku, category, name, lines, qty, amount, refunded, tax, cost"
+# {items}: the Span's rows of totals_items; a day's row of totals_days has lines > 0 when
+# the day has any in totals_items
 _PROFIT_KEYS = {
-    "day": ("SELECT day, SUM(amount), SUM(tax), SUM(cost) FROM totals_items"
-            " WHERE day BETWEEN ? AND ? GROUP BY day"),
+    "day": ("SELECT day, gross, tax, cost FROM totals_days WHERE day BETWEEN ? AND ?"
+            " AND lines > 0"),
     "item": ("SELECT t.sku, COALESCE(i.name, MAX(t.name)), SUM(t.amount), SUM(t.tax),"
-             " SUM(t.cost) FROM totals_items t LEFT JOIN items i ON i.sku = t.sku"
-             " WHERE t.day BETWEEN ? AND ? GROUP BY t.sku"),
-    "category": ("SELECT category, SUM(amount), SUM(tax), SUM(cost) FROM totals_items"
-                 " WHERE day BETWEEN ? AND ? GROUP BY category"),
+             " SUM(t.cost) FROM {items} t LEFT JOIN items i ON i.sku = t.sku GROUP BY t.sku"),
+    "category": ("SELECT category, SUM(amount), SUM(tax), SUM(cost) FROM {items}"
+                 " GROUP BY category"),
 }
 
 
@@ -255,8 +303,13 @@ def profit_report(store: Reads, tz: ZoneInfo, by: str = "day", day_from: str | N
     _require_totals(store, tz)
     if by not in _PROFIT_KEYS:
         raise ReportError(f"unknown grouping {by!r}")
+    if by == "day":
+        sql, params = _PROFIT_KEYS[by], [_bd(start), _bd(end)]
+    else:
+        items, params = Span.of(start, end).rows("totals_items", ITEM_COLS)
+        sql = _PROFIT_KEYS[by].format(items=items)
     rows = []
-    for r in store.all(_PROFIT_KEYS[by], (_bd(start), _bd(end))):
+    for r in store.all(sql, params):
         if by == "day":
             head, (amount, tax, cost) = {"day": _iso(r[0])}, r[1:]
         elif by == "item":
@@ -288,23 +341,17 @@ def profit_report(store: Reads, tz: ZoneInfo, by: str = "day", day_from: str | N
 
 # -- inventory ---------------------------------------------------------------------------------
 def _moved_since(store: Reads, day: str) -> dict[str, int]:
-    """Net stock moved per item on and after `day`: summed over whichever side of `day`
-    holds fewer days (on hand is the sum of every move, so the rest is on hand less the
-    moves before)."""
-    first = store.all("SELECT MIN(day), MAX(day) FROM totals_stock")[0]
-    if first[0] is None or day > first[1]:
+    """Net stock moved per item on and after `day` (whole months from totals_stock_month)."""
+    last = store.all("SELECT MAX(day) FROM totals_stock")[0][0]
+    if last is None or day > last:
         return {}
-    after_days = store.all("SELECT COUNT(DISTINCT day) FROM totals_stock WHERE day >= ?",
-                           (day,))[0][0]
-    before_days = store.all("SELECT COUNT(DISTINCT day) FROM totals_stock WHERE day < ?",
-                            (day,))[0][0]
-    if after_days <= before_days:
-        return {r[0]: r[1] for r in store.all(
-            "SELECT sku, SUM(qty) FROM totals_stock WHERE day >= ? GROUP BY sku", (day,))}
-    before = {r[0]: r[1] for r in store.all(
-        "SELECT sku, SUM(qty) FROM totals_stock WHERE day < ? GROUP BY sku", (day,))}
-    return {r[0]: r[1] - before.get(r[0], 0) for r in store.all(
-        "SELECT sku, on_hand FROM stock")}
+    moves, params = Span.of(_date(day), _date(last)).rows("totals_stock", "sku, qty")
+    return {r[0]: r[1] for r in store.all(f"SELECT sku, SUM(qty) FROM {moves} GROUP BY sku",
+                                          params)}
+
+
+def _date(bd: str) -> dt.date:
+    return dt.date(int(bd[:4]), int(bd[4:6]), int(bd[6:]))
 
 
 def inventory_report(store: Reads, tz: ZoneInfo, day_from: str | None = None,
@@ -315,12 +362,12 @@ def inventory_report(store: Reads, tz: ZoneInfo, day_from: str | None = None,
     _require_totals(store, tz)
     if now_us is None:
         now_us = int(dt.datetime.now(dt.UTC).timestamp() * 1_000_000)
-    # from the per-day stock totals (gatewayd/sales/running_totals.py): O(days x items)
+    # from the stock totals (gatewayd/sales/running_totals.py): O((months + days) x items)
     after_from = _moved_since(store, _bd(start))
     after_to = _moved_since(store, _bd(end + dt.timedelta(days=1)))
+    moves, params = Span.of(start, end).rows("totals_stock", "sku, sold_qty, sold_value")
     sold = {r[0]: (r[1], r[2]) for r in store.all(
-        "SELECT sku, SUM(sold_qty), SUM(sold_value) FROM totals_stock"
-        " WHERE day BETWEEN ? AND ? GROUP BY sku", (_bd(start), _bd(end)))}
+        f"SELECT sku, SUM(sold_qty), SUM(sold_value) FROM {moves} GROUP BY sku", params)}
     rows = []
     for r in store.all(
         "SELECT s.sku, i.name, i.unit, i.category, i.cost, s.on_hand, s.avg_cost,"

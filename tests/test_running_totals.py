@@ -6,6 +6,7 @@ and refunds."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,6 +21,9 @@ from tests import per_sale_reports as per_sale
 
 SALES_BY = ("hour", "day", "week", "cashier", "member", "item", "category")
 PROFIT_BY = ("day", "item", "category")
+# from 20 March 2024: March's end, the whole of April (a month read from the month totals) and
+# the start of May
+DAYS = 50
 ITEMS = [{"sku": f"S{i}", "name": f"item {i}", "price": 100 + 7 * i,
           "category": f"c{i % 3}" if i % 4 else None, "cost": (30 * i) if i % 2 else None}
          for i in range(6)]
@@ -53,7 +57,7 @@ def assert_same_inventory(store, tz: ZoneInfo, day_from: str, day_to: str) -> No
 
 def totals_rows(store) -> dict[str, list]:
     return {t: [tuple(r) for r in store.all(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4")]
-            for t in ("totals_sales", "totals_items", "totals_tenders", "totals_stock")}
+            for t in running_totals.TABLES}
 
 
 line = st.tuples(st.integers(0, len(ITEMS) - 1),  # item
@@ -65,7 +69,7 @@ line = st.tuples(st.integers(0, len(ITEMS) - 1),  # item
 document = st.fixed_dictionaries({
     "refund": st.booleans(),
     "state": st.sampled_from(["completed", "completed", "completed", "voided"]),
-    "day": st.integers(0, 20),
+    "day": st.integers(0, DAYS),
     "minute": st.integers(0, 24 * 60 - 1),
     "operator": st.sampled_from([None, "1001", "1002"]),
     "member": st.sampled_from([None, "m1"]),
@@ -120,7 +124,7 @@ def insert(tx, n: int, doc: dict, tz: ZoneInfo) -> None:
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(docs=st.lists(document, max_size=25),
        tzname=st.sampled_from(["Asia/Shanghai", "Europe/Berlin"]),
-       span=st.tuples(st.integers(0, 20), st.integers(0, 20)))
+       span=st.tuples(st.integers(0, DAYS), st.integers(0, DAYS)))
 def test_reports_from_running_totals_equal_the_per_sale_reports(tmp_path_factory, docs,
                                                                 tzname, span):
     tz = ZoneInfo(tzname)
@@ -141,6 +145,62 @@ def test_reports_from_running_totals_equal_the_per_sale_reports(tmp_path_factory
         assert totals_rows(store) == running, "rebuild and the running totals differ"
     finally:
         store.close()
+
+
+def test_a_long_range_reads_whole_months_and_equals_the_per_sale_reports(tmp_path):
+    """Not left to hypothesis' draw: ranges with whole months in them (read from the month
+    totals), ending on a month's last day, starting on a first, and one inside a month."""
+    tz = ZoneInfo("Europe/Berlin")
+    store = Store(tmp_path / "t.db")
+    try:
+        running_totals.ensure_built(store, tz)
+        store.write_sync(lambda tx: catalog.upsert(tx, ITEMS))
+        for n in range(DAYS + 1):
+            doc = {"refund": n % 5 == 4, "state": "voided" if n % 9 == 8 else "completed",
+                   "day": n, "minute": (n * 97) % 1440, "operator": ("1001", None)[n % 2],
+                   "member": (None, "m1")[n % 3 == 0],
+                   "lines": [(n % len(ITEMS), 1000 + n, 300 + n, 30, n % 7 == 6,
+                              (-100 - n) if n % 2 else None),
+                             ((n + 1) % len(ITEMS), 2000, 500, 50, False, -200)],
+                   "tenders": [("cash", 900 + n)]}
+            store.write_sync(lambda tx, n=n, doc=doc: insert(tx, n, doc, tz))
+        for day_from, day_to in (("2024-03-20", "2024-05-09"), ("2024-04-01", "2024-04-30"),
+                                 ("2024-03-25", "2024-04-30"), ("2024-04-01", "2024-05-02"),
+                                 ("2024-04-03", "2024-04-20"), ("2000-01-01", "2024-12-31")):
+            assert_same_reports(store, tz, day_from, day_to)
+            assert_same_inventory(store, tz, day_from, day_to)
+        running = totals_rows(store)
+        assert running["totals_items_month"], "no month rows: the months were not kept"
+        store.write_sync(lambda tx: running_totals.rebuild(tx.conn, tz))
+        assert totals_rows(store) == running
+    finally:
+        store.close()
+    # a store from before the month totals: its migration rolls the day rows up
+    conn = sqlite3.connect(tmp_path / "t.db")
+    conn.executescript(
+        "DROP TABLE totals_sales_month; DROP TABLE totals_items_month;"
+        " DROP TABLE totals_stock_month; DROP TABLE totals_days;"
+        " DROP INDEX member_moves_member_what; DROP INDEX stock_below; DROP INDEX coupons_member;"
+        " CREATE INDEX coupons_member ON coupons(member_id) WHERE member_id IS NOT NULL;"
+        " PRAGMA user_version = 18;")
+    conn.close()
+    store = Store(tmp_path / "t.db")
+    try:
+        assert totals_rows(store) == running
+    finally:
+        store.close()
+
+
+def test_a_span_is_whole_months_and_the_days_around_them():
+    span = reports.Span.of
+    d = dt.date
+    assert span(d(2024, 3, 20), d(2024, 5, 9)) == reports.Span(
+        (("20240320", "20240331"), ("20240501", "20240509")), ("202404", "202404"))
+    assert span(d(2024, 4, 1), d(2024, 6, 30)) == reports.Span((), ("202404", "202406"))
+    assert span(d(2024, 4, 2), d(2024, 4, 30)) == reports.Span(
+        (("20240402", "20240430"),), None)
+    assert span(d(2023, 12, 31), d(2024, 2, 1)) == reports.Span(
+        (("20231231", "20231231"), ("20240201", "20240201")), ("202401", "202401"))
 
 
 def test_ensure_built_builds_once_and_again_for_another_timezone(tmp_path):

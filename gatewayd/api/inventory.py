@@ -39,12 +39,13 @@ def register(reg: Registry, inv: InventoryService) -> None:
 
     @reg.method("stock.low")
     async def stock_low(ctx: CallContext, p: NoParams) -> dict[str, Any]:
-        return {"items": inv.low()}
+        return {"items": await inv.store.read(inv.low)}
 
     @reg.method("stock.moves")
     async def stock_moves(ctx: CallContext, p: StockMovesParams) -> dict[str, Any]:
         need_item(p.sku)
-        return {"sku": p.sku, "moves": inv.moves(p.sku, p.limit, p.before)}
+        moves = await inv.store.read(lambda snap: inv.moves(p.sku, p.limit, p.before, snap))
+        return {"sku": p.sku, "moves": moves}
 
     @reg.method("stock.doc")
     async def stock_doc(ctx: CallContext, p: StockDocParams) -> dict[str, Any]:

@@ -70,7 +70,8 @@ def register(reg: Registry, svc: MemberService, checkout: MemberCheckout | None)
     @reg.method("member.history")
     async def member_history(ctx: CallContext, p: MemberHistoryParams) -> dict[str, Any]:
         row = svc.require(p.code)
-        return {"member": svc.view(row), **svc.history(row["id"], p.limit)}
+        history = await svc.store.read(lambda snap: svc.history(row["id"], p.limit, snap))
+        return {"member": svc.view(row), **history}
 
     @reg.method("member.redeem")
     async def member_redeem(ctx: CallContext, p: MemberRedeemParams) -> dict[str, Any]:

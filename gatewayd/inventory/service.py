@@ -49,6 +49,7 @@ from protocol.errors import ProtocolError
 if TYPE_CHECKING:
     from gatewayd.ports import Publish
     from gatewayd.store.db import Store, Tx
+    from gatewayd.store.reader import Reads
 
 PREFIX = {"receive": "RCV", "count": "CNT", "transfer_out": "TRO", "transfer_in": "TRI",
           "writeoff": "WOF"}
@@ -119,17 +120,23 @@ class Inventory:
             "last_sale_at": utc(row["last_sale_at"]),
         }
 
-    def low(self) -> list[dict[str, Any]]:
-        rows = self.store.all(
+    def low(self, reads: Reads | None = None) -> list[dict[str, Any]]:
+        """Items at or below their threshold, the furthest below first: read along the
+        index of `on_hand - threshold` (0019_history_indexes.sql), not a scan of all stock.
+        The protocol runs it on a reader thread (`reads`, gatewayd/store/reader.py)."""
+        rows = (reads or self.store).all(
             "SELECT i.sku, i.name, i.unit, i.cost, s.on_hand, s.avg_cost, s.threshold, s.low,"
             " s.last_move_at, s.last_sale_at FROM stock s JOIN items i ON i.sku = s.sku"
-            " WHERE s.threshold IS NOT NULL AND s.on_hand <= s.threshold"
+            " WHERE s.threshold IS NOT NULL AND s.on_hand - s.threshold <= 0"
             " ORDER BY s.on_hand - s.threshold, s.sku"
         )
         return [self._wire(r) for r in rows]
 
-    def moves(self, sku: str, limit: int = 100, before: int | None = None) -> list[dict]:
-        rows = self.store.all(
+    def moves(self, sku: str, limit: int = 100, before: int | None = None,
+              reads: Reads | None = None) -> list[dict]:
+        """An item's moves, newest first, a page at a time (by index, on a reader thread
+        from the protocol: an item's history grows without bound)."""
+        rows = (reads or self.store).all(
             "SELECT id, seq, at, kind, qty, on_hand, unit_cost, value, ref, line_id"
             " FROM stock_moves WHERE sku = ? AND id < ? ORDER BY id DESC LIMIT ?",
             (sku, before if before is not None else 1 << 62, limit),

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import sqlite3
 
     from gatewayd.store.db import Store, Tx
+    from gatewayd.store.reader import Reads
 
 _COLS = "id, phone, name, birthday, card, qr, tier, active, points, balance, referred_by," \
         " first_sale, created_at, updated_at"
@@ -245,18 +246,23 @@ class MemberService:
         return await self.write(lambda tx: ledger.redeem_reward(tx, self.config, member_id,
                                                                 reward_id))
 
-    def history(self, member_id: str, limit: int = 50) -> dict[str, Any]:
-        purchases = [_at(r) for r in self.store.all(
+    def history(self, member_id: str, limit: int = 50,
+                reads: Reads | None = None) -> dict[str, Any]:
+        """The newest `limit` of each of a member's histories, by index
+        (0019_history_indexes.sql). A member's history grows without bound: the protocol
+        runs this on a reader thread (`reads`, gatewayd/store/reader.py)."""
+        store = reads or self.store
+        purchases = [_at(r) for r in store.all(
             "SELECT sale_id, kind, refund_of, receipt_no, amount, points, at"
             " FROM member_purchases WHERE member_id = ? ORDER BY at DESC LIMIT ?",
             (member_id, limit))]
         moves: dict[str, list[dict[str, Any]]] = {"points": [], "balance": []}
         for what in moves:
-            moves[what] = [_at(r) for r in self.store.all(
+            moves[what] = [_at(r) for r in store.all(
                 "SELECT delta, before, after, reason, sale_id, ref, seq, at FROM member_moves"
                 " WHERE member_id = ? AND what = ? ORDER BY id DESC LIMIT ?",
                 (member_id, what, limit))]
-        coupons = [coupon_view(r) for r in self.store.all(
+        coupons = [coupon_view(r) for r in store.all(
             "SELECT * FROM coupons WHERE member_id = ? ORDER BY created_at DESC LIMIT ?",
             (member_id, limit))]
         return {"purchases": purchases, "points": moves["points"],

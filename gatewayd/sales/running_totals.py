@@ -8,6 +8,13 @@ the transaction that completes the sale or the refund (the sale service's `on_co
 every commit, and a report over any range reads O(days x rows), whatever the number of sales.
 Head office merges the same per-day rows from every till.
 
+The same transaction adds the same sums to coarser rows (0019_month_totals.sql): per month
+(`totals_sales_month`, `totals_items_month`, `totals_stock_month`) and one row per business
+day (`totals_days`). A report over a long range reads its whole months from those and only
+the days of its first and last partial month per day (gatewayd/reports.py `Span`): a year
+is about 12 months plus 60 days of rows, not 365 days x items. Exact at every commit like
+the per-day rows, not a nightly job.
+
 What is summed is what gatewayd/reports.py counts (see its docstring): completed documents
 only, refunds negative whatever sign they are stored with; a line's cost is what its stock
 moves valued it at when it left (for a sale from before stock was tracked: the catalog cost
@@ -32,6 +39,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from gatewayd.sales.money import div_round
+
+# Every running total (0012, 0013, 0019): per day, per month, and one row per day.
+TABLES = ("totals_sales", "totals_items", "totals_tenders", "totals_stock",
+          "totals_sales_month", "totals_items_month", "totals_stock_month", "totals_days")
 
 # A document's lines as the reports count them, with the stock moves' value and the catalog
 # cost (for a line that never moved stock).
@@ -80,13 +91,14 @@ def add_document(tx: Any, sale_id: str, tz: ZoneInfo) -> None:
     refund = s["kind"] == "refund"
     sign = -1 if refund else 1
     day, hour, operator = s["business_day"], _Hour(tz)(s["completed_at"]), s["operator"] or ""
+    head = (hour, operator, 1 if s["member"] else 0, 0 if refund else 1, 1 if refund else 0,
+            sign * abs(s["total"]) if refund else s["total"], s["change"])
     tx.execute(
         "INSERT INTO totals_sales(day, hour, operator, member, sales, refunds, amount, change)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
         " sales = sales + excluded.sales, refunds = refunds + excluded.refunds,"
         " amount = amount + excluded.amount, change = change + excluded.change",
-        (day, hour, operator, 1 if s["member"] else 0, 0 if refund else 1, 1 if refund else 0,
-         sign * abs(s["total"]) if refund else s["total"], s["change"]))
+        (day, *head))
     items: dict[tuple[str, str], list[Any]] = {}
     for r in tx.execute(_LINES, (sale_id,)).fetchall():
         a = items.setdefault((r["sku"], r["category"]), [r["name"], 0, 0, 0, 0, 0, 0])
@@ -104,6 +116,29 @@ def add_document(tx: Any, sale_id: str, tz: ZoneInfo) -> None:
         " amount = amount + excluded.amount, refunded = refunded + excluded.refunded,"
         " tax = tax + excluded.tax, cost = cost + excluded.cost",
         [(day, sku, cat, *a) for (sku, cat), a in items.items()])
+    month = day[:6]
+    tx.execute(
+        "INSERT INTO totals_sales_month(month, hour, operator, member, sales, refunds, amount,"
+        " change) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+        " sales = sales + excluded.sales, refunds = refunds + excluded.refunds,"
+        " amount = amount + excluded.amount, change = change + excluded.change",
+        (month, *head))
+    tx.executemany(
+        "INSERT INTO totals_items_month(month, sku, category, name, lines, qty, amount,"
+        " refunded, tax, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+        " name = max(name, excluded.name), lines = lines + excluded.lines,"
+        " qty = qty + excluded.qty,"
+        " amount = amount + excluded.amount, refunded = refunded + excluded.refunded,"
+        " tax = tax + excluded.tax, cost = cost + excluded.cost",
+        [(month, sku, cat, *a) for (sku, cat), a in items.items()])
+    tx.execute(
+        "INSERT INTO totals_days(day, sales, refunds, amount, change, lines, gross, tax, cost)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+        " sales = sales + excluded.sales, refunds = refunds + excluded.refunds,"
+        " amount = amount + excluded.amount, change = change + excluded.change,"
+        " lines = lines + excluded.lines, gross = gross + excluded.gross,"
+        " tax = tax + excluded.tax, cost = cost + excluded.cost",
+        (day, *head[3:], *(sum(a[i] for a in items.values()) for i in (1, 3, 5, 6))))
     tx.executemany(
         "INSERT INTO totals_tenders(day, hour, method, operator, n, amount)"
         " VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT DO UPDATE SET n = n + 1,"
@@ -137,11 +172,13 @@ def add_stock_moves(tx: Any, at: int, moves: Iterable[tuple[str, str, int, int]]
         if kind in SOLD_KINDS:
             a[1] -= qty
             a[2] -= value
-    tx.executemany(
-        "INSERT INTO totals_stock(day, sku, qty, sold_qty, sold_value) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT DO UPDATE SET qty = qty + excluded.qty,"
-        " sold_qty = sold_qty + excluded.sold_qty, sold_value = sold_value + excluded.sold_value",
-        [(day, sku, *a) for sku, a in sums.items()])
+    for table in ("totals_stock", "totals_stock_month"):
+        key = day if table == "totals_stock" else day[:6]
+        tx.executemany(
+            f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+            " qty = qty + excluded.qty, sold_qty = sold_qty + excluded.sold_qty,"
+            " sold_value = sold_value + excluded.sold_value",
+            [(key, sku, *a) for sku, a in sums.items()])
 
 
 def _rebuild_stock(conn: sqlite3.Connection, tz: ZoneInfo) -> None:
@@ -171,7 +208,7 @@ def rebuild(conn: sqlite3.Connection, tz: ZoneInfo) -> None:
     """Recompute every running total from the store's sales (inside the caller's
     transaction). The same sums as `add_document`, grouped in SQL."""
     hour = _Hour(tz)
-    for table in ("totals_sales", "totals_items", "totals_tenders", "totals_stock"):
+    for table in TABLES:
         conn.execute(f"DELETE FROM {table}")
     _rebuild_stock(conn, tz)
     by_hour: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
@@ -220,10 +257,33 @@ def rebuild(conn: sqlite3.Connection, tz: ZoneInfo) -> None:
         a[1] += r[5]
     conn.executemany("INSERT INTO totals_tenders(day, hour, method, operator, n, amount)"
                      " VALUES (?, ?, ?, ?, ?, ?)", [(*k, *v) for k, v in tenders.items()])
+    _roll_up(conn)
     conn.execute("UPDATE sales SET in_totals = (state = 'completed' AND business_day IS NOT"
                  " NULL AND completed_at IS NOT NULL) WHERE in_totals != (state = 'completed'"
                  " AND business_day IS NOT NULL AND completed_at IS NOT NULL)")
     conn.execute("UPDATE totals_state SET built = 1, tz = ?", (str(tz),))
+
+
+def _roll_up(conn: sqlite3.Connection) -> None:
+    """The months and days from the per-day rows (the same sums add_document keeps)."""
+    conn.execute(
+        "INSERT INTO totals_sales_month SELECT substr(day, 1, 6), hour, operator, member,"
+        " SUM(sales), SUM(refunds), SUM(amount), SUM(change) FROM totals_sales"
+        " GROUP BY 1, 2, 3, 4")
+    conn.execute(
+        "INSERT INTO totals_items_month SELECT substr(day, 1, 6), sku, category, MAX(name),"
+        " SUM(lines), SUM(qty), SUM(amount), SUM(refunded), SUM(tax), SUM(cost)"
+        " FROM totals_items GROUP BY 1, 2, 3")
+    conn.execute(
+        "INSERT INTO totals_stock_month SELECT substr(day, 1, 6), sku, SUM(qty),"
+        " SUM(sold_qty), SUM(sold_value) FROM totals_stock GROUP BY 1, 2")
+    conn.execute(
+        "INSERT INTO totals_days SELECT s.day, s.sales, s.refunds, s.amount, s.change,"
+        " COALESCE(i.lines, 0), COALESCE(i.gross, 0), COALESCE(i.tax, 0), COALESCE(i.cost, 0)"
+        " FROM (SELECT day, SUM(sales) AS sales, SUM(refunds) AS refunds,"
+        "  SUM(amount) AS amount, SUM(change) AS change FROM totals_sales GROUP BY day) s"
+        " LEFT JOIN (SELECT day, SUM(lines) AS lines, SUM(amount) AS gross, SUM(tax) AS tax,"
+        "  SUM(cost) AS cost FROM totals_items GROUP BY day) i ON i.day = s.day")
 
 
 def ensure_built(store: Any, tz: ZoneInfo) -> bool:

@@ -131,3 +131,37 @@ async def test_a_big_import_while_selling_fails_no_call(daemon, tmp_path):
     assert store.one("SELECT COUNT(*) FROM items")[0] == IMPORT_ITEMS + len(SELL)
     done = [e for e in store.journal(limit=10**6) if e.kind == "catalog.upserted"]
     assert [e.data["count"] for e in done] == [len(SELL), IMPORT_ITEMS]
+
+
+async def test_a_big_catalog_upsert_is_staged_and_sales_go_on(daemon):
+    """`catalog.upsert` of 5,000 items (more than a chunk) through the protocol is staged
+    like an import: sales complete while it is half-way, and it is still one catalog write
+    (one event, all items)."""
+    daemon.operator("1001", "cashier", "1234")
+    items = [{"sku": f"U{i:05d}", "name": f"商品{i}", "price": 100 + i,
+              "barcodes": [gtin(f"68{i:010d}")]} for i in range(5000)]
+    store = daemon.app.store
+    sold_while_staged = 0
+    async with connect(daemon.url, daemon.token("admin")) as gw, \
+            connect(daemon.url, daemon.token("admin")) as office:
+        await gw.call("catalog.upsert", {"items": SELL})
+        await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        report = {}
+
+        async def upsert() -> None:
+            report.update(await office.call("catalog.upsert", {"items": items}))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(upsert)
+            while not report:
+                await gw.call("sale.add", {"barcode": "6901234567892"})
+                sale = await gw.call("sale.current")
+                await gw.call("sale.tender", {"method": "cash", "amount": sale["due"]})
+                if not report and store.one(
+                        "SELECT 1 FROM sqlite_schema WHERE name = 'items_next'"):
+                    sold_while_staged += 1
+    assert sold_while_staged >= 1, "no sale completed while the upsert was staged"
+    assert report["count"] == 5000 and report["inserted"] == 5000
+    assert store.one("SELECT COUNT(*) FROM items")[0] == 5000 + len(SELL)
+    done = [e for e in store.journal(limit=10**6) if e.kind == "catalog.upserted"]
+    assert [e.data["count"] for e in done] == [len(SELL), 5000]

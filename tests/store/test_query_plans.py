@@ -11,6 +11,7 @@ import re
 import pytest
 
 from clients.python.client import GatewayError, connect
+from gatewayd.inventory.stock import set_threshold
 
 ITEMS = [{"sku": "1001", "name": "可口可乐 330ml", "price": 350, "barcodes": ["6901234567892"],
           "plu": "1001"},
@@ -18,19 +19,33 @@ ITEMS = [{"sku": "1001", "name": "可口可乐 330ml", "price": 350, "barcodes":
 
 
 class Traced:
-    """Collects the SQL run on the store's read and write connections meanwhile."""
+    """Collects the SQL run on the store's read and write connections and its reader
+    threads' meanwhile."""
 
     def __init__(self, store):
         self.store = store
         self.sql: list[str] = []
 
+    def _conns(self):
+        return [self.store._r, self.store._w, *self.store.readers._idle]
+
     def __enter__(self) -> Traced:
-        for conn in (self.store._r, self.store._w):
+        for conn in self._conns():
             conn.set_trace_callback(self.sql.append)
+        readers = self.store.readers
+        self._connect = readers._connect
+
+        def connect(*args, **kw):  # a reader connection opened meanwhile is traced too
+            conn = self._connect(*args, **kw)
+            conn.set_trace_callback(self.sql.append)
+            return conn
+
+        readers._connect = connect
         return self
 
     def __exit__(self, *exc) -> None:
-        for conn in (self.store._r, self.store._w):
+        self.store.readers._connect = self._connect
+        for conn in self._conns():
             conn.set_trace_callback(None)
 
     def queries(self) -> list[str]:
@@ -102,6 +117,22 @@ async def test_catalog_member_and_stock_lookups_are_indexed(till):
     with Traced(store) as t:
         await till.call("stock.get", {"sku": "1001"})
     assert_indexed(store, t, "stock.get")
+
+
+async def test_histories_that_grow_are_read_by_index(till):
+    """member.history, stock.moves and stock.low read a page by index, whatever the
+    history (and on a reader thread: the traced statements come from there too)."""
+    store = till.daemon.app.store
+    await till.call("member.register", {"phone": "13812345678", "name": "王芳"})
+    await till.call("member.topup", {"code": "13812345678", "amount": 5000, "method": "cash"})
+    store.write_sync(lambda tx: set_threshold(tx, "1001", 100000))  # a cashier may not
+    for method, params in (("member.history", {"code": "13812345678"}),
+                           ("stock.moves", {"sku": "1001"}), ("stock.low", {})):
+        with Traced(store) as t:
+            got = await till.call(method, params)
+        if method == "stock.low":
+            assert [i["sku"] for i in got["items"]] == ["1001"]
+        assert_indexed(store, t, method)
 
 
 def test_the_checker_sees_a_scan(tmp_path):

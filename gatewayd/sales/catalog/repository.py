@@ -9,6 +9,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+import trio
+
 from gatewayd.sales.barcodes import (
     ScaleLayout,
     compile_layout,
@@ -411,9 +413,17 @@ class Catalog:
 # -- through the store's writer (catalog.upsert, the method) ------------------------------
 async def upsert_items(store: Store, items: Sequence[Any], source: str) -> dict[str, Any]:
     """``upsert`` through the store's writer, validating every row before taking it: the
-    report, or CatalogError with every row's errors (nothing changed)."""
+    report, or CatalogError with every row's errors (nothing changed). More than one chunk
+    of items is staged beside the catalog and switched in, like an import, on a worker
+    thread (gatewayd/sales/catalog_stage.py): one transaction of 5,000 items would hold the
+    writer for as long as a sale may wait."""
     valid, numbers, errors = validate_items(items)
     if errors:
         raise CatalogError(errors)
+    from gatewayd.sales import catalog_stage
+
+    if len(valid) > catalog_stage.CHUNK:
+        return await trio.to_thread.run_sync(catalog_stage.import_items, store, valid,
+                                             numbers, source)
     report, _ = await store.write(lambda tx: apply_rows(tx, valid, numbers, source))
     return report
