@@ -164,6 +164,7 @@ async def _lag(tmp: Path) -> Timing:
     from gatewayd.hq.service import HqApp
     from gatewayd.replication import link
     from gatewayd.replication.config import LinkConfig
+    from gatewayd.replication.master import MasterData
     from gatewayd.replication.replicator import Replicator
     from gatewayd.store.db import Store
 
@@ -186,7 +187,8 @@ async def _lag(tmp: Path) -> Timing:
                                 epoch=link.read(s).epoch)))
             store.write_sync(lambda tx, c=cred, t=till: link.save_enrollment(
                 tx, base, c, None, t.store, t.till))
-            rep = Replicator(store, till, LinkConfig(poll_s=0.02), lambda *a: None)
+            rep = Replicator(store, till, LinkConfig(poll_s=0.02), lambda *a: None,
+                             MasterData(store, lambda *a: None))
             reps.append(rep)
             nursery.start_soon(rep.run)
 

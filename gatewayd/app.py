@@ -39,6 +39,7 @@ from gatewayd.members.ledger import TENDER_METHODS as MEMBER_TENDERS
 from gatewayd.members.service import MemberService
 from gatewayd.metrics import Metrics
 from gatewayd.printing import PrintQueue
+from gatewayd.replication.master import MasterData
 from gatewayd.replication.replicator import Replicator
 from gatewayd.sales.catalog.repository import Catalog, compile_scale_layouts
 from gatewayd.sales.config import load_promotions
@@ -158,7 +159,10 @@ class App:
         self.scan_router = ScanRouter(self.sales, self.bus, publish, routes=(
             self.returns.scan_route, paycode_route(self.sales), self.member_checkout.scan_route))
         # the journal up to head office, once enrolled (DESIGN §8); never in a sale's way
-        self.replicator = Replicator(store, till, cfg.hq, publish)
+        # master data from head office: applied as it comes, held changes at their time
+        self.master = MasterData(store, publish, local_items=cfg.hq.local_items,
+                                 changed=self._master_changed)
+        self.replicator = Replicator(store, till, cfg.hq, publish, self.master)
         self.tasks = [
             ("print-queue", self.printing.run),
             ("sales", self.sales.run),
@@ -166,6 +170,7 @@ class App:
             ("members.daily", self.members.run_daily),
             ("inventory.alerts", self.inventory.run),
             ("replication", self.replicator.run),
+            ("master.held", self.master.run),
         ]
         if self.sims is not None:  # the simulators first: the devices open them
             self.tasks.insert(0, ("simulators", self.sims.run))
@@ -180,9 +185,9 @@ class App:
         reg, store, publish, devices = self.registry, self.store, self.emit, self.devices
         api.system.register(reg, self)
         api.devices.register(reg, devices, store)
-        api.catalog.register(reg, self.catalog, store, publish)
+        api.catalog.register(reg, self.catalog, store, publish, self.master.guard_local)
         api.printing.register(reg, self.printing, devices, store)
-        api.sales.register(reg, self.sales)
+        api.sales.register(reg, self.sales, self.master.guard_local)
         api.alerts.register(reg, store, publish)
         api.shifts.register(reg, self.shifts)
         api.returns.register(reg, self.returns)
@@ -191,6 +196,11 @@ class App:
         api.reports.register(reg, store, ZoneInfo(self.config.till.timezone))
         if self.sims is not None:
             api.demo.register(reg, self.sims, devices)
+
+    def _master_changed(self, kinds: set[str]) -> None:
+        """Head office's changes are in the store: what is read once and kept, read again."""
+        if "promo" in kinds:
+            self.sales.reload_promotions()
 
     def _session_operator(self) -> str | None:
         """The operator logged in on a connection to this till, for scans to act for."""

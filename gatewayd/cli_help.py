@@ -41,6 +41,9 @@ EXAMPLES: dict[str, list[str]] = {
     "hq token add": ["gatewayd hq --data /var/lib/gatewayd-hq token add backoffice "
                      "--role viewer"],
     "hq tills": ["gatewayd hq --data /var/lib/gatewayd-hq tills"],
+    "hq catalog import": ["gatewayd hq --data /var/lib/gatewayd-hq catalog import chain.xlsx",
+                          "gatewayd hq --data /var/lib/gatewayd-hq catalog import prices.csv "
+                          "--effective-at 2026-05-16T00:00+08:00"],
     "hq enroll": ["gatewayd --data-dir /var/lib/gatewayd hq enroll wss://hq.example:8760 "
                   "K7QM-3HWT-PX9C --ca-file hq-ca.pem"],
     "hq demo": ["gatewayd hq demo --listen 127.0.0.1:8760 --data .demo-chain"],

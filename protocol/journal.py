@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from protocol.methods.shifts import ReportFigures
 
-JOURNAL_SCHEMA_VERSION = 4
+JOURNAL_SCHEMA_VERSION = 5
 SCHEMA_CHANGES: dict[int, str] = {
     1: "the first declared schema: every kind journaled by gatewayd 0.1",
     2: "print.done.confirmed (false: sent to a printer without status); print.failed.error "
@@ -37,6 +37,8 @@ SCHEMA_CHANGES: dict[int, str] = {
     3: "hq.enrolled: the till enrolled at head office (DESIGN §8)",
     4: "PIN throttling (issue 13): auth.*.failed reasons throttled and busy, with the peer "
        "when throttled; new kind auth.flood; day.reopened gains reopened_by (the manager)",
+    5: "master data from head office (issue 15): new kinds master.applied (a batch applied "
+       "or held for its time) and master.effective (held changes switched in at their time)",
 }
 
 Fen = StrictInt
@@ -862,3 +864,26 @@ class HqEnrolled(EventData):
     url: Str = Field(description="head office's base URL, ws:// or wss://")
     store: Str
     till: Str
+
+
+# -- master data from head office (DESIGN §8) ------------------------------------------------
+@event("master.applied")
+class MasterApplied(EventData):
+    """One `master` batch from head office, applied in this event's transaction (schema 5)."""
+
+    version: StrictInt = Field(description="head office's master version the till is at now")
+    changes: StrictInt = Field(description="changes applied now")
+    scheduled: StrictInt = Field(description="changes held until their effective_at")
+    kinds: dict[Str, StrictInt] = Field(description="changes per kind (item, price, promo, "
+                                        "operator, ...), applied or held")
+    staged: StrictBool = Field(description="the items were staged beside the catalog and "
+                               "switched in (a big batch)")
+
+
+@event("master.effective")
+class MasterEffective(EventData):
+    """Held changes whose effective_at came, switched in together (schema 5)."""
+
+    versions: list[StrictInt]
+    changes: StrictInt
+    kinds: dict[Str, StrictInt]

@@ -47,6 +47,14 @@ class _Frame(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+class StagedMaster(_Frame):
+    """A `master` version the till holds part of (a download cut mid-way): its changes up to
+    `pos` are staged, so head office goes on after it."""
+
+    version: Annotated[StrictInt, Field(ge=1)]
+    pos: Seq
+
+
 class PreviousEpoch(_Frame):
     """Sent by a restored till: the epoch it replaced and the last journal seq it kept."""
 
@@ -68,6 +76,7 @@ class Hello(_Frame):
     base_seq: Seq = 0
     previous: PreviousEpoch | None = None
     clock: StrictInt | None = None
+    staged: StagedMaster | None = None
 
 
 class Push(_Frame):
@@ -108,9 +117,16 @@ class Resend(_Frame):
 
 
 class Master(_Frame):
+    """One version of master data, or a part of it. Each change is a map
+    `{pos, kind, key, data, effective_at?}` (`kind` names the entity: item, price, promo,
+    operator, ...; `pos` its place in the version). Extension: `more` says further parts of
+    this version follow (a big batch is sent in parts bounded in bytes; the till applies the
+    version once the last part is in)."""
+
     type: Literal["master"] = "master"
     version: Seq
     changes: list[dict[str, Any]]
+    more: bool = False
 
 
 class Enrolled(_Frame):

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 
 def register(reg: Registry, catalog: Catalog, store: Store,
-             publish: Callable[[str, dict[str, Any]], None]) -> None:
+             publish: Callable[[str, dict[str, Any]], None],
+             guard_local: Callable[[str, str], None]) -> None:
     @reg.method("catalog.lookup")
     async def catalog_lookup(ctx: CallContext, p: CatalogLookupParams) -> dict[str, Any]:
         if p.query is not None:
@@ -44,6 +45,7 @@ def register(reg: Registry, catalog: Catalog, store: Store,
 
     @reg.method("catalog.upsert")
     async def catalog_upsert(ctx: CallContext, p: CatalogUpsertParams) -> dict[str, Any]:
+        guard_local("item", "the items")  # head office's, once it sent them
         try:
             report = await upsert_items(store, p.items, p.source)
         except CatalogError as err:

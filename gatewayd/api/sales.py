@@ -3,6 +3,7 @@ a call on the SaleService (gatewayd/sales/service.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,8 @@ def approver_of(ctx: CallContext) -> str | None:
     return ctx.approver.id if ctx.approver else None
 
 
-def register(reg: Registry, svc: SaleService) -> None:
+def register(reg: Registry, svc: SaleService,
+             guard_local: Callable[[str, str], None]) -> None:
     @reg.method("sale.current")
     async def sale_current(ctx: CallContext, p: NoParams) -> dict[str, Any]:
         return svc.current()
@@ -108,6 +110,7 @@ def register(reg: Registry, svc: SaleService) -> None:
 
     @reg.method("promo.upsert")
     async def promo_upsert(ctx: CallContext, p: PromoUpsertParams) -> dict[str, Any]:
+        guard_local("promo", "the promotions")  # head office's, once it sent them
         return await svc.upsert_promotions(ctx.actor, p.promotions)
 
     @reg.method("promo.list")

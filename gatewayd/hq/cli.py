@@ -5,6 +5,7 @@
     gatewayd hq --data DIR [--db DSN] till revoke STORE TILL
     gatewayd hq --data DIR [--db DSN] token add NAME --role ROLE
     gatewayd hq --data DIR [--db DSN] tills
+    gatewayd hq --data DIR [--db DSN] catalog import FILE [--effective-at ISO] [--dry-run]
     gatewayd --data-dir TILLDIR hq enroll URL CODE [--ca-file PEM]      (on the till)
 
 The admin commands open the database directly (SQLite in WAL mode or PostgreSQL), so they
@@ -109,6 +110,48 @@ def cmd_tills(args) -> int:
     return EXIT_OK
 
 
+def cmd_catalog_import(args) -> int:
+    """A CSV or XLSX catalog file as one master version (tills get it on their link)."""
+    from datetime import datetime
+
+    from gatewayd.hq import master
+
+    def progress(message: str) -> None:
+        print(f"gatewayd hq: {message}", file=sys.stderr, flush=True)
+
+    effective = None
+    if args.effective_at:
+        try:
+            at = datetime.fromisoformat(args.effective_at)
+        except ValueError:
+            return _die(f"--effective-at {args.effective_at!r}: give an ISO time, "
+                        "e.g. 2026-05-16T00:00+08:00")
+        if at.tzinfo is None:
+            return _die("--effective-at needs a UTC offset (…+08:00 or …Z)")
+        effective = int(at.timestamp() * 1_000_000)
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return _die(f"cannot read {path}: {exc.strerror}")
+    progress(f"reading {path.name} ({len(data) // 1024} KiB)")
+    try:
+        version, count = _store(args).write_sync(lambda tx: master.import_file(
+            tx, data, path.name, effective, "cli", args.dry_run, progress))
+    except master.MasterError as err:
+        for e in err.errors[:50]:
+            print(f"  row {e['row']}: {e.get('field') or '-'}: {e['error']}", file=sys.stderr)
+        if err.count > 50:
+            print(f"  ... {err.count - 50} more", file=sys.stderr)
+        return _die(str(err))
+    if version is None:
+        print(f"{count} items checked; nothing versioned (--dry-run)")
+    else:
+        print(f"{count} items as master version {version}; connected tills get it within "
+              f"a second, the others when they connect")
+    return EXIT_OK
+
+
 def cmd_enroll(args) -> int:
     """On the till: exchange the code for this till's credential, keep it in the store."""
     import trio
@@ -175,6 +218,15 @@ def add_cli(sub) -> None:
     ls = cmds.add_parser("tills", help="every till and its replication state")
     db_options(ls, top=False)
     ls.set_defaults(fn=cmd_tills)
+
+    c = cmds.add_parser("catalog", help="master data: the chain's catalog").add_subparsers(
+        dest="hq_catalog", required=True)
+    ci = c.add_parser("import", help="import a CSV or XLSX catalog as one master version")
+    db_options(ci, top=False)
+    ci.add_argument("file", help="CSV (the till's import columns) or .xlsx (same columns)")
+    ci.add_argument("--effective-at", help="when the tills switch it in (ISO time with offset)")
+    ci.add_argument("--dry-run", action="store_true", help="check every row, version nothing")
+    ci.set_defaults(fn=cmd_catalog_import)
 
     e = cmds.add_parser("enroll", help="(on the till) enroll this till at head office")
     e.add_argument("url", help="head office's base URL: ws://HOST:PORT or wss://HOST:PORT")

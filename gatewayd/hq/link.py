@@ -2,9 +2,11 @@
 around protocol/repl.py's state machine and gatewayd/hq/ingest.py's transactions.
 
 The link reads one frame at a time and answers it only after the transaction it caused has
-committed: an `ack` always names events HQ holds. Anything wrong (a bad frame, a revoked
-credential, a push for another epoch, an oversize batch) is answered with `error` and the
-link is closed, with nothing written.
+committed: an `ack` always names events HQ holds. Beside it, `_send_master` sends the
+master versions the till lacks (after its hello's `master_version`, going on after a part
+it holds staged), then each new one as it is made; the till's `applied` is recorded.
+Anything wrong (a bad frame, a revoked credential, a push for another epoch, an oversize
+batch) is answered with `error` and the link is closed, with nothing written.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from typing import TYPE_CHECKING
 import trio
 from websockets.exceptions import ConnectionClosed
 
-from gatewayd.hq import ingest
+from gatewayd.hq import ingest, master
+from gatewayd.replication.replicator import first_failure
 from protocol import repl
+from protocol.codec import pack
 from protocol.repl import ReplConnection, ReplProtocolError, Side
 
 if TYPE_CHECKING:
@@ -61,8 +65,16 @@ async def serve_link(hq: HqApp, ws: ServerConnection) -> None:
             hq.alert(alert)
         live = LiveLink(link.store, link.till, link.epoch, time.time())
         hq.link_opened(live)
-        await ws.send(conn.send(repl.Welcome(acked_seq=link.acked, master_head=0)))
-        await _stream(hq, ws, conn, link, live)
+        await ws.send(conn.send(repl.Welcome(acked_seq=link.acked,
+                                             master_head=hq.master_head)))
+        sending = trio.Lock()  # two tasks send: the answers to pushes, and master data
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_send_master, hq, ws, conn, link, first, sending)
+                await _stream(hq, ws, conn, link, live, sending)
+                nursery.cancel_scope.cancel()
+        except BaseExceptionGroup as group:  # the link's failure, as the handlers below take it
+            raise first_failure(group) from None
     except ReplProtocolError as exc:
         hq.metrics.inc("gatewayd_hq_link_errors_total", code=exc.code)
         log.info("link %s refused: %s", _who(live, ws), exc.message)
@@ -87,7 +99,7 @@ async def serve_link(hq: HqApp, ws: ServerConnection) -> None:
 
 
 async def _stream(hq: HqApp, ws: ServerConnection, conn: ReplConnection, link: ingest.Link,
-                  live: LiveLink) -> None:
+                  live: LiveLink, sending: trio.Lock) -> None:
     limits = hq.limits
     async for raw in ws:
         if len(raw) > limits.max_push_bytes:
@@ -95,7 +107,11 @@ async def _stream(hq: HqApp, ws: ServerConnection, conn: ReplConnection, link: i
                 "bad_frame", f"push of {len(raw)} bytes; at most {limits.max_push_bytes}")
         frame = conn.receive(raw)
         if isinstance(frame, repl.Applied):
-            continue  # master data is part 2's; nothing is sent down yet
+            await hq.store.write(partial(master.record_applied, store=link.store,
+                                         till=link.till, epoch=link.epoch,
+                                         version=frame.version))
+            hq.metrics.inc("gatewayd_hq_master_applied_total")
+            continue
         assert isinstance(frame, repl.Push)
         repl.check_push(frame, link.epoch, limits.max_push_events)
         answer = await hq.store.write(partial(ingest.apply_push, link=link, push=frame))
@@ -107,7 +123,66 @@ async def _stream(hq: HqApp, ws: ServerConnection, conn: ReplConnection, link: i
             if applied > 0:
                 hq.metrics.inc("gatewayd_hq_events_applied_total", applied)
                 link.acked = answer.seq
-        await ws.send(conn.send(answer))
+        async with sending:
+            await ws.send(conn.send(answer))
+
+
+async def _send_master(hq: HqApp, ws: ServerConnection, conn: ReplConnection,
+                       link: ingest.Link, hello: repl.Hello, sending: trio.Lock) -> None:
+    sent = hello.master_version
+    staged = hello.staged
+    scopes = await hq.store.read(lambda tx: master.scopes(tx, link.store))
+    while True:
+        changed = hq.master_changed
+        while sent < hq.master_head:
+            versions = await hq.store.read(partial(master.versions_after, after=sent))
+            if not versions:
+                break
+            for version in versions:
+                after = staged.pos if staged is not None and staged.version == version else -1
+                newest = version == versions[-1]
+                await _send_version(hq, ws, conn, version, after, scopes, newest, sending)
+                sent = version
+            staged = None
+        await changed.wait()
+
+
+async def _send_version(hq: HqApp, ws: ServerConnection, conn: ReplConnection, version: int,
+                        after: int, scopes: list[str], newest: bool,
+                        sending: trio.Lock) -> None:
+    """One version's changes for this till, in parts bounded in bytes; a version with none
+    for it is sent (empty) only when it is the newest, so the till's version moves on."""
+    parts = 0
+    while True:
+        rows = await hq.store.read(partial(master.read_part, version=version, after_pos=after,
+                                           store_scopes=scopes))
+        last_page = len(rows) < master.PART_CHANGES
+        if rows:
+            after = rows[-1]["pos"]
+        chunks = _by_bytes(rows)
+        if last_page and not chunks and (parts or newest):
+            chunks = [[]]
+        for i, chunk in enumerate(chunks):
+            frame = repl.Master(version=version, changes=chunk,
+                                more=not (last_page and i == len(chunks) - 1))
+            async with sending:
+                await ws.send(conn.send(frame))
+            parts += 1
+        if last_page:
+            return
+
+
+def _by_bytes(rows: list[dict]) -> list[list[dict]]:
+    out: list[list[dict]] = []
+    size = master.PART_BYTES
+    for row in rows:
+        n = len(pack(row))
+        if size + n > master.PART_BYTES:
+            out.append([])
+            size = 0
+        out[-1].append(row)
+        size += n
+    return out
 
 
 def _who(live: LiveLink | None, ws: ServerConnection) -> str:

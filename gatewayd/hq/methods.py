@@ -3,11 +3,11 @@ head office's store out."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from gatewayd.hq import ingest
+from gatewayd.hq import ingest, master
 from gatewayd.hq.db import HqTx, now_us
 from protocol.errors import ProtocolError
 
@@ -148,3 +148,112 @@ def bind(registry: Registry, hq: HqApp) -> None:
     async def hq_day(ctx: CallContext, p) -> dict[str, Any]:
         return await store.read(lambda tx: day(tx, p.store, p.day))
 
+    bind_master(registry, hq)
+
+
+
+def _us(at: datetime | None) -> int | None:
+    return int(at.timestamp() * 1_000_000) if at is not None else None
+
+
+def _entry(e: dict[str, Any]) -> dict[str, Any]:
+    return {"scope": e["scope"], "version": e["version"], "effective_at": _ts(e["effective_at"]),
+            "data": e["data"]}
+
+
+def bind_master(registry: Registry, hq: HqApp) -> None:
+    """hq.catalog.*, hq.promo.*, hq.operator.*: batches versioned in gatewayd/hq/master.py,
+    then every link of this process is woken to send them (the others' within a poll)."""
+    store = hq.store
+
+    def actor(ctx: CallContext) -> str:
+        return f"token:{ctx.session.token_id}"
+
+    async def versioned(ctx: CallContext, make: Callable[[HqTx], list[master.Change]],
+                        effective_at: datetime | None, source: str = "api") -> dict[str, Any]:
+        def fn(tx: HqTx) -> tuple[int, int]:
+            changes = make(tx)
+            return master.commit(tx, changes, actor(ctx), source), len(changes)
+
+        try:
+            version, count = await store.write(fn)
+        except master.MasterError as err:
+            raise _refused(err) from None
+        hq.master_committed(version)
+        return {"version": version, "count": count, "effective_at": effective_at}
+
+    @registry.method("hq.catalog.upsert")
+    async def hq_catalog_upsert(ctx: CallContext, p) -> dict[str, Any]:
+        at = _us(p.effective_at)
+        return await versioned(ctx, lambda tx: master.item_changes(tx, p.items, at),
+                               p.effective_at)
+
+    @registry.method("hq.catalog.price")
+    async def hq_catalog_price(ctx: CallContext, p) -> dict[str, Any]:
+        if (p.store is None) == (p.zone is None):
+            raise ProtocolError("invalid_params", "give exactly one of store, zone")
+        scope = f"store:{p.store}" if p.store is not None else f"zone:{p.zone}"
+        at = _us(p.effective_at)
+        return await versioned(ctx, lambda tx: master.price_changes(tx, p.prices, scope, at),
+                               p.effective_at)
+
+    @registry.method("hq.catalog.zone")
+    async def hq_catalog_zone(ctx: CallContext, p) -> dict[str, Any]:
+        stores = await store.write(lambda tx: master.set_zone(tx, p.zone, p.stores))
+        return {"zone": p.zone, "stores": stores}
+
+    @registry.method("hq.catalog.get")
+    async def hq_catalog_get(ctx: CallContext, p) -> dict[str, Any]:
+        def fn(tx: HqTx) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+            return master.current(tx, "item", p.sku), master.current(tx, "price", p.sku)
+
+        items, prices = await store.read(fn)
+        if not items:
+            raise ProtocolError("not_found", f"no item {p.sku!r} at head office")
+        return {"sku": p.sku, "item": _entry(items[0]), "prices": [_entry(e) for e in prices]}
+
+    @registry.method("hq.catalog.import")
+    async def hq_catalog_import(ctx: CallContext, p) -> dict[str, Any]:
+        data = p.data.encode() if isinstance(p.data, str) else p.data
+        at = _us(p.effective_at)
+
+        def fn(tx: HqTx) -> tuple[int | None, int]:
+            return master.import_file(tx, data, p.filename, at, actor(ctx), p.dry_run)
+
+        try:
+            version, count = await store.write(fn)
+        except master.MasterError as err:
+            raise _refused(err) from None
+        if p.dry_run:
+            return {"version": None, "count": count, "effective_at": p.effective_at,
+                    "dry_run": True}
+        assert version is not None
+        hq.master_committed(version)
+        return {"version": version, "count": count, "effective_at": p.effective_at}
+
+    @registry.method("hq.promo.upsert")
+    async def hq_promo_upsert(ctx: CallContext, p) -> dict[str, Any]:
+        at = _us(p.effective_at)
+        return await versioned(ctx, lambda tx: master.promo_changes(p.promotions, at),
+                               p.effective_at)
+
+    @registry.method("hq.promo.list")
+    async def hq_promo_list(ctx: CallContext, p) -> dict[str, Any]:
+        rows = await store.read(lambda tx: master.current(tx, "promo"))
+        return {"promotions": [_entry(e) for e in rows]}
+
+    @registry.method("hq.operator.upsert")
+    async def hq_operator_upsert(ctx: CallContext, p) -> dict[str, Any]:
+        return await versioned(ctx, lambda tx: master.operator_changes(tx, p.operators), None)
+
+    @registry.method("hq.operator.list")
+    async def hq_operator_list(ctx: CallContext, p) -> dict[str, Any]:
+        rows = await store.read(lambda tx: master.current(tx, "operator"))
+        return {"operators": [{"id": e["key"], "name": e["data"]["name"],
+                               "role": e["data"]["role"], "active": e["data"]["active"],
+                               "version": e["version"]} for e in rows]}
+
+
+def _refused(err: master.MasterError) -> ProtocolError:
+    return ProtocolError("invalid_params", str(err),
+                         {"errors": err.errors, "error_count": err.count})

@@ -7,6 +7,9 @@
       │                /healthz, /metrics, /  plain HTTP
       ├─ heartbeat   keeps `last_contact` of this process's live links fresh in the database,
       │              so `hq.tills` answers `online` alike from every process of the chain
+      ├─ master      watches the chain's master version (a poll of one row, so a version
+      │              made by another process sharing the database is seen within
+      │              MASTER_POLL_S) and wakes every link to send what is new
       └─ database    checks the database every few seconds for /healthz
 
 The process keeps no state that another process needs: the database is the truth, so a
@@ -34,7 +37,7 @@ from gatewayd import auth
 from gatewayd.api import system as core_methods
 from gatewayd.bus import Bus
 from gatewayd.config import Config
-from gatewayd.hq import ingest
+from gatewayd.hq import ingest, master
 from gatewayd.hq.db import HqStore, HqTx, now_us, open_backend
 from gatewayd.hq.link import LiveLink, serve_link
 from gatewayd.metrics import Metrics
@@ -51,6 +54,7 @@ HEARTBEAT_S = 15
 DB_CHECK_S = 5
 DB_CHECK_TIMEOUT_S = 10
 ONLINE_WITHIN_US = 60 * 1_000_000
+MASTER_POLL_S = 0.25
 WEB_ROOT = Path(__file__).resolve().parent.parent.parent / "clients" / "web"
 
 
@@ -98,6 +102,9 @@ class HqApp:
         self.auth = HqAuth(self)
         self.links: dict[tuple[str, str], LiveLink] = {}
         self.db_error: str | None = None
+        # the chain's master version as this process last saw it; links wait on the event
+        self.master_head = self.store.read_sync(master.head)
+        self.master_changed = trio.Event()
         # A till's store start-up check (App.safe_mode) has no HQ counterpart: the state of
         # HQ's database is db_error, in /healthz.
         self.safe_mode: str | None = None
@@ -142,6 +149,22 @@ class HqApp:
         log.warning("alert %s: %s", alert.kind, alert.message)
         self.emit("hq.alert", {"kind": alert.kind, "store": alert.store, "till": alert.till,
                                "message": alert.message})
+
+    def master_committed(self, version: int) -> None:
+        """A master version is in the database (made here, or seen by the poll): every link
+        sends it."""
+        if version > self.master_head:
+            self.master_head = version
+            self.master_changed.set()
+            self.master_changed = trio.Event()
+
+    async def _watch_master(self) -> None:
+        while True:
+            await trio.sleep(MASTER_POLL_S)
+            try:
+                self.master_committed(await self.store.read(master.head))
+            except Exception:  # the database is away: /healthz says so; the next poll retries
+                log.debug("master: cannot read the version head", exc_info=True)
 
     async def _heartbeat(self) -> None:
         while True:
@@ -236,6 +259,7 @@ class HqApp:
                 logger=logging.getLogger("gatewayd.hq.ws")))
             nursery.start_soon(self._heartbeat)
             nursery.start_soon(self._watch_database)
+            nursery.start_soon(self._watch_master)
             nursery.start_soon(self._signals, nursery.cancel_scope)
             scheme = "wss" if self.tls else "ws"
             log.info("gatewayd hq %s on %s://%s:%s (%s)", self.version, scheme, cfg.host,

@@ -20,6 +20,8 @@ class LinkConfig(BaseModel):
     backoff_max_s: float = Field(default=30.0, gt=0)
     poll_s: float = Field(default=0.05, gt=0, description="how often new journal events are "
                           "looked for while the link is up")
+    local_items: bool = Field(default=False, description="allow catalog.upsert here although "
+                              "head office sends the items (local items beside the chain's)")
     save_ack_s: float = Field(default=1.0, gt=0, description="how often the acked cursor is "
                               "written to the store")
 

@@ -80,7 +80,8 @@ async def enroll(cfg: Config, url: str, code: str, ca_file: str | None) -> Enrol
         store.write_sync(lambda tx: link.save_enrollment(
             tx, url, answer.credential, ca_file, answer.store, answer.till))
         welcome = await _exchange(url, ca_file, link.hello(
-            settings, cfg.till.store, cfg.till.till, answer.credential, store.journal_seq()))
+            settings, cfg.till.store, cfg.till.till, answer.credential, store.journal_seq(),
+            store.scalar("SELECT version FROM master_state WHERE id=1")))
         assert isinstance(welcome, repl.Welcome)
         return Enrolled(welcome.acked_seq, store.journal_seq())
     finally:

@@ -90,12 +90,13 @@ def repl_url(base: str) -> str:
     return base.rstrip("/") + "/repl"
 
 
-def hello(settings: LinkSettings, store: str, till: str, credential: str,
-          head_seq: int) -> repl.Hello:
+def hello(settings: LinkSettings, store: str, till: str, credential: str, head_seq: int,
+          master_version: int, staged: repl.StagedMaster | None = None) -> repl.Hello:
     previous = None
     if settings.previous_epoch:
         previous = repl.PreviousEpoch(epoch=settings.previous_epoch,
                                       seq=settings.previous_seq or 0)
     return repl.Hello(store=store, till=till, epoch=settings.epoch, credential=credential,
-                      head_seq=head_seq, master_version=0, base_seq=settings.base_seq,
-                      previous=previous, clock=now_us())
+                      head_seq=head_seq, master_version=master_version,
+                      base_seq=settings.base_seq, previous=previous, clock=now_us(),
+                      staged=staged)

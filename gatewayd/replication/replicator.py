@@ -2,12 +2,15 @@
 
     Replicator.run            reads the settings; not enrolled: waits (a `gatewayd hq enroll`
       │                       by another process is picked up within `poll` seconds)
-      └─ one link at a time:  hello -> welcome {acked_seq}; then
+      └─ one link at a time:  hello {master_version, staged} -> welcome {acked_seq}; then
            ├─ sender          journal events after the cursor, in pushes bounded by count and
            │                  bytes, at most `window` in flight; read and encoded on a worker
            │                  thread with its own read connection, so a backlog of a week
            │                  never holds the event loop (sales go on at full speed)
-           ├─ receiver        ack -> cursor forward; resend -> cursor back; error -> close
+           ├─ receiver        ack -> cursor forward; resend -> cursor back; error -> close;
+           │                  master -> handed to the master task
+           ├─ master          each `master` part to MasterData (gatewayd/replication/
+           │                  master.py), and `applied {version}` once a version is in
            └─ saver           writes the acked cursor to the store at most once a second
 On any failure the link is dropped and opened again after a backoff (doubling, jittered).
 
@@ -33,6 +36,7 @@ from websockets.typing import Subprotocol
 from gatewayd.config import TillConfig
 from gatewayd.replication import link
 from gatewayd.replication.config import LinkConfig
+from gatewayd.replication.master import MasterData
 from gatewayd.store.db import Store, now_us
 from protocol import repl
 from protocol.codec import unpack
@@ -40,9 +44,14 @@ from protocol.repl import REPL_SUBPROTOCOL, Cursor, ReplConnection, ReplProtocol
 
 log = logging.getLogger("gatewayd.replication")
 SETTINGS_POLL_S = 2.0
+class MasterRefused(Exception):
+    """A master version this till cannot apply (see MasterData.error)."""
+
+
 # What a bad link raises: each is met by dropping the link and trying again after a backoff.
 LINK_FAILURES = (OSError, ConnectionClosed, InvalidHandshake, ReplProtocolError,
-                 trio.TooSlowError, trio.BrokenResourceError, ValueError)
+                 trio.TooSlowError, trio.BrokenResourceError, ValueError, MasterRefused)
+MASTER_QUEUE = 4  # master parts received and not yet staged (then the receiver waits)
 OPEN_TIMEOUT_S = 10
 
 
@@ -57,8 +66,9 @@ class Refused(Exception):
 
 class Replicator:
     def __init__(self, store: Store, till: TillConfig, cfg: LinkConfig,
-                 publish: Callable[[str, dict[str, Any]], None]):
+                 publish: Callable[[str, dict[str, Any]], None], master: MasterData):
         self.store = store
+        self.master = master
         self.till = till
         self.cfg = cfg
         self.publish = publish
@@ -85,7 +95,7 @@ class Replicator:
                 lag_s = max(0.0, (now_us() - row["at"]) / 1e6)
         out = {"state": self.state, "acked_seq": self.acked, "head_seq": head,
                "lag_events": lag_events, "lag_s": round(lag_s, 3),
-               "last_contact": _ts(self.last_contact)}
+               "last_contact": _ts(self.last_contact), "master": self.master.status()}
         if self.url:
             out["url"] = self.url
         if self.error:
@@ -147,7 +157,8 @@ class Replicator:
             logger=logging.getLogger("gatewayd.replication.ws"),
         ) as ws:
             hello = link.hello(settings, self.till.store, self.till.till, credential,
-                               self.store.last_seq)
+                               self.store.last_seq, self.master.version(),
+                               self.master.staged())
             await ws.send(conn.send(hello))
             with trio.fail_after(OPEN_TIMEOUT_S):
                 welcome = conn.receive(await ws.recv())
@@ -159,10 +170,13 @@ class Replicator:
             self.acked = welcome.acked_seq
             cursor = Cursor(acked=welcome.acked_seq)
             self._set_state("online")
+            sending = trio.Lock()  # pushes and `applied` share the link
+            to_master, master_frames = trio.open_memory_channel[repl.Master](MASTER_QUEUE)
             try:
                 async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._sender, ws, conn, cursor, settings.epoch)
-                    await self._receiver(ws, conn, cursor)
+                    nursery.start_soon(self._sender, ws, conn, cursor, settings.epoch, sending)
+                    nursery.start_soon(self._master, ws, conn, master_frames, sending)
+                    await self._receiver(ws, conn, cursor, to_master)
                     nursery.cancel_scope.cancel()
             except BaseExceptionGroup as group:  # the link's failure, as run() expects it
                 raise first_failure(group) from None
@@ -170,7 +184,8 @@ class Replicator:
     def _contact(self) -> None:
         self.last_contact = now_us()
 
-    async def _receiver(self, ws, conn: ReplConnection, cursor: Cursor) -> None:
+    async def _receiver(self, ws, conn: ReplConnection, cursor: Cursor,
+                        to_master: trio.MemorySendChannel[repl.Master]) -> None:
         async for raw in ws:
             frame = conn.receive(raw)
             self._contact()
@@ -180,16 +195,30 @@ class Replicator:
             elif isinstance(frame, repl.Resend):
                 cursor.on_resend(frame.from_seq)
                 log.info("head office asks again from seq %d", frame.from_seq)
+            elif isinstance(frame, repl.Master):
+                await to_master.send(frame)
             elif isinstance(frame, repl.Error):
                 raise Refused(frame.code, frame.message)
-            # `master` is part 2's (master data down); nothing is sent yet
             self._kick()
+
+    async def _master(self, ws, conn: ReplConnection,
+                      frames: trio.MemoryReceiveChannel[repl.Master], sending: trio.Lock) -> None:
+        async for frame in frames:
+            try:
+                version = await self.master.receive(frame)
+            except Exception as exc:  # kept staged; the link is dropped and tried again
+                raise MasterRefused(str(exc)) from exc
+            if version is not None:
+                async with sending:
+                    await ws.send(conn.send(repl.Applied(version=version)))
+                self.publish("replication.master", self.master.status())
 
     def _kick(self) -> None:
         self._wake.set()
         self._wake = trio.Event()
 
-    async def _sender(self, ws, conn: ReplConnection, cursor: Cursor, epoch: str) -> None:
+    async def _sender(self, ws, conn: ReplConnection, cursor: Cursor, epoch: str,
+                      sending: trio.Lock) -> None:
         cfg = self.cfg
         limit = cfg.window * cfg.batch_events
         while True:
@@ -197,7 +226,8 @@ class Replicator:
                 push, encoded = await trio.to_thread.run_sync(
                     self._read_batch, epoch, cursor.sent, limiter=self._read_limit)
                 if push is not None:
-                    await ws.send(conn.send(push, encoded))
+                    async with sending:
+                        await ws.send(conn.send(push, encoded))
                     cursor.on_push(push)
                     continue
             with trio.move_on_after(cfg.poll_s):

@@ -131,7 +131,8 @@ def _stage(store: Any, items: Sequence[ItemIn], version: int, at: int,
     return moved_count, moved
 
 
-def _switch(store: Any, report: dict[str, Any], skus: Sequence[str], version: int) -> int:
+def _switch(store: Any, report: dict[str, Any], skus: Sequence[str], version: int,
+            also: Callable[[Any], None] | None) -> int:
     def fn(tx: Any) -> int:
         if tx.one("SELECT n FROM catalog_version")[0] != version:
             raise CatalogChanged
@@ -139,7 +140,10 @@ def _switch(store: Any, report: dict[str, Any], skus: Sequence[str], version: in
         tx.execute("ALTER TABLE items RENAME TO items_old")
         tx.execute("ALTER TABLE items_next RENAME TO items")
         tx.execute("ALTER TABLE barcodes_next RENAME TO barcodes")
-        return journal_upsert(tx, report, skus)
+        seq = journal_upsert(tx, report, skus)
+        if also is not None:
+            also(tx)
+        return seq
 
     seq, _ = store.write_sync(fn)
     return seq
@@ -160,8 +164,11 @@ def _drop_old(store: Any) -> None:
 
 
 def import_items(store: Any, items: Sequence[ItemIn], rows: Sequence[int], source: str,
-                 progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Stage `items` (validated) beside the catalog and switch them in (see above)."""
+                 progress: Callable[[str], None] | None = None,
+                 also: Callable[[Any], None] | None = None) -> dict[str, Any]:
+    """Stage `items` (validated) beside the catalog and switch them in (see above). `also`
+    runs in the switch's transaction: what must change with the catalog (a master version
+    from head office: its other changes and its journal event)."""
     errors = store.readers.run_sync(lambda snap: _store_checks(snap, items, rows))
     if errors:
         raise CatalogError(errors)
@@ -175,7 +182,7 @@ def import_items(store: Any, items: Sequence[ItemIn], rows: Sequence[int], sourc
             moved_count, moved = _stage(store, items, version, now_us(), progress)
             report = {"count": len(items), "inserted": new, "updated": len(items) - new,
                       "barcodes_moved": moved_count, "moved": moved, "source": source}
-            report["seq"] = _switch(store, report, skus, version)
+            report["seq"] = _switch(store, report, skus, version, also)
             break
         except CatalogChanged:
             if progress:

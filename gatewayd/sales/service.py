@@ -136,13 +136,14 @@ class SaleService(SaleWire, PaymentFlow, CustomerDisplay):
         # the open sale as last committed: (id, version, lines, tenders); see the module doc
         self._kept: tuple[str, int, list[dict[str, Any]], list[dict[str, Any]]] | None = None
         self._check_kept = os.environ.get("GATEWAYD_CHECK_SALE_CACHE") == "1"
-        self._load_promotions()
+        self.reload_promotions()
 
     # ------------------------------------------------------------------ small helpers
     def now(self) -> datetime:
         return datetime.now(self.tz)
 
-    def _load_promotions(self) -> None:
+    def reload_promotions(self) -> None:
+        """The stored promotions, read again (after promo.upsert, or head office's)."""
         rows = self.store.all("SELECT data FROM promotions ORDER BY id")
         stored = [unpack(r["data"]) for r in rows]
         ids = {p.id for p in self.config_promotions}
@@ -816,16 +817,13 @@ class SaleService(SaleWire, PaymentFlow, CustomerDisplay):
                        "file; change them there", ids=clash)
 
         def fn(tx: Tx) -> dict[str, Any]:
-            tx.executemany(
-                "INSERT INTO promotions(id, data, updated_at) VALUES (?,?,?) ON CONFLICT(id)"
-                " DO UPDATE SET data=excluded.data, updated_at=excluded.updated_at",
-                [(d["id"], pack(d), tx.at) for d in items])
+            save_promotions(tx, items)
             seq = tx.append("promo.upserted", {"ids": [p.id for p in parsed],
                                                "promotions": items, "operator": operator})
             return {"count": len(parsed), "seq": seq}
 
         result, _ = await self.store.write(fn)
-        self._load_promotions()
+        self.reload_promotions()
         return result
 
     def list_promotions(self) -> list[dict[str, Any]]:
@@ -858,3 +856,11 @@ def _in_sale(st: Loaded, sku: str, but: str | None = None) -> int:
     """The quantity of `sku` on the sale's live lines, leaving out line `but`."""
     return sum(ln["qty"] for ln in st.lines
                if ln["sku"] == sku and not ln["voided"] and ln["id"] != but)
+
+
+def save_promotions(tx: Tx, items: list[dict[str, Any]]) -> None:
+    """Stored promotions (validated dicts), by id: from promo.upsert or head office."""
+    tx.executemany(
+        "INSERT INTO promotions(id, data, updated_at) VALUES (?,?,?) ON CONFLICT(id)"
+        " DO UPDATE SET data=excluded.data, updated_at=excluded.updated_at",
+        [(d["id"], pack(d), tx.at) for d in items])

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
@@ -213,4 +213,220 @@ method(
             "till": "T01", "closed": True, "closes": 1, "z_net": 98000, "hq_net": 98000,
             "matches": True, "sales": 41, "refunds": 1}]}},
     result=HqDay,
+)
+
+
+# -- master data (DESIGN §8): edited here, versioned, sent to every till -------------------
+Effective = Annotated[datetime | None, Field(
+    description="when the change takes effect on the tills (UTC); nil or absent: at once. A "
+    "till holds a change until then, offline or not")]
+Scope = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+
+
+class HqCatalogUpsertParams(Params):
+    items: list[dict[str, Any]] = Field(
+        min_length=1, max_length=5000,
+        description="catalog rows, each as catalog.upsert takes it (the till's rules)")
+    effective_at: Effective = None
+
+
+class HqCatalogPriceParams(Params):
+    prices: list[dict[str, Any]] = Field(
+        min_length=1, max_length=5000,
+        description="`{sku, price, member_price?}` in fen, for items head office holds")
+    store: Scope | None = Field(default=None, description="one store's prices, or")
+    zone: Scope | None = Field(default=None, description="a price zone's (hq.catalog.zone)")
+    effective_at: Effective = None
+
+
+class HqCatalogZoneParams(Params):
+    zone: Scope
+    stores: list[Name] = Field(max_length=1000,
+                               description="the zone's stores (replaces its list)")
+
+
+class HqCatalogGetParams(Params):
+    sku: Scope
+
+
+class HqCatalogImportParams(Params):
+    data: bytes | StrictStr = Field(
+        max_length=64 << 20, description="the file: CSV (the till's import columns; bytes in "
+        "any encoding the till's import reads, or text) or XLSX bytes (the same columns on its "
+        "first sheet)")
+    filename: StrictStr = Field(min_length=1, max_length=200,
+                                description="its name; .xlsx is read as XLSX, else CSV")
+    effective_at: Effective = None
+    dry_run: StrictBool = Field(default=False, description="check everything, version nothing")
+
+
+class HqPromoUpsertParams(Params):
+    promotions: list[dict[str, Any]] = Field(
+        min_length=1, max_length=1000, description="as promo.upsert takes them")
+    effective_at: Effective = None
+
+
+class HqOperatorUpsertParams(Params):
+    operators: list[dict[str, Any]] = Field(
+        min_length=1, max_length=1000,
+        description="`{id, name, role, pin?, active?}`; the PIN is hashed at head office and "
+        "only its hash reaches the tills; an operator already held keeps its PIN when none "
+        "is given")
+
+
+class HqMasterBatch(Result):
+    version: StrictInt | None = Field(description="the chain's master version of this batch; "
+                                      "nil on a dry run")
+    count: StrictInt = Field(description="changes in the batch")
+    effective_at: datetime | None
+    dry_run: StrictBool = Field(default=False, description="present on a dry run")
+
+
+class HqZone(Result):
+    zone: StrictStr
+    stores: list[StrictStr]
+
+
+class HqMasterEntry(Result):
+    scope: StrictStr | None = Field(description="nil: every store; store:S001 or zone:NAME")
+    version: StrictInt
+    effective_at: datetime | None
+    data: dict[str, Any]
+
+
+class HqCatalogItem(Result):
+    sku: StrictStr
+    item: HqMasterEntry
+    prices: list[HqMasterEntry] = Field(description="store and zone prices")
+
+
+class HqPromoList(Result):
+    promotions: list[HqMasterEntry]
+
+
+class HqOperatorRow(Result):
+    id: StrictStr
+    name: StrictStr
+    role: StrictStr
+    active: StrictBool
+    version: StrictInt
+
+
+class HqOperatorList(Result):
+    operators: list[HqOperatorRow]
+
+
+_BATCH_ERRORS = ("invalid_params",)
+_BATCH_DOC = (" The batch is checked whole by the till's own rules: any bad row refuses it "
+              "with nothing versioned (`invalid_params`, details `{errors: [{row, sku|id, "
+              "field, error}], error_count}`). Otherwise it gets the chain's next master "
+              "version and is sent to every connected till at once (the others on connect); "
+              "`hq.tills` shows each till's `master_version`.")
+method(
+    "hq.catalog.upsert",
+    HqCatalogUpsertParams,
+    "manager",
+    "Add or change catalog items for every store (a row is the whole item, as "
+    "catalog.upsert)." + _BATCH_DOC,
+    errors=_BATCH_ERRORS,
+    example={"params": {"items": [{"sku": "700001", "name": "红富士苹果", "unit": "kg",
+                                   "price": 1280, "tax_rate_bp": 900,
+                                   "barcodes": ["6901234567892"]}]},
+             "result": {"version": 12, "count": 1, "effective_at": None}},
+    result=HqMasterBatch,
+)
+method(
+    "hq.catalog.price",
+    HqCatalogPriceParams,
+    "manager",
+    "Prices of one store or of a price zone, for items head office holds (exactly one of "
+    "`store`, `zone`). Changes apply in version order: a later chain-wide hq.catalog.upsert "
+    "of the item sets its price everywhere again." + _BATCH_DOC,
+    errors=_BATCH_ERRORS,
+    example={"params": {"prices": [{"sku": "700001", "price": 1180}], "zone": "south",
+                        "effective_at": "2026-05-16T16:00:00Z"},
+             "result": {"version": 13, "count": 1, "effective_at": "2026-05-16T16:00:00Z"}},
+    result=HqMasterBatch,
+)
+method(
+    "hq.catalog.zone",
+    HqCatalogZoneParams,
+    "manager",
+    "Set the stores of a price zone (a store is in one zone at most). Zone prices versioned "
+    "after this reach the zone's stores.",
+    example={"params": {"zone": "south", "stores": ["S002", "S003"]},
+             "result": {"zone": "south", "stores": ["S002", "S003"]}},
+    result=HqZone,
+)
+method(
+    "hq.catalog.get",
+    HqCatalogGetParams,
+    "viewer",
+    "An item as head office holds it (its latest version, even when that takes effect "
+    "later), with its store and zone prices.",
+    errors=("not_found",),
+    example={"params": {"sku": "700001"}, "result": {"sku": "700001", "item": {
+        "scope": None, "version": 12, "effective_at": None,
+        "data": {"sku": "700001", "name": "红富士苹果", "unit": "kg", "price": 1280}},
+        "prices": [{"scope": "zone:south", "version": 13,
+                    "effective_at": "2026-05-16T16:00:00Z",
+                    "data": {"sku": "700001", "price": 1180}}]}},
+    result=HqCatalogItem,
+)
+method(
+    "hq.catalog.import",
+    HqCatalogImportParams,
+    "manager",
+    "Import a CSV or XLSX catalog file (the columns of `gatewayd catalog import`) as one "
+    "batch: every row is checked and the per-row report refuses the whole file on any error "
+    "(line numbers as in the file)." + _BATCH_DOC,
+    errors=_BATCH_ERRORS,
+    example={"params": {"data": "sku,name,price\n700001,红富士苹果,12.80\n",
+                        "filename": "fruit.csv"},
+             "result": {"version": 14, "count": 1, "effective_at": None}},
+    result=HqMasterBatch,
+)
+method(
+    "hq.promo.upsert",
+    HqPromoUpsertParams,
+    "manager",
+    "Add or change promotions for every store (the till's promotion model)." + _BATCH_DOC,
+    errors=_BATCH_ERRORS,
+    example={"params": {"promotions": [{"id": "weekend-apples", "kind": "qty_tier",
+                                        "name": "苹果 2 件 ¥20", "skus": ["700001"],
+                                        "qty": 2, "price": 2000}],
+                        "effective_at": "2026-05-16T16:00:00Z"},
+             "result": {"version": 15, "count": 1, "effective_at": "2026-05-16T16:00:00Z"}},
+    result=HqMasterBatch,
+)
+method(
+    "hq.promo.list",
+    NoParams,
+    "viewer",
+    "Every promotion head office holds, with its version and effective time.",
+    example={"params": {}, "result": {"promotions": [{
+        "scope": None, "version": 15, "effective_at": "2026-05-16T16:00:00Z",
+        "data": {"id": "weekend-apples", "kind": "qty_tier", "name": "苹果 2 件 ¥20",
+                 "skus": ["700001"], "qty": 2, "price": 2000}}]}},
+    result=HqPromoList,
+)
+method(
+    "hq.operator.upsert",
+    HqOperatorUpsertParams,
+    "admin",
+    "Add or change operators for every till (their PIN hashes and roles)." + _BATCH_DOC,
+    errors=_BATCH_ERRORS,
+    example={"params": {"operators": [{"id": "1001", "name": "李娜", "role": "cashier",
+                                       "pin": "1234"}]},
+             "result": {"version": 16, "count": 1, "effective_at": None}},
+    result=HqMasterBatch,
+)
+method(
+    "hq.operator.list",
+    NoParams,
+    "viewer",
+    "Every operator head office holds (never a PIN or its hash).",
+    example={"params": {}, "result": {"operators": [{
+        "id": "1001", "name": "李娜", "role": "cashier", "active": True, "version": 16}]}},
+    result=HqOperatorList,
 )

@@ -1356,6 +1356,96 @@ export interface HqDay {
   tills: HqDayTill[];
 }
 
+export interface HqCatalogUpsertParams {
+  approve?: Approve | null;
+  /** catalog rows, each as catalog.upsert takes it (the till's rules) min length 1; max length 5000 */
+  items: Record<string, unknown>[];
+  /** when the change takes effect on the tills (UTC); nil or absent: at once. A till holds a change until then, offline or not */
+  effective_at?: Date | null;
+}
+
+export interface HqMasterBatch {
+  /** the chain's master version of this batch; nil on a dry run */
+  version: number | null;
+  /** changes in the batch */
+  count: number;
+  effective_at: Date | null;
+  /** present on a dry run */
+  dry_run?: boolean;
+}
+
+export interface HqCatalogPriceParams {
+  approve?: Approve | null;
+  /** `{sku, price, member_price?}` in fen, for items head office holds min length 1; max length 5000 */
+  prices: Record<string, unknown>[];
+  /** one store's prices, or */
+  store?: string | null;
+  /** a price zone's (hq.catalog.zone) */
+  zone?: string | null;
+  /** when the change takes effect on the tills (UTC); nil or absent: at once. A till holds a change until then, offline or not */
+  effective_at?: Date | null;
+}
+
+export interface HqCatalogZoneParams {
+  approve?: Approve | null;
+  /** min length 1; max length 64 */
+  zone: string;
+  /** the zone's stores (replaces its list) max length 1000 */
+  stores: string[];
+}
+
+export interface HqZone {
+  zone: string;
+  stores: string[];
+}
+
+export interface HqCatalogGetParams {
+  approve?: Approve | null;
+  /** min length 1; max length 64 */
+  sku: string;
+}
+
+export interface HqCatalogItem {
+  sku: string;
+  item: HqMasterEntry;
+  /** store and zone prices */
+  prices: HqMasterEntry[];
+}
+
+export interface HqCatalogImportParams {
+  approve?: Approve | null;
+  /** the file: CSV (the till's import columns; bytes in any encoding the till's import reads, or text) or XLSX bytes (the same columns on its first sheet) max length 67108864 */
+  data: Uint8Array | string;
+  /** its name; .xlsx is read as XLSX, else CSV min length 1; max length 200 */
+  filename: string;
+  /** when the change takes effect on the tills (UTC); nil or absent: at once. A till holds a change until then, offline or not */
+  effective_at?: Date | null;
+  /** check everything, version nothing */
+  dry_run?: boolean;
+}
+
+export interface HqPromoUpsertParams {
+  approve?: Approve | null;
+  /** as promo.upsert takes them min length 1; max length 1000 */
+  promotions: Record<string, unknown>[];
+  /** when the change takes effect on the tills (UTC); nil or absent: at once. A till holds a change until then, offline or not */
+  effective_at?: Date | null;
+}
+
+export interface HqPromoList {
+  promotions: HqMasterEntry[];
+}
+
+export interface HqOperatorUpsertParams {
+  approve?: Approve | null;
+  /** `{id, name, role, pin?, active?}`; the PIN is hashed at head office and only its hash reaches the tills; an operator already held keeps its PIN when none is given min length 1; max length 1000 */
+  operators: Record<string, unknown>[];
+}
+
+export interface HqOperatorList {
+  operators: HqOperatorRow[];
+}
+
 export interface Approve {
   /** min length 1; max length 32 */
   operator: string;
@@ -1849,6 +1939,22 @@ export interface HqDayTill {
   refunds: number;
 }
 
+export interface HqMasterEntry {
+  /** nil: every store; store:S001 or zone:NAME */
+  scope: string | null;
+  version: number;
+  effective_at: Date | null;
+  data: Record<string, unknown>;
+}
+
+export interface HqOperatorRow {
+  id: string;
+  name: string;
+  role: string;
+  active: boolean;
+  version: number;
+}
+
 export interface SimLine {
   text: string;
   /** absent: not bold */
@@ -1966,6 +2072,15 @@ export interface Methods {
   "hq.sales": { params: HqSalesParams; result: HqSales };
   "hq.sale.get": { params: HqSaleGetParams; result: HqSale };
   "hq.day": { params: HqDayParams; result: HqDay };
+  "hq.catalog.upsert": { params: HqCatalogUpsertParams; result: HqMasterBatch };
+  "hq.catalog.price": { params: HqCatalogPriceParams; result: HqMasterBatch };
+  "hq.catalog.zone": { params: HqCatalogZoneParams; result: HqZone };
+  "hq.catalog.get": { params: HqCatalogGetParams; result: HqCatalogItem };
+  "hq.catalog.import": { params: HqCatalogImportParams; result: HqMasterBatch };
+  "hq.promo.upsert": { params: HqPromoUpsertParams; result: HqMasterBatch };
+  "hq.promo.list": { params: NoParams; result: HqPromoList };
+  "hq.operator.upsert": { params: HqOperatorUpsertParams; result: HqMasterBatch };
+  "hq.operator.list": { params: NoParams; result: HqOperatorList };
 }
 
 export type MethodName = keyof Methods;

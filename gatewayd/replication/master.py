@@ -1,0 +1,313 @@
+"""Master data from head office on the till (DESIGN §8): each `master` version applied in one
+store transaction, a big first download staged beside the catalog, scheduled changes held
+until their time, and what head office owns read-only here.
+
+    receive(frame)   a part of a version: its changes go to `master_incoming` (a short
+                     write each); the last part (`more` false) applies the version:
+                       - changes whose `effective_at` is still ahead go to
+                         `master_scheduled` (held, whatever the link does later);
+                       - the rest are applied in (pos) order: items through the catalog's own
+                         `write_rows`, other kinds through APPLIERS;
+                       - `master_state.version` moves and `master.applied` is journaled,
+                     all in one transaction. A version with STAGE_ITEMS items or more (a
+                     first download) is staged by the catalog's import machinery instead
+                     (gatewayd/sales/catalog_stage.py) and switched in by one short
+                     transaction that does all the rest too: the till sells on what it had
+                     meanwhile, and a reader sees the whole old catalog or the whole new one.
+                     A download cut before its last part applies nothing; the hello after
+                     says what is staged (`staged {version, pos}`) and head office goes on
+                     from there.
+    run()            the held changes' task: sleeps until the earliest `effective_at`, then
+                     applies everything due in one transaction (`master.effective`), in
+                     version order; due ones left by a stopped daemon go in at start.
+    guard_local(k)   a local edit of a kind head office has sent here (`master_owned`) is
+                     `forbidden`, unless `[hq] local_items` allows it.
+
+A change is `{pos, kind, key, data, effective_at?}`; kinds the till does not know are an
+error that stops the version (nothing applied, the link shows it), never skipped silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import trio
+
+from gatewayd.sales.catalog.repository import write_rows
+from gatewayd.sales.catalog.validation import ItemIn
+from gatewayd.store.db import Store, Tx, now_us
+from protocol import repl
+from protocol.codec import pack, unpack
+from protocol.errors import ProtocolError
+
+log = logging.getLogger("gatewayd.replication.master")
+STAGE_ITEMS = 5000  # a version with this many items due at once is staged, not written inline
+HELD_RECHECK_S = 30.0  # the held changes' task looks again at least this often (clock jumps)
+
+
+class MasterError(Exception):
+    """A version that cannot be applied here (an unknown kind, a row the store refuses)."""
+
+
+# -- applying one change of each kind -----------------------------------------------------------
+def _apply_price(tx: Tx, data: dict[str, Any]) -> None:
+    if "member_price" in data:
+        tx.execute("UPDATE items SET price=?, member_price=?, updated_at=? WHERE sku=?",
+                   (data["price"], data["member_price"], tx.at, data["sku"]))
+    else:
+        tx.execute("UPDATE items SET price=?, updated_at=? WHERE sku=?",
+                   (data["price"], tx.at, data["sku"]))
+
+
+def _apply_promo(tx: Tx, data: dict[str, Any]) -> None:
+    from gatewayd.sales.service import save_promotions
+
+    save_promotions(tx, [data])
+
+
+def _apply_operator(tx: Tx, data: dict[str, Any]) -> None:
+    tx.execute(
+        "INSERT INTO operators(id, name, role, pin_hash, pin_salt, active) VALUES (?,?,?,?,?,?)"
+        " ON CONFLICT(id) DO UPDATE SET name=excluded.name, role=excluded.role,"
+        " pin_hash=excluded.pin_hash, pin_salt=excluded.pin_salt, active=excluded.active",
+        (data["id"], data["name"], data["role"], data["pin_hash"], data["pin_salt"],
+         int(data["active"])))
+
+
+# kind -> how one change of it is applied in the store transaction (items: `apply_changes`)
+APPLIERS: dict[str, Callable[[Tx, dict[str, Any]], None]] = {
+    "price": _apply_price,
+    "promo": _apply_promo,
+    "operator": _apply_operator,
+}
+CATALOG_KINDS = frozenset({"item", "price"})  # their changes bump the catalog's version
+KIND_OWNS = {"item": "item", "price": "item", "promo": "promo", "operator": "operator"}
+
+
+def _item(change: dict[str, Any]) -> ItemIn:
+    return ItemIn.model_validate(change["data"])
+
+
+def apply_changes(tx: Tx, changes: Sequence[dict[str, Any]]) -> Counter[str]:
+    """Apply `changes` in order in `tx`; consecutive items go through one `write_rows`."""
+    kinds: Counter[str] = Counter()
+    items: list[ItemIn] = []
+
+    def flush() -> None:
+        if items:
+            write_rows(tx, items, tx.at)
+            items.clear()
+
+    for change in changes:
+        kind = change["kind"]
+        if kind == "item":
+            items.append(_item(change))
+        elif kind in APPLIERS:
+            flush()
+            APPLIERS[kind](tx, change["data"])
+        else:
+            raise MasterError(f"master data of kind {kind!r} is unknown to this till; "
+                              "upgrade gatewayd")
+        kinds[kind] += 1
+    flush()
+    if CATALOG_KINDS & kinds.keys():
+        tx.execute("UPDATE catalog_version SET n = n + 1")  # the scan caches empty
+    return kinds
+
+
+def check_kinds(changes: Sequence[dict[str, Any]]) -> None:
+    for change in changes:
+        if change["kind"] != "item" and change["kind"] not in APPLIERS:
+            raise MasterError(f"master data of kind {change['kind']!r} is unknown to this "
+                              "till; upgrade gatewayd")
+
+
+class MasterData:
+    def __init__(self, store: Store, publish: Callable[[str, dict[str, Any]], None], *,
+                 local_items: bool = False,
+                 changed: Callable[[set[str]], None] | None = None):
+        self.store = store
+        self.publish = publish
+        self.local_items = local_items
+        self.changed = changed  # told the kinds a commit changed (the sale reloads promotions)
+        self.error: str | None = None  # why the last version could not be applied
+        self._held = trio.Event()
+
+    # -- state ---------------------------------------------------------------------------------
+    def version(self) -> int:
+        return self.store.scalar("SELECT version FROM master_state WHERE id=1")
+
+    def staged(self) -> repl.StagedMaster | None:
+        row = self.store.one("SELECT version, MAX(pos) AS pos FROM master_incoming WHERE"
+                             " version > (SELECT version FROM master_state)"
+                             " GROUP BY version ORDER BY version DESC LIMIT 1")
+        return repl.StagedMaster(version=row["version"], pos=row["pos"]) if row else None
+
+    def held(self) -> int:
+        return self.store.scalar("SELECT COUNT(*) FROM master_scheduled")
+
+    def owns(self, kind: str) -> bool:
+        return self.store.one("SELECT 1 FROM master_owned WHERE kind=?", (kind,)) is not None
+
+    def guard_local(self, kind: str, what: str) -> None:
+        """A local edit of what head office owns here is refused (see the module doc)."""
+        if kind == "item" and self.local_items:
+            return
+        if self.owns(kind):
+            raise ProtocolError(
+                "forbidden", f"{what} belong to head office on this till (it sent them): "
+                f"change them at head office (hq.catalog.*, hq.promo.*, hq.operator.*)"
+                + (", or set [hq] local_items = true to allow local items"
+                   if kind == "item" else ""), {"owner": "hq", "kind": kind})
+
+    def status(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"version": self.version(), "held": self.held()}
+        if self.error:
+            out["error"] = self.error
+        return out
+
+    # -- a version from the link ---------------------------------------------------------------
+    async def receive(self, frame: repl.Master) -> int | None:
+        """Stage a part; apply the version when it is whole. Returns the version applied."""
+        if frame.version <= self.version():
+            return None  # applied already (a resend after a cut link)
+        if frame.changes:
+            rows = [(frame.version, c["pos"], pack(c)) for c in frame.changes]
+
+            def stage(tx: Tx) -> None:
+                tx.execute("DELETE FROM master_incoming WHERE version<>?", (frame.version,))
+                tx.executemany("INSERT OR REPLACE INTO master_incoming(version, pos, change)"
+                               " VALUES (?,?,?)", rows)
+
+            await self.store.write(stage)
+        if frame.more:
+            return None
+        try:
+            await self._apply(frame.version)
+        except Exception as exc:
+            self.error = f"master version {frame.version}: {exc}"[:300]
+            log.error("cannot apply %s", self.error)
+            raise
+        self.error = None
+        return frame.version
+
+    async def _apply(self, version: int) -> None:
+        now = now_us()
+        items_due = self.store.scalar(
+            "SELECT COUNT(*) FROM master_incoming WHERE version=?", (version,))
+        if items_due >= STAGE_ITEMS:
+            changes = await self.store.read(lambda snap: _incoming(snap, version))
+            check_kinds(changes)
+            due, held = _split(changes, now)
+            items = [c for c in due if c["kind"] == "item"]
+            if len(items) >= STAGE_ITEMS:
+                kinds = await trio.to_thread.run_sync(self._apply_staged, version, due, held)
+                self._done(kinds, held)
+                return
+
+        def fn(tx: Tx) -> tuple[Counter[str], list[dict[str, Any]]]:
+            changes = _incoming(tx, version)
+            check_kinds(changes)
+            due, held = _split(changes, now)
+            kinds = apply_changes(tx, due)
+            self._finish(tx, version, due, held, kinds, staged=False)
+            return kinds, held
+
+        (kinds, held), _ = await self.store.write(fn)
+        self._done(kinds, held)
+
+    def _apply_staged(self, version: int, due: list[dict[str, Any]],
+                      held: list[dict[str, Any]]) -> Counter[str]:
+        """On a worker thread: the items staged and switched in by the catalog's import; the
+        rest of the version goes in the switch's transaction."""
+        from gatewayd.sales.catalog_stage import import_items
+
+        items = [_item(c) for c in due if c["kind"] == "item"]
+        others = [c for c in due if c["kind"] != "item"]
+        kinds: Counter[str] = Counter()
+
+        def also(tx: Tx) -> None:
+            kinds.update(apply_changes(tx, others))
+            kinds["item"] += len(items)
+            self._finish(tx, version, due, held, kinds, staged=True)
+
+        import_items(self.store, items, list(range(len(items))), f"hq:{version}", also=also)
+        while True:  # the download's parts, let go of in short transactions like the import's
+            (n, _) = self.store.write_sync(lambda tx: tx.execute(
+                "DELETE FROM master_incoming WHERE (version, pos) IN (SELECT version, pos FROM"
+                " master_incoming LIMIT 5000)").rowcount)
+            if n == 0:
+                return kinds
+
+    def _finish(self, tx: Tx, version: int, due: list[dict[str, Any]],
+                held: list[dict[str, Any]], kinds: Counter[str], staged: bool) -> None:
+        tx.executemany(
+            "INSERT OR REPLACE INTO master_scheduled(version, pos, effective_at, change)"
+            " VALUES (?,?,?,?)", [(version, c["pos"], c["effective_at"], pack(c)) for c in held])
+        every = Counter(c["kind"] for c in (*due, *held))
+        tx.executemany("INSERT OR IGNORE INTO master_owned(kind, since) VALUES (?,?)",
+                       [(KIND_OWNS.get(k, k), version) for k in every])
+        if not staged:  # a staged version's parts are let go of after the switch
+            tx.execute("DELETE FROM master_incoming")
+        tx.execute("UPDATE master_state SET version=? WHERE id=1", (version,))
+        tx.append("master.applied", {"version": version, "changes": len(due),
+                                     "scheduled": len(held), "kinds": dict(every),
+                                     "staged": staged})
+
+    def _done(self, kinds: Counter[str], held: list[dict[str, Any]]) -> None:
+        if held:
+            self._held.set()
+            self._held = trio.Event()
+        self._announce(kinds)
+
+    def _announce(self, kinds: Counter[str]) -> None:
+        if CATALOG_KINDS & kinds.keys():
+            self.publish("catalog.updated", {"count": kinds["item"] + kinds["price"]})
+        if self.changed is not None and kinds:
+            self.changed(set(kinds))
+
+    # -- held changes ----------------------------------------------------------------------------
+    async def run(self) -> None:
+        while True:
+            waiting = self._held
+            nxt = self.store.scalar("SELECT MIN(effective_at) FROM master_scheduled")
+            now = now_us()
+            if nxt is not None and nxt <= now:
+                await self._apply_held(now)
+                continue
+            wait = HELD_RECHECK_S if nxt is None else min(HELD_RECHECK_S, (nxt - now) / 1e6)
+            with trio.move_on_after(wait):
+                await waiting.wait()
+
+    async def _apply_held(self, now: int) -> None:
+        def fn(tx: Tx) -> Counter[str]:
+            rows = tx.execute("SELECT version, change FROM master_scheduled WHERE"
+                              " effective_at<=? ORDER BY version, pos", (now,)).fetchall()
+            changes = [unpack(r["change"]) for r in rows]
+            kinds = apply_changes(tx, changes)
+            tx.execute("DELETE FROM master_scheduled WHERE effective_at<=?", (now,))
+            tx.append("master.effective", {"versions": sorted({r["version"] for r in rows}),
+                                           "changes": len(changes), "kinds": dict(kinds)})
+            return kinds
+
+        kinds, _ = await self.store.write(fn)
+        self._announce(kinds)
+
+
+def _incoming(src: Any, version: int) -> list[dict[str, Any]]:
+    """A version's staged changes, from a Tx or a read snapshot."""
+    rows = src.execute("SELECT change FROM master_incoming WHERE version=? ORDER BY pos",
+                       (version,)).fetchall()
+    return [unpack(r[0]) for r in rows]
+
+
+def _split(changes: list[dict[str, Any]],
+           now: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    due: list[dict[str, Any]] = []
+    held: list[dict[str, Any]] = []
+    for c in changes:
+        (held if c.get("effective_at") is not None and c["effective_at"] > now else due).append(c)
+    return due, held

@@ -1,0 +1,288 @@
+"""Master data from head office (issue 15 item 1), on both backends: versioned at HQ, checked
+whole by the till's rules, pushed to connected tills and pulled on connect, applied in one
+till transaction (`master.applied`), held until `effective_at` even offline, read-only on the
+till once HQ sent it."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import trio
+
+from clients.python.client import GatewayError, connect
+from gatewayd.hq import master
+from gatewayd.replication.master import MasterData
+from tests.hq.conftest import ITEMS, enroll_till, start_hq, start_till
+
+APPLE = {"sku": "700001", "name": "红富士苹果", "unit": "kg", "price": 1280,
+         "barcodes": ["6901234567892"]}
+
+
+async def wait_for(predicate, timeout: float = 15, what: str = "the condition"):
+    with trio.fail_after(timeout):
+        while True:
+            got = predicate()
+            if got:
+                return got
+            await trio.sleep(0.02)
+
+
+def till_price(d, sku: str) -> int | None:
+    row = d.app.store.one("SELECT price FROM items WHERE sku=?", (sku,))
+    return row["price"] if row else None
+
+
+def journal_kinds(d, kind: str) -> list[dict]:
+    return [e.data for e in d.app.store.journal(0, 100000) if e.kind == kind]
+
+
+async def test_a_change_at_hq_reaches_a_connected_till_and_hq_sees_it_applied(
+        hq, tmp_path, nursery):
+    d = await start_till(nursery, tmp_path / "till")
+    await enroll_till(hq, d)
+    await wait_for(lambda: d.app.replicator.state == "online")
+    async with connect(hq.url, hq.token("admin")) as client:
+        got = await client.call("hq.catalog.upsert", {"items": [*ITEMS, APPLE]})
+        assert got == {"version": 1, "count": 3, "effective_at": None}
+        await wait_for(lambda: till_price(d, "700001") == 1280)
+        applied = journal_kinds(d, "master.applied")
+        assert applied == [{"version": 1, "changes": 3, "scheduled": 0,
+                            "kinds": {"item": 3}, "staged": False}]
+        # the scanned barcode finds the item HQ sent, through the till's own lookup
+        assert d.app.catalog.lookup("6901234567892").item.sku == "700001"
+        with trio.fail_after(10):
+            while True:
+                tills = (await client.call("hq.tills"))["tills"]
+                if tills[0]["master_version"] == 1:
+                    break
+                await trio.sleep(0.05)
+        item = await client.call("hq.catalog.get", {"sku": "700001"})
+        assert item["item"]["version"] == 1 and item["item"]["data"]["price"] == 1280
+        with pytest.raises(GatewayError) as err:
+            await client.call("hq.catalog.get", {"sku": "nope"})
+        assert err.value.code == "not_found"
+
+
+async def test_a_batch_with_an_invalid_item_is_refused_whole_before_it_is_versioned(hq):
+    async with connect(hq.url, hq.token("manager")) as client:
+        bad = [APPLE, {"sku": "700002", "name": "香蕉", "price": -5},
+               {"sku": "700003", "name": "梨", "price": 100, "barcodes": ["6901234567890"]}]
+        with pytest.raises(GatewayError) as err:
+            await client.call("hq.catalog.upsert", {"items": bad})
+        assert err.value.code == "invalid_params"
+        errors = err.value.details["errors"]
+        assert {(e["row"], e["field"]) for e in errors} == {(1, "price"), (2, "barcodes")}
+        assert "check digit" in errors[-1]["error"]
+        # nothing versioned, nothing held
+        assert hq.app.store.read_sync(master.head) == 0
+        assert hq.app.store.read_sync(lambda tx: master.current(tx, "item")) == []
+        # a PLU another item holds at HQ is refused too (the till's rule, chain-wide)
+        await client.call("hq.catalog.upsert", {"items": [{**APPLE, "plu": "1001"}]})
+        with pytest.raises(GatewayError) as err:
+            await client.call("hq.catalog.upsert", {"items": [
+                {"sku": "700009", "name": "桃", "price": 900, "plu": "01001"}]})
+        assert "already belongs to 700001" in err.value.details["errors"][0]["error"]
+        assert hq.app.store.read_sync(master.head) == 1
+        # the file import: the same per-row report, line numbers as in the file
+        csv = "sku,name,price\n700010,葡萄,12.80\n700011,,3.00\n"
+        with pytest.raises(GatewayError) as err:
+            await client.call("hq.catalog.import", {"data": csv, "filename": "f.csv"})
+        assert [(e["row"], e["field"]) for e in err.value.details["errors"]] == [(3, "name")]
+        assert hq.app.store.read_sync(master.head) == 1
+
+
+async def test_catalog_upsert_is_forbidden_on_an_enrolled_till_once_hq_sent_items(
+        hq, tmp_path, nursery):
+    d = await start_till(nursery, tmp_path / "till")
+    await enroll_till(hq, d)
+    async with connect(d.url, d.token("admin")) as gw:
+        # enrolled to an empty head office: nothing changes, local edits go on
+        await gw.call("catalog.upsert", {"items": ITEMS})
+        async with connect(hq.url, hq.token("admin")) as client:
+            await client.call("hq.catalog.upsert", {"items": [APPLE]})
+        await wait_for(lambda: till_price(d, "700001") == 1280)
+        with pytest.raises(GatewayError) as err:
+            await gw.call("catalog.upsert", {"items": ITEMS})
+        assert err.value.code == "forbidden"
+        assert "head office" in err.value.message
+        assert err.value.details == {"owner": "hq", "kind": "item"}
+        assert till_price(d, "1001") == 350  # what it had is still there
+    d.app.master.local_items = True  # [hq] local_items = true
+    async with connect(d.url, d.token("admin")) as gw:
+        await gw.call("catalog.upsert", {"items": [{**ITEMS[0], "price": 360}]})
+        assert till_price(d, "1001") == 360
+
+
+async def test_promotions_operators_and_zone_prices_reach_the_till(hq, tmp_path, nursery):
+    s1 = await start_till(nursery, tmp_path / "t1")
+    s2 = await start_till(nursery, tmp_path / "t2", store="S002")
+    for d in (s1, s2):
+        await enroll_till(hq, d)
+    async with connect(hq.url, hq.token("admin")) as client:
+        await client.call("hq.catalog.upsert", {"items": [APPLE]})
+        await client.call("hq.catalog.zone", {"zone": "south", "stores": ["S002"]})
+        await client.call("hq.catalog.price", {"prices": [{"sku": "700001", "price": 1180}],
+                                               "zone": "south"})
+        with pytest.raises(GatewayError) as err:
+            await client.call("hq.catalog.price", {"prices": [{"sku": "nope", "price": 1}],
+                                                   "store": "S001"})
+        assert err.value.details["errors"][0]["field"] == "sku"
+        promo = {"id": "apples2", "kind": "qty_tier", "skus": ["700001"], "qty": 2,
+                 "price": 2000}
+        await client.call("hq.promo.upsert", {"promotions": [promo]})
+        await client.call("hq.operator.upsert", {"operators": [
+            {"id": "2001", "name": "王芳", "role": "cashier", "pin": "4321"}]})
+        ops = (await client.call("hq.operator.list"))["operators"]
+        assert ops == [{"id": "2001", "name": "王芳", "role": "cashier", "active": True,
+                        "version": 4}]
+        assert (await client.call("hq.promo.list"))["promotions"][0]["data"]["id"] == "apples2"
+    for d in (s1, s2):
+        await wait_for(lambda d=d: d.app.master.version() == 4)
+    assert till_price(s1, "700001") == 1280  # S001 is in no zone
+    assert till_price(s2, "700001") == 1180
+    assert [p.id for p in s2.app.sales.stored_promotions] == ["apples2"]
+    async with connect(s2.url, s2.token("admin")) as gw:
+        await gw.call("auth.login", {"operator": "2001", "pin": "4321"})  # HQ's PIN hash
+        await gw.call("auth.logout")
+        await gw.call("auth.login", {"operator": "9001", "pin": "9999"})
+        with pytest.raises(GatewayError) as err:
+            await gw.call("promo.upsert", {"promotions": [promo]})
+        assert err.value.code == "forbidden"
+
+
+async def test_a_till_offline_through_a_scheduled_price_change_switches_it_in_on_time(
+        tmp_path, hq_dsn, nursery):
+    """The change is sent ahead; head office goes away; the till, alone, switches the price
+    in at its time, and a restart before the time loses nothing."""
+    async with trio.open_nursery() as hq_nursery:
+        hq = await start_hq(hq_nursery, tmp_path / "hq", hq_dsn)
+        d = await start_till(nursery, tmp_path / "till")
+        await enroll_till(hq, d)
+        async with connect(hq.url, hq.token("admin")) as client:
+            await client.call("hq.catalog.upsert", {"items": [APPLE]})
+            at = datetime.now(UTC) + timedelta(seconds=3)
+            got = await client.call("hq.catalog.upsert", {"items": [{**APPLE, "price": 990}],
+                                                          "effective_at": at})
+            assert got["version"] == 2
+        await wait_for(lambda: d.app.master.version() == 2)
+        hq_nursery.cancel_scope.cancel()
+    hq.app.close()
+    assert till_price(d, "700001") == 1280  # not yet
+    assert d.app.master.held() == 1
+    assert journal_kinds(d, "master.applied")[-1]["scheduled"] == 1
+    await wait_for(lambda: d.app.replicator.state != "online")
+    await wait_for(lambda: till_price(d, "700001") == 990, timeout=10)
+    assert d.app.replicator.state != "online"
+    effective = journal_kinds(d, "master.effective")
+    assert effective == [{"versions": [2], "changes": 1, "kinds": {"item": 1}}]
+    assert d.app.master.held() == 0
+
+
+async def test_held_changes_due_while_the_daemon_was_stopped_go_in_at_start(tmp_path, nursery):
+    from gatewayd.app import App
+    from tests.conftest import started
+    from tests.hq.conftest import till_config
+
+    cfg = till_config(tmp_path / "till")
+    app = App(cfg)
+    md = MasterData(app.store, lambda *a: None)
+    from gatewayd.hq.master import Change  # the shape HQ sends: a version of changes
+
+    change = Change("item", "700001", {**APPLE, "price": 990}, None,
+                    int((time.time() + 0.5) * 1e6))
+    first = {"pos": 0, "kind": "item", "key": "700001",
+             "data": {"sku": "700001", "name": "红富士苹果", "price": 1280}}
+    held = {"pos": 1, "kind": change.kind, "key": change.key, "data": change.data,
+            "effective_at": change.effective_at}
+    from protocol import repl
+
+    assert await md.receive(repl.Master(version=7, changes=[first, held])) == 7
+    assert app.store.one("SELECT price FROM items WHERE sku='700001'")["price"] == 1280
+    app.store.close()
+    await trio.sleep(0.6)  # the time passes with no daemon
+    app = App(cfg)
+    stop = await started(nursery, app)
+    with trio.fail_after(5):
+        while app.store.one("SELECT price FROM items WHERE sku='700001'")["price"] != 990:
+            await trio.sleep(0.02)
+    await stop()
+
+
+async def test_two_hq_processes_on_one_postgresql_both_push_to_their_tills(tmp_path, nursery):
+    from tests.hq.conftest import PgDatabase, require_pg
+
+    require_pg()
+    db = PgDatabase()
+    try:
+        async with trio.open_nursery() as inner:
+            a = await start_hq(inner, tmp_path / "a", db.dsn)
+            b = await start_hq(inner, tmp_path / "b", db.dsn)
+            t1 = await start_till(inner, tmp_path / "t1")
+            t2 = await start_till(inner, tmp_path / "t2", till="T02")
+            await enroll_till(a, t1)
+            await enroll_till(b, t2)
+            for d in (t1, t2):
+                await wait_for(lambda d=d: d.app.replicator.state == "online")
+            assert set(a.app.links) == {("S001", "T01")}
+            assert set(b.app.links) == {("S001", "T02")}
+            # a change made through process a reaches the till linked to b (b polls the
+            # head), and b's reaches a's
+            async with connect(a.url, a.token("admin")) as client:
+                await client.call("hq.catalog.upsert", {"items": [APPLE]})
+            for d in (t1, t2):
+                await wait_for(lambda d=d: till_price(d, "700001") == 1280)
+            async with connect(b.url, b.token("admin")) as client:
+                await client.call("hq.catalog.upsert", {"items": [{**APPLE, "price": 1300}]})
+            for d in (t1, t2):
+                await wait_for(lambda d=d: till_price(d, "700001") == 1300)
+                assert d.app.master.version() == 2
+            inner.cancel_scope.cancel()
+        a.app.close()
+        b.app.close()
+    finally:
+        db.drop()
+
+
+def test_hq_catalog_import_command_csv_and_xlsx_with_a_per_row_report(tmp_path, hq_dsn):
+    """`gatewayd hq catalog import FILE`: a file with a bad row versions nothing and names
+    the row; a good XLSX becomes one version, read as the till's CSV import reads it."""
+    import subprocess
+    import sys
+
+    import openpyxl
+
+    from gatewayd.hq.db import HqStore, open_backend
+
+    data = tmp_path / "hq"
+    db = ["--db", hq_dsn] if hq_dsn else []
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "gatewayd", "hq", "--data", str(data),
+                               *db, "catalog", "import", *args], capture_output=True,
+                              text=True, timeout=60)
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sku,name,barcodes,price\n1,可乐,6901234567892,3.50\n2,雪碧,,abc\n",
+                   encoding="utf-8")
+    out = run(str(bad))
+    assert out.returncode == 1
+    assert "row 3: price" in out.stderr and "nothing was versioned" in out.stderr
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["sku", "name", "barcodes", "price", "tax_rate"])
+    sheet.append(["1", "可乐", "6901234567892", 3.5, 13])
+    sheet.append([2, "雪碧", None, "2.80", None])
+    book.save(tmp_path / "chain.xlsx")
+    out = run(str(tmp_path / "chain.xlsx"))
+    assert out.returncode == 0, out.stderr
+    assert "2 items as master version 1" in out.stdout
+    store = HqStore(open_backend(data, hq_dsn))
+    try:
+        items = {e["key"]: e["data"] for e in store.read_sync(
+            lambda tx: master.current(tx, "item"))}
+    finally:
+        store.close()
+    assert items["1"]["price"] == 350 and items["1"]["tax_rate_bp"] == 1300
+    assert items["1"]["barcodes"] == ["6901234567892"] and items["2"]["price"] == 280
