@@ -9,8 +9,8 @@ until their time, and what head office owns read-only here.
                        - the rest are applied in (pos) order: items through the catalog's own
                          `write_rows`, other kinds through APPLIERS;
                        - `master_state.version` moves and `master.applied` is journaled,
-                     all in one transaction. A version with STAGE_ITEMS items or more (a
-                     first download) is staged by the catalog's import machinery instead
+                     all in one transaction. A version with more items than one import chunk
+                     (a first download) is staged by the catalog's import machinery instead
                      (gatewayd/sales/catalog_stage.py) and switched in by one short
                      transaction that does all the rest too: the till sells on what it had
                      meanwhile, and a reader sees the whole old catalog or the whole new one.
@@ -38,13 +38,16 @@ import trio
 
 from gatewayd.sales.catalog.repository import write_rows
 from gatewayd.sales.catalog.validation import ItemIn
+from gatewayd.sales.catalog_stage import CHUNK, import_items
 from gatewayd.store.db import Store, Tx, now_us
 from protocol import repl
 from protocol.codec import pack, unpack
 from protocol.errors import ProtocolError
 
 log = logging.getLogger("gatewayd.replication.master")
-STAGE_ITEMS = 5000  # a version with this many items due at once is staged, not written inline
+# a version with more items due at once than one chunk of the catalog's import is staged like
+# an import: written in one transaction, it would hold the writer longer than a sale may wait
+STAGE_ITEMS = CHUNK + 1
 HELD_RECHECK_S = 30.0  # the held changes' task looks again at least this often (clock jumps)
 
 
@@ -223,8 +226,6 @@ class MasterData:
                       held: list[dict[str, Any]]) -> Counter[str]:
         """On a worker thread: the items staged and switched in by the catalog's import; the
         rest of the version goes in the switch's transaction."""
-        from gatewayd.sales.catalog_stage import import_items
-
         items = [_item(c) for c in due if c["kind"] == "item"]
         others = [c for c in due if c["kind"] != "item"]
         kinds: Counter[str] = Counter()
