@@ -164,6 +164,7 @@ class App:
                                  changed=self._master_changed)
         self.replicator = Replicator(store, till, cfg.hq, publish, self.master)
         self.tasks = [
+            ("store.checkpoints", store.checkpoints),  # the WAL, out of the sales' commits
             ("print-queue", self.printing.run),
             ("sales", self.sales.run),
             ("scan-router", self.scan_router.run),

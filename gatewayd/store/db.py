@@ -8,6 +8,16 @@ separate connection on the trio thread: index lookups take microseconds. Reads w
 grows with history (reports, exports, lists) go to `Store.read`, a pool of reader threads
 with their own connections, a deadline and cancel (gatewayd/store/reader.py).
 
+WAL checkpoints: by default SQLite copies the WAL back into the database file inside the
+commit that crosses 1000 pages, so one sale in a few dozen pays for writing and fsyncing
+several MB of pages scattered over the file. On a big store those pages are many and far
+apart (every index of `sales`, `sale_lines`, `stock_moves`, `journal` is deep), which is
+what made a sale's p99 grow with the store. The daemon runs `Store.checkpoints`: the writer
+never checkpoints, a task of its own does, on a connection of its own in a worker thread,
+after `CHECKPOINT_COMMITS` commits (or a quiet `CHECKPOINT_IDLE_S` after the last). A
+PASSIVE checkpoint takes no lock a writer waits on. Without the daemon (the CLI, tests)
+SQLite's own auto-checkpoint stays on.
+
 Why a thread of our own rather than `trio.to_thread`: a commit waits on fsync, so it cannot
 run on the event loop, but the hop to another thread is paid on every write. The writer
 blocks on a queue and wakes the waiting task through a pipe that trio watches; that is about
@@ -46,6 +56,11 @@ PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",
 )
+# The writer's page cache (KiB): the interior pages of every index a sale writes stay in
+# memory on a store of years, instead of a read from the OS for each (the default is 2 MB).
+WRITER_CACHE_KIB = 16384
+CHECKPOINT_COMMITS = 200  # about SQLite's 1000-page auto-checkpoint, at ~5 pages a commit
+CHECKPOINT_IDLE_S = 10.0  # after the last commit: the WAL is copied back when the till idles
 
 
 # SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN: the disk, not the write
@@ -169,6 +184,9 @@ class Store:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         private_file(self.path)  # sales, tokens' hashes, PIN hashes: the till user's only
         self._w = connect(self.path)
+        self._w.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
+        self.commits = 0  # committed writes, for the checkpointer
+        self.checkpointed = 0  # checkpoints `checkpoints` ran
         for suffix in ("-wal", "-shm"):  # SQLite gives them the store's mode; older ones too
             private_file(Path(f"{self.path}{suffix}"), create=False)
         self.schema_version = migrate(self._w)
@@ -204,6 +222,7 @@ class Store:
                 self._note_storage_failure(exc)
                 raise
             self.write_error = None  # a write went through: the disk has room again
+            self.commits += 1
             self.last_seq = tx.seq
             for done in tx.committed:
                 try:
@@ -268,6 +287,37 @@ class Store:
                 job.error = exc
             job.done = True
             os.write(self._wake_w, b"\0")
+
+    # -- checkpoints -------------------------------------------------------------------
+    async def checkpoints(self, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Own the WAL checkpoints while the daemon runs (see the module docstring): the
+        writer's auto-checkpoint is turned off, and this task checkpoints from a worker
+        thread. Cancelled, it leaves the rest to close() (the last connection to close
+        checkpoints the WAL)."""
+        await self.write(lambda tx: tx.execute("PRAGMA wal_autocheckpoint=0").fetchall())
+        conn = connect(self.path)
+        try:
+            done = seen = self.commits
+            changed = trio.current_time()
+            task_status.started()
+            while True:
+                await trio.sleep(1.0)
+                if self.commits != seen:
+                    seen, changed = self.commits, trio.current_time()
+                pending = seen - done
+                quiet = trio.current_time() - changed >= CHECKPOINT_IDLE_S
+                if pending >= CHECKPOINT_COMMITS or (pending and quiet):
+                    done = seen
+                    await trio.to_thread.run_sync(self._checkpoint, conn)
+        finally:
+            conn.close()
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self.checkpointed += 1
+        except sqlite3.Error as exc:  # the next one tries again; the WAL only grows
+            log.warning("WAL checkpoint failed: %s", exc)
 
     # -- reads -------------------------------------------------------------------------
     async def read(self, fn: Callable[[Snapshot], T], *, deadline_s: float | None = None) -> T:

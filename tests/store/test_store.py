@@ -219,3 +219,25 @@ def test_online_backup_while_writing(tmp_path):
     copy = Store(tmp_path / "b.db")
     assert len(copy.journal(limit=1000)) == 300
     assert progress and progress[-1][0] == progress[-1][1]
+
+
+async def test_the_checkpointer_takes_the_wal_off_the_writer(tmp_path, monkeypatch):
+    """While `Store.checkpoints` runs, no commit of the writer copies the WAL back (its
+    auto-checkpoint is off); the task does, after CHECKPOINT_COMMITS commits."""
+    from gatewayd.store import db
+
+    monkeypatch.setattr(db, "CHECKPOINT_COMMITS", 20)
+    store = Store(tmp_path / "t.db")
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(store.checkpoints)
+            assert store._w.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+            for i in range(25):
+                await store.write(lambda tx, i=i: tx.append("test.event", {"i": i}))
+            assert store.checkpointed == 0
+            with trio.fail_after(10):
+                while store.checkpointed == 0:
+                    await trio.sleep(0.1)
+            nursery.cancel_scope.cancel()
+    finally:
+        store.close()
