@@ -1,5 +1,5 @@
-"""``catalog.lookup`` (viewer) and ``catalog.upsert`` (manager): the catalog domain is
-gatewayd/sales/catalog.py."""
+"""``catalog.lookup`` (viewer), ``catalog.list`` (supervisor) and ``catalog.upsert`` (manager):
+the catalog domain is gatewayd/sales/catalog/."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from gatewayd.sales.catalog.repository import upsert_items
 from gatewayd.sales.catalog.validation import CatalogError
 from protocol.errors import ProtocolError
-from protocol.methods import CatalogLookupParams, CatalogUpsertParams
+from protocol.methods import CatalogListParams, CatalogLookupParams, CatalogUpsertParams
 
 if TYPE_CHECKING:
     from gatewayd.sales.catalog.repository import Catalog
@@ -42,6 +42,13 @@ def register(reg: Registry, catalog: Catalog, store: Store,
             "qty_override": match.qty_override,
             "price_override": match.price_override,
         }
+
+    @reg.method("catalog.list")
+    async def catalog_list(ctx: CallContext, p: CatalogListParams) -> dict[str, Any]:
+        items = catalog.by_skus(p.skus) if p.skus else catalog.page(p.after, p.limit)
+        more = not p.skus and len(items) == p.limit
+        return {"items": [{**it.as_wire(), "cost": it.cost} for it in items],
+                "next": items[-1].sku if more else None}
 
     @reg.method("catalog.upsert")
     async def catalog_upsert(ctx: CallContext, p: CatalogUpsertParams) -> dict[str, Any]:

@@ -24,6 +24,14 @@ class CatalogLookupParams(Params):
         return self
 
 
+class CatalogListParams(Params):
+    after: StrictStr | None = Field(default=None, max_length=64,
+                                    description="the last sku of the previous page")
+    limit: StrictInt = Field(default=1000, ge=1, le=5000)
+    skus: list[StrictStr] | None = Field(default=None, min_length=1, max_length=1000,
+                                         description="only these items (`after` ignored)")
+
+
 class CatalogUpsertParams(Params):
     items: list[dict[str, Any]] = Field(min_length=1, max_length=5000)
     source: StrictStr = Field(default="api", min_length=1, max_length=40)
@@ -56,6 +64,15 @@ class Item(Result):
     plu: StrictStr | None
     barcodes: list[StrictStr]
     image: StrictStr | None
+
+
+class ListedItem(Item):
+    cost: Fen | None = Field(description="the catalog cost, fen per piece or per kg")
+
+
+class CatalogList(Result):
+    items: list[ListedItem]
+    next: StrictStr | None = Field(description="`after` for the next page; nil: the last page")
 
 
 class CatalogLookupResult(Result):
@@ -104,6 +121,18 @@ method(
                    "price_override": None},
     },
     result=CatalogLookupResult,
+)
+method(
+    "catalog.list",
+    CatalogListParams,
+    "supervisor",
+    "Every item, inactive ones too, in sku order, a page of `limit` after the sku `after`, "
+    "with its `cost` (back-office data): the back office's catalog export and its edit form "
+    "(an upsert replaces the cost, so the form sends it back); `skus`: only those items. "
+    "`next` is the next page's `after`.",
+    example={"params": {"limit": 1},
+             "result": {"items": [{**_ITEM, "cost": 820}], "next": "700001"}},
+    result=CatalogList,
 )
 method(
     "catalog.upsert",

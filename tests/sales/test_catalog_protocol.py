@@ -107,3 +107,25 @@ async def test_roles(daemon):
         with pytest.raises(GatewayError) as err:
             await gw.call("catalog.upsert", items=ITEMS)
         assert err.value.code == "forbidden"
+
+
+async def test_list_pages_every_item_with_its_cost_to_a_supervisor(daemon):
+    items = [*ITEMS, {"sku": "900001", "name": "停售", "price": 100, "active": False}]
+    async with connect(daemon.url, daemon.token("manager")) as gw:
+        await gw.call("catalog.upsert", items=items)
+    async with connect(daemon.url, daemon.token("supervisor")) as gw:
+        first = await gw.call("catalog.list", limit=2)
+        assert [i["sku"] for i in first["items"]] == ["100003", "700001"]
+        assert first["items"][0]["cost"] == 170 and first["items"][1]["cost"] is None
+        assert first["next"] == "700001"
+        rest = await gw.call("catalog.list", after=first["next"], limit=2)
+        assert [(i["sku"], i["active"]) for i in rest["items"]] == [("900001", False)]
+        assert rest["next"] is None
+        some = await gw.call("catalog.list", skus=["900001", "100003", "nope"])
+        assert [i["sku"] for i in some["items"]] == ["100003", "900001"]
+        assert some["next"] is None
+    async with connect(daemon.url, daemon.token("cashier")) as gw:
+        with pytest.raises(GatewayError) as err:
+            await gw.call("catalog.list")
+        assert err.value.code == "approval_required"  # costs are a supervisor's to see
+        assert err.value.details["role"] == "supervisor"

@@ -1,6 +1,6 @@
 // Money, quantities and errors as people read them: display only; the daemon computes every
 // amount (money is integer fen on the wire).
-import { t } from './i18n.js';
+import { t, getLang } from './i18n.js';
 
 export function yuan(fen, { sign = true } = {}) {
   if (fen === null || fen === undefined) return '';
@@ -20,6 +20,15 @@ export function parseYuan(text) {
 export function qtyText(line) {
   if (line.unit === 'kg') return `${(line.qty / 1000).toFixed(3)} kg`;
   return line.qty % 1000 === 0 ? `${line.qty / 1000}` : (line.qty / 1000).toFixed(3);
+}
+
+/** A timestamp (Date, ISO text or epoch seconds) as local date and time, or time only. */
+export function when(v, { time = false } = {}) {
+  if (!v) return '';
+  const d = v instanceof Date ? v : new Date(typeof v === 'number' ? v * 1000 : v);
+  if (isNaN(d)) return String(v);
+  const locale = getLang() === 'zh' ? 'zh-CN' : 'en-GB';
+  return time ? d.toLocaleTimeString(locale) : d.toLocaleString(locale);
 }
 
 export function grams(g) {

@@ -357,6 +357,22 @@ export interface CatalogLookupResult {
   price_override?: number | null;
 }
 
+export interface CatalogListParams {
+  approve?: Approve | null;
+  /** the last sku of the previous page max length 64 */
+  after?: string | null;
+  /** ≥ 1; ≤ 5000 */
+  limit?: number;
+  /** only these items (`after` ignored) min length 1; max length 1000 */
+  skus?: string[] | null;
+}
+
+export interface CatalogList {
+  items: ListedItem[];
+  /** `after` for the next page; nil: the last page */
+  next: string | null;
+}
+
 export interface CatalogUpsertParams {
   approve?: Approve | null;
   /** min length 1; max length 5000 */
@@ -1543,6 +1559,24 @@ export interface Item {
   image: string | null;
 }
 
+export interface ListedItem {
+  sku: string;
+  name: string;
+  unit: "pc" | "kg";
+  /** per piece or per kg */
+  price: number;
+  member_price: number | null;
+  tax_rate_bp: number;
+  category: string | null;
+  /** false: not for sale */
+  active: boolean;
+  plu: string | null;
+  barcodes: string[];
+  image: string | null;
+  /** the catalog cost, fen per piece or per kg */
+  cost: number | null;
+}
+
 export interface BarcodeMoved {
   code: string;
   /** the sku it was on */
@@ -2012,6 +2046,7 @@ export interface Methods {
   "sim.unplug": { params: SimDeviceParams; result: Ok };
   "sim.plug": { params: SimDeviceParams; result: Ok };
   "catalog.lookup": { params: CatalogLookupParams; result: CatalogLookupResult };
+  "catalog.list": { params: CatalogListParams; result: CatalogList };
   "catalog.upsert": { params: CatalogUpsertParams; result: CatalogUpsertResult };
   "sale.current": { params: NoParams; result: Sale };
   "sale.add": { params: SaleAddParams; result: Sale };

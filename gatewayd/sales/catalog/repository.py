@@ -396,18 +396,29 @@ class Catalog:
                 break
         return list(found.values())
 
+    def page(self, after: str | None, limit: int) -> list[Item]:
+        """Up to `limit` items after the sku `after`, in sku order (inactive ones too)."""
+        rows = self.store.all(
+            f"{_SELECT} FROM items i WHERE i.sku > ? ORDER BY i.sku LIMIT ?", (after or "", limit)
+        )
+        return [Item.from_row(row) for row in rows]
+
+    def by_skus(self, skus: Sequence[str]) -> list[Item]:
+        """These items (those that exist), in sku order."""
+        marks = ",".join("?" * len(skus))
+        rows = self.store.all(
+            f"{_SELECT} FROM items i WHERE i.sku IN ({marks}) ORDER BY i.sku", tuple(skus))
+        return [Item.from_row(row) for row in rows]
+
     def iter_items(self, batch: int = 5000) -> Iterator[Item]:
         """Every item in sku order, read in pages (export)."""
         last = ""
         while True:
-            rows = self.store.all(
-                f"{_SELECT} FROM items i WHERE i.sku > ? ORDER BY i.sku LIMIT ?", (last, batch)
-            )
-            if not rows:
+            items = self.page(last, batch)
+            if not items:
                 return
-            for row in rows:
-                yield Item.from_row(row)
-            last = rows[-1]["sku"]
+            yield from items
+            last = items[-1].sku
 
 
 # -- through the store's writer (catalog.upsert, the method) ------------------------------
