@@ -75,7 +75,10 @@ async function allItems(progress) {
   }
 }
 
-function EditItem({ item, onDone }) {
+/** Head office owns this till's items once it has sent them: the daemon refuses local edits. */
+const hqOwned = x => x && x.code === 'forbidden' && x.details && x.details.owner === 'hq';
+
+function EditItem({ item, onDone, onRefused }) {
   useLang();
   const [f, setF] = useState({
     name: item.name, price: plainYuan(item.price), member_price: plainYuan(item.member_price), category: item.category || '',
@@ -95,6 +98,7 @@ function EditItem({ item, onDone }) {
       const res = await call('catalog.upsert', { items: [changed], source: 'web' });
       if (res) { toast(t('cat.saved', { name: changed.name }), 'ok'); onDone(changed); }
     } catch (x) {
+      if (hqOwned(x)) { onRefused(x); return; }
       const errs = (x.details && x.details.errors) || [];
       toast(errs.length ? errs.map(er => `${er.field}: ${er.error}`).join('; ') : errText(x), 'error', 8000);
     }
@@ -126,7 +130,8 @@ export function Catalog() {
   const [editing, setEditing] = useState(null);
   const [imp, setImp] = useState(null); // {ok?, errors?, count}
   const [exporting, setExporting] = useState(null);
-  const canEdit = s.available['catalog.upsert'] !== false;
+  const [owned, setOwned] = useState(null); // head office's refusal, once met
+  const canEdit = s.available['catalog.upsert'] !== false && !owned;
   async function search(e) {
     e && e.preventDefault();
     setErr(null);
@@ -154,6 +159,7 @@ export function Catalog() {
       setImp({ ok: true, res, count: parsed.length });
       toast(t('bo.imported', { n: res.count }), 'ok');
     } catch (x) {
+      if (hqOwned(x)) { setOwned(x); setImp(null); return; }
       const errors = (x.details && x.details.errors) || [{ row: null, field: '', error: errText(x) }];
       setImp({ errors: errors.map(er => ({ ...er, line: er.row === null || er.row === undefined ? '-' : lines[er.row] ?? er.row })), count: parsed.length });
     }
@@ -175,7 +181,8 @@ export function Catalog() {
       <button class="primary" type="submit">${t('common.search')}</button>
     </form>
     ${err && html`<p class="error">${errText(err)}</p>`}
-    ${editing && html`<${EditItem} key=${editing.sku} item=${editing} onDone=${changed => {
+    ${owned && html`<p class="unavailable" data-testid="catalog-hq-owned">🏢 ${t('cat.hq_owned')}</p>`}
+    ${editing && html`<${EditItem} key=${editing.sku} item=${editing} onRefused=${x => { setOwned(x); setEditing(null); }} onDone=${changed => {
       setEditing(null);
       if (changed && items) setItems(items.map(i => (i.sku === changed.sku ? changed : i)));
     }} />`}
