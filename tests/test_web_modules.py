@@ -13,7 +13,7 @@ from pathlib import Path
 import trio
 
 WEB = Path(__file__).resolve().parent.parent / "clients" / "web"
-PAGES = ("checkout", "kiosk", "backoffice")
+PAGES = ("checkout", "kiosk", "backoffice", "hq")
 IMPORT = re.compile(r"^import\s+(?:\{([^}]*)\}|(\w+))\s+from\s+'([^']+)';", re.M)
 EXPORT = re.compile(
     r"^export\s+(?:async\s+)?(?:function|const|class|let)\s+(\w+)|^export\s+\{([^}]*)\}", re.M)

@@ -79,9 +79,35 @@ def register_session(registry: Registry, bus: Bus) -> None:
         return {"topics": sorted(ctx.session.topics)}
 
 
+class Serves(Protocol):
+    """What `system.methods` lists: the methods of a till or of head office."""
+
+    demo: bool
+    registry: Registry
+
+    def required_role(self, spec: MethodSpec) -> str: ...
+
+
+def register_served(registry: Registry, app: Serves) -> None:
+    """system.methods: what this process serves, with the role each needs here (the pages
+    read it at every connect; a till's and head office's alike)."""
+
+    @registry.method("system.methods")
+    async def system_methods(ctx: CallContext, p: NoParams) -> dict[str, Any]:
+        served = [
+            {"name": spec.name, "role": app.required_role(spec),
+             "needs_operator": spec.needs_operator}
+            for _, (spec, _handler) in sorted(app.registry.handlers.items())
+            if app.demo or not spec.demo_only
+        ]
+        return {"methods": served, "roles": list(ROLES)}
+
+
 def register(registry: Registry, app: Daemon) -> None:
-    """The session methods, then system.*, auth.*, operator.list and pair.*."""
+    """The session methods and system.methods, then system.*, auth.*, operator.list and
+    pair.*."""
     register_session(registry, app.bus)
+    register_served(registry, app)
 
     @registry.method("system.info")
     async def system_info(ctx: CallContext, p: NoParams) -> dict[str, Any]:
@@ -102,16 +128,6 @@ def register(registry: Registry, app: Daemon) -> None:
     @registry.method("system.health")
     async def system_health(ctx: CallContext, p: NoParams) -> dict[str, Any]:
         return app.health()
-
-    @registry.method("system.methods")
-    async def system_methods(ctx: CallContext, p: NoParams) -> dict[str, Any]:
-        served = [
-            {"name": spec.name, "role": app.required_role(spec),
-             "needs_operator": spec.needs_operator}
-            for _, (spec, _handler) in sorted(app.registry.handlers.items())
-            if app.demo or not spec.demo_only
-        ]
-        return {"methods": served, "roles": list(ROLES)}
 
     def logged_in(session, op: auth.Operator) -> dict[str, Any]:
         session.operator = op

@@ -56,6 +56,9 @@ class HqTx:
     def __init__(self, backend: Backend, conn: Any):
         self.backend = backend
         self.conn = conn
+        # run just before the commit, in the transaction (aggregates write their sums once
+        # per transaction, not once per event)
+        self.before_commit: list[Callable[[HqTx], None]] = []
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; the number of rows it changed."""
@@ -264,7 +267,10 @@ class HqStore:
             conn = self._w = self._alive(self._w)
             backend.begin(conn)
             try:
-                result = fn(HqTx(backend, conn))
+                tx = HqTx(backend, conn)
+                result = fn(tx)
+                for hook in tx.before_commit:
+                    hook(tx)
                 backend.commit(conn)
             except BaseException:
                 if not backend.broken(conn):

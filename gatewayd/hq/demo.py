@@ -115,6 +115,8 @@ def run_demo(data: Path | None, listen: str) -> int:
             print(f"gatewayd hq demo: head office on ws://{hq.config.server.host}:{hq.port}"
                   f"  (data: {root})", flush=True)
             print(f"  HQ admin token: {chain.token_file}", flush=True)
+            print(f"  head office's pages: http://127.0.0.1:{hq.port}/"
+                  f"#token={chain.token_file.read_text().strip()}", flush=True)
             for app in chain.apps:
                 till = app.config.till
                 print(f"  till {till.store}/{till.till}: http://127.0.0.1:{app.port}/"

@@ -123,6 +123,7 @@ async def _stream(hq: HqApp, ws: ServerConnection, conn: ReplConnection, link: i
             if applied > 0:
                 hq.metrics.inc("gatewayd_hq_events_applied_total", applied)
                 link.acked = answer.seq
+                hq.till_changed(link.store, link.till)
         async with sending:
             await ws.send(conn.send(answer))
 

@@ -7,9 +7,14 @@ from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from gatewayd.hq import ingest, master
-from gatewayd.hq.db import HqTx, now_us
+import trio
+from pydantic import ValidationError
+
+from gatewayd.hq import ingest, master, reports
+from gatewayd.hq.db import HqStore, HqTx, now_us
+from gatewayd.reports import ReportError, Table
 from protocol.errors import ProtocolError
+from protocol.methods import SPECS
 
 if TYPE_CHECKING:
     from gatewayd.hq.service import HqApp
@@ -20,31 +25,46 @@ def _ts(us: int | None) -> datetime | None:
     return datetime.fromtimestamp(us / 1e6, UTC) if us is not None else None
 
 
-def tills(tx: HqTx, live: Collection[tuple[str, str]] = ()) -> list[dict[str, Any]]:
-    """Every till with its latest epoch's link state (the `tills` command prints the same)."""
+def tills(tx: HqTx, live: Collection[tuple[str, str]] = (),
+          only: Collection[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
+    """Every till (or those in `only`) with its latest epoch's link state and what the live
+    view shows: the sale open there, its last device alert, its last business day's state
+    (the `tills` command prints the same)."""
     rows = tx.all(
         "SELECT t.store, t.till, t.revoked_at, t.enrolled_at, e.epoch, e.acked_seq, e.head_seq,"
-        " e.acked_at, e.last_contact, e.master_version, e.clock_skew_us FROM tills t"
+        " e.acked_at, e.last_contact, e.closed_at, e.master_version, e.clock_skew_us,"
+        " l.open_sale, l.open_since, l.alert, l.alert_at, d.day, d.state AS day_state"
+        " FROM tills t"
         " LEFT JOIN till_epochs e ON e.store=t.store AND e.till=t.till AND e.last_contact ="
         " (SELECT MAX(last_contact) FROM till_epochs x WHERE x.store=t.store AND x.till=t.till)"
+        " LEFT JOIN till_live l ON l.store=t.store AND l.till=t.till"
+        " LEFT JOIN till_days d ON d.store=t.store AND d.till=t.till AND d.day ="
+        " (SELECT MAX(day) FROM till_days y WHERE y.store=t.store AND y.till=t.till)"
         " ORDER BY t.store, t.till")
     now = now_us()
     out = []
     for r in rows:
+        if only is not None and (r["store"], r["till"]) not in only:
+            continue
         acked, head = r["acked_seq"] or 0, r["head_seq"] or 0
         lag_events = max(0, head - acked)
         lag_s = 0.0
         if lag_events and r["acked_at"] is not None:
             lag_s = max(0.0, (now + (r["clock_skew_us"] or 0) - r["acked_at"]) / 1e6)
+        contact, closed = r["last_contact"], r["closed_at"]
         online = (r["store"], r["till"]) in live or (
-            r["last_contact"] is not None and now - r["last_contact"] < 60_000_000)
+            contact is not None and now - contact < 60_000_000
+            and (closed is None or closed < contact))
         out.append({
             "store": r["store"], "till": r["till"], "epoch": r["epoch"],
             "online": bool(online and r["revoked_at"] is None),
             "acked_seq": acked, "head_seq": head, "lag_events": lag_events,
             "lag_s": round(lag_s, 3), "last_contact": _ts(r["last_contact"]),
             "master_version": r["master_version"] or 0, "revoked": r["revoked_at"] is not None,
-            "enrolled": r["enrolled_at"] is not None})
+            "enrolled": r["enrolled_at"] is not None,
+            "open_sale": r["open_sale"], "open_since": _ts(r["open_since"]),
+            "alert": r["alert"], "alert_at": _ts(r["alert_at"]),
+            "day": r["day"], "day_state": r["day_state"]})
     return out
 
 
@@ -113,6 +133,18 @@ def day(tx: HqTx, store: str, day: str) -> dict[str, Any]:
             "net": sum(t["hq_net"] for t in out), "tills": out}
 
 
+async def _report(store: HqStore, name: str, params: dict[str, Any]) -> Table:
+    args = {"day_from": params.get("from"), "day_to": params.get("to"),
+            "store": params.get("store")}
+    try:
+        if name == "sales":
+            return await store.read(lambda tx: reports.sales(
+                tx, params["by"], limit=params["limit"], **args))
+        return await store.read(lambda tx: reports.members(tx, **args))
+    except ReportError as exc:
+        raise ProtocolError("invalid_params", str(exc)) from None
+
+
 def bind(registry: Registry, hq: HqApp) -> None:
     store = hq.store
 
@@ -143,6 +175,27 @@ def bind(registry: Registry, hq: HqApp) -> None:
         if found is None:
             raise ProtocolError("not_found", f"no sale {p.receipt_no} at head office")
         return found
+
+    @registry.method("hq.report.sales")
+    async def hq_report_sales(ctx: CallContext, p) -> dict[str, Any]:
+        return (await _report(store, "sales", p.model_dump(by_alias=True))).as_wire()
+
+    @registry.method("hq.report.members")
+    async def hq_report_members(ctx: CallContext, p) -> dict[str, Any]:
+        return (await _report(store, "members", p.model_dump(by_alias=True))).as_wire()
+
+    @registry.method("hq.report.export")
+    async def hq_report_export(ctx: CallContext, p) -> dict[str, Any]:
+        spec = SPECS[f"hq.report.{p.report}"]
+        try:
+            params = spec.params.model_validate(p.params).model_dump(by_alias=True)
+        except ValidationError as exc:
+            raise ProtocolError("invalid_params", f"hq.report.{p.report}: {exc}") from None
+        table = await _report(store, p.report, params)
+        data = await trio.to_thread.run_sync(reports.export, table, p.format)
+        where = params.get("store") or "chain"
+        return {"name": f"{table.name}_{where}_{table.day_from}_{table.day_to}.{p.format}",
+                "format": p.format, "rows": len(table.rows), "data": data}
 
     @registry.method("hq.day")
     async def hq_day(ctx: CallContext, p) -> dict[str, Any]:

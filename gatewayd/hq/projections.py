@@ -10,31 +10,31 @@ had after its last acknowledged seq) counts once. The others are keyed by the ev
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
+from gatewayd.hq import aggregates
 from gatewayd.hq.db import HqTx
 from protocol.codec import pack
 from protocol.journal import JournalRecord
 
 Projector = Callable[[HqTx, str, str, str, JournalRecord], None]
-PROJECTORS: dict[str, Projector] = {}
+PROJECTORS: dict[str, list[Projector]] = {}
 
 
 def projects(*kinds: str) -> Callable[[Projector], Projector]:
     def deco(fn: Projector) -> Projector:
         for kind in kinds:
-            PROJECTORS[kind] = fn
+            PROJECTORS.setdefault(kind, []).append(fn)
         return fn
 
     return deco
 
 
 def project(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
-    fn = PROJECTORS.get(ev.kind)
-    if fn is None:
-        family = ev.kind.split(".", 1)[0]
-        fn = PROJECTORS.get(family + ".*")
-    if fn is not None:
+    """Every projector of the event's kind, then those of its family (`stock.*`)."""
+    family = ev.kind.split(".", 1)[0] + ".*"
+    for fn in (*PROJECTORS.get(ev.kind, ()), *PROJECTORS.get(family, ())):
         fn(tx, store, till, epoch, ev)
 
 
@@ -77,6 +77,8 @@ def sale_completed(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecor
         [(store, d["sale_id"], i, ln["line_id"], ln["sku"], ln["qty"], ln["net"])
          for i, ln in enumerate(d.get("lines", []))])
     _tenders(tx, store, d["sale_id"], d.get("tenders", []), 1)
+    _aggregate(tx, store, ev, "sale", d, d["total"],
+               [(ln["sku"], ln["qty"], ln["net"]) for ln in d.get("lines", [])], 1)
 
 
 @projects("sale.refunded")
@@ -91,6 +93,25 @@ def sale_refunded(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord
         [(store, d["sale_id"], i, ln["line_id"], ln["sku"], -abs(ln["qty"]),
           -abs(ln.get("gross", 0))) for i, ln in enumerate(d.get("lines", []))])
     _tenders(tx, store, d["sale_id"], d.get("tenders", []), -1)
+    _aggregate(tx, store, ev, "refund", d, -abs(money),
+               [(ln["sku"], -abs(ln["qty"]), -abs(ln.get("gross", 0)))
+                for ln in d.get("lines", [])], -1)
+
+
+def _aggregate(tx: HqTx, store: str, ev: JournalRecord, kind: str, d: dict[str, Any],
+               total: int, lines: list[tuple[str, int, int]], sign: int) -> None:
+    """What a sale stored for the first time adds to the report aggregates."""
+    costs = aggregates.unit_costs(tx, store, (sku for sku, _, _ in lines))
+    tenders = [[t["method"], sign * abs(t["amount"])] for t in d.get("tenders", [])]
+    change = d.get("change", 0) if kind == "sale" else 0
+    if change and tenders:  # the payment mix counts what was kept: change is given in cash
+        cash = next((t for t in tenders if t[0] == "cash"), tenders[-1])
+        cash[1] -= change
+    aggregates.deltas(tx).sale(
+        store, d["business_day"], aggregates.local_hour(ev.at), kind, total,
+        d.get("discount", 0), _tax(d.get("tax")),
+        [(sku, qty, amount, costs.get(sku)) for sku, qty, amount in lines],
+        [(method, amount) for method, amount in tenders])
 
 
 @projects("stock.*")
@@ -165,3 +186,64 @@ def audit(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> Non
         " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
         (store, till, epoch, ev.seq, ev.at, ev.kind, actor if isinstance(actor, str) else None,
          pack(d)))
+
+
+# -- for the reports and the live view of the tills ---------------------------------------------
+@projects("member.purchase")
+def member_purchase(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    """The sale's member, once (the first epoch that brought it), into the member sums."""
+    d = ev.data
+    if not tx.execute("UPDATE sales SET member=? WHERE store=? AND sale_id=? AND member IS NULL",
+                      (d["member"], store, d["sale_id"])):
+        return
+    sale = tx.one("SELECT business_day, at, kind, total FROM sales WHERE store=? AND sale_id=?",
+                  (store, d["sale_id"]))
+    assert sale is not None
+    day = sale["business_day"]
+    aggregates.deltas(tx).member_sale(store, day, aggregates.local_hour(sale["at"]),
+                                      d["member"], sale["kind"], sale["total"])
+    if sale["kind"] == "sale":
+        tx.execute("UPDATE hq_members SET first_day=COALESCE(first_day, ?), last_day=? WHERE"
+                   " member=? AND (last_day IS NULL OR last_day < ?)",
+                   (day, day, d["member"], day))
+
+
+@projects("member.registered")
+def member_registered(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    d = ev.data
+    day = datetime.fromtimestamp(ev.at / 1e6, UTC).astimezone(aggregates.CHAIN_TZ)
+    tx.execute("INSERT INTO hq_members(member, store, tier, registered) VALUES (?,?,?,?)"
+               " ON CONFLICT DO NOTHING", (d["member"], store, d["tier"], day.strftime("%Y%m%d")))
+
+
+@projects("member.tier")
+def member_tier(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    tx.execute("UPDATE hq_members SET tier=? WHERE member=?",
+               (ev.data["after"], ev.data["member"]))
+
+
+@projects("stock.received")
+def cost_received(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    aggregates.received(tx, store, ev.data.get("lines", []), ev.data.get("moves", []))
+
+
+@projects("sale.opened", "sale.resumed")
+def sale_open(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    tx.execute("INSERT INTO till_live(store, till, open_sale, open_since) VALUES (?,?,?,?)"
+               " ON CONFLICT (store, till) DO UPDATE SET open_sale=excluded.open_sale,"
+               " open_since=excluded.open_since", (store, till, ev.data["sale_id"], ev.at))
+
+
+@projects("sale.completed", "sale.voided", "sale.suspended")
+def sale_closed(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    tx.execute("UPDATE till_live SET open_sale=NULL, open_since=NULL WHERE store=? AND till=?"
+               " AND open_sale=?", (store, till, ev.data["sale_id"]))
+
+
+@projects("alert.raised")
+def till_alert(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    d = ev.data
+    text = f"{d['device']}: {d['message']}" if d.get("device") else d["message"]
+    tx.execute("INSERT INTO till_live(store, till, alert, alert_at) VALUES (?,?,?,?)"
+               " ON CONFLICT (store, till) DO UPDATE SET alert=excluded.alert,"
+               " alert_at=excluded.alert_at", (store, till, text[:200], ev.at))

@@ -5,6 +5,8 @@
       │                /repl  gatewayd-repl.v1, one link task per till (gatewayd/hq/link.py)
       │                /ws    gatewayd.v1 for HQ clients: the till's Session, HQ's methods
       │                /healthz, /metrics, /  plain HTTP
+      ├─ publish     the `hq.till` topic: a changed till's row of `hq.tills`, twice a second
+      │              at most (the live view of the HQ pages)
       ├─ heartbeat   keeps `last_contact` of this process's live links fresh in the database,
       │              so `hq.tills` answers `online` alike from every process of the chain
       ├─ master      watches the chain's master version (a poll of one row, so a version
@@ -55,7 +57,9 @@ DB_CHECK_S = 5
 DB_CHECK_TIMEOUT_S = 10
 ONLINE_WITHIN_US = 60 * 1_000_000
 MASTER_POLL_S = 0.25
+PUBLISH_TILLS_S = 0.5
 WEB_ROOT = Path(__file__).resolve().parent.parent.parent / "clients" / "web"
+HQ_PAGES = {"/": "hq/index.html", "/index.html": "hq/index.html"}  # HQ's own back office
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,9 @@ class HqApp:
         self.demo = False
         self.auth = HqAuth(self)
         self.links: dict[tuple[str, str], LiveLink] = {}
+        self.changed_tills: set[tuple[str, str]] = set()
+        self.closed_links: list[tuple[int, str, str, str]] = []
+        self.tills_changed = trio.Event()
         self.db_error: str | None = None
         # the chain's master version as this process last saw it; links wait on the event
         self.master_head = self.store.read_sync(master.head)
@@ -112,6 +119,7 @@ class HqApp:
         self.port: int | None = None
         self.web_root = WEB_ROOT if WEB_ROOT.is_dir() else None
         core_methods.register_session(self.registry, self.bus)  # system.*, auth.*: a till's
+        core_methods.register_served(self.registry, self)  # system.methods: the pages ask it
         from gatewayd.hq import methods
 
         methods.bind(self.registry, self)
@@ -136,14 +144,40 @@ class HqApp:
     # -- links ----------------------------------------------------------------------------
     def link_opened(self, live: LiveLink) -> None:
         self.links[(live.store, live.till)] = live
-        self.emit("hq.till", {"store": live.store, "till": live.till, "epoch": live.epoch,
-                              "online": True})
+        self.till_changed(live.store, live.till)
 
     def link_closed(self, live: LiveLink) -> None:
         if self.links.get((live.store, live.till)) is live:
             del self.links[(live.store, live.till)]
-            self.emit("hq.till", {"store": live.store, "till": live.till, "epoch": live.epoch,
-                                  "online": False})
+            self.closed_links.append((now_us(), live.store, live.till, live.epoch))
+            self.till_changed(live.store, live.till)
+
+    def till_changed(self, store: str, till: str) -> None:
+        """The till's row in `hq.tills` may have changed (a link opened or closed, a push
+        applied): `_publish_tills` sends it on the `hq.till` topic, at most every
+        PUBLISH_TILLS_S per till however fast it pushes."""
+        self.changed_tills.add((store, till))
+        self.tills_changed.set()
+
+    async def _publish_tills(self) -> None:
+        from gatewayd.hq.methods import tills
+
+        while True:
+            await self.tills_changed.wait()
+            self.tills_changed = trio.Event()
+            closed, self.closed_links = self.closed_links, []
+            changed, self.changed_tills = self.changed_tills, set()
+            try:
+                if closed:
+                    await self.store.write(partial(_closed, rows=closed))
+                rows = await self.store.read(partial(tills, live=set(self.links), only=changed))
+                for row in rows:
+                    self.emit("hq.till", row)
+            except Exception:  # the database is away: /healthz says so; the next change retries
+                log.exception("cannot publish the tills' state")
+                self.changed_tills |= changed
+                self.closed_links.extend(closed)
+            await trio.sleep(PUBLISH_TILLS_S)
 
     def alert(self, alert: ingest.Alert) -> None:
         log.warning("alert %s: %s", alert.kind, alert.message)
@@ -225,7 +259,7 @@ class HqApp:
             return response(200, self.metrics.render().encode(), "text/plain; version=0.0.4")
         if self.web_root is None:
             return response(404, b"no web pages installed\n", "text/plain; charset=utf-8")
-        return static_file(self.web_root, path)
+        return static_file(self.web_root, path, HQ_PAGES)
 
     @staticmethod
     def _select_subprotocol(connection, offered):
@@ -258,6 +292,7 @@ class HqApp:
                 compression=None, ping_interval=20,
                 logger=logging.getLogger("gatewayd.hq.ws")))
             nursery.start_soon(self._heartbeat)
+            nursery.start_soon(self._publish_tills)
             nursery.start_soon(self._watch_database)
             nursery.start_soon(self._watch_master)
             nursery.start_soon(self._signals, nursery.cancel_scope)
@@ -277,6 +312,11 @@ class HqApp:
 
     def close(self) -> None:
         self.store.close()
+
+
+def _closed(tx: HqTx, rows: list[tuple[int, str, str, str]]) -> None:
+    tx.executemany("UPDATE till_epochs SET closed_at=? WHERE store=? AND till=? AND epoch=?",
+                   rows)
 
 
 def _touch(tx: HqTx, rows: list[tuple[int, str, str, str]]) -> None:

@@ -46,11 +46,12 @@ def bad_request(why: str) -> Response:
     return response(400, f"bad request: {why}\n".encode(), "text/plain; charset=utf-8")
 
 
-def static_file(root: Path, path: str) -> Response:
+def static_file(root: Path, path: str, pages: dict[str, str] = PAGE_ADDRESSES) -> Response:
+    """A file under `root`; `pages` maps the pages' addresses (HQ serves its own at `/`)."""
     path = path.split("?", 1)[0]
     if any(ord(c) < 0x20 or c == "\x7f" for c in path):
         return bad_request("control character in the path")
-    rel = PAGE_ADDRESSES.get(path) or path.lstrip("/")
+    rel = pages.get(path) or path.lstrip("/")
     target = (root / rel).resolve()
     if target.is_dir():
         target = target / "index.html"

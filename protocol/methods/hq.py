@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from protocol.methods.base import NoParams, Params, Result, method
+from protocol.methods.inventory import BusinessDay, Table
 
 Day = Annotated[StrictStr, Field(pattern=r"^\d{8}$", description="business day YYYYMMDD")]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=64)]
@@ -50,6 +51,13 @@ class HqTill(Result):
     master_version: StrictInt
     revoked: StrictBool
     enrolled: StrictBool = Field(description="a credential was proven by a hello")
+    open_sale: StrictStr | None = Field(default=None, description="the sale open at the till")
+    open_since: datetime | None = None
+    alert: StrictStr | None = Field(default=None, description="its last alert (device: text)")
+    alert_at: datetime | None = None
+    day: StrictStr | None = Field(default=None,
+                                  description="its latest business day closed or reopened")
+    day_state: Literal["closed", "open"] | None = None
 
 
 class HqTills(Result):
@@ -429,4 +437,78 @@ method(
     example={"params": {}, "result": {"operators": [{
         "id": "1001", "name": "李娜", "role": "cashier", "active": True, "version": 16}]}},
     result=HqOperatorList,
+)
+
+
+class HqReportRange(Params):
+    from_: BusinessDay | None = Field(default=None, alias="from")
+    to: BusinessDay | None = None
+    store: Name | None = Field(default=None, description="nil: the whole chain")
+
+
+class HqReportSalesParams(HqReportRange):
+    by: Literal["store", "day", "week", "month", "hour", "item", "tender"]
+    limit: StrictInt = Field(default=1000, ge=1, le=100_000)
+
+
+class HqReportExportParams(Params):
+    report: Literal["sales", "members"]
+    params: dict[StrictStr, Any] = Field(default_factory=dict,
+                                         description="the report's own params")
+    format: Literal["csv", "xlsx"]
+
+
+class HqReportFile(Result):
+    name: StrictStr = Field(description="a file name: the report, its range and store")
+    format: Literal["csv", "xlsx"]
+    rows: StrictInt
+    data: bytes = Field(description="the file: CSV is UTF-8 with a BOM (Excel reads it)")
+
+
+_HQ_TABLE = ("A table `{name, title, columns: [{key, title, type}], rows, totals, from, to, "
+             "tz}` as the till's reports (docs/headoffice.md, Reports).")
+method(
+    "hq.report.sales",
+    HqReportSalesParams,
+    "viewer",
+    "Consolidated sales between business days `from` and `to` (YYYY-MM-DD inclusive, chain "
+    "time; default the last 7 days), for one `store` or the whole chain, grouped `by` store, "
+    "day, week (ISO), month, hour (peak hours), item (ranking) or tender (payment mix). Per "
+    "bucket: sales (customer traffic), refunds, amount, avg_ticket, discount, cost, profit, "
+    "margin_bp, uncosted, member_sales, member_share_bp, share_bp; refunds subtract. Read "
+    "from aggregates the apply keeps exact. " + _HQ_TABLE,
+    errors=("invalid_params",),
+    example={"params": {"by": "store", "from": "2026-05-01", "to": "2026-05-31"},
+             "result": {"name": "hq_sales_by_store", "rows": [
+                 {"store": "S001", "sales": 9120, "amount": 41230000, "avg_ticket": 4521}]}},
+    result=Table,
+)
+method(
+    "hq.report.members",
+    HqReportRange,
+    "viewer",
+    "Member analytics by tier: members (registered, all time), new (registered between "
+    "`from` and `to`), active (bought in the months the range touches), lapsed (no purchase "
+    "in the 90 days before `to`), and their purchases and amount in those months; one "
+    "`store` (where they bought; registered there for the counts) or the chain. " + _HQ_TABLE,
+    errors=("invalid_params",),
+    example={"params": {"from": "2026-05-01", "to": "2026-05-31"},
+             "result": {"name": "hq_members", "rows": [
+                 {"tier": "gold", "members": 310, "new": 12, "active": 204, "lapsed": 31,
+                  "purchases": 822, "amount": 9120000}]}},
+    result=Table,
+)
+method(
+    "hq.report.export",
+    HqReportExportParams,
+    "viewer",
+    "A report (`sales` or `members`, with that method's params) as a CSV or XLSX file: money "
+    "in yuan, quantities in units, shares in percent, exact decimals; a cell that a "
+    "spreadsheet would run as a formula is written as text.",
+    errors=("invalid_params",),
+    example={"params": {"report": "sales", "params": {"by": "day", "store": "S001"},
+                        "format": "xlsx"},
+             "result": {"name": "hq_sales_by_day_S001_2026-05-06_2026-05-12.xlsx",
+                        "format": "xlsx", "rows": 7, "data": "<bytes>"}},
+    result=HqReportFile,
 )

@@ -1462,6 +1462,42 @@ export interface HqOperatorList {
   operators: HqOperatorRow[];
 }
 
+export interface HqReportSalesParams {
+  approve?: Approve | null;
+  from?: string | null;
+  to?: string | null;
+  /** nil: the whole chain */
+  store?: string | null;
+  by: "store" | "day" | "week" | "month" | "hour" | "item" | "tender";
+  /** ≥ 1; ≤ 100000 */
+  limit?: number;
+}
+
+export interface HqReportRange {
+  approve?: Approve | null;
+  from?: string | null;
+  to?: string | null;
+  /** nil: the whole chain */
+  store?: string | null;
+}
+
+export interface HqReportExportParams {
+  approve?: Approve | null;
+  report: "sales" | "members";
+  /** the report's own params */
+  params?: Record<string, unknown>;
+  format: "csv" | "xlsx";
+}
+
+export interface HqReportFile {
+  /** a file name: the report, its range and store */
+  name: string;
+  format: "csv" | "xlsx";
+  rows: number;
+  /** the file: CSV is UTF-8 with a BOM (Excel reads it) */
+  data: Uint8Array;
+}
+
 export interface Approve {
   /** min length 1; max length 32 */
   operator: string;
@@ -1928,6 +1964,15 @@ export interface HqTill {
   revoked: boolean;
   /** a credential was proven by a hello */
   enrolled: boolean;
+  /** the sale open at the till */
+  open_sale?: string | null;
+  open_since?: Date | null;
+  /** its last alert (device: text) */
+  alert?: string | null;
+  alert_at?: Date | null;
+  /** its latest business day closed or reopened */
+  day?: string | null;
+  day_state?: "open" | "closed" | null;
 }
 
 export interface HqSaleRow {
@@ -2116,6 +2161,9 @@ export interface Methods {
   "hq.promo.list": { params: NoParams; result: HqPromoList };
   "hq.operator.upsert": { params: HqOperatorUpsertParams; result: HqMasterBatch };
   "hq.operator.list": { params: NoParams; result: HqOperatorList };
+  "hq.report.sales": { params: HqReportSalesParams; result: Table };
+  "hq.report.members": { params: HqReportRange; result: Table };
+  "hq.report.export": { params: HqReportExportParams; result: HqReportFile };
 }
 
 export type MethodName = keyof Methods;

@@ -1,0 +1,144 @@
+"""Report aggregates at head office, kept exact by the apply: what each sale and refund adds
+to its store-day-hour, store-day-tender, store-day-item and store-month-item sums (and the
+members' months), summed in memory over one transaction and written once, just before its
+commit (`HqTx.before_commit`), so a push of 500 events costs a few upserts per store-day, not
+one per line.
+
+The projections call `sale` only for a sale they stored for the first time (a fact seen under
+two epochs counts once), so a sum here is the sum of the rows in `sales`/`sale_lines`.
+bench/hqreports.py seeds a chain through the same `Deltas`, so seeded aggregates are
+computed exactly as the apply computes them.
+
+Cost: HQ keeps a moving-average cost per store and item from the receipts it holds
+(`stock.received`), and a line's cost is its quantity at that average (half-up) when the sale
+reaches head office; lines of items with no known cost add their amount to `uncosted` instead.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from gatewayd.hq.db import HqTx
+from gatewayd.sales.money import div_round
+from gatewayd.till import TillConfig
+
+# The hour of a sale is the chain's local hour; one timezone for the chain (the tills').
+CHAIN_TZ = ZoneInfo(TillConfig().timezone)
+
+SALE_COLS = ("sales", "refunds", "amount", "refund_amount", "discount", "tax", "cost",
+             "uncosted", "member_sales", "member_amount")
+ITEM_COLS = ("qty", "amount", "cost", "lines")
+
+
+def local_hour(at_us: int) -> int:
+    return datetime.fromtimestamp(at_us / 1e6, UTC).astimezone(CHAIN_TZ).hour
+
+
+def _add(row: list[int], values: Iterable[int]) -> None:
+    for i, v in enumerate(values):
+        row[i] += v
+
+
+class Deltas:
+    """What one transaction adds to the aggregates."""
+
+    def __init__(self) -> None:
+        self.sales: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0] * 10)
+        self.tenders: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+        self.items_day: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * 4)
+        self.items_month: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * 4)
+        self.members: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+
+    def sale(self, store: str, day: str, hour: int, kind: str, total: int, discount: int,
+             tax: int, lines: Iterable[tuple[str, int, int, int | None]],
+             tenders: Iterable[tuple[str, int]]) -> None:
+        """One sale or refund: `lines` (sku, qty, amount, unit cost or None), signed as
+        stored (negative on a refund); `tenders` (method, signed amount)."""
+        cost = uncosted = 0
+        month = day[:6]
+        for sku, qty, amount, unit_cost in lines:
+            c = div_round(qty * unit_cost, 1000) if unit_cost is not None else 0
+            if unit_cost is None:
+                uncosted += amount
+            cost += c
+            n = 1 if qty >= 0 else -1
+            _add(self.items_day[(store, day, sku)], (qty, amount, c, n))
+            _add(self.items_month[(store, month, sku)], (qty, amount, c, n))
+        refund = kind == "refund"
+        _add(self.sales[(store, day, hour)],
+             (0 if refund else 1, 1 if refund else 0, total, total if refund else 0,
+              0 if refund else discount, tax if not refund else 0, cost, uncosted, 0, 0))
+        for method, amount in tenders:
+            _add(self.tenders[(store, day, method)], (0 if refund else 1, amount))
+
+    def member_sale(self, store: str, day: str, hour: int, member: str, kind: str,
+                    total: int) -> None:
+        refund = kind == "refund"
+        row = self.sales[(store, day, hour)]
+        row[8] += 0 if refund else 1
+        row[9] += total
+        _add(self.members[(store, day[:6], member)], (0 if refund else 1, total))
+
+    def flush(self, tx: HqTx) -> None:
+        _upsert(tx, "agg_sales", ("store", "day", "hour"), SALE_COLS, self.sales)
+        _upsert(tx, "agg_tenders", ("store", "day", "method"), ("count", "amount"),
+                self.tenders)
+        _upsert(tx, "agg_items_day", ("store", "day", "sku"), ITEM_COLS, self.items_day)
+        _upsert(tx, "agg_items_month", ("store", "month", "sku"), ITEM_COLS, self.items_month)
+        _upsert(tx, "agg_members_month", ("store", "month", "member"), ("purchases", "amount"),
+                self.members)
+        self.__init__()  # type: ignore[misc]  # flushed: a later flush adds nothing twice
+
+
+def _upsert(tx: HqTx, table: str, keys: tuple[str, ...], cols: tuple[str, ...],
+            rows: dict) -> None:
+    if not rows:
+        return
+    names = ", ".join((*keys, *cols))
+    marks = ", ".join("?" * (len(keys) + len(cols)))
+    sets = ", ".join(f"{c}={table}.{c}+excluded.{c}" for c in cols)
+    tx.executemany(
+        f"INSERT INTO {table}({names}) VALUES ({marks}) ON CONFLICT ({', '.join(keys)})"
+        f" DO UPDATE SET {sets}", [(*k, *v) for k, v in rows.items()])
+
+
+def deltas(tx: HqTx) -> Deltas:
+    """This transaction's deltas, written just before it commits."""
+    for hook in tx.before_commit:
+        owner = getattr(hook, "__self__", None)
+        if isinstance(owner, Deltas):
+            return owner
+    d = Deltas()
+    tx.before_commit.append(d.flush)
+    return d
+
+
+def unit_costs(tx: HqTx, store: str, skus: Iterable[str]) -> dict[str, int]:
+    wanted = sorted(set(skus))
+    if not wanted:
+        return {}
+    rows = tx.all(f"SELECT sku, cost FROM item_costs WHERE store=? AND sku IN"
+                  f" ({', '.join('?' * len(wanted))})", [store, *wanted])
+    return {r["sku"]: r["cost"] for r in rows}
+
+
+def received(tx: HqTx, store: str, lines: list[dict], moves: list[dict]) -> None:
+    """A receipt moves each item's average cost: (old average × stock before + qty × cost)
+    / stock after, half-up; stock before below zero counts as none."""
+    on_hand = {m["sku"]: m["on_hand"] for m in moves}
+    known = unit_costs(tx, store, (ln["sku"] for ln in lines))
+    for ln in lines:
+        sku, qty, cost = ln["sku"], ln["qty"], ln["cost"]
+        if qty <= 0:
+            continue
+        before = max(0, on_hand.get(sku, qty) - qty) if sku in known else 0
+        avg = known.get(sku, 0)
+        total = before + qty
+        known[sku] = div_round(avg * before + cost * qty, total)
+    tx.executemany(
+        "INSERT INTO item_costs(store, sku, cost) VALUES (?,?,?) ON CONFLICT (store, sku)"
+        " DO UPDATE SET cost=excluded.cost",
+        [(store, ln["sku"], known[ln["sku"]]) for ln in lines if ln["sku"] in known])

@@ -1,0 +1,257 @@
+"""Head office's consolidated reports (`hq.report.*`), read from the aggregates the apply keeps
+(gatewayd/hq/aggregates.py), never from the sale lines: a range costs O(store-days) for the
+sales, tender and hour figures and O(store-months + edge store-days) for the item rankings.
+
+Every report is a `gatewayd.reports.Table` (the till's report shape: the page charts it,
+`hq.report.export` writes it as CSV or XLSX with the till's exporters). Ranges are business
+days `from`..`to` inclusive (YYYY-MM-DD, default the last 7 days to today, chain time);
+refunds count negative. Figures:
+    sales       receipts (customer traffic); refunds: refund receipts
+    amount      what customers paid, tax included, less refunds
+    avg_ticket  amount / sales, half-up
+    cost        the goods at HQ's moving-average cost; `uncosted` the amount of lines whose
+                item had no cost at HQ yet (their cost is not in `cost`)
+    profit      amount - tax - cost;  margin_bp = profit / (amount - tax)
+    member_*    sales with a member attached, and their share of the amount
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from gatewayd.hq.aggregates import CHAIN_TZ
+from gatewayd.hq.db import HqTx
+from gatewayd.reports import WEEKDAYS, ReportError, Table, day_range
+from gatewayd.sales.money import div_round
+
+LAPSED_DAYS = 90
+SALES_BY = ("store", "day", "week", "month", "hour", "item", "tender")
+_SUMS = ("SUM(sales) AS sales, SUM(refunds) AS refunds, SUM(amount) AS amount,"
+         " SUM(discount) AS discount, SUM(tax) AS tax, SUM(cost) AS cost,"
+         " SUM(uncosted) AS uncosted, SUM(member_sales) AS member_sales,"
+         " SUM(member_amount) AS member_amount")
+FIGURES = [("sales", "客流 sales", "int"), ("refunds", "退货 refunds", "int"),
+           ("amount", "销售额 amount", "money"), ("avg_ticket", "客单价 avg ticket", "money"),
+           ("discount", "折扣 discount", "money"), ("cost", "成本 cost", "money"),
+           ("profit", "毛利 profit", "money"), ("margin_bp", "毛利率 margin", "bp"),
+           ("uncosted", "无成本 uncosted", "money"), ("member_sales", "会员单 member sales", "int"),
+           ("member_share_bp", "会员占比 member share", "bp"), ("share_bp", "占比 share", "bp")]
+
+
+def _bd(day: dt.date) -> str:
+    return day.strftime("%Y%m%d")
+
+
+def _share(part: int, whole: int) -> int:
+    return div_round(part * 10_000, whole) if whole else 0
+
+
+def _where(start: dt.date, end: dt.date, store: str | None,
+           col: str = "day") -> tuple[str, list[Any]]:
+    cond, args = f"{col} BETWEEN ? AND ?", [_bd(start), _bd(end)]
+    if store is not None:
+        cond += " AND store=?"
+        args.append(store)
+    return cond, args
+
+
+def figures(r: dict[str, Any], whole: int) -> dict[str, Any]:
+    """A bucket's sums -> its figures (every derived one computed here, once)."""
+    out = {k: int(r.get(k) or 0) for k in ("sales", "refunds", "amount", "discount", "cost",
+                                           "uncosted", "member_sales")}
+    tax, member_amount = int(r.get("tax") or 0), int(r.get("member_amount") or 0)
+    revenue = out["amount"] - tax
+    out["avg_ticket"] = div_round(out["amount"], out["sales"]) if out["sales"] else 0
+    out["profit"] = revenue - out["cost"]
+    out["margin_bp"] = _share(out["profit"], revenue)
+    out["member_share_bp"] = _share(member_amount, out["amount"])
+    out["share_bp"] = _share(out["amount"], whole)
+    return out
+
+
+def _table(by: str, title: str, start: dt.date, end: dt.date) -> Table:
+    return Table(f"hq_sales_by_{by}", title, [], day_from=start.isoformat(),
+                 day_to=end.isoformat(), tz=str(CHAIN_TZ))
+
+
+def sales(tx: HqTx, by: str, day_from: str | None = None, day_to: str | None = None,
+          store: str | None = None, limit: int = 1000, today: dt.date | None = None) -> Table:
+    if by not in SALES_BY:
+        raise ReportError(f"unknown grouping {by!r}: one of {', '.join(SALES_BY)}")
+    start, end = day_range(CHAIN_TZ, day_from, day_to, today)
+    title = f"Sales by {by}" + (f" · {store}" if store else " · chain")
+    t = _table(by, title, start, end)
+    if by == "item":
+        return _items(tx, t, start, end, store, limit)
+    if by == "tender":
+        return _tenders(tx, t, start, end, store)
+    cond, args = _where(start, end, store)
+    whole = tx.one(f"SELECT {_SUMS} FROM agg_sales WHERE {cond}", args) or {}
+    t.totals = figures(whole, int(whole.get("amount") or 0))
+    total = t.totals["amount"]
+    del t.totals["share_bp"]
+    if by in ("store", "hour"):
+        rows = tx.all(f"SELECT {by} AS k, {_SUMS} FROM agg_sales WHERE {cond} GROUP BY {by}"
+                      f" ORDER BY {by}", args)
+        out = [{by: r["k"] if by == "store" else f"{r['k']:02d}:00", **figures(r, total)}
+               for r in rows]
+        t.columns = [(by, "门店 store" if by == "store" else "时段 hour", "text"), *FIGURES]
+        if by == "hour" and out:
+            t.totals["peak_hour"] = max(out, key=lambda b: (b["amount"], b["sales"]))["hour"]
+        t.rows = out[:limit]
+        return t
+    rows = tx.all(f"SELECT day AS k, {_SUMS} FROM agg_sales WHERE {cond} GROUP BY day"
+                  f" ORDER BY day", args)
+    if by == "day":
+        t.rows = []
+        for r in rows:
+            day = dt.date(int(r["k"][:4]), int(r["k"][4:6]), int(r["k"][6:]))
+            t.rows.append({"day": day.isoformat(), "weekday": WEEKDAYS[day.weekday()],
+                           **figures(r, total)})
+        t.columns = [("day", "日期 day", "text"), ("weekday", "周 weekday", "text"), *FIGURES]
+    else:
+        buckets: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for r in rows:
+            day = dt.date(int(r["k"][:4]), int(r["k"][4:6]), int(r["k"][6:]))
+            if by == "week":
+                y, w, _ = day.isocalendar()
+                key = f"{y}-W{w:02d}"
+            else:
+                key = day.strftime("%Y-%m")
+            for k, v in r.items():
+                if k != "k":
+                    buckets[key][k] += int(v or 0)
+        t.rows = [{by: k, **figures(v, total)} for k, v in sorted(buckets.items())]
+        t.columns = [(by, "周 week" if by == "week" else "月 month", "text"), *FIGURES]
+    t.rows = t.rows[:limit]
+    return t
+
+
+def _months(start: dt.date, end: dt.date) -> tuple[list[str], list[tuple[dt.date, dt.date]]]:
+    """The whole months inside start..end, and the day ranges left at its edges."""
+    months, edges = [], []
+    first = start if start.day == 1 else (start.replace(day=1) + dt.timedelta(days=32)).replace(
+        day=1)
+    if first > end:
+        return [], [(start, end)]
+    if start < first:
+        edges.append((start, first - dt.timedelta(days=1)))
+    m = first
+    while True:
+        after = (m + dt.timedelta(days=32)).replace(day=1)
+        if after - dt.timedelta(days=1) > end:
+            break
+        months.append(m.strftime("%Y%m"))
+        m = after
+    if m <= end:
+        edges.append((m, end))
+    return months, edges
+
+
+def _items(tx: HqTx, t: Table, start: dt.date, end: dt.date, store: str | None,
+           limit: int) -> Table:
+    months, edges = _months(start, end)
+    sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    parts: list[tuple[str, list[Any]]] = []
+    if months:
+        cond = f"month IN ({', '.join('?' * len(months))})"
+        args: list[Any] = list(months)
+        if store is not None:
+            cond, args = cond + " AND store=?", [*args, store]
+        parts.append((f"SELECT sku, SUM(qty) AS qty, SUM(amount) AS amount, SUM(cost) AS cost,"
+                      f" SUM(lines) AS lines FROM agg_items_month WHERE {cond} GROUP BY sku",
+                      args))
+    for a, b in edges:
+        cond, args = _where(a, b, store)
+        parts.append((f"SELECT sku, SUM(qty) AS qty, SUM(amount) AS amount, SUM(cost) AS cost,"
+                      f" SUM(lines) AS lines FROM agg_items_day WHERE {cond} GROUP BY sku", args))
+    for sql, args in parts:
+        for r in tx.all(sql, args):
+            _add_item(sums[r["sku"]], r)
+    total = sum(v[1] for v in sums.values())
+    ranked = sorted(sums.items(), key=lambda kv: (-kv[1][1], kv[0]))
+    t.rows = [{"rank": i, "sku": sku, "qty": qty, "amount": amount, "cost": cost,
+               "profit": amount - cost, "lines": lines, "share_bp": _share(amount, total)}
+              for i, (sku, (qty, amount, cost, lines)) in enumerate(ranked[:limit], 1)]
+    t.totals = {"amount": total, "cost": sum(v[2] for v in sums.values()), "items": len(sums)}
+    t.columns = [("rank", "#", "int"), ("sku", "商品 sku", "text"), ("qty", "数量 qty", "qty"),
+                 ("amount", "销售额 amount", "money"), ("cost", "成本 cost", "money"),
+                 ("profit", "毛利(含税) profit", "money"), ("lines", "行 lines", "int"),
+                 ("share_bp", "占比 share", "bp")]
+    t.title = "Top items" + t.title[len("Sales by item"):]
+    return t
+
+
+def _add_item(acc: list[int], r: dict[str, Any]) -> None:
+    for i, k in enumerate(("qty", "amount", "cost", "lines")):
+        acc[i] += int(r[k] or 0)
+
+
+def _tenders(tx: HqTx, t: Table, start: dt.date, end: dt.date, store: str | None) -> Table:
+    cond, args = _where(start, end, store)
+    rows = tx.all(f"SELECT method, SUM(count) AS count, SUM(amount) AS amount FROM agg_tenders"
+                  f" WHERE {cond} GROUP BY method", args)
+    total = sum(int(r["amount"]) for r in rows)
+    rows.sort(key=lambda r: (-int(r["amount"]), r["method"]))
+    t.rows = [{"method": r["method"], "count": int(r["count"]), "amount": int(r["amount"]),
+               "share_bp": _share(int(r["amount"]), total)} for r in rows]
+    t.totals = {"amount": total}
+    t.columns = [("method", "支付方式 method", "text"), ("count", "笔数 count", "int"),
+                 ("amount", "金额 amount", "money"), ("share_bp", "占比 share", "bp")]
+    t.title = "Payment mix" + t.title[len("Sales by tender"):]
+    return t
+
+
+def members(tx: HqTx, day_from: str | None = None, day_to: str | None = None,
+            store: str | None = None, today: dt.date | None = None) -> Table:
+    """Members by tier: registered (all time), new (registered in the range), active (bought
+    in the months the range touches), lapsed (registered, no purchase in the last
+    LAPSED_DAYS days before `to`); and what they bought in those months."""
+    start, end = day_range(CHAIN_TZ, day_from, day_to, today)
+    t = Table("hq_members", "Members" + (f" · {store}" if store else " · chain"), [],
+              day_from=start.isoformat(), day_to=end.isoformat(), tz=str(CHAIN_TZ))
+    where, args = ("WHERE m.store=?", [store]) if store else ("", [])
+    tiers: dict[str, dict[str, int]] = defaultdict(
+        lambda: dict.fromkeys(("members", "new", "active", "lapsed", "purchases", "amount"), 0))
+    lapsed_before = _bd(end - dt.timedelta(days=LAPSED_DAYS))
+    for r in tx.all(
+            "SELECT tier, COUNT(*) AS members,"
+            " SUM(CASE WHEN registered BETWEEN ? AND ? THEN 1 ELSE 0 END) AS new,"
+            " SUM(CASE WHEN registered <= ? AND (last_day IS NULL OR last_day < ?) THEN 1"
+            " ELSE 0 END) AS lapsed"
+            f" FROM hq_members m {where} GROUP BY tier",
+            [_bd(start), _bd(end), lapsed_before, lapsed_before, *args]):
+        row = tiers[r["tier"]]
+        row.update(members=int(r["members"]), new=int(r["new"]), lapsed=int(r["lapsed"]))
+    first, last = start.strftime("%Y%m"), end.strftime("%Y%m")
+    cond = "a.month BETWEEN ? AND ?" + (" AND a.store=?" if store else "")
+    for r in tx.all(
+            "SELECT COALESCE(m.tier, '-') AS tier, COUNT(DISTINCT a.member) AS active,"
+            " SUM(a.purchases) AS purchases, SUM(a.amount) AS amount FROM agg_members_month a"
+            f" LEFT JOIN hq_members m ON m.member=a.member WHERE {cond}"
+            " GROUP BY COALESCE(m.tier, '-')", [first, last, *([store] if store else [])]):
+        tiers[r["tier"]].update(active=int(r["active"]), purchases=int(r["purchases"]),
+                                amount=int(r["amount"]))
+    t.rows = [{"tier": k, **v} for k, v in sorted(tiers.items())]
+    t.totals = {k: sum(r[k] for r in t.rows) for k in ("members", "new", "lapsed", "purchases",
+                                                         "amount")}
+    t.columns = [("tier", "等级 tier", "text"), ("members", "会员 members", "int"),
+                 ("new", "新增 new", "int"), ("active", "活跃 active", "int"),
+                 ("lapsed", "流失 lapsed", "int"), ("purchases", "消费笔数 purchases", "int"),
+                 ("amount", "消费额 amount", "money")]
+    return t
+
+
+def export(table: Table, fmt: str) -> bytes:
+    """The table as a CSV (UTF-8 with BOM) or XLSX file's bytes, by the till's exporters."""
+    import tempfile
+    from pathlib import Path
+
+    from gatewayd.reports import export as write
+
+    with tempfile.TemporaryDirectory(prefix="gatewayd-hq-export-") as tmp:
+        path = Path(tmp) / f"report.{fmt}"
+        write(table, path, fmt)
+        return path.read_bytes()
