@@ -195,6 +195,7 @@ class App:
         api.members.register(reg, self.members, self.member_checkout)
         api.inventory.register(reg, self.inventory)
         api.reports.register(reg, store, ZoneInfo(self.config.till.timezone))
+        api.backup.register(reg, self.maintenance)
         if self.sims is not None:
             api.demo.register(reg, self.sims, devices)
 

@@ -6,8 +6,10 @@ store from a read snapshot on a worker thread (gatewayd/store/backup.py), so the
 and the writer never wait for it; `[backup] at`. Retention (gatewayd/store/retention.py)
 archives what may leave the live store, on a worker thread too, its deletes going through
 the store's writer in short transactions between the sales; `[retention] at`. Progress and
-the last outcomes are in `system.health` (`backup`, `retention`); a failure is published on
-`alerts` (`alerts.backup_failed`, `alerts.retention_failed`) and retried the next day.
+the last outcomes are in `system.health` (`backup`, `retention`); a backup's progress and
+end are published on topic `backup` (`backup.progress`, `backup.done`, `backup.failed`;
+`system.backup` takes one at once); a failure is published on `alerts` too
+(`alerts.backup_failed`, `alerts.retention_failed`) and retried the next day.
 """
 
 from __future__ import annotations
@@ -48,6 +50,13 @@ class BackupStatus:
 
 class RetentionError(Exception):
     pass
+
+
+class BackupRunning(backups.BackupError):
+    """A backup was asked for while one runs."""
+
+
+PROGRESS_S = 1.0  # between two backup.progress events
 
 
 def _at(text: str) -> dt.time:
@@ -95,19 +104,31 @@ class Maintenance:
                                    self.retention_now, name="retention")
 
     async def backup_now(self) -> backups.BackupResult:
-        """One scheduled backup into `[backup] dir`, then the rotation."""
+        """One backup into `[backup] dir` (the daily one, or `system.backup`), then the
+        rotation. Its progress goes to topic `backup` about once a second, its end as
+        `backup.done` or `backup.failed`."""
         cfg = self.backup_cfg
         directory = self.backup_dir
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         target = directory / backups.backup_name(dt.datetime.now(self.tz))
         status = self.backup_status
         if status.state == "running":
-            raise backups.BackupError("a backup is already running")
+            raise BackupRunning("a backup is already running")
         status.state, status.done, status.total = "running", 0, 0
         abandoned = False
 
+        published = 0.0
+
         def progress(done: int, total: int) -> None:
+            nonlocal published
             status.done, status.total = done, total
+            if time.monotonic() - published >= PROGRESS_S or done == total:
+                published = time.monotonic()
+                try:  # the bus is the event loop's: published there
+                    trio.from_thread.run_sync(self.publish, "backup.progress", {
+                        "path": str(target), "done": done, "total": total})
+                except trio.RunFinishedError:
+                    pass
 
         def work() -> backups.BackupResult:
             return backups.backup(self.store.path, target, progress,
@@ -121,6 +142,7 @@ class Maintenance:
         except Exception as exc:
             status.last_error = f"{type(exc).__name__}: {exc}"
             log.error("backup to %s failed: %s", target, status.last_error)
+            self.publish("backup.failed", {"path": str(target), "error": status.last_error})
             self.publish("alerts.backup_failed", {"path": str(target),
                                                    "error": status.last_error})
             raise backups.BackupError(status.last_error) from exc
@@ -129,6 +151,9 @@ class Maintenance:
         status.last_ok_at, status.last_path = time.time(), str(result.path)
         status.last_seq, status.last_seconds = result.journal_seq, round(result.seconds, 3)
         status.last_error = None
+        self.publish("backup.done", {"path": str(result.path), "journal_seq": result.journal_seq,
+                                     "pages": result.pages,
+                                     "seconds": round(result.seconds, 3)})
         removed = await trio.to_thread.run_sync(backups.rotate, directory, cfg.keep)
         log.info("backup %s: journal seq %s, %d pages in %.1f s; %d old one(s) removed",
                  result.path, result.journal_seq, result.pages, result.seconds, len(removed))

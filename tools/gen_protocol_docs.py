@@ -406,7 +406,8 @@ event across the whole daemon. `subscribe {topics}` adds topics to the connectio
 - `*` matches everything.
 
 Topic groups: `devices` (state and status changes), `scanner`, `scale`, `printer`, `drawer`,
-`display`, `sale` (`sale.updated` carries the whole sale), `alerts`.
+`display`, `sale` (`sale.updated` carries the whole sale), `alerts`, `backup` (a backup's
+progress and end: `system.backup`).
 
 ### Slow clients
 

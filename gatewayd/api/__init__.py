@@ -6,6 +6,7 @@ import this layer (DESIGN §1; checked by tests/test_layers.py)."""
 
 from gatewayd.api import (
     alerts,
+    backup,
     catalog,
     demo,
     devices,
@@ -19,5 +20,5 @@ from gatewayd.api import (
     system,
 )
 
-__all__ = ["alerts", "catalog", "demo", "devices", "inventory", "members", "printing",
+__all__ = ["alerts", "backup", "catalog", "demo", "devices", "inventory", "members", "printing",
            "reports", "returns", "sales", "shifts", "system"]

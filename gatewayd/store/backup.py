@@ -49,7 +49,7 @@ class BackupResult:
 
 def backup(source: Path | str, target: Path | str, progress: Progress | None = None, *,
            deadline_s: float = 3600.0, stop: Callable[[], bool] | None = None,
-           pages_per_step: int = PAGES_PER_STEP) -> BackupResult:
+           pages_per_step: int | None = None) -> BackupResult:
     """Copy the store at `source` to `target` from one read snapshot (see above). `stop`
     is polled between steps: a daemon's cancelled backup task stops the copy with it."""
     target = Path(target)
@@ -77,7 +77,7 @@ def backup(source: Path | str, target: Path | str, progress: Progress | None = N
                 if stop is not None and stop():
                     raise BackupError("the backup was cancelled")
 
-            src.backup(dest, pages=pages_per_step, progress=step, sleep=0)
+            src.backup(dest, pages=pages_per_step or PAGES_PER_STEP, progress=step, sleep=0)
             dest.execute("PRAGMA journal_mode=DELETE")  # a backup is one self-contained file
         finally:
             dest.close()

@@ -79,6 +79,13 @@ class SystemHealth(Result):
         "last_archived {sales, journal, print_jobs}, live_mb, last_error")
 
 
+class BackupResult(Result):
+    path: StrictStr = Field(description="the backup file (in `[backup] dir`)")
+    journal_seq: StrictInt = Field(description="the last journal event the copy holds")
+    pages: StrictInt
+    seconds: float
+
+
 class ServedMethod(Result):
     name: StrictStr
     role: StrictStr = Field(description="the lowest role that may call it at this site")
@@ -143,6 +150,22 @@ method(
         "result": {"status": "ok", "store": {"ok": True, "journal_seq": 1200}, "devices": {}},
     },
     result=SystemHealth,
+)
+method(
+    "system.backup",
+    NoParams,
+    "manager",
+    "Take a backup now, as the daily one does (`[backup] dir`, rotated to `keep`): a copy "
+    "of one read snapshot while the till sells, answered when it is complete. Its progress "
+    "is published on topic `backup`: `backup.progress {path, done, total}` (pages, about "
+    "once a second), then `backup.done {path, journal_seq, pages, seconds}` or "
+    "`backup.failed {path, error}` (and `alerts.backup_failed`); the daily backup publishes "
+    "the same. `conflict` while another backup runs.",
+    errors=("conflict", "internal"),
+    example={"params": {}, "result": {"path": "/var/lib/gatewayd/backups/"
+                                      "gatewayd-20261206-040000.db", "journal_seq": 81234,
+                                      "pages": 25600, "seconds": 3.2}},
+    result=BackupResult,
 )
 method(
     "system.methods",

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import trio
 
@@ -17,6 +18,22 @@ async def test_info_human_and_json(daemon, posctl):
     assert data["role"] == "viewer"
     assert data["info"]["till"] == {"store": "S001", "till": "T01"}
     assert data["health"]["status"] == "ok"
+
+
+async def test_backup_shows_progress_and_names_the_file(daemon, posctl, monkeypatch):
+    from gatewayd import maintenance
+    from gatewayd.store import backup
+
+    monkeypatch.setattr(maintenance, "PROGRESS_S", 0.0)
+    monkeypatch.setattr(backup, "PAGES_PER_STEP", 8)
+    token = daemon.token("manager")
+    r = await posctl("--url", daemon.url, "--token", token, "backup")
+    assert r.rc == 0, r.err
+    assert "backup: " in r.err and " pages (100 %)" in r.err
+    path = json.loads(r.out)["path"]
+    assert path.startswith(str(daemon.app.config.backup_dir)) and Path(path).exists()
+    r = await posctl("--url", daemon.url, "--token", daemon.token("viewer"), "backup")
+    assert r.rc == 4 and "forbidden" in r.err
 
 
 async def test_url_and_token_file_from_environment(daemon, posctl, tmp_path, monkeypatch):

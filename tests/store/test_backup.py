@@ -142,3 +142,32 @@ async def test_the_daemon_backs_up_rotates_and_shows_it_in_health(daemon):
     assert health["backup"]["state"] == "idle"
     assert health["backup"]["last_path"] == str(result.path)
     assert health["backup"]["last_seq"] == result.journal_seq
+
+
+async def test_system_backup_publishes_its_progress_to_subscribers(daemon, monkeypatch):
+    """`system.backup` as a manager: a subscriber of topic `backup` sees progress in pages
+    up to the whole store, then `backup.done` naming the file the call answered with."""
+    from gatewayd import maintenance
+
+    monkeypatch.setattr(maintenance, "PROGRESS_S", 0.0)  # every step: several events
+    monkeypatch.setattr(backups, "PAGES_PER_STEP", 4)
+    _fill(daemon.app.store, 50)
+    async with connect(daemon.url, daemon.token("manager")) as gw, \
+            connect(daemon.url, daemon.token("viewer")) as watcher:
+        await watcher.subscribe(["backup"])
+        done = await gw.call("system.backup")
+        progress = []
+        while True:
+            ev = await watcher.next_event("backup")
+            if ev["topic"] == "backup.done":
+                break
+            progress.append(ev["data"])
+    assert len(progress) >= 2, progress
+    assert all(p["path"] == done["path"] for p in progress)
+    assert [p["done"] for p in progress] == sorted(p["done"] for p in progress)
+    assert progress[-1]["done"] == progress[-1]["total"] == done["pages"]
+    assert ev["data"] == done
+    async with connect(daemon.url, daemon.token("viewer")) as gw:
+        with pytest.raises(Exception) as exc:
+            await gw.call("system.backup")  # a manager's
+    assert getattr(exc.value, "code", None) in ("forbidden", "approval_required")

@@ -1,13 +1,16 @@
-"""`posctl info` (who and what the daemon is) and `posctl call` (any protocol method)."""
+"""`posctl info` (who and what the daemon is), `posctl backup` (one now, with its progress)
+and `posctl call` (any protocol method)."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
+import trio
+
 from clients.cli.commands import command
 from clients.cli.connection import Session
-from clients.cli.output import dumps, key_values, out
+from clients.cli.output import dumps, err, key_values, out
 from clients.cli.params import parse_params
 
 
@@ -63,10 +66,51 @@ def cmd_call(args: argparse.Namespace) -> Any:
     return s.run(body)
 
 
+def cmd_backup(args: argparse.Namespace) -> Any:
+    """system.backup, its `backup.progress` events shown as they come (a big store takes
+    minutes: no call timeout, the progress shows it is alive)."""
+    s = Session(args)
+
+    async def body(gw):
+        from clients.python.client import GatewayError
+
+        with trio.fail_after(args.timeout):
+            await gw.subscribe(["backup"])
+        result: Any = None
+        failed: GatewayError | None = None
+
+        async def progress() -> None:
+            async for event in gw.events():
+                data = event.get("data") or {}
+                if event.get("topic") == "backup.progress" and data.get("total"):
+                    err(f"backup: {data['done']}/{data['total']} pages "
+                        f"({100 * data['done'] // data['total']} %)")
+
+        async with trio.open_nursery() as nursery:
+            if not args.json:
+                nursery.start_soon(progress)
+            try:
+                result = await gw.call("system.backup")
+            except GatewayError as exc:  # raised after the nursery, not in a group
+                failed = exc
+            nursery.cancel_scope.cancel()
+        if failed is not None:
+            raise failed
+        await s.show(gw, result)
+
+    return s.run(body)
+
+
 def register(sub: Any) -> None:
     command(sub, "info", help="the daemon, the till, its health and who you are",
             examples=["posctl info", "posctl info --json | jq .health.status"],
             ).set_defaults(fn=cmd_info)
+    command(sub, "backup", help="take a backup now, showing its progress (a manager's)",
+            description="Take a backup now into the daemon's [backup] dir, as the daily one "
+            "(rotated to `keep`), while the till sells. Progress in pages goes to stderr; the "
+            "result names the file and the journal seq it holds.",
+            examples=["posctl backup", "posctl backup --json | jq -r .path"],
+            ).set_defaults(fn=cmd_backup)
     c = command(
         sub, "call", help="call any protocol method (docs/protocol.md lists them)",
         description="Call METHOD with key=value params. Values are JSON when they parse "

@@ -76,6 +76,15 @@ export interface SystemHealth {
   retention?: Record<string, unknown> | null;
 }
 
+export interface BackupResult {
+  /** the backup file (in `[backup] dir`) */
+  path: string;
+  /** the last journal event the copy holds */
+  journal_seq: number;
+  pages: number;
+  seconds: number;
+}
+
 export interface SystemMethods {
   /** every method this daemon serves, by name */
   methods: ServedMethod[];
@@ -2063,6 +2072,7 @@ export interface Methods {
   "unsubscribe": { params: UnsubscribeParams; result: TopicsResult };
   "system.info": { params: NoParams; result: SystemInfo };
   "system.health": { params: NoParams; result: SystemHealth };
+  "system.backup": { params: NoParams; result: BackupResult };
   "system.methods": { params: NoParams; result: SystemMethods };
   "auth.login": { params: LoginParams; result: LoginResult };
   "auth.resume": { params: ResumeParams; result: LoginResult };
