@@ -24,18 +24,29 @@ def sku_of(demo, barcode: str) -> str:
     return demo.call("catalog.lookup", {"barcode": barcode})["item"]["sku"]
 
 
-def test_receiving_then_a_stocktake_posted_with_its_variances(demo, page, tmp_path):
+def signed_in_with_stock(demo, page) -> tuple[str, str, dict[str, int]]:
+    """The coke's and the water's skus and stock, the back office open as the manager."""
     coke, water = sku_of(demo, COKE), sku_of(demo, WATER)
     before = {s: demo.call("stock.get", {"sku": s})["on_hand"] for s in (coke, water)}
     page.goto(demo.url("/backoffice.html"))
     login(page, *MANAGER)
+    return coke, water, before
+
+
+def scan(page, doc: str, barcode: str) -> None:
+    """Type a barcode into a document's code field, Enter: the item's line is added."""
+    code = page.get_by_test_id(f"{doc}-code")
+    code.fill(barcode)
+    code.press("Enter")
+
+
+def test_receiving_then_a_stocktake_posted_with_its_variances(demo, page, tmp_path):
+    coke, water, before = signed_in_with_stock(demo, page)
 
     # Receiving, free: 12 cokes at ¥1.80, by keyboard (Alt+G, scan, quantity, cost).
     page.keyboard.press("Alt+G")
     page.get_by_test_id("receive-supplier").fill("可口可乐公司")
-    code = page.get_by_test_id("receive-code")
-    code.fill(COKE)
-    code.press("Enter")
+    scan(page, "receive", COKE)
     qty = page.get_by_test_id("receive-qty")
     expect(qty).to_be_focused()
     qty.fill("12")
@@ -46,14 +57,11 @@ def test_receiving_then_a_stocktake_posted_with_its_variances(demo, page, tmp_pa
 
     # Stocktake: the sheet shows the on-hand beside each count; saved, then posted.
     page.keyboard.press("Alt+K")
-    code = page.get_by_test_id("count-code")
-    code.fill(COKE)
-    code.press("Enter")
+    scan(page, "count", COKE)
     line = page.locator(f'[data-testid="count-line"][data-sku="{coke}"]')
     expect(line.get_by_test_id("on-hand")).to_have_text(str((before[coke] + 12000) // 1000))
     line.get_by_test_id("count-qty").fill("10")
-    code.fill(WATER)
-    code.press("Enter")
+    scan(page, "count", WATER)
     page.locator(f'[data-testid="count-line"][data-sku="{water}"]').get_by_test_id("count-qty").fill("3")
     page.get_by_test_id("count-save").click()
     expect(page.get_by_test_id("count-no")).to_contain_text("CNT")
@@ -93,6 +101,7 @@ def test_member_registered_topped_up_with_history(demo, page):
 
     page.get_by_test_id("topup-amount").fill("500")
     page.get_by_test_id("topup-amount").press("Enter")
+    expect(page.get_by_test_id("toast").filter(has_text=yuan(50000))).to_be_visible()
     member = demo.call("member.get", {"code": "13900001111"})
     expect(found.get_by_test_id("mem-balance")).to_have_text(yuan(member["balance"]))
     assert member["balance"] >= 50000  # the bonus rule (充500送50) is the daemon's
@@ -164,3 +173,60 @@ def test_catalog_excel_import_per_row_errors_edit_and_export(demo, page, tmp_pat
     assert len(got) - 1 == total
     row = next(r for r in got if r[0] == "900001")
     assert row[1:5] == ["测试酸奶200g", "6901234567892", "pc", "4.80"] and row[8] == "3.00"
+
+
+def test_transfers_writeoff_shift_and_day_close(demo, page):
+    coke, water, before = signed_in_with_stock(demo, page)
+
+    # Transfers: two cokes out to S002, five waters in from S002 at ¥1.00.
+    page.keyboard.press("Alt+Y")
+    page.get_by_test_id("transfer-peer").fill("S002")
+    scan(page, "transfer", COKE)
+    page.get_by_test_id("transfer-qty").fill("2")
+    page.get_by_test_id("transfer-post").click()
+    expect(page.get_by_test_id("doc-no")).to_contain_text("TRO")
+    page.get_by_test_id("transfer-in").click()
+    scan(page, "transfer", WATER)
+    page.get_by_test_id("transfer-qty").fill("5")
+    page.get_by_test_id("transfer-cost").fill("1.00")
+    page.get_by_test_id("transfer-post").click()
+    expect(page.get_by_test_id("doc-no")).to_contain_text("TRI")
+    tri = demo.call("stock.doc", {"no": page.get_by_test_id("doc-no").inner_text()})
+    assert (tri["kind"], tri["peer"], tri["lines"][0]["cost"]) == ("transfer_in", "S002", 100)
+
+    # A write-off of one coke, expired.
+    page.keyboard.press("Alt+W")
+    page.get_by_test_id("reason-expired").click()
+    scan(page, "writeoff", COKE)
+    page.get_by_test_id("writeoff-post").click()
+    expect(page.get_by_test_id("doc-no")).to_contain_text("WOF")
+    assert demo.call("stock.get", {"sku": coke})["on_hand"] == before[coke] - 3000
+    assert demo.call("stock.get", {"sku": water})["on_hand"] == before[water] + 5000
+
+    # The shift: opened with ¥100, ¥10 paid out, closed blind with ¥90 counted.
+    page.keyboard.press("Alt+D")
+    if demo.call("shift.current")["shift"] is None:
+        opener = page.get_by_test_id("shift-open")
+        opener.locator("input").fill("100")
+        opener.locator("input").press("Enter")
+    expect(page.get_by_test_id("shift-state")).to_contain_text("9001")
+    cash = page.get_by_test_id("shift-cash")
+    cash.locator("input").first.fill("-10")
+    cash.locator("input").nth(1).fill("快递费")
+    cash.locator("button").click()
+    expect(page.get_by_test_id("toast").filter(has_text="已记录")).to_be_visible()
+    closer = page.get_by_test_id("shift-close")
+    closer.locator("input").fill("90")
+    closer.locator("input").press("Enter")
+    closed = page.get_by_test_id("shift-closed")
+    expect(closed).to_contain_text(yuan(9000))
+    expect(closed).to_contain_text(yuan(0))
+
+    # Day close shows the Z report; the manager reopens it.
+    page.get_by_test_id("day-close").click()
+    expect(page.get_by_test_id("z-report")).to_be_visible()
+    expect(page.get_by_test_id("day-reopen")).to_be_visible()
+    assert demo.call("shift.current")["day"]["state"] == "closed"
+    page.get_by_test_id("day-reopen").click()
+    expect(page.get_by_test_id("day-close")).to_be_visible()
+    assert demo.call("shift.current")["day"]["state"] == "open"

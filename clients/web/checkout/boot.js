@@ -29,6 +29,7 @@ const store = new Store({
   available: {},        // method -> bool (system.methods, at every connect)
   lastReceipt: null,
   member: null,         // the attached member as the daemon shows it (member_info / member.get)
+  auths: {},            // tender ref -> how head office authorized it (sale.tender / sale.coupon answers)
   shift: undefined,     // shift.current: {shift, day}; undefined: not known (not served)
 });
 window.posStore = store;
@@ -168,6 +169,8 @@ function call(method, params) {
 async function act(method, params = {}, { quiet = false } = {}) {
   try {
     const res = await withApproval(p => call(method, p), params);
+    const last = res && res.authorization && res.tenders && res.tenders[res.tenders.length - 1];
+    if (last && last.ref) store.set({ auths: { ...store.state.auths, [last.ref]: res.authorization } });
     if (res && res.lines && res.id) setSale(res);
     else if (res && res.sale && res.sale.lines) setSale(res.sale);
     return res;
@@ -769,17 +772,24 @@ function TenderList({ sale }) {
   </div>`;
 }
 
-/** How a tender spent at several tills (stored value, points, coupons) was authorized, when
- *  the daemon says: `authorization` is its state ("online", "offline", ...) or a map with
- *  `state` and an optional `message` (the offline policy's limit, say). */
+/** How a tender spent at several tills (stored value, points, coupons) was authorized on a
+ *  till enrolled at head office: the answer to the tender's call carries `authorization`
+ *  {mode: hq|offline, policy?, offline_reason?} (kept by the tender's ref), and a stored-value
+ *  or points tender's ref is `{mode}:{hold id}`. */
+function authOf(x) {
+  const known = x.authorization || (x.ref && store.state.auths[x.ref]);
+  if (known) return known;
+  const m = (x.method === 'stored_value' || x.method === 'points') && x.ref && x.ref.match(/^(hq|offline):/);
+  return m ? { mode: m[1] } : null;
+}
+
 function AuthBadge({ of }) {
-  const a = of.authorization;
+  const a = authOf(of);
   if (!a) return null;
-  const state = typeof a === 'string' ? a : a.state;
-  const key = `auth.${state}`;
-  const text = t(key) !== key ? t(key) : state;
-  return html` <span class=${`tag auth auth-${state}`} data-testid="tender-auth"
-    title=${typeof a === 'object' && a.message ? a.message : ''}>${text}</span>`;
+  const mode = typeof a === 'string' ? a : a.mode;
+  const key = `auth.${mode}`;
+  const why = typeof a === 'object' ? [a.policy !== undefined && a.policy !== null ? `${t('auth.policy')}: ${a.policy}` : '', a.offline_reason || ''].filter(Boolean).join(' · ') : '';
+  return html` <span class=${`tag auth auth-${mode}`} data-testid="tender-auth" title=${why}>${t(key) !== key ? t(key) : mode}</span>`;
 }
 
 // -- dialogs --------------------------------------------------------------------------------------
