@@ -50,6 +50,10 @@ def test_one_folder_per_page_with_its_shell_and_boot():
         shell = (WEB / page / "index.html").read_text(encoding="utf-8")
         assert f'<script type="module" src="/{page}/boot.js"></script>' in shell
         assert shell.count('<script type="module"') == 1
+        # what the shells share is written once, in lib/shell.js, loaded before the module
+        assert shell.index('<script src="/lib/shell.js"></script>') < shell.index(
+            '<script type="module"')
+        assert "importmap" not in shell
     for module in modules():
         text = module.read_text(encoding="utf-8")
         for _, _, source in IMPORT.findall(text):
@@ -60,6 +64,14 @@ def test_one_folder_per_page_with_its_shell_and_boot():
             there = target.relative_to(WEB).parts[0]
             # a page imports lib/ (and its own folder); lib imports only lib
             assert there in ("lib", home), f"{module.relative_to(WEB)} imports {source}"
+
+
+def test_the_import_map_names_the_vendored_modules():
+    text = (WEB / "lib" / "shell.js").read_text(encoding="utf-8")
+    targets = re.findall(r"'(/vendor/[^']+)'", text)
+    assert len(targets) == 4, targets
+    for target in targets:
+        assert (WEB / target.lstrip("/")).is_file(), target
 
 
 def test_pages_ask_the_daemon_what_it_serves_and_how_roles_rank():
