@@ -43,16 +43,30 @@ def scan(page, doc: str, barcode: str) -> None:
 def test_receiving_then_a_stocktake_posted_with_its_variances(demo, page, tmp_path):
     coke, water, before = signed_in_with_stock(demo, page)
 
-    # Receiving, free: 12 cokes at ¥1.80, by keyboard (Alt+G, scan, quantity, cost).
+    # Receiving against a purchase order (a CSV: 12 cokes at ¥1.80, and a sku that does not
+    # exist, named by its row), plus one water scanned freely (Alt+G, scan, quantity, cost).
     page.keyboard.press("Alt+G")
     page.get_by_test_id("receive-supplier").fill("可口可乐公司")
-    scan(page, "receive", COKE)
-    qty = page.get_by_test_id("receive-qty")
+    order = f"sku,qty,cost\n{coke},12,1.80\nNOPE1,5,1.00\n"
+    page.get_by_test_id("receive-po-file").set_input_files(
+        files=[{"name": "PO-2026-001.csv", "mimeType": "text/csv", "buffer": order.encode()}])
+    expect(page.get_by_test_id("po-errors")).to_contain_text("3")
+    expect(page.get_by_test_id("receive-ref")).to_have_value("PO-2026-001")
+    ordered = page.locator(f'[data-testid="receive-line"][data-sku="{coke}"]')
+    expect(ordered.get_by_test_id("receive-qty")).to_have_value("12")
+    scan(page, "receive", WATER)
+    qty = page.locator(f'[data-testid="receive-line"][data-sku="{water}"]').get_by_test_id(
+        "receive-qty")
     expect(qty).to_be_focused()
-    qty.fill("12")
-    page.get_by_test_id("receive-cost").fill("1.80")
+    qty.fill("2")
+    page.locator(f'[data-testid="receive-line"][data-sku="{water}"]').get_by_test_id(
+        "receive-cost").fill("1.00")
     page.get_by_test_id("receive-post").click()
     expect(page.get_by_test_id("doc-result")).to_contain_text("RCV")
+    rcv = demo.call("stock.doc", {"no": page.get_by_test_id("doc-no").inner_text()})
+    assert (rcv["supplier"], rcv["ref"]) == ("可口可乐公司", "PO-2026-001")
+    assert {(ln["sku"], ln["qty"], ln["cost"]) for ln in rcv["lines"]} == {
+        (coke, 12000, 180), (water, 2000, 100)}
     assert demo.call("stock.get", {"sku": coke})["on_hand"] == before[coke] + 12000
 
     # Stocktake: the sheet shows the on-hand beside each count; saved, then posted.
