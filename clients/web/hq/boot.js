@@ -10,8 +10,8 @@ import { t, useLang, getLang, loadI18n } from '../lib/i18n.js';
 import { LangToggle } from '../lib/components/lang.js';
 import { yuan, errText } from '../lib/format.js';
 import { Store } from '../lib/store.js';
-import { toast, Toasts } from '../lib/components/toasts.js';
-import { OfflineBanner, useGwState } from '../lib/components/connection.js';
+import { toast } from '../lib/components/toasts.js';
+import { PageStart } from '../lib/components/start.js';
 import { Clock } from '../lib/components/clock.js';
 import { LineChart, BarChart } from '../lib/components/chart.js';
 
@@ -343,12 +343,8 @@ function NeedsToken() {
 
 function App() {
   useLang();
-  const state = useGwState(gw);
-  let body;
-  if (state === 'unpaired') body = html`<${NeedsToken} />`;
-  else if (!gw.welcome) body = html`<div class="center-screen"><div class="card"><h1>${t('app.hq')}</h1><p class="muted">${t('offline.connecting')}</p></div></div>`;
-  else body = html`<${Main} />`;
-  return html`${body}<${OfflineBanner} gw=${gw} /><${Toasts} />`;
+  return html`<${PageStart} gw=${gw} title=${t('app.hq')} signedIn=${true} approvals=${false}
+    unpaired=${html`<${NeedsToken} />`}><${Main} /></${PageStart}>`;
 }
 
 await loadI18n();
