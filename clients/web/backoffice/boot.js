@@ -42,8 +42,8 @@ const TABS = [
 ];
 // The methods whose screens say so when this daemon does not serve them.
 const OPTIONAL = ['report.x', 'report.z', 'report.sales', 'sale.get', 'sale.list', 'catalog.upsert', 'catalog.list',
-  'operator.list', 'stock.receive', 'stock.count', 'stock.transfer', 'stock.writeoff', 'member.get', 'shift.current',
-  'label.print'];
+  'operator.list', 'stock.receive', 'stock.count', 'stock.transfer', 'stock.writeoff', 'stock.incoming', 'member.get',
+  'shift.current', 'label.print'];
 
 gw.onConnect = async () => {
   if (credentials) {
