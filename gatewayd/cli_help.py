@@ -28,6 +28,7 @@ EXAMPLES: dict[str, list[str]] = {
     "operator list": ["gatewayd operator list"],
     "backup": ["gatewayd backup /var/backups/till-$(date +%F).db"],
     "restore": ["systemctl stop gatewayd && gatewayd restore /var/backups/till.db"],
+    "vacuum": ["systemctl stop gatewayd && gatewayd vacuum && systemctl start gatewayd"],
     "journal tail": ["gatewayd --data-dir .demo journal tail -n 50 -f"],
     "catalog import": ["gatewayd catalog import items.csv --dry-run"],
     "catalog export": ["gatewayd --data-dir .demo catalog export /tmp/catalog.csv"],

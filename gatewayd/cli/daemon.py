@@ -40,6 +40,7 @@ def _serve(cfg: Config, demo: bool, on_ready=None) -> int:
         lock.acquire(cfg.store_path)
     except (StartupError, lock.StoreInUse) as exc:
         return die(str(exc))
+    _convert_if_small(cfg.store_path)
     app = App(cfg, demo=demo)
 
     async def main() -> None:
@@ -60,6 +61,29 @@ def _serve(cfg: Config, demo: bool, on_ready=None) -> int:
     finally:
         app.close()
     return EXIT_OK
+
+
+def _convert_if_small(path: Path) -> None:
+    """A small store from before incremental vacuum is converted before it opens (seconds
+    at most); a big one waits for `gatewayd vacuum` (gatewayd/store/vacuum.py)."""
+    import logging
+
+    from gatewayd.store import vacuum
+
+    log = logging.getLogger("gatewayd.store")
+    if not vacuum.needs_conversion(path):
+        return
+    if path.stat().st_size >= vacuum.SMALL_BYTES:
+        log.warning("%s is from before incremental vacuum: retention cannot give the pages it "
+                    "frees back; run `gatewayd vacuum` once with the daemon stopped", path)
+        return
+    try:
+        done = vacuum.convert(path)
+    except (vacuum.VacuumError, OSError) as exc:
+        log.warning("converting %s to incremental vacuum failed (%s); it runs as it was",
+                    path, exc)
+        return
+    log.info("%s converted to incremental vacuum in %.1f s", path, done.seconds)
 
 
 def _leaves(group: BaseException) -> list[BaseException]:

@@ -1,4 +1,4 @@
-"""`gatewayd backup | restore | journal tail`: the store, opened directly."""
+"""`gatewayd backup | restore | vacuum | journal tail`: the store, opened directly."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ def add(sub: Any) -> None:
     r.add_argument("--deadline", type=float, default=600.0, metavar="SECONDS",
                    help="give up the integrity check if not done by then")
     r.set_defaults(fn=cmd_restore)
+    v = sub.add_parser("vacuum", help="convert a store from before incremental vacuum "
+                       "(daemon must be stopped)")
+    v.set_defaults(fn=cmd_vacuum)
     j = sub.add_parser("journal", help="the journal").add_subparsers(dest="sub", required=True)
     jt = j.add_parser("tail", help="print the last events")
     jt.add_argument("-n", type=int, default=20)
@@ -119,6 +122,36 @@ def _new_epoch(target: Path) -> str:
 
     Store(target).close()  # brings an old backup's schema up to date first
     return new_epoch(target)
+
+
+def cmd_vacuum(args) -> int:
+    """Rewrite a store from before incremental vacuum once (gatewayd/store/vacuum.py), so
+    retention gives the pages it frees back to the file system."""
+    from gatewayd.store import lock, vacuum
+
+    cfg = load_config(args)
+    path = cfg.store_path
+    if not vacuum.needs_conversion(path):
+        print(f"{path} already gives freed pages back (incremental vacuum): nothing to do",
+              file=sys.stderr)
+        return EXIT_OK
+    try:
+        fd = lock.acquire(path)
+    except lock.StoreInUse as exc:
+        return die(f"{exc}; stop it first (systemctl stop gatewayd)")
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rvacuum: {done >> 20}/{total >> 20} MB", end="", file=sys.stderr)
+
+    try:
+        done = vacuum.convert(path, progress)
+    except (vacuum.VacuumError, OSError) as exc:
+        return die(f"{exc}; the store is as it was")
+    finally:
+        os.close(fd)
+    print(f"\n{path}: incremental vacuum on; {done.bytes_before >> 20} MB -> "
+          f"{done.bytes_after >> 20} MB in {done.seconds:.1f} s", file=sys.stderr)
+    return EXIT_OK
 
 
 def cmd_journal_tail(args) -> int:

@@ -20,7 +20,6 @@ table so it can report progress, stopped at its deadline by SQLite's progress ha
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import sqlite3
 import threading
@@ -29,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gatewayd.store.db import private_file
+from gatewayd.store.db import private_file, put_in_place
 
 PAGES_PER_STEP = 1024  # 4 MB per step with 4 KB pages
 Progress = Callable[[int, int], None]  # (done, total)
@@ -87,9 +86,7 @@ def backup(source: Path | str, target: Path | str, progress: Progress | None = N
         raise
     finally:
         src.close()
-    with open(partial, "rb") as fh:  # on disk before it carries the backup's name
-        os.fsync(fh.fileno())
-    os.replace(partial, target)
+    put_in_place(partial, target)
     return BackupResult(target, seq, pages, time.monotonic() - started)
 
 

@@ -77,6 +77,19 @@ def private_file(path: Path, create: bool = True) -> None:
         pass
 
 
+def put_in_place(complete: Path, target: Path) -> None:
+    """Rename a file written beside `target` to its name, durably: its content on disk
+    before the name (a file with the name is always whole), then the rename itself."""
+    with open(complete, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(complete, target)
+    fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def now_us() -> int:
     return time.time_ns() // 1000
 

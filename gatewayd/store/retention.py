@@ -448,7 +448,8 @@ def archive_print_jobs(store: Any, read: sqlite3.Connection, directory: Path, be
 def vacuum(store: Any, read: sqlite3.Connection,
            should_stop: Callable[[], bool] = lambda: False) -> int:
     """Give free pages back to the file system in small steps (auto_vacuum=INCREMENTAL
-    stores; a store from before it only reuses them)."""
+    stores; a store from before it only reuses them until it is converted:
+    gatewayd/store/vacuum.py)."""
     freed = 0
     if read.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
         return 0
