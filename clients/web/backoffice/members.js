@@ -89,7 +89,7 @@ function Moves({ title, rows, money, testid }) {
   useLang();
   return html`<div class="bo-sub"><h4>${title}</h4>
     ${rows.length ? html`<table class="data" data-testid=${testid}><thead><tr><th>${t('bo.time')}</th><th>${t('mem.reason')}</th>
-      <th class="r">${t('mem.delta')}</th><th class="r">${t('mem.after')}</th><th>${t('bo.receipt')}</th></tr></thead>
+      <th class="r">${t('mem.delta')}</th><th class="r">${t('mem.after')}</th><th>${t('doc.ref')}</th></tr></thead>
       <tbody>${rows.map(m => html`<tr><td>${when(m.at)}</td><td>${t(`mem.why.${m.reason}`) !== `mem.why.${m.reason}` ? t(`mem.why.${m.reason}`) : m.reason}</td>
         <td class="r">${money ? yuan(m.delta) : m.delta}</td><td class="r">${money ? yuan(m.after) : m.after}</td><td class="small">${m.ref || ''}</td></tr>`)}</tbody></table>`
       : html`<p class="muted">${t('common.none')}</p>`}</div>`;
