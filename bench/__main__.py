@@ -24,8 +24,8 @@ BENCHMARKS = {
     "members": "bench.members",
     "hq": "bench.hq",
 }
-# Not in `all`: generates a multi-GB store (make bench-growth)
-EXTRA = {"growth": "bench.growth"}
+# Not in `all`: they generate multi-GB stores (make bench-growth, make bench-hq-reports)
+EXTRA = {"growth": "bench.growth", "hqreports": "bench.hqreports"}
 
 
 def main(argv: list[str] | None = None) -> int:

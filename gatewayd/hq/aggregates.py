@@ -59,14 +59,19 @@ class Deltas:
         stored (negative on a refund); `tenders` (method, signed amount)."""
         cost = uncosted = 0
         month = day[:6]
-        for sku, qty, amount, unit_cost in lines:
-            c = div_round(qty * unit_cost, 1000) if unit_cost is not None else 0
+        for sku, qty, amount, unit_cost in lines:  # the apply's hot loop: plain adds
             if unit_cost is None:
+                c = 0
                 uncosted += amount
-            cost += c
+            else:
+                c = div_round(qty * unit_cost, 1000)
+                cost += c
             n = 1 if qty >= 0 else -1
-            _add(self.items_day[(store, day, sku)], (qty, amount, c, n))
-            _add(self.items_month[(store, month, sku)], (qty, amount, c, n))
+            for row in (self.items_day[(store, day, sku)], self.items_month[(store, month, sku)]):
+                row[0] += qty
+                row[1] += amount
+                row[2] += c
+                row[3] += n
         refund = kind == "refund"
         _add(self.sales[(store, day, hour)],
              (0 if refund else 1, 1 if refund else 0, total, total if refund else 0,
