@@ -34,6 +34,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -216,7 +217,7 @@ def measure(store: HqStore, chain: Chain, backend: str, month_runs: int = 20,
             end = min(last, (m + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1))
             s = rng.choice(chain.stores)
             t0 = time.perf_counter()
-            store.read_sync(lambda tx, m=m, end=end, s=s: fn(tx, m.isoformat(), end.isoformat(), s))
+            store.read_sync(partial(fn, a=m.isoformat(), b=end.isoformat(), s=s))
             samples.append(time.perf_counter() - t0)
         t = Timing.of(samples)
         rows.append(Row(f"hqr.{backend}.month_store.{name}", value=t.p50, value_p99=t.pct(95),
@@ -224,7 +225,7 @@ def measure(store: HqStore, chain: Chain, backend: str, month_runs: int = 20,
         samples = []
         for _ in range(year_runs):
             t0 = time.perf_counter()
-            store.read_sync(lambda tx: fn(tx, first.isoformat(), last.isoformat(), None))
+            store.read_sync(partial(fn, a=first.isoformat(), b=last.isoformat(), s=None))
             samples.append(time.perf_counter() - t0)
         t = Timing.of(samples)
         rows.append(Row(f"hqr.{backend}.year_chain.{name}", value=t.p50, value_p99=t.pct(95),
