@@ -23,6 +23,7 @@ BENCHMARKS = {
     "stock": "bench.stock",
     "members": "bench.members",
     "hq": "bench.hq",
+    "hq_members": "bench.hq_members",
 }
 # Not in `all`: they generate multi-GB stores (make bench-growth, make bench-hq-reports)
 EXTRA = {"growth": "bench.growth", "hqreports": "bench.hqreports"}

@@ -126,11 +126,17 @@ class App:
         self.printing = PrintQueue(store, devices, publish)
         self.shifts = ShiftService(store, till, cfg.sale, publish=publish, devices=devices,
                                    printing=self.printing)
+        # master data from head office: applied as it comes, held changes at their time
+        self.master = MasterData(store, publish, local_items=cfg.hq.local_items,
+                                 changed=self._master_changed)
+        # the journal up to head office, once enrolled (DESIGN §8); never in a sale's way.
+        # Members and stock ask it online (a stored-value hold, the store's figures).
+        self.replicator = Replicator(store, till, cfg.hq, publish, self.master)
         self.members = MemberService(store, cfg.members, till.timezone, publish,
-                                     cash_taken=self.shifts.cash_taken)
+                                     cash_taken=self.shifts.cash_taken, hq=self.replicator)
         member_sale = MemberParticipant(self.members)
         self.inventory = InventoryService(store, till.store, till.till, cfg.inventory,
-                                          publish=publish)
+                                          publish=publish, hq=self.replicator)
         # the reports' running totals, after inventory: its stock moves value the lines
         self.running_totals = RunningTotals(store, ZoneInfo(till.timezone))
         # who takes part in a sale: a missing one is an error here, at start-up
@@ -158,17 +164,13 @@ class App:
         # what a scanned code is, in this order; anything else is an item (sale.add)
         self.scan_router = ScanRouter(self.sales, self.bus, publish, routes=(
             self.returns.scan_route, paycode_route(self.sales), self.member_checkout.scan_route))
-        # the journal up to head office, once enrolled (DESIGN §8); never in a sale's way
-        # master data from head office: applied as it comes, held changes at their time
-        self.master = MasterData(store, publish, local_items=cfg.hq.local_items,
-                                 changed=self._master_changed)
-        self.replicator = Replicator(store, till, cfg.hq, publish, self.master)
         self.tasks = [
             ("store.checkpoints", store.checkpoints),  # the WAL, out of the sales' commits
             ("print-queue", self.printing.run),
             ("sales", self.sales.run),
             ("scan-router", self.scan_router.run),
             ("members.daily", self.members.run_daily),
+            ("members.registry", self.members.run_registry),
             ("inventory.alerts", self.inventory.run),
             ("replication", self.replicator.run),
             ("master.held", self.master.run),
@@ -268,6 +270,7 @@ class App:
         if not failing:  # safe mode has no store: no backups, no replication
             out.update(self.maintenance.health())
             out["replication"] = self.replicator.status()
+            out["member_tenders"] = self.members.authorization_status()
         return out
 
     def _metrics_gauges(self) -> None:

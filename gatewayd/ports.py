@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from drivers.base import Device
+    from protocol.repl import Reply, TillRequest
 
 # publish(topic, data): an event for the subscribed clients (gatewayd.bus.Bus.publish)
 Publish = Callable[[str, dict[str, Any]], None]
@@ -42,3 +43,32 @@ class _NoDevices:
 
 NO_DEVICES: Devices = _NoDevices()
 
+
+
+class HqUnavailable(Exception):
+    """Head office cannot be asked now: the till is not connected, or it did not answer in
+    time. The caller applies its offline policy."""
+
+
+class HeadOffice(Protocol):
+    """The till's link to head office, for what must be decided online (DESIGN §8: money
+    that can be spent at more than one till): gatewayd.replication.Replicator."""
+
+    @property
+    def enrolled(self) -> bool:
+        """The till replicates to a head office (else it is a till on its own)."""
+        ...
+
+    @property
+    def online(self) -> bool:
+        """The link is up now."""
+        ...
+
+    @property
+    def acked(self) -> int:
+        """The highest journal seq head office has acknowledged, as this till knows it."""
+        ...
+
+    async def request(self, frame: TillRequest) -> Reply:
+        """Send a request and wait for its reply (HqUnavailable if it cannot be had)."""
+        ...

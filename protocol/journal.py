@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from protocol.methods.shifts import ReportFigures
 
-JOURNAL_SCHEMA_VERSION = 5
+JOURNAL_SCHEMA_VERSION = 6
 SCHEMA_CHANGES: dict[int, str] = {
     1: "the first declared schema: every kind journaled by gatewayd 0.1",
     2: "print.done.confirmed (false: sent to a printer without status); print.failed.error "
@@ -39,6 +39,8 @@ SCHEMA_CHANGES: dict[int, str] = {
        "when throttled; new kind auth.flood; day.reopened gains reopened_by (the manager)",
     5: "master data from head office (issue 15): new kinds master.applied (a batch applied "
        "or held for its time) and master.effective (held changes switched in at their time)",
+    6: "members across the chain (issue 15): new kind member.synced (a member's balance and "
+       "points as head office gave them)",
 }
 
 Fen = StrictInt
@@ -731,6 +733,18 @@ class MemberPurchase(EventData):
     points: StrictInt
     receipt_no: OptStr
     refund_of: OptStr = Field(default=None, description="refunds: the original sale's id")
+
+
+@event("member.synced")
+class MemberSynced(EventData):
+    """The till's copy of a member's ledgers set to what head office said the member may
+    spend (a member fetched from head office, or an online authorization). Not a ledger
+    entry: head office does not count it."""
+
+    member: Str
+    balance: Fen
+    points: StrictInt
+    source: Literal["lookup", "hold"]
 
 
 @event("coupon.issued")

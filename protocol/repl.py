@@ -14,6 +14,16 @@ two pure cores beside it decide what each end does with a frame:
 Enrollment rides the same subprotocol: `enroll {code, store, till, epoch}` answered by
 `enrolled {store, till, credential}` (an extension of the contract, so the till needs one
 URL for everything).
+
+Requests ride it too (extensions, while streaming): money that can be spent at more than one
+till is authorized online (DESIGN §8). The till sends `hold {id, member, ledger, amount,
+sale_id, code?, pending}` (the id is the idempotency key: a retry gets the same answer and
+never a second hold), `release {id}`, `lookup {id, code}` (a member this till does not
+know), `member {id, record}` (a member registered or edited here, for the registry) and
+`stock {id, skus}` (the store's stock and what is on its way to it);
+head office answers each with `reply {id, ok, result?, code?, message?}` after its commit.
+A refused request is a `reply` with ok false and a §4 error code, never `error` (which
+closes the link).
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StrictStr,
     TypeAdapter,
@@ -91,6 +102,78 @@ class Applied(_Frame):
     version: Seq
 
 
+class PendingEntry(_Frame):
+    """One of the till's own ledger entries head office may not hold yet."""
+
+    seq: Seq
+    delta: StrictInt
+
+
+Ledger = Literal["balance", "points", "coupon"]
+RequestId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+
+
+class Hold(_Frame):
+    """Authorize a stored-value, points or coupon tender: `amount` is fen of stored value,
+    points, or the coupon's fen; `code` the coupon's code. `pending`: the till's own
+    `member.balance`/`member.points` entries of this member after the seq it knows acked."""
+
+    type: Literal["hold"] = "hold"
+    id: RequestId
+    member: StrictStr | None
+    ledger: Ledger
+    amount: Annotated[StrictInt, Field(gt=0)]
+    sale_id: Ident
+    code: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
+    pending: Annotated[list[PendingEntry], Field(max_length=1000)] = []
+
+
+class Release(_Frame):
+    type: Literal["release"] = "release"
+    id: RequestId
+
+
+class MemberRecord(_Frame):
+    """A member's registry row as head office keeps it for the chain. It travels over the
+    link (TLS in production), not in the journal, which carries masked phones only."""
+
+    id: Ident
+    phone: Annotated[StrictStr, Field(min_length=1, max_length=32)]
+    name: Annotated[StrictStr, Field(max_length=200)]
+    birthday: StrictStr | None
+    card: StrictStr | None
+    qr: Ident
+    tier: Ident
+    active: StrictBool
+    referred_by: StrictStr | None
+    updated_at: StrictInt = Field(description="when the till changed the record, µs")
+
+
+class PutMember(_Frame):
+    """A member registered or edited at this till, for the chain's registry."""
+
+    type: Literal["member"] = "member"
+    id: RequestId
+    record: MemberRecord
+
+
+class StockQuery(_Frame):
+    """The till's store's stock as head office has it (all skus when `skus` is empty), and
+    the transfers and deliveries on their way to the store."""
+
+    type: Literal["stock"] = "stock"
+    id: RequestId
+    skus: Annotated[list[Ident], Field(max_length=1000)] = []
+    on_hand: StrictBool = True  # false: only the transfers (incoming, `transfer`)
+    transfer: Ident | None = None  # also this transfer's or delivery's state, by its number
+
+
+class Lookup(_Frame):
+    type: Literal["lookup"] = "lookup"
+    id: RequestId
+    code: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+
+
 class Enroll(_Frame):
     type: Literal["enroll"] = "enroll"
     code: Annotated[StrictStr, Field(min_length=1, max_length=64)]
@@ -129,6 +212,17 @@ class Master(_Frame):
     more: bool = False
 
 
+class Reply(_Frame):
+    """The answer to a request of the same id: `result` when ok, else `code` and `message`."""
+
+    type: Literal["reply"] = "reply"
+    id: RequestId
+    ok: StrictBool
+    result: dict[str, Any] | None = None
+    code: ErrorCode | None = None
+    message: StrictStr | None = None
+
+
 class Enrolled(_Frame):
     type: Literal["enrolled"] = "enrolled"
     store: Ident
@@ -142,8 +236,9 @@ class Error(_Frame):
     message: StrictStr
 
 
-TillFrame = Hello | Push | Applied | Enroll
-HqFrame = Welcome | Ack | Resend | Master | Enrolled | Error
+TillFrame = Hello | Push | Applied | Enroll | Hold | Release | Lookup | PutMember | StockQuery
+TillRequest = Hold | Release | Lookup | PutMember | StockQuery
+HqFrame = Welcome | Ack | Resend | Master | Reply | Enrolled | Error
 Frame = TillFrame | HqFrame
 _TILL_FRAMES = TypeAdapter(Annotated[TillFrame, Field(discriminator="type")])
 _HQ_FRAMES = TypeAdapter(Annotated[HqFrame, Field(discriminator="type")])
@@ -174,6 +269,9 @@ TRANSITIONS: dict[tuple[Side, State, str], State] = {
     (Side.HQ, State.STREAMING, "ack"): State.STREAMING,
     (Side.HQ, State.STREAMING, "resend"): State.STREAMING,
     (Side.HQ, State.STREAMING, "master"): State.STREAMING,
+    **{(Side.TILL, State.STREAMING, t): State.STREAMING for t in ("hold", "release", "lookup",
+                                                                  "member", "stock")},
+    (Side.HQ, State.STREAMING, "reply"): State.STREAMING,
     **{(Side.HQ, s, "error"): State.CLOSED for s in State if s is not State.CLOSED},
 }
 

@@ -35,7 +35,15 @@ def register(reg: Registry, inv: InventoryService) -> None:
 
     @reg.method("stock.get")
     async def stock_get(ctx: CallContext, p: StockSkuParams) -> dict[str, Any]:
-        return need_item(p.sku)
+        item = need_item(p.sku)
+        store = await inv.store_view(p.sku)
+        if store is not None:
+            item["store"] = store
+        return item
+
+    @reg.method("stock.incoming")
+    async def stock_incoming(ctx: CallContext, p: NoParams) -> dict[str, Any]:
+        return {"transfers": await inv.incoming()}
 
     @reg.method("stock.low")
     async def stock_low(ctx: CallContext, p: NoParams) -> dict[str, Any]:
@@ -68,6 +76,8 @@ def register(reg: Registry, inv: InventoryService) -> None:
     @reg.method("stock.transfer")
     async def stock_transfer(ctx: CallContext, p: StockTransferParams) -> dict[str, Any]:
         lines = dump(p.lines)
+        if p.direction == "in" and p.ref:
+            await inv.check_receipt(p.ref)
         return await inv.write(lambda tx: inv.transfer(
             tx, p.direction, p.peer.strip(), lines, ref=p.ref, note=p.note,
             operator=ctx.actor))

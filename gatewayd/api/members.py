@@ -36,8 +36,8 @@ def _us(value: datetime | None) -> int | None:
 def register(reg: Registry, svc: MemberService, checkout: MemberCheckout | None) -> None:
     cfg = svc.config
 
-    def member_id_of(code: str) -> str:
-        return svc.require(code)["id"]
+    async def member_id_of(code: str) -> str:
+        return (await svc.resolve(code))["id"]
 
     @reg.method("member.register")
     async def member_register(ctx: CallContext, p: MemberRegisterParams) -> dict[str, Any]:
@@ -45,7 +45,7 @@ def register(reg: Registry, svc: MemberService, checkout: MemberCheckout | None)
 
     @reg.method("member.get")
     async def member_get(ctx: CallContext, p: MemberCodeParams) -> dict[str, Any]:
-        row = svc.require(p.code)
+        row = await svc.resolve(p.code)
         kind, _ = core.code_kind(p.code, cfg.qr_prefix)
         # the full phone only to whoever gave it, or to a supervisor and above
         own = kind == "phone" or at_least(ctx.session.role or "viewer", "supervisor")
@@ -53,7 +53,7 @@ def register(reg: Registry, svc: MemberService, checkout: MemberCheckout | None)
 
     @reg.method("member.update")
     async def member_update(ctx: CallContext, p: MemberUpdateParams) -> dict[str, Any]:
-        row = svc.require(p.code)
+        row = await svc.resolve(p.code)
         fields = {k: getattr(p, k) for k in ("phone", "name", "birthday", "card", "active")
                   if getattr(p, k) is not None}
         if not fields:
@@ -65,27 +65,27 @@ def register(reg: Registry, svc: MemberService, checkout: MemberCheckout | None)
 
     @reg.method("member.topup")
     async def member_topup(ctx: CallContext, p: MemberTopupParams) -> dict[str, Any]:
-        return await svc.topup(member_id_of(p.code), p.amount, p.method, p.ref, ctx.actor)
+        return await svc.topup(await member_id_of(p.code), p.amount, p.method, p.ref, ctx.actor)
 
     @reg.method("member.history")
     async def member_history(ctx: CallContext, p: MemberHistoryParams) -> dict[str, Any]:
-        row = svc.require(p.code)
+        row = await svc.resolve(p.code)
         history = await svc.store.read(lambda snap: svc.history(row["id"], p.limit, snap))
         return {"member": svc.view(row), **history}
 
     @reg.method("member.redeem")
     async def member_redeem(ctx: CallContext, p: MemberRedeemParams) -> dict[str, Any]:
-        return await svc.redeem_reward(member_id_of(p.code), p.reward)
+        return await svc.redeem_reward(await member_id_of(p.code), p.reward)
 
     @reg.method("members.recompute")
     async def members_recompute(ctx: CallContext, p: MembersRecomputeParams) -> dict[str, Any]:
-        return await svc.recompute(member_id_of(p.code) if p.code else None)
+        return await svc.recompute(await member_id_of(p.code) if p.code else None)
 
     @reg.method("coupon.issue")
     async def coupon_issue(ctx: CallContext, p: CouponIssueParams) -> dict[str, Any]:
         if p.codes is not None and p.count != 1 and p.count != len(p.codes):
             raise MemberError("invalid_params", "give codes or count, not both")
-        member = member_id_of(p.member) if p.member else None
+        member = await member_id_of(p.member) if p.member else None
         codes = await svc.issue_coupons(p.amount, p.min_spend, _us(p.valid_from),
                                         _us(p.valid_to), p.valid_days, member, p.count,
                                         p.codes, p.batch)

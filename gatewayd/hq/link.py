@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import trio
 from websockets.exceptions import ConnectionClosed
 
-from gatewayd.hq import ingest, master
+from gatewayd.hq import ingest, master, members, stock
 from gatewayd.replication.replicator import first_failure
 from protocol import repl
 from protocol.codec import pack
@@ -112,6 +112,11 @@ async def _stream(hq: HqApp, ws: ServerConnection, conn: ReplConnection, link: i
                                          version=frame.version))
             hq.metrics.inc("gatewayd_hq_master_applied_total")
             continue
+        if isinstance(frame, repl.TillRequest):
+            reply = await _answer(hq, link, frame)
+            async with sending:
+                await ws.send(conn.send(reply))
+            continue
         assert isinstance(frame, repl.Push)
         repl.check_push(frame, link.epoch, limits.max_push_events)
         answer = await hq.store.write(partial(ingest.apply_push, link=link, push=frame))
@@ -184,6 +189,24 @@ def _by_bytes(rows: list[dict]) -> list[list[dict]]:
         out[-1].append(row)
         size += n
     return out
+
+
+async def _answer(hq: HqApp, link: ingest.Link, frame: repl.TillRequest) -> repl.Reply:
+    """A request answered after its commit; a refusal is a reply, the link stays up."""
+    try:
+        if isinstance(frame, repl.StockQuery):
+            result = await hq.store.read(partial(
+                stock.answer, store=link.store, till=link.till, epoch=link.epoch, frame=frame))
+        else:
+            result = await hq.store.write(partial(
+                members.answer, store=link.store, till=link.till, epoch=link.epoch,
+                frame=frame, ttl_s=hq.limits.hold_ttl_s))
+    except members.Refusal as exc:
+        hq.metrics.inc("gatewayd_hq_requests_total", type=frame.type, outcome=exc.code)
+        return repl.Reply(id=frame.id, ok=False, code=exc.code, message=exc.message,
+                          result=exc.details or None)
+    hq.metrics.inc("gatewayd_hq_requests_total", type=frame.type, outcome="ok")
+    return repl.Reply(id=frame.id, ok=True, result=result)
 
 
 def _who(live: LiveLink | None, ws: ServerConnection) -> str:

@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Any
 import trio
 from pydantic import ValidationError
 
-from gatewayd.hq import ingest, master, reports
+from gatewayd.hq import ingest, master, members, reports, stock
 from gatewayd.hq.db import HqStore, HqTx, now_us
+from gatewayd.members.core import mask_phone
 from gatewayd.reports import ReportError, Table
 from protocol.errors import ProtocolError
 from protocol.methods import SPECS
+from protocol.roles import at_least
 
 if TYPE_CHECKING:
     from gatewayd.hq.service import HqApp
@@ -305,6 +307,48 @@ def bind_master(registry: Registry, hq: HqApp) -> None:
         return {"operators": [{"id": e["key"], "name": e["data"]["name"],
                                "role": e["data"]["role"], "active": e["data"]["active"],
                                "version": e["version"]} for e in rows]}
+
+    @registry.method("hq.member.get")
+    async def hq_member_get(ctx: CallContext, p) -> dict[str, Any]:
+        found = await store.read(lambda tx: members.view(tx, p.code))
+        if found is None:
+            raise ProtocolError("not_found", "no member with that id, phone, card or QR code "
+                                "in the chain")
+        if not at_least(ctx.session.role or "viewer", "supervisor"):
+            found["member"]["phone"] = mask_phone(found["member"]["phone"])
+        return found
+
+    @registry.method("hq.member.ledger")
+    async def hq_member_ledger(ctx: CallContext, p) -> dict[str, Any]:
+        def read(tx: HqTx) -> dict[str, Any] | None:
+            row = members.find(tx, p.code)
+            if row is None:
+                return None
+            return {"member": row["id"], "entries": members.ledger(tx, row["id"], p.limit)}
+
+        found = await store.read(read)
+        if found is None:
+            raise ProtocolError("not_found", "no member with that id, phone, card or QR code "
+                                "in the chain")
+        return found
+
+    @registry.method("hq.stock")
+    async def hq_stock(ctx: CallContext, p) -> dict[str, Any]:
+        return await store.read(lambda tx: stock.store_stock(tx, p.store, p.sku))
+
+    @registry.method("hq.transfers")
+    async def hq_transfers(ctx: CallContext, p) -> dict[str, Any]:
+        return {"transfers": await store.read(lambda tx: stock.transfers(
+            tx, store=p.store, state=p.state, limit=p.limit))}
+
+    @registry.method("hq.delivery.create")
+    async def hq_delivery_create(ctx: CallContext, p) -> dict[str, Any]:
+        lines = [{"sku": ln.sku, "qty": ln.qty} for ln in p.lines]
+        try:
+            return await store.write(lambda tx: stock.create_delivery(
+                tx, p.from_store, p.to_store, lines, p.ref))
+        except stock.TransferError as exc:
+            raise ProtocolError("conflict", exc.message) from None
 
 
 def _refused(err: master.MasterError) -> ProtocolError:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from gatewayd.hq import aggregates
+from gatewayd.hq import aggregates, members, stock
 from gatewayd.hq.db import HqTx
 from protocol.codec import pack
 from protocol.journal import JournalRecord
@@ -114,6 +114,17 @@ def _aggregate(tx: HqTx, store: str, ev: JournalRecord, kind: str, d: dict[str, 
         [(method, amount) for method, amount in tenders])
 
 
+@projects("stock.transferred")
+def stock_transferred(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    twice = stock.transferred(tx, store, till, ev)
+    if twice is not None:  # the goods came in once: the second confirmation does not count
+        from gatewayd.hq.ingest import Alert, raise_alert  # ingest imports this module
+
+        raise_alert(tx, Alert("transfer_confirmed_twice", store, till, twice))
+        return
+    stock_moved(tx, store, till, epoch, ev)
+
+
 @projects("stock.*")
 def stock_moved(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
     moves = ev.data.get("moves")
@@ -127,16 +138,36 @@ def stock_moved(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) 
          for i, m in enumerate(moves)])
 
 
-@projects("member.*")
+@projects("member.points", "member.balance")
 def member_entry(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    """A ledger entry: stored once under its event key; it settles the hold it debits."""
     d = ev.data
-    if "delta" not in d or "member" not in d:
-        return  # registrations, tier changes: the member registry is part 2's
-    tx.execute(
+    n = tx.execute(
         "INSERT INTO member_entries(store, till, epoch, seq, at, member, what, delta, after,"
-        " reason, sale_id) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+        " reason, sale_id, ref) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
         (store, till, epoch, ev.seq, ev.at, d["member"], ev.kind.split(".", 1)[1], d["delta"],
-         d.get("after"), d.get("reason"), d.get("sale_id")))
+         d.get("after"), d.get("reason"), d.get("sale_id"), d.get("ref")))
+    if n:
+        members.entry_settles(tx, ev)
+
+
+@projects("coupon.issued")
+def coupon_issued(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    members.coupon_issued(tx, store, till, ev)
+
+
+@projects("coupon.redeemed")
+def coupon_redeemed(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    twice = members.coupon_redeemed(tx, store, till, ev)
+    if twice is not None:
+        from gatewayd.hq.ingest import Alert, raise_alert  # ingest imports this module
+
+        raise_alert(tx, Alert("coupon_spent_twice", store, till, twice))
+
+
+@projects("coupon.released")
+def coupon_released(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    members.coupon_released(tx, ev)
 
 
 @projects("shift.opened")
@@ -176,7 +207,7 @@ def day_reopened(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord)
         (store, till, ev.data["day"]))
 
 
-@projects("auth.*", "operator.*", "token.*", "pair.*", "approval.*", "sale.voided",
+@projects("auth.*", "operator.*", "token.*", "pair.*", "approval.*",
           "sale.price_overridden", "sale.discount", "drawer.opened", "receipt.reprinted")
 def audit(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
     d = ev.data
@@ -247,3 +278,7 @@ def till_alert(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -
     tx.execute("INSERT INTO till_live(store, till, alert, alert_at) VALUES (?,?,?,?)"
                " ON CONFLICT (store, till) DO UPDATE SET alert=excluded.alert,"
                " alert_at=excluded.alert_at", (store, till, text[:200], ev.at))
+@projects("sale.voided")
+def sale_voided(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    audit(tx, store, till, epoch, ev)
+    members.sale_voided(tx, ev.data["sale_id"])

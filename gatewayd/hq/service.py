@@ -66,6 +66,9 @@ HQ_PAGES = {"/": "hq/index.html", "/index.html": "hq/index.html"}  # HQ's own ba
 class Limits:
     max_push_events: int = 2000
     max_push_bytes: int = 4 << 20
+    # a stored-value/points/coupon hold that no entry, void or release has settled by then
+    # stops counting (its sale never reached head office)
+    hold_ttl_s: int = 86_400
 
 
 class HqAuth:

@@ -29,7 +29,10 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -43,11 +46,13 @@ from gatewayd.inventory.stock import (
     next_doc_no,
     set_threshold,
 )
+from gatewayd.ports import HqUnavailable
+from protocol import repl
 from protocol.codec import pack, unpack
 from protocol.errors import ProtocolError
 
 if TYPE_CHECKING:
-    from gatewayd.ports import Publish
+    from gatewayd.ports import HeadOffice, Publish
     from gatewayd.store.db import Store, Tx
     from gatewayd.store.reader import Reads
 
@@ -67,6 +72,13 @@ def _sale_id(sale: Any) -> str:
     if isinstance(sale, Mapping):
         return sale["id"]
     return sale.id
+
+
+def _cache_store_stock(tx: Tx, sku: str, on_hand: int, till_seq: int, as_of: int) -> None:
+    tx.execute("INSERT INTO store_stock(sku, on_hand, till_seq, as_of) VALUES (?,?,?,?)"
+               " ON CONFLICT (sku) DO UPDATE SET on_hand = excluded.on_hand,"
+               " till_seq = excluded.till_seq, as_of = excluded.as_of", (sku, on_hand, till_seq,
+                                                                        as_of))
 
 
 def _protocol(err: StockError) -> ProtocolError:
@@ -384,9 +396,10 @@ class InventoryService(Inventory):
     name = "inventory"
 
     def __init__(self, store: Store, store_id: str, till: str, config: InventoryConfig, *,
-                 publish: Publish):
+                 publish: Publish, hq: HeadOffice | None = None):
         super().__init__(store, store_id, till, config)
         self.emit = publish
+        self.hq = hq  # an enrolled till: the store's figures and transfers from head office
         self._wake: trio.Event | None = None
         self._token: trio.lowlevel.TrioToken | None = None
         self.on_pending = self._kick
@@ -399,6 +412,71 @@ class InventoryService(Inventory):
 
     def on_void(self, tx: Tx, wire: dict[str, Any]) -> None:
         self.on_sale_void(tx, wire)
+
+    # -- the store, not the till (head office's figures) ------------------------------------
+    async def _ask(self, **query: Any) -> dict[str, Any] | None:
+        """Head office's answer to a `stock` request; None when it cannot be asked."""
+        if self.hq is None or not self.hq.online:
+            return None
+        try:
+            reply = await self.hq.request(repl.StockQuery(id=str(uuid.uuid4()), **query))
+        except HqUnavailable:
+            return None
+        return reply.result if reply.ok else None
+
+    async def store_view(self, sku: str) -> dict[str, Any] | None:
+        """The store's on-hand of `sku`: head office's figure as of its last answer (asked
+        now when the link is up) plus this till's moves head office did not hold then, and
+        how old that figure is. None on a till on its own."""
+        if self.hq is None or not self.hq.enrolled:
+            return None
+        got = await self._ask(skus=[sku])
+        if got is not None:
+            figure = got["on_hand"].get(sku, 0)
+            await self.store.write(partial(_cache_store_stock, sku=sku, on_hand=figure,
+                                           till_seq=got["till_seq"], as_of=got["as_of"]))
+        row = self.store.one("SELECT on_hand, till_seq, as_of FROM store_stock WHERE sku = ?",
+                             (sku,))
+        if row is None:
+            return {"on_hand": None, "hq_on_hand": None, "own_moves": None, "as_of": None,
+                    "age_s": None}
+        own = self.store.scalar("SELECT COALESCE(SUM(qty), 0) FROM stock_moves WHERE sku = ?"
+                                " AND seq > ?", (sku, row["till_seq"]))
+        return {"on_hand": row["on_hand"] + own, "hq_on_hand": row["on_hand"], "own_moves": own,
+                "as_of": utc(row["as_of"]),
+                "age_s": round(max(0, time.time() * 1e6 - row["as_of"]) / 1e6, 3)}
+
+    async def incoming(self) -> list[dict[str, Any]]:
+        """Transfers and deliveries on their way to this store (head office's list)."""
+        if self.hq is None or not self.hq.enrolled:
+            raise ProtocolError("not_found", "this till is not enrolled at head office: "
+                                "there is no chain to send it goods")
+        got = await self._ask(on_hand=False)
+        if got is None:
+            raise ProtocolError("device_offline", "head office cannot be reached now; the "
+                                "pending receipts are listed when it can")
+        return got["incoming"]
+
+    async def check_receipt(self, ref: str) -> None:
+        """Before a transfer in with `ref`: not confirmed here already, and (when head office
+        can be asked) sent to this store and not confirmed by another till."""
+        mine = self.store.one("SELECT no FROM stock_docs WHERE kind = 'transfer_in' AND ref = ?",
+                              (ref,))
+        if mine is not None:
+            raise ProtocolError("conflict", f"transfer {ref} was already received here as "
+                                f"{mine['no']}", {"received_no": mine["no"]})
+        got = await self._ask(on_hand=False, transfer=ref)
+        found = got.get("transfer") if got is not None else None
+        if found is None:
+            return  # not a transfer head office knows (or offline): the till's word stands
+        if found["to_store"] != self.store_id:
+            raise ProtocolError("conflict", f"transfer {ref} goes to store {found['to_store']},"
+                                f" not {self.store_id}")
+        if found["state"] == "received":
+            raise ProtocolError(
+                "conflict", f"transfer {ref} was already received as {found['received_no']} "
+                f"at {found['to_store']}/{found['received_till']}",
+                {"received_no": found["received_no"], "till": found["received_till"]})
 
     def publish(self, alerts: list[dict[str, Any]]) -> None:
         for alert in alerts:

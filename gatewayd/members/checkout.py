@@ -13,6 +13,11 @@ gatewayd/sales/parts.py); what it does runs INSIDE the sale's own transaction:
                  policy's member_pricing
     amount/take  `sale.tender {method: stored_value|points}` paid from the member's ledger:
                  the tender provider of both methods
+    authorize    on an enrolled till, before the sale's transaction: head office holds the
+                 amount (a `hold` on the link, its id the idempotency key), or, when it
+                 cannot be reached, the offline policy decides ([members] offline_*); the
+                 tender then takes exactly that (`Authorized`), and a failed transaction
+                 releases the hold
 
 `MemberCheckout(members, sales)` is built after the sale service: `attach` (sale.member,
 through the sale's `set_member`), `pay_coupon` (sale.coupon, a tender provider for one
@@ -22,15 +27,20 @@ uses only the sale service's public calls. The methods: gatewayd/api/members.py.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gatewayd.members import core, ledger
 from gatewayd.members.ledger import MemberError
+from gatewayd.ports import HqUnavailable
 from gatewayd.sales.pricing import Member
 from gatewayd.sales.scan import ScanRoute
+from protocol import repl
 
 if TYPE_CHECKING:
     from gatewayd.members.service import MemberService
+    from gatewayd.sales.parts import TenderProvider
     from gatewayd.sales.records import Loaded
     from gatewayd.sales.service import SaleService
     from gatewayd.store.db import Tx
@@ -112,12 +122,154 @@ class MemberParticipant:
     def take(self, tx: Tx, st: Loaded, method: str, amount: int) -> None:
         ledger.tender(tx, self.cfg, st.sale["member"], st.sale["id"], method, amount)
 
+    async def authorize(self, st: Loaded, method: str, amount: int) -> TenderProvider:
+        which = "balance" if method == "stored_value" else "points"
+        units = amount if which == "balance" else amount // self.cfg.point_value
+        auth = await authorize(self.members, which, st.sale["member"], st.sale["id"], units)
+        return self if auth is None else Authorized(self, auth, amount)
+
+    async def release(self, bound: TenderProvider) -> None:
+        if isinstance(bound, Authorized):
+            await release(self.members, bound.auth)
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """Who let a stored-value, points or coupon tender through: head office (`hq`, a hold
+    of this id) or the offline policy (`offline`: "allow" or a limit per member per day)."""
+
+    id: str
+    ledger: str  # balance | points | coupon
+    amount: int  # fen of stored value, points, or the coupon's fen
+    mode: str  # hq | offline
+    available: int | None = None  # hq: what the member had across the chain before it
+    policy: str | int | None = None  # offline: the policy applied
+    why: str | None = None  # offline: why head office was not asked
+
+    def view(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "ledger": self.ledger, "amount": self.amount,
+                               "mode": self.mode}
+        if self.policy is not None:
+            out["policy"] = self.policy
+        if self.why is not None:
+            out["offline_reason"] = self.why
+        return out
+
+
+def _noun(which: str) -> str:
+    return {"balance": "stored value", "points": "points", "coupon": "a coupon"}[which]
+
+
+async def authorize(members: MemberService, which: str, member_id: str | None, sale_id: str,
+                    amount: int, code: str | None = None) -> Authorization | None:
+    """Head office's hold on `amount` of the member's `which` ledger (or the coupon), or the
+    offline policy's answer; None for a till on its own (its own ledger is the truth)."""
+    hq = members.hq
+    if hq is None or not hq.enrolled:
+        return None
+    hold_id = str(uuid.uuid4())
+    pending: list[repl.PendingEntry] = []
+    if member_id is not None and which != "coupon":
+        pending = [repl.PendingEntry(seq=r["seq"], delta=r["delta"]) for r in members.store.all(
+            "SELECT seq, delta FROM member_moves WHERE member_id = ? AND what = ? AND seq > ?"
+            " ORDER BY seq LIMIT 1000", (member_id, which, hq.acked))]
+    frame = repl.Hold(id=hold_id, member=member_id, ledger=which,  # type: ignore[arg-type]
+                      amount=amount, sale_id=sale_id, code=code, pending=pending)
+    try:
+        reply = await hq.request(frame)
+    except HqUnavailable as exc:
+        policy = members.config.offline_policy(which)
+        if policy == "refuse":
+            raise MemberError(
+                "payment_declined", f"head office cannot be reached ({exc}), and {_noun(which)} "
+                "is refused offline by this till's policy", {"offline": True, "policy": policy,
+                                                            "ledger": which}) from None
+        return Authorization(hold_id, which, amount, "offline", policy=policy, why=str(exc))
+    if not reply.ok:
+        raise MemberError(reply.code or "payment_declined",
+                          f"head office refused: {reply.message}",
+                          {**(reply.result or {}), "ledger": which, "hold": hold_id})
+    result = reply.result or {}
+    return Authorization(hold_id, which, amount, "hq", available=result.get("available"))
+
+
+async def release(members: MemberService, auth: Authorization) -> None:
+    """Give an online hold back (the tender's transaction failed). If head office cannot be
+    told now, the hold ends when it expires there."""
+    if auth.mode != "hq" or members.hq is None:
+        return
+    try:
+        await members.hq.request(repl.Release(id=auth.id))
+    except HqUnavailable:
+        pass
+
+
+def record(tx: Tx, members: MemberService, auth: Authorization, sale_id: str,
+           member_id: str | None, code: str | None = None) -> None:
+    """In the tender's transaction: the offline limit checked, the authorization recorded,
+    and, after an online hold, the till's copy of the ledger set to head office's figure."""
+    day = members.today().isoformat()
+    if auth.mode == "offline" and isinstance(auth.policy, int):
+        taken = ledger.offline_taken(tx, member_id, auth.ledger, day)
+        if taken + auth.amount > auth.policy:
+            raise MemberError(
+                "payment_declined",
+                f"head office cannot be reached, and this till's offline limit for "
+                f"{_noun(auth.ledger)} is {auth.policy} per member per day ({taken} taken "
+                "today)", {"offline": True, "policy": auth.policy, "taken": taken,
+                           "ledger": auth.ledger})
+    if auth.mode == "hq" and auth.available is not None and member_id is not None:
+        row = ledger.member_row(tx, member_id)
+        balance = auth.available if auth.ledger == "balance" else row["balance"]
+        points = auth.available if auth.ledger == "points" else row["points"]
+        ledger.sync(tx, member_id, balance, points, "hold")
+    ledger.record_authorization(tx, auth.id, sale_id, member_id, auth.ledger, auth.amount,
+                                code, auth.mode, day)
+
+
+class Authorized:
+    """The stored-value or points tender head office (or the offline policy) authorized:
+    takes exactly that amount, its ledger entry's ref the hold id."""
+
+    def __init__(self, participant: MemberParticipant, auth: Authorization, amount: int):
+        self.participant = participant
+        self.auth = auth
+        self.fen = amount
+        self.tender_ref = f"{auth.mode}:{auth.id}"
+        self.authorization = auth.view()
+
+    def amount(self, tx: Tx, st: Loaded, method: str, requested: int | None, due: int) -> int:
+        return self.fen
+
+    def take(self, tx: Tx, st: Loaded, method: str, amount: int) -> None:
+        p = self.participant
+        record(tx, p.members, self.auth, st.sale["id"], st.sale["member"])
+        ledger.tender(tx, p.cfg, st.sale["member"], st.sale["id"], method, amount,
+                      ref=self.auth.id)
+
 
 class CouponTender:
-    """One coupon (券) as a voucher tender: worth its amount, at most what is due."""
+    """One coupon (券) as a voucher tender: worth its amount, at most what is due. On an
+    enrolled till head office holds the coupon first, so it is spent once in the chain."""
 
-    def __init__(self, code: str):
+    def __init__(self, members: MemberService, code: str):
+        self.members = members
         self.code = code
+        self.auth: Authorization | None = None
+        self.authorization: dict[str, Any] | None = None
+
+    async def authorize(self, st: Loaded, method: str, amount: int) -> TenderProvider:
+        auth = await authorize(self.members, "coupon", st.sale["member"], st.sale["id"],
+                               amount, self.code)
+        if auth is None:
+            return self
+        bound = CouponTender(self.members, self.code)
+        bound.auth, bound.authorization = auth, auth.view()
+        return bound
+
+    async def release(self, bound: TenderProvider) -> None:
+        if isinstance(bound, CouponTender) and bound.auth is not None:
+            await release(self.members, bound.auth)
 
     def amount(self, tx: Tx, st: Loaded, method: str, requested: int | None, due: int) -> int:
         if not st.live_lines:
@@ -126,6 +278,8 @@ class CouponTender:
         return min(row["amount"], due)
 
     def take(self, tx: Tx, st: Loaded, method: str, amount: int) -> None:
+        if self.auth is not None:
+            record(tx, self.members, self.auth, st.sale["id"], st.sale["member"], self.code)
         ledger.redeem_coupon(tx, self.code, st.sale["id"], st.sale["total"], st.sale["member"])
 
 
@@ -138,7 +292,12 @@ class MemberCheckout:
     async def attach(self, operator: str | None, code: str | None) -> dict[str, Any]:
         """sale.member: the member (or none, with no code) on the open sale, opening one."""
         svc, cfg = self.members, self.members.config
-        row = svc.require(code) if code else None
+        row = svc.find(code) if code else None
+        if row is not None:  # what the member may spend across the chain, when HQ answers
+            await svc.refresh(row["id"])
+            row = svc.by_id(row["id"])
+        elif code:
+            row = await svc.resolve(code)  # registered at another till: from head office
         if row is not None and not row["active"]:
             raise MemberError("conflict", "the member is deactivated")
         today = svc.today()
@@ -153,4 +312,5 @@ class MemberCheckout:
 
     async def pay_coupon(self, operator: str | None, code: str) -> dict[str, Any]:
         """sale.coupon: a coupon pays (part of) the sale."""
-        return await self.sales.tender_from(CouponTender(code), operator, "voucher", None, code)
+        return await self.sales.tender_from(CouponTender(self.members, code), operator,
+                                            "voucher", None, code)

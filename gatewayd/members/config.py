@@ -13,6 +13,12 @@
     referral_points = 200               # to the referrer on the referred member's 1st purchase
     referral_coupon = { amount = 1000, min_spend = 5000, valid_days = 30 }  # to the new member
 
+    # an enrolled till asks head office before it takes stored value, points or a coupon
+    # (DESIGN §8); when head office cannot be reached:
+    offline_stored_value = "refuse"     # or fen per member per day this till may take
+    offline_points = "refuse"           # or points per member per day
+    offline_coupons = "refuse"          # or "allow" (a coupon may then be spent twice)
+
     [[members.tiers]]                   # lowest first; the first has min_spend 0
     id = "normal"                       # (these three tiers are the default)
     name = "普通"
@@ -45,9 +51,11 @@ Money is int fen, percentages basis points (DESIGN §3).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+OfflineLimit = Literal["refuse"] | Annotated[int, Field(ge=0)]
 
 
 class MembersConfigError(ValueError):
@@ -117,6 +125,15 @@ class MembersConfig(_M):
     referral_points: int = Field(default=200, ge=0)
     referral_coupon: CouponTemplate | None = None
     rewards: list[Reward] = Field(default_factory=list)
+    offline_stored_value: OfflineLimit = "refuse"
+    offline_points: OfflineLimit = "refuse"
+    offline_coupons: Literal["refuse", "allow"] = "refuse"
+
+    def offline_policy(self, ledger: str) -> str | int:
+        """What an enrolled till does without head office: "refuse", "allow" (coupons) or
+        how much it may take per member per day (fen of stored value, points)."""
+        return {"balance": self.offline_stored_value, "points": self.offline_points,
+                "coupon": self.offline_coupons}[ledger]
 
     @model_validator(mode="after")
     def _check(self) -> MembersConfig:

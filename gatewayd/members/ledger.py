@@ -5,6 +5,8 @@ a completed sale, its points and its stored-value payment are one fact (issue 6)
 Journal events (phones always masked; `member` is the member id):
 
     member.registered {member, phone, name, tier, card, referred_by}
+    member.synced     {member, balance, points, source}: the till's copy set to head
+                      office's figures (a member fetched from it, an online hold)
     member.updated    {member, fields: [names], active, phone?}
     member.points     {member, delta, before, after, reason, sale_id?, ref?}
     member.balance    {member, delta, before, after, reason, sale_id?, ref?, method?}
@@ -70,9 +72,9 @@ def register(
     tier = cfg.tiers[0].id
     tx.execute(
         "INSERT INTO members(id, phone, name, birthday, card, qr, tier, referred_by,"
-        " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        " created_at, updated_at, record_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         (member_id, phone, name, birthday, card, secrets.token_hex(12), tier, referrer,
-         tx.at, tx.at),
+         tx.at, tx.at, tx.at),
     )
     tx.append("member.registered", {
         "member": member_id, "phone": core.mask_phone(phone), "name": name, "tier": tier,
@@ -99,8 +101,8 @@ def update(tx: Tx, member_id: str, fields: Mapping[str, Any]) -> list[str]:
         return []
     sets = ", ".join(f"{k} = ?" for k in changed)
     values = [int(v) if isinstance(v, bool) else v for v in changed.values()]
-    tx.execute(f"UPDATE members SET {sets}, updated_at = ? WHERE id = ?",
-               (*values, tx.at, member_id))
+    tx.execute(f"UPDATE members SET {sets}, updated_at = ?, record_at = ? WHERE id = ?",
+               (*values, tx.at, tx.at, member_id))
     data: dict[str, Any] = {"member": member_id, "fields": sorted(changed),
                             "active": bool(changed.get("active", row["active"]))}
     if "phone" in changed:
@@ -155,20 +157,24 @@ def move_points(tx: Tx, cfg: MembersConfig, member_id: str, delta: int, reason: 
             "INSERT INTO member_point_lots(member_id, earned_at, expires_at, remaining, sale_id)"
             " VALUES (?,?,?,?,?)", (member_id, tx.at, expires, delta, sale_id))
     else:
-        need = -delta
-        for lot in tx.execute(
-            "SELECT id, remaining FROM member_point_lots WHERE member_id = ? AND remaining > 0"
-            " ORDER BY earned_at, id", (member_id,)
-        ).fetchall():
-            take = min(need, lot["remaining"])
-            tx.execute("UPDATE member_point_lots SET remaining = remaining - ? WHERE id = ?",
-                       (take, lot["id"]))
-            need -= take
-            if need == 0:
-                break
-        if need:  # the projection and the lots disagree: never silently
-            raise MemberError("internal", "point lots do not cover the member's points")
+        _spend_lots(tx, member_id, -delta)
     return after
+
+
+def _spend_lots(tx: Tx, member_id: str, need: int) -> None:
+    """Take `need` points from the member's lots, oldest first."""
+    for lot in tx.execute(
+        "SELECT id, remaining FROM member_point_lots WHERE member_id = ? AND remaining > 0"
+        " ORDER BY earned_at, id", (member_id,)
+    ).fetchall():
+        take = min(need, lot["remaining"])
+        tx.execute("UPDATE member_point_lots SET remaining = remaining - ? WHERE id = ?",
+                   (take, lot["id"]))
+        need -= take
+        if need == 0:
+            break
+    if need:  # the projection and the lots disagree: never silently
+        raise MemberError("internal", "point lots do not cover the member's points")
 
 
 def expire_points(tx: Tx, member_id: str) -> int:
@@ -354,6 +360,9 @@ def replay(events: Iterable[JournalEvent]) -> dict[str, dict[str, int]]:
     for ev in events:
         if ev.kind == "member.registered":
             state[ev.data["member"]] = {"points": 0, "balance": 0}
+        elif ev.kind == "member.synced":
+            state[ev.data["member"]] = {"points": ev.data["points"],
+                                        "balance": ev.data["balance"]}
         elif ev.kind in ("member.points", "member.balance"):
             what = ev.kind.split(".")[1]
             d = ev.data
@@ -369,7 +378,7 @@ TENDER_METHODS = ("stored_value", "points")
 
 
 def tender(tx: Tx, cfg: MembersConfig, member_id: str | None, sale_id: str, method: str,
-           amount: int) -> dict[str, Any]:
+           amount: int, ref: str | None = None) -> dict[str, Any]:
     """Take a stored-value or points tender of `amount` fen now (like a card charge): the
     balance or points go down in the tender's transaction, or nothing changes (`conflict`
     when there is not enough). Points: `amount` must be a whole number of points
@@ -382,14 +391,14 @@ def tender(tx: Tx, cfg: MembersConfig, member_id: str | None, sale_id: str, meth
     if amount <= 0:
         raise MemberError("invalid_params", "amount must be > 0")
     if method == "stored_value":
-        after = move_balance(tx, member_id, -amount, "tender", sale_id=sale_id)
+        after = move_balance(tx, member_id, -amount, "tender", sale_id=sale_id, ref=ref)
         return {"method": method, "amount": amount, "balance": after}
     if method == "points":
         if amount % cfg.point_value:
             raise MemberError("invalid_params", f"a points tender is a whole number of points: "
                               f"a multiple of {cfg.point_value} fen")
         points = amount // cfg.point_value
-        after = move_points(tx, cfg, member_id, -points, "tender", sale_id=sale_id)
+        after = move_points(tx, cfg, member_id, -points, "tender", sale_id=sale_id, ref=ref)
         return {"method": method, "amount": amount, "points": points, "points_after": after}
     raise MemberError("invalid_params", f"{method} is not a member tender")
 
@@ -427,6 +436,8 @@ def void_sale(tx: Tx, cfg: MembersConfig, sale_id: str) -> dict[str, int]:
                     move_points(tx, cfg, r["member_id"], -r["d"], "tender_void", sale_id=sale_id)
                 back[what] += -r["d"]
     release_coupons(tx, sale_id)
+    tx.execute("UPDATE member_authorizations SET state = 'voided' WHERE sale_id = ?",
+               (sale_id,))
     return back
 
 
@@ -570,3 +581,74 @@ def refund_tender(tx: Tx, cfg: MembersConfig, original_id: str, refund_id: str, 
         after = move_points(tx, cfg, member_id, units, "refund", sale_id=refund_id,
                             ref=original_id)
     return {"method": method, "amount": amount, what: after}
+
+
+# -- the chain: head office's figures, authorizations ------------------------------------------
+def sync(tx: Tx, member_id: str, balance: int, points: int, source: str) -> None:
+    """Set the till's copy of the member's ledgers to head office's figures (what the member
+    may spend across the chain). Points: lots are added (no expiry: head office's figure
+    already left out what expired) or spent oldest first."""
+    row = member_row(tx, member_id)
+    if (row["balance"], row["points"]) == (balance, points):
+        return
+    if points > row["points"]:
+        tx.execute("INSERT INTO member_point_lots(member_id, earned_at, expires_at, remaining)"
+                   " VALUES (?,?,NULL,?)", (member_id, tx.at, points - row["points"]))
+    elif points < row["points"]:
+        _spend_lots(tx, member_id, row["points"] - points)
+    tx.execute("UPDATE members SET balance = ?, points = ?, updated_at = ? WHERE id = ?",
+               (balance, points, tx.at, member_id))
+    tx.append("member.synced", {"member": member_id, "balance": balance, "points": points,
+                                "source": source})
+
+
+def import_member(tx: Tx, snapshot: Mapping[str, Any]) -> str:
+    """A member head office knows and this till does not (registered at another till): its
+    registry row, its figures and its unused coupons, cached here. Not a registration: no
+    member.registered (head office has the member's record already)."""
+    m = snapshot["member"]
+    if tx.one("SELECT 1 FROM members WHERE id = ?", (m["id"],)) is None:
+        clash = tx.one("SELECT id FROM members WHERE phone = ? OR (card IS NOT NULL AND"
+                       " card = ?)", (m["phone"], m["card"]))
+        if clash is not None:
+            raise MemberError("conflict", f"this till has another member with phone "
+                              f"{core.mask_phone(m['phone'])} or card {m['card']}: resolve "
+                              "it at head office", {"member": clash["id"]})
+        tx.execute(
+            "INSERT INTO members(id, phone, name, birthday, card, qr, tier, active,"
+            " referred_by, referral_done, created_at, updated_at, record_at, hq_record_at)"
+            " VALUES (?,?,?,?,?,?,?,?,NULL,1,?,?,?,?)",
+            (m["id"], m["phone"], m["name"], m["birthday"], m["card"], m["qr"], m["tier"],
+             int(m["active"]), tx.at, tx.at, m["updated_at"], m["updated_at"]))
+    else:  # head office's record, unless this till changed it since (it sends that up)
+        tx.execute("UPDATE members SET phone = ?, name = ?, birthday = ?, card = ?, tier = ?,"
+                   " active = ?, record_at = ?, hq_record_at = ? WHERE id = ?"
+                   " AND record_at <= ?",
+                   (m["phone"], m["name"], m["birthday"], m["card"], m["tier"],
+                    int(m["active"]), m["updated_at"], m["updated_at"], m["id"],
+                    m["updated_at"]))
+    for c in snapshot.get("coupons", []):
+        tx.execute(
+            "INSERT INTO coupons(code, member_id, amount, min_spend, valid_from, valid_to,"
+            " source, created_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+            (c["code"], m["id"], c["amount"], c["min_spend"], c["valid_from"], c["valid_to"],
+             c["source"], tx.at))
+    sync(tx, m["id"], snapshot["balance"], snapshot["points"], "lookup")
+    return m["id"]
+
+
+def offline_taken(tx: Tx, member_id: str | None, ledger: str, day: str) -> int:
+    """What this till took of `ledger` offline today for the member (the offline limit)."""
+    return tx.scalar(
+        "SELECT COALESCE(SUM(amount), 0) FROM member_authorizations WHERE member_id IS ?"
+        " AND ledger = ? AND day = ? AND mode = 'offline' AND state = 'taken'",
+        (member_id, ledger, day))
+
+
+def record_authorization(tx: Tx, hold_id: str, sale_id: str, member_id: str | None,
+                         ledger: str, amount: int, code: str | None, mode: str,
+                         day: str) -> None:
+    tx.execute(
+        "INSERT INTO member_authorizations(id, sale_id, member_id, ledger, amount, code, mode,"
+        " day, state, at) VALUES (?,?,?,?,?,?,?,?,'taken',?)",
+        (hold_id, sale_id, member_id, ledger, amount, code, mode, day, tx.at))

@@ -8,22 +8,31 @@ everything else — events, journal data, sale/receipt/display data, history, li
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+import trio
 
 from gatewayd.members import core, ledger
 from gatewayd.members.config import MembersConfig, parse_members_config
 from gatewayd.members.ledger import MemberError
+from gatewayd.ports import HqUnavailable
 from gatewayd.sales.pricing import Member as PricingMember
+from protocol import repl
 
 if TYPE_CHECKING:
     import sqlite3
 
+    from gatewayd.ports import HeadOffice
     from gatewayd.store.db import Store, Tx
     from gatewayd.store.reader import Reads
 
+log = logging.getLogger("gatewayd.members")
 _COLS = "id, phone, name, birthday, card, qr, tier, active, points, balance, referred_by," \
         " first_sale, created_at, updated_at"
 
@@ -31,7 +40,8 @@ _COLS = "id, phone, name, birthday, card, qr, tier, active, points, balance, ref
 class MemberService:
     def __init__(self, store: Store, config: MembersConfig | dict[str, Any] | None = None,
                  timezone: str = "Asia/Shanghai", emit=None, *,
-                 cash_taken: Callable[[Tx, int, str, str | None], Any] | None = None):
+                 cash_taken: Callable[[Tx, int, str, str | None], Any] | None = None,
+                 hq: HeadOffice | None = None):
         self.store = store
         self.config = (config if isinstance(config, MembersConfig)
                        else parse_members_config(config))
@@ -39,6 +49,9 @@ class MemberService:
         self.emit = emit or (lambda topic, data: None)
         # (tx, amount, reason, operator): cash taken into the drawer (the shift's paid-in)
         self.cash_taken = cash_taken
+        # the link to head office (an enrolled till): members of other tills, online holds
+        self.hq = hq
+        self._record_changed = trio.Event()
 
     # -- reads ------------------------------------------------------------------------------
     def find(self, code: str) -> sqlite3.Row | None:
@@ -60,6 +73,84 @@ class MemberService:
         if row is None:
             raise MemberError("not_found", "no member with that phone, card or QR code")
         return row
+
+    async def resolve(self, code: str) -> sqlite3.Row:
+        """`require`, and a member this till does not know is asked of head office (a
+        member registered at another till of the chain) and cached here; offline, a member
+        already known keeps working and an unknown one is not_found, saying why."""
+        row = self.find(code)
+        if row is not None or self.hq is None or not self.hq.enrolled:
+            return row if row is not None else self.require(code)
+        _kind, key = core.code_kind(code, self.config.qr_prefix)
+        try:
+            reply = await self.hq.request(repl.Lookup(id=str(uuid.uuid4()), code=key.strip()))
+        except HqUnavailable as exc:
+            raise MemberError("not_found", "no member with that phone, card or QR code on "
+                              f"this till, and head office cannot be asked: {exc}",
+                              {"offline": True}) from None
+        if not reply.ok or reply.result is None:
+            raise MemberError(reply.code or "not_found", reply.message or "no such member")
+        snapshot = reply.result
+        member_id = await self.write(lambda tx: ledger.import_member(tx, snapshot))
+        self.emit("members.synced", {"member": member_id,
+                                     "phone": core.mask_phone(snapshot["member"]["phone"])})
+        return self.by_id(member_id)
+
+    async def run_registry(self, idle_s: float = 2.0) -> None:
+        """A task of the daemon: members registered or edited here go to head office's
+        registry (a `member` request each), oldest first, whenever the link is up."""
+        while True:
+            sent = await self._send_records()
+            if not sent:
+                with trio.move_on_after(idle_s):
+                    await self._record_changed.wait()
+                self._record_changed = trio.Event()
+
+    async def _send_records(self, batch: int = 100) -> int:
+        if self.hq is None or not self.hq.online:
+            return 0
+        rows = self.store.all(
+            f"SELECT {_COLS}, record_at FROM members WHERE record_at IS NOT NULL AND"
+            " (hq_record_at IS NULL OR hq_record_at < record_at) ORDER BY record_at LIMIT ?",
+            (batch,))
+        for row in rows:
+            record = repl.MemberRecord(
+                id=row["id"], phone=row["phone"], name=row["name"], birthday=row["birthday"],
+                card=row["card"], qr=row["qr"], tier=row["tier"], active=bool(row["active"]),
+                referred_by=row["referred_by"], updated_at=row["record_at"])
+            try:
+                reply = await self.hq.request(repl.PutMember(id=str(uuid.uuid4()),
+                                                             record=record))
+            except HqUnavailable:
+                return 0
+            if not reply.ok:  # a record head office cannot take: not sent again and again
+                log.warning("head office refused member %s: %s", row["id"], reply.message)
+            await self.store.write(partial(_record_sent, member_id=row["id"],
+                                           record_at=row["record_at"]))
+        return len(rows)
+
+    def authorization_status(self) -> dict[str, Any]:
+        """Who authorizes stored value, points and coupons now (system.health)."""
+        cfg = self.config
+        if self.hq is None or not self.hq.enrolled:
+            mode = "local"
+        else:
+            mode = "hq" if self.hq.online else "offline"
+        return {"mode": mode, "offline_stored_value": cfg.offline_stored_value,
+                "offline_points": cfg.offline_points, "offline_coupons": cfg.offline_coupons}
+
+    async def refresh(self, member_id: str) -> None:
+        """The member's figures from head office (what it may spend across the chain, and
+        coupons issued elsewhere); nothing changes when head office cannot be asked."""
+        if self.hq is None or not self.hq.enrolled:
+            return
+        try:
+            reply = await self.hq.request(repl.Lookup(id=str(uuid.uuid4()), code=member_id))
+        except HqUnavailable:
+            return
+        if reply.ok and reply.result is not None:
+            snapshot = reply.result
+            await self.write(lambda tx: ledger.import_member(tx, snapshot))
 
     def get(self, member_id: str) -> sqlite3.Row | None:
         return self.store.one(f"SELECT {_COLS} FROM members WHERE id = ?", (member_id,))
@@ -145,12 +236,27 @@ class MemberService:
             raise MemberError("invalid_params", str(exc)) from None
         ref_id = None
         if referrer is not None:
-            ref_row = self.require(referrer)
+            ref_row = await self.resolve(referrer)
             ref_id = ref_row["id"]
+        await self._not_in_chain(phone)
         member_id = await self.write(lambda tx: ledger.register(
             tx, self.config, phone, name, birthday, card, ref_id))
+        self._record_changed.set()
         self.emit("members.registered", {"member": member_id, "phone": core.mask_phone(phone)})
         return self.view(self.by_id(member_id), own=True)
+
+    async def _not_in_chain(self, phone: str) -> None:
+        """A phone registered at another till is that member (conflict), when head office
+        can be asked; offline the till's own check is all there is."""
+        if self.hq is None or not self.hq.enrolled or self.find(phone) is not None:
+            return
+        try:
+            reply = await self.hq.request(repl.Lookup(id=str(uuid.uuid4()), code=phone))
+        except HqUnavailable:
+            return
+        if reply.ok:
+            raise MemberError("conflict", f"phone {core.mask_phone(phone)} is already a member "
+                              "(registered at another till of the chain)")
 
     async def update(self, member_id: str, fields: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -161,6 +267,7 @@ class MemberService:
         except ValueError as exc:
             raise MemberError("invalid_params", str(exc)) from None
         changed = await self.write(lambda tx: ledger.update(tx, member_id, fields))
+        self._record_changed.set()
         return {"member": self.view(self.by_id(member_id), own=True), "changed": changed}
 
     async def topup(self, member_id: str, amount: int, method: str,
@@ -267,6 +374,10 @@ class MemberService:
             (member_id, limit))]
         return {"purchases": purchases, "points": moves["points"],
                 "balance": moves["balance"], "coupons": coupons}
+
+
+def _record_sent(tx: Tx, member_id: str, record_at: int) -> None:
+    tx.execute("UPDATE members SET hq_record_at = ? WHERE id = ?", (record_at, member_id))
 
 
 def ts(us: int | None) -> datetime | None:

@@ -22,6 +22,9 @@ class LinkConfig(BaseModel):
                           "looked for while the link is up")
     local_items: bool = Field(default=False, description="allow catalog.upsert here although "
                               "head office sends the items (local items beside the chain's)")
+    request_timeout_s: float = Field(default=3.0, gt=0, le=60, description="how long a "
+                                     "request (a stored-value hold) waits for head office "
+                                     "before the offline policy applies")
     save_ack_s: float = Field(default=1.0, gt=0, description="how often the acked cursor is "
                               "written to the store")
 

@@ -7,7 +7,8 @@
            │                  bytes, at most `window` in flight; read and encoded on a worker
            │                  thread with its own read connection, so a backlog of a week
            │                  never holds the event loop (sales go on at full speed)
-           ├─ receiver        ack -> cursor forward; resend -> cursor back; error -> close;
+           ├─ receiver        ack -> cursor forward; resend -> cursor back; reply -> the request
+           │                  waiting for it (`request`); error -> close;
            │                  master -> handed to the master task
            ├─ master          each `master` part to MasterData (gatewayd/replication/
            │                  master.py), and `applied {version}` once a version is in
@@ -15,7 +16,10 @@
 On any failure the link is dropped and opened again after a backoff (doubling, jittered).
 
 The till never waits for head office: a sale commits to the local store and this task
-follows the journal. The status (state, acked_seq, head_seq, lag) is in system.health and
+follows the journal. What must be decided online (a stored-value hold, a member this till
+does not know) is asked with `request`, on the same link, answered by a `reply` of the
+same id; with no link up it raises HqUnavailable at once, so a caller never waits for a
+head office that is away. The status (state, acked_seq, head_seq, lag) is in system.health and
 /metrics, and each state change is published on the `replication` topic.
 """
 
@@ -25,6 +29,7 @@ import logging
 import random
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -34,6 +39,7 @@ from websockets.trio.client import connect
 from websockets.typing import Subprotocol
 
 from gatewayd.config import TillConfig
+from gatewayd.ports import HqUnavailable
 from gatewayd.replication import link
 from gatewayd.replication.config import LinkConfig
 from gatewayd.replication.master import MasterData
@@ -53,6 +59,14 @@ LINK_FAILURES = (OSError, ConnectionClosed, InvalidHandshake, ReplProtocolError,
                  trio.TooSlowError, trio.BrokenResourceError, ValueError, MasterRefused)
 MASTER_QUEUE = 4  # master parts received and not yet staged (then the receiver waits)
 OPEN_TIMEOUT_S = 10
+
+
+@dataclass
+class _Waiting:
+    """A request sent, its reply not yet received."""
+
+    done: trio.Event = field(default_factory=trio.Event)
+    reply: repl.Reply | None = None
 
 
 class Refused(Exception):
@@ -82,6 +96,51 @@ class Replicator:
         self._reader: sqlite3.Connection | None = None
         self._read_limit = trio.CapacityLimiter(1)
         self._wake = trio.Event()
+        self._live: tuple[Any, ReplConnection] | None = None  # (ws, conn) while online
+        self._send_lock = trio.Lock()
+        self._waiting: dict[str, _Waiting] = {}
+
+    @property
+    def enrolled(self) -> bool:
+        return self.state != "disabled"
+
+    @property
+    def online(self) -> bool:
+        return self.state == "online"
+
+    # -- requests (HeadOffice, gatewayd/ports.py) -------------------------------------------
+    async def request(self, frame: repl.TillRequest) -> repl.Reply:
+        live = self._live
+        if live is None or self.state != "online":
+            raise HqUnavailable(f"head office is not connected ({self.state}"
+                                f"{': ' + self.error if self.error else ''})")
+        if frame.id in self._waiting:
+            raise HqUnavailable(f"request {frame.id} is already waiting for its reply")
+        waiting = self._waiting[frame.id] = _Waiting()
+        try:
+            with trio.fail_after(self.cfg.request_timeout_s):
+                await self._send(live[0], live[1], frame)
+                await waiting.done.wait()
+        except trio.TooSlowError:
+            raise HqUnavailable(f"head office did not answer within "
+                                f"{self.cfg.request_timeout_s} s") from None
+        except LINK_FAILURES as exc:
+            raise HqUnavailable(_describe(exc)) from None
+        finally:
+            del self._waiting[frame.id]
+        if waiting.reply is None:
+            raise HqUnavailable("the link to head office dropped before it answered")
+        return waiting.reply
+
+    async def _send(self, ws, conn: ReplConnection, frame: repl.Frame,
+                    encoded: bytes | None = None) -> None:
+        async with self._send_lock:  # the sender's pushes and the requests share the link
+            await ws.send(conn.send(frame, encoded))
+
+    def _link_down(self) -> None:
+        self._live = None
+        for waiting in self._waiting.values():
+            waiting.done.set()  # reply None: the link dropped
 
     # -- status ---------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -169,8 +228,9 @@ class Replicator:
             # HQ's word is the truth: a lower acked_seq (its database restored) is resent.
             self.acked = welcome.acked_seq
             cursor = Cursor(acked=welcome.acked_seq)
+            self._live = (ws, conn)
             self._set_state("online")
-            sending = trio.Lock()  # pushes and `applied` share the link
+            sending = self._send_lock  # pushes, `applied` and requests share the link
             to_master, master_frames = trio.open_memory_channel[repl.Master](MASTER_QUEUE)
             try:
                 async with trio.open_nursery() as nursery:
@@ -180,6 +240,8 @@ class Replicator:
                     nursery.cancel_scope.cancel()
             except BaseExceptionGroup as group:  # the link's failure, as run() expects it
                 raise first_failure(group) from None
+            finally:
+                self._link_down()
 
     def _contact(self) -> None:
         self.last_contact = now_us()
@@ -197,6 +259,11 @@ class Replicator:
                 log.info("head office asks again from seq %d", frame.from_seq)
             elif isinstance(frame, repl.Master):
                 await to_master.send(frame)
+            elif isinstance(frame, repl.Reply):
+                waiting = self._waiting.get(frame.id)
+                if waiting is not None:  # else its caller gave up waiting: nothing to do
+                    waiting.reply = frame
+                    waiting.done.set()
             elif isinstance(frame, repl.Error):
                 raise Refused(frame.code, frame.message)
             self._kick()

@@ -10,7 +10,9 @@ whole when it is built (gatewayd/app.py composes them; nothing is patched in lat
                   policy of a till with no shifts, stock or members (tests, tools)
     tenders       tender methods paid from another service's ledger, by method (members:
                   stored_value, points); the sale runs the payment flow, the provider
-                  decides the amount and records it
+                  decides the amount and records it. A provider that is also an
+                  AuthorizedTender is asked to `authorize` the amount first, outside the
+                  sale's transaction (head office, online), and records exactly that
     required      participant names the composition must include: a missing one is an
                   error when the daemon starts, not a hook that silently never runs
 
@@ -61,6 +63,18 @@ class TenderProvider(Protocol):
     def take(self, tx: Tx, st: Loaded, method: str, amount: int) -> None:
         """Record the tender on the provider's side, in the sale's transaction."""
         ...
+
+
+@runtime_checkable
+class AuthorizedTender(Protocol):
+    """A tender whose money can be spent at more than one till (DESIGN §8): authorized
+    before the sale's transaction (it may wait on head office; the sale's writer never
+    does), then recorded by the provider `authorize` returned, which takes exactly what was
+    authorized. `release` gives the authorization back when that transaction failed."""
+
+    async def authorize(self, st: Loaded, method: str, amount: int) -> TenderProvider: ...
+
+    async def release(self, bound: TenderProvider) -> None: ...
 
 
 @dataclass(frozen=True)

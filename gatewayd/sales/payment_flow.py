@@ -18,7 +18,7 @@ import trio
 
 from gatewayd.sales import paycodes
 from gatewayd.sales.config import SaleConfig
-from gatewayd.sales.parts import TenderProvider
+from gatewayd.sales.parts import AuthorizedTender, TenderProvider
 from gatewayd.sales.payments import (
     PaymentProvider,
     PaymentResult,
@@ -136,20 +136,45 @@ class PaymentFlow:
     async def tender_from(self, provider: TenderProvider, operator: str | None, method: str,
                           amount: int | None, ref: str | None) -> dict[str, Any]:
         """A tender paid from another service's ledger: the provider decides how much (and
-        may refuse) and records it, in the same transaction as the tender."""
+        may refuse) and records it, in the same transaction as the tender. An
+        AuthorizedTender's amount is authorized first (head office), and given back if the
+        transaction then fails."""
         async with self._pay_lock:
+            def due_of(st: Loaded) -> int:
+                return settle(st.sale["total"],
+                              [Tender(t["method"], t["amount"]) for t in st.tenders],
+                              self.cfg.cash_rounding).due
+
+            bound = provider
+            if isinstance(provider, AuthorizedTender):
+                def plan(tx: Tx) -> tuple[Loaded, int]:
+                    st = self._require_active(tx)
+                    take = provider.amount(tx, st, method, amount, due_of(st))
+                    self._take(st, method, take, ref)  # refused here, before head office
+                    return st, take
+
+                (st, take), _ = await self.store.write(plan)
+                bound = await provider.authorize(st, method, take)
+
             def fn(tx: Tx) -> dict[str, Any]:
                 st = self._require_active(tx)
-                due = settle(st.sale["total"],
-                             [Tender(t["method"], t["amount"]) for t in st.tenders],
-                             self.cfg.cash_rounding).due
-                take = provider.amount(tx, st, method, amount, due)
-                tender = self._take(st, method, take, ref)
-                provider.take(tx, st, method, tender.amount)
+                take = bound.amount(tx, st, method, amount, due_of(st))
+                tender = self._take(st, method, take, getattr(bound, "tender_ref", None) or ref)
+                bound.take(tx, st, method, tender.amount)
                 self._insert_tender(tx, st, tender, operator)
                 return self._finish(tx, st, operator)
 
-            wire, _ = await self.store.write(fn)
+            try:
+                wire, _ = await self.store.write(fn)
+            except BaseException:
+                if bound is not provider:
+                    assert isinstance(provider, AuthorizedTender)
+                    with trio.CancelScope(shield=True):
+                        await provider.release(bound)
+                raise
+            authorization = getattr(bound, "authorization", None)
+            if authorization is not None:
+                wire["authorization"] = authorization
         await self._after(wire)
         return wire
 

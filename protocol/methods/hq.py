@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from protocol.methods.base import NoParams, Params, Result, method
-from protocol.methods.inventory import BusinessDay, Table
+from protocol.methods.inventory import BusinessDay, ChainTransfer, Table
 
 Day = Annotated[StrictStr, Field(pattern=r"^\d{8}$", description="business day YYYYMMDD")]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=64)]
@@ -511,4 +511,205 @@ method(
              "result": {"name": "hq_sales_by_day_S001_2026-05-06_2026-05-12.xlsx",
                         "format": "xlsx", "rows": 7, "data": "<bytes>"}},
     result=HqReportFile,
+)
+
+
+# -- members across the chain (issue 15) ---------------------------------------------------
+class HqMemberParams(Params):
+    code: Name = Field(description="member id, phone, card, or QR token")
+
+
+class HqMemberLedgerParams(HqMemberParams):
+    limit: StrictInt = Field(default=100, ge=1, le=1000)
+
+
+class HqMemberRecord(Result):
+    id: StrictStr
+    phone: StrictStr = Field(description="masked below supervisor")
+    name: StrictStr
+    birthday: StrictStr | None
+    card: StrictStr | None
+    qr: StrictStr
+    tier: StrictStr
+    active: StrictBool
+    referred_by: StrictStr | None
+    updated_at: StrictInt = Field(description="when the till last changed it, µs UTC")
+    store: StrictStr = Field(description="the store whose till last changed it")
+    till: StrictStr
+
+
+class HqCoupon(Result):
+    code: StrictStr
+    amount: StrictInt
+    min_spend: StrictInt
+    valid_from: StrictInt
+    valid_to: StrictInt
+    source: StrictStr
+
+
+class HqHold(Result):
+    id: StrictStr = Field(description="the till's hold id (its idempotency key)")
+    ledger: Literal["balance", "points", "coupon"]
+    amount: StrictInt
+    code: StrictStr | None
+    sale_id: StrictStr
+    store: StrictStr
+    till: StrictStr
+    state: Literal["held"]
+    created_at: StrictInt
+    expires_at: StrictInt
+
+
+class HqMember(Result):
+    member: HqMemberRecord
+    balance: StrictInt = Field(description="fen the member may spend now across the chain: "
+                               "every till's entries less the live holds")
+    points: StrictInt
+    coupons: list[HqCoupon] = Field(description="the member's unused, unexpired coupons")
+    holds: list[HqHold] = Field(description="live holds (authorized, not yet settled)")
+
+
+class HqMemberEntry(Result):
+    store: StrictStr
+    till: StrictStr
+    seq: StrictInt
+    at: StrictInt
+    what: Literal["balance", "points"]
+    delta: StrictInt
+    reason: StrictStr | None
+    sale_id: StrictStr | None
+    ref: StrictStr | None
+
+
+class HqMemberLedger(Result):
+    member: StrictStr
+    entries: list[HqMemberEntry] = Field(description="newest first")
+
+
+_HQ_MEMBER_EXAMPLE = {
+    "id": "6f1c2d3e-4a5b-4c6d-8e7f-901a2b3c4d5e", "phone": "138****5678", "name": "王芳",
+    "birthday": None, "card": None, "qr": "9c2e4f6a8b0d1e3f5a7c9e1b", "tier": "normal",
+    "active": True, "referred_by": None, "updated_at": 1778574600000000, "store": "S001",
+    "till": "T01"}
+method(
+    "hq.member.get",
+    HqMemberParams,
+    "viewer",
+    "A member of the chain: the registry record (sent up by the till that registered or "
+    "last edited it), what the member may spend now across the chain (`balance` fen, "
+    "`points`: every till's ledger entries less the live holds), unused coupons and live "
+    "holds.",
+    errors=("not_found",),
+    example={"params": {"code": "13812345678"}, "result": {
+        "member": _HQ_MEMBER_EXAMPLE, "balance": 650, "points": 12, "coupons": [],
+        "holds": []}},
+    result=HqMember,
+)
+method(
+    "hq.member.ledger",
+    HqMemberLedgerParams,
+    "viewer",
+    "A member's ledger entries from every till (stored value in fen, points), newest first; "
+    "each is a till's journal event, stored once.",
+    errors=("not_found",),
+    example={"params": {"code": "13812345678", "limit": 2}, "result": {
+        "member": "6f1c2d3e-4a5b-4c6d-8e7f-901a2b3c4d5e", "entries": [
+            {"store": "S001", "till": "T02", "seq": 41, "at": 1778578200000000,
+             "what": "balance", "delta": -350, "reason": "tender",
+             "sale_id": "0b9d6a52-8f4e-4d7c-9a1e-2f3b4c5d6e7f",
+             "ref": "2d4f6a8c-1e3b-4d5f-8a7c-9e1b3d5f7a9c"},
+            {"store": "S001", "till": "T01", "seq": 12, "at": 1778574600000000,
+             "what": "balance", "delta": 1000, "reason": "topup", "sale_id": None,
+             "ref": "5e7a9c1b-3d5f-4a7c-9e1b-3d5f7a9c1e3b"}]}},
+    result=HqMemberLedger,
+)
+
+
+# -- stock per store, transfers, deliveries (issue 15) -------------------------------------
+Sku = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+
+
+class HqStockParams(Params):
+    store: Name
+    sku: Sku | None = None
+
+
+class HqStockItem(Result):
+    sku: StrictStr
+    on_hand: StrictInt = Field(description="qty units: the sum of every move of every till "
+                               "of the store (sales, receipts, counts, write-offs, transfers)")
+    in_transit: StrictInt = Field(description="sent to the store, not yet confirmed there")
+    last_move_at: datetime | None
+
+
+class HqStock(Result):
+    store: StrictStr
+    items: list[HqStockItem]
+
+
+class HqTransfersParams(Params):
+    store: Name | None = Field(default=None, description="sent from or to this store")
+    state: Literal["in_transit", "received"] | None = None
+    limit: StrictInt = Field(default=200, ge=1, le=1000)
+
+
+class HqTransfers(Result):
+    transfers: list[ChainTransfer]
+
+
+class DeliveryLine(Params):
+    sku: Sku
+    qty: StrictInt = Field(gt=0, description="qty units (thousandths of a piece, grams)")
+
+
+class HqDeliveryParams(Params):
+    to_store: Name
+    from_store: Name = Field(default="HQ", description="head office or the distribution "
+                             "centre's id")
+    lines: list[DeliveryLine] = Field(min_length=1, max_length=1000)
+    ref: Name | None = Field(default=None, description="the delivery's number; default "
+                             "DLV-YYYYMMDD-XXXXXX")
+
+
+_TRANSFER = {
+    "no": "S001-T01-TRO-000001", "kind": "transfer", "from_store": "S001", "to_store": "S002",
+    "state": "received", "sent_at": "2026-05-12T08:30:00Z", "received_no": "S002-T01-TRI-000001",
+    "received_till": "T01", "received_at": "2026-05-12T15:10:00Z", "confirmations": 1,
+    "differences": 1, "lines": [{"sku": "700001", "sent": 5000, "received": 4000,
+                                 "difference": -1000}]}
+method(
+    "hq.stock",
+    HqStockParams,
+    "viewer",
+    "A store's stock as head office holds it: per item the on-hand (every move of every till "
+    "of the store) and what is in transit to it (transfers and deliveries not yet confirmed).",
+    example={"params": {"store": "S002", "sku": "700001"}, "result": {"store": "S002", "items": [
+        {"sku": "700001", "on_hand": 4000, "in_transit": 0,
+         "last_move_at": "2026-05-12T15:10:00Z"}]}},
+    result=HqStock,
+)
+method(
+    "hq.transfers",
+    HqTransfersParams,
+    "viewer",
+    "Transfers between stores and deliveries, newest first: what was sent and, once a till of "
+    "the receiving store confirmed it (a `stock.transfer` in with `ref` = `no`), what was "
+    "counted and the difference per item.",
+    example={"params": {"store": "S002"}, "result": {"transfers": [_TRANSFER]}},
+    result=HqTransfers,
+)
+method(
+    "hq.delivery.create",
+    HqDeliveryParams,
+    "supervisor",
+    "配送: goods sent to a store from head office or a distribution centre. The store sees "
+    "it as a pending receipt (`stock.incoming`) and confirms what it counted "
+    "(`stock.transfer` in with `ref` = `no`).",
+    errors=("conflict",),
+    example={"params": {"to_store": "S002", "lines": [{"sku": "700001", "qty": 12000}]},
+             "result": {**_TRANSFER, "no": "DLV-20260512-3F9A0C", "kind": "delivery",
+                        "from_store": "HQ", "state": "in_transit", "received_no": None,
+                        "received_till": None, "received_at": None, "confirmations": 0,
+                        "differences": 0, "lines": [{"sku": "700001", "sent": 12000}]}},
+    result=ChainTransfer,
 )

@@ -119,6 +119,18 @@ _TS = "<timestamp>"
 _DOC = {"no": "S001-T01-RCV-000001", "kind": "receive", "state": "posted", "seq": 812,
         "moves": [{"sku": "700001", "qty": 10000, "on_hand": 22500}]}
 _TABLE = "`{name, title, columns: [{key, title, type}], rows: [map], totals: map, from, to, tz}`"
+class StoreFigure(Result):
+    """The store's stock of the item (every till of it), on a till enrolled at head office."""
+
+    on_hand: StrictInt | None = Field(description="head office's figure plus this till's "
+                                      "moves it did not hold yet; nil before the first answer")
+    hq_on_hand: StrictInt | None = Field(description="the store's on-hand as head office last "
+                                         "said (including this till's moves it held then)")
+    own_moves: StrictInt | None = Field(description="this till's moves since then")
+    as_of: _Datetime | None = Field(description="when head office said it")
+    age_s: StrictInt | float | None = Field(description="how old head office's figure is, s")
+
+
 class StockItem(Result):
     sku: StrictStr
     name: StrictStr
@@ -131,6 +143,9 @@ class StockItem(Result):
     low: StrictBool
     last_move_at: _Datetime | None
     last_sale_at: _Datetime | None
+    store: StoreFigure | None = Field(default=None, description="stock.get on a till enrolled "
+                                      "at head office: the store's figure (on_hand is this "
+                                      "till's own)")
 
 
 class StockMove(Result):
@@ -391,3 +406,53 @@ REPORTS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+
+
+class ChainTransferLine(Result):
+    sku: StrictStr
+    sent: StrictInt
+    received: StrictInt | None = Field(default=None, description="absent until confirmed")
+    difference: StrictInt | None = Field(default=None, description="received - sent; absent "
+                                         "until confirmed")
+
+
+class ChainTransfer(Result):
+    """A transfer between stores or a delivery, as head office matches it."""
+
+    no: StrictStr = Field(description="the sending document: a till's TRO number, or DLV-...")
+    kind: Literal["transfer", "delivery"]
+    from_store: StrictStr
+    to_store: StrictStr
+    state: Literal["in_transit", "received"]
+    sent_at: _Datetime
+    received_no: StrictStr | None = Field(description="the receiving till's TRI document")
+    received_till: StrictStr | None
+    received_at: _Datetime | None
+    confirmations: StrictInt = Field(description="more than 1: confirmed again at the store "
+                                     "(the later confirmations are not counted)")
+    differences: StrictInt = Field(description="lines whose count differs from what was sent")
+    lines: list[ChainTransferLine]
+
+
+class StockIncoming(Result):
+    transfers: list[ChainTransfer] = Field(description="as hq.transfers has them; give `no` as "
+                                        "`ref` to stock.transfer in to confirm one")
+
+
+method(
+    "stock.incoming",
+    NoParams,
+    "viewer",
+    "Transfers from other stores and deliveries (配送) on their way to this store, as head "
+    "office has them (an enrolled, connected till). Confirm one with `stock.transfer` "
+    "{direction: in, peer: from_store, ref: no, lines: what was counted}; head office then "
+    "reports the differences (`hq.transfers`). A transfer already confirmed is refused "
+    "(`conflict`).",
+    errors=("not_found", "device_offline"),
+    example={"params": {}, "result": {"transfers": [{
+        "no": "S001-T01-TRO-000001", "kind": "transfer", "from_store": "S001",
+        "to_store": "S002", "state": "in_transit", "sent_at": "2026-05-12T08:30:00Z",
+        "received_no": None, "received_till": None, "received_at": None, "confirmations": 0,
+        "differences": 0, "lines": [{"sku": "700001", "sent": 5000}]}]}},
+    result=StockIncoming,
+)

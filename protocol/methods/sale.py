@@ -192,6 +192,23 @@ class MemberReversed(Result):
     tier: StrictStr | None = Field(default=None, description="absent when nothing was earned")
 
 
+class TenderAuthorization(Result):
+    """Who let a stored-value, points or coupon tender through on a till enrolled at head
+    office (DESIGN §8). The tender's `ref` is `{mode}:{id}` for stored value and points."""
+
+    id: StrictStr = Field(description="the hold id: head office's idempotency key")
+    ledger: Literal["balance", "points", "coupon"]
+    amount: StrictInt = Field(description="fen of stored value, points, or the coupon's fen")
+    mode: Literal["hq", "offline"] = Field(description="hq: head office held it online; "
+                                           "offline: head office was unreachable and the "
+                                           "till's offline policy allowed it")
+    policy: StrictStr | StrictInt | None = Field(
+        default=None, description="offline: the policy applied (\"allow\", or the limit "
+        "per member per day)")
+    offline_reason: StrictStr | None = Field(default=None, description="offline: why head "
+                                             "office was not asked")
+
+
 class Sale(Result):
     """The sale as `sale.updated` and every sale method carry it (DESIGN §4, extended). The
     empty sale (`id` nil: nothing sold yet) carries only the keys marked always."""
@@ -233,6 +250,9 @@ class Sale(Result):
         default=None, description="member lines printed on the receipt")
     birthday_coupon: StrictStr | None = Field(
         default=None, description="sale.member: a birthday coupon issued now")
+    authorization: TenderAuthorization | None = Field(
+        default=None, description="sale.tender of stored_value/points, sale.coupon, on an "
+        "enrolled till: who authorized this tender")
 
 
 class SuspendedSale(Result):

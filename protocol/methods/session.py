@@ -71,6 +71,11 @@ class SystemHealth(Result):
     replication: dict[StrictStr, Any] | None = Field(
         default=None, description="the link to head office (DESIGN §8): state, acked_seq, "
         "head_seq, lag_events, lag_s, last_contact; absent on a till not enrolled")
+    member_tenders: dict[StrictStr, Any] | None = Field(
+        default=None, description="who authorizes stored value, points and coupons now: "
+        "mode `local` (a till on its own), `hq` (head office, online) or `offline` (head "
+        "office unreachable: the policies offline_stored_value, offline_points, "
+        "offline_coupons apply)")
     backup: dict[StrictStr, Any] | None = Field(
         default=None, description="the daily backup: state (idle|running), done and total "
         "(pages of the running one), last_ok_at, last_path, last_seq, last_seconds, last_error")

@@ -70,6 +70,8 @@ export interface SystemHealth {
   clients: number;
   /** the link to head office (DESIGN §8): state, acked_seq, head_seq, lag_events, lag_s, last_contact; absent on a till not enrolled */
   replication?: Record<string, unknown> | null;
+  /** who authorizes stored value, points and coupons now: mode `local` (a till on its own), `hq` (head office, online) or `offline` (head office unreachable: the policies offline_stored_value, offline_points, offline_coupons apply) */
+  member_tenders?: Record<string, unknown> | null;
   /** the daily backup: state (idle|running), done and total (pages of the running one), last_ok_at, last_path, last_seq, last_seconds, last_error */
   backup?: Record<string, unknown> | null;
   /** the daily retention run: state, last_run_at, last_archived {sales, journal, print_jobs}, live_mb, last_error */
@@ -453,6 +455,8 @@ export interface Sale {
   receipt_extra?: string[] | null;
   /** sale.member: a birthday coupon issued now */
   birthday_coupon?: string | null;
+  /** sale.tender of stored_value/points, sale.coupon, on an enrolled till: who authorized this tender */
+  authorization?: TenderAuthorization | null;
 }
 
 export interface SaleAddParams {
@@ -821,6 +825,8 @@ export interface StockItem {
   low: boolean;
   last_move_at: Date | null;
   last_sale_at: Date | null;
+  /** stock.get on a till enrolled at head office: the store's figure (on_hand is this till's own) */
+  store?: StoreFigure | null;
 }
 
 export interface StockReceiveParams {
@@ -981,6 +987,11 @@ export interface ReportInventoryParams {
   slow_only?: boolean;
 }
 
+export interface StockIncoming {
+  /** as hq.transfers has them; give `no` as `ref` to stock.transfer in to confirm one */
+  transfers: ChainTransfer[];
+}
+
 export interface SaleRefundParams {
   approve?: Approve | null;
   /** min length 1; max length 64 */
@@ -1043,6 +1054,8 @@ export interface Refund {
   receipt_extra?: string[] | null;
   /** sale.member: a birthday coupon issued now */
   birthday_coupon?: string | null;
+  /** sale.tender of stored_value/points, sale.coupon, on an enrolled till: who authorized this tender */
+  authorization?: TenderAuthorization | null;
   /** nil: a return without receipt */
   orig_receipt_no: string | null;
   vouchers: RefundVoucher[];
@@ -1507,6 +1520,93 @@ export interface HqReportFile {
   data: Uint8Array;
 }
 
+export interface HqMemberParams {
+  approve?: Approve | null;
+  /** member id, phone, card, or QR token min length 1; max length 64 */
+  code: string;
+}
+
+export interface HqMember {
+  member: HqMemberRecord;
+  /** fen the member may spend now across the chain: every till's entries less the live holds */
+  balance: number;
+  points: number;
+  /** the member's unused, unexpired coupons */
+  coupons: HqCoupon[];
+  /** live holds (authorized, not yet settled) */
+  holds: HqHold[];
+}
+
+export interface HqMemberLedgerParams {
+  approve?: Approve | null;
+  /** member id, phone, card, or QR token min length 1; max length 64 */
+  code: string;
+  /** ≥ 1; ≤ 1000 */
+  limit?: number;
+}
+
+export interface HqMemberLedger {
+  member: string;
+  /** newest first */
+  entries: HqMemberEntry[];
+}
+
+export interface HqStockParams {
+  approve?: Approve | null;
+  /** min length 1; max length 64 */
+  store: string;
+  sku?: string | null;
+}
+
+export interface HqStock {
+  store: string;
+  items: HqStockItem[];
+}
+
+export interface HqTransfersParams {
+  approve?: Approve | null;
+  /** sent from or to this store */
+  store?: string | null;
+  state?: "in_transit" | "received" | null;
+  /** ≥ 1; ≤ 1000 */
+  limit?: number;
+}
+
+export interface HqTransfers {
+  transfers: ChainTransfer[];
+}
+
+export interface HqDeliveryParams {
+  approve?: Approve | null;
+  /** min length 1; max length 64 */
+  to_store: string;
+  /** head office or the distribution centre's id min length 1; max length 64 */
+  from_store?: string;
+  /** min length 1; max length 1000 */
+  lines: DeliveryLine[];
+  /** the delivery's number; default DLV-YYYYMMDD-XXXXXX */
+  ref?: string | null;
+}
+
+export interface ChainTransfer {
+  /** the sending document: a till's TRO number, or DLV-... */
+  no: string;
+  kind: "transfer" | "delivery";
+  from_store: string;
+  to_store: string;
+  state: "in_transit" | "received";
+  sent_at: Date;
+  /** the receiving till's TRI document */
+  received_no: string | null;
+  received_till: string | null;
+  received_at: Date | null;
+  /** more than 1: confirmed again at the store (the later confirmations are not counted) */
+  confirmations: number;
+  /** lines whose count differs from what was sent */
+  differences: number;
+  lines: ChainTransferLine[];
+}
+
 export interface Approve {
   /** min length 1; max length 32 */
   operator: string;
@@ -1721,6 +1821,20 @@ export interface MemberReversed {
   tier?: string | null;
 }
 
+export interface TenderAuthorization {
+  /** the hold id: head office's idempotency key */
+  id: string;
+  ledger: "balance" | "points" | "coupon";
+  /** fen of stored value, points, or the coupon's fen */
+  amount: number;
+  /** hq: head office held it online; offline: head office was unreachable and the till's offline policy allowed it */
+  mode: "hq" | "offline";
+  /** offline: the policy applied ("allow", or the limit per member per day) */
+  policy?: string | number | null;
+  /** offline: why head office was not asked */
+  offline_reason?: string | null;
+}
+
 export interface SuspendedSale {
   id: string;
   operator: string | null;
@@ -1766,6 +1880,19 @@ export interface MemberMove {
   ref: string | null;
   seq: number;
   at: Date;
+}
+
+export interface StoreFigure {
+  /** head office's figure plus this till's moves it did not hold yet; nil before the first answer */
+  on_hand: number | null;
+  /** the store's on-hand as head office last said (including this till's moves it held then) */
+  hq_on_hand: number | null;
+  /** this till's moves since then */
+  own_moves: number | null;
+  /** when head office said it */
+  as_of: Date | null;
+  /** how old head office's figure is, s */
+  age_s: number | null;
 }
 
 export interface ReceiveLine {
@@ -2043,6 +2170,85 @@ export interface HqOperatorRow {
   version: number;
 }
 
+export interface HqMemberRecord {
+  id: string;
+  /** masked below supervisor */
+  phone: string;
+  name: string;
+  birthday: string | null;
+  card: string | null;
+  qr: string;
+  tier: string;
+  active: boolean;
+  referred_by: string | null;
+  /** when the till last changed it, µs UTC */
+  updated_at: number;
+  /** the store whose till last changed it */
+  store: string;
+  till: string;
+}
+
+export interface HqCoupon {
+  code: string;
+  amount: number;
+  min_spend: number;
+  valid_from: number;
+  valid_to: number;
+  source: string;
+}
+
+export interface HqHold {
+  /** the till's hold id (its idempotency key) */
+  id: string;
+  ledger: "balance" | "points" | "coupon";
+  amount: number;
+  code: string | null;
+  sale_id: string;
+  store: string;
+  till: string;
+  state: "held";
+  created_at: number;
+  expires_at: number;
+}
+
+export interface HqMemberEntry {
+  store: string;
+  till: string;
+  seq: number;
+  at: number;
+  what: "balance" | "points";
+  delta: number;
+  reason: string | null;
+  sale_id: string | null;
+  ref: string | null;
+}
+
+export interface HqStockItem {
+  sku: string;
+  /** qty units: the sum of every move of every till of the store (sales, receipts, counts, write-offs, transfers) */
+  on_hand: number;
+  /** sent to the store, not yet confirmed there */
+  in_transit: number;
+  last_move_at: Date | null;
+}
+
+export interface DeliveryLine {
+  approve?: Approve | null;
+  /** min length 1; max length 64 */
+  sku: string;
+  /** qty units (thousandths of a piece, grams) > 0 */
+  qty: number;
+}
+
+export interface ChainTransferLine {
+  sku: string;
+  sent: number;
+  /** absent until confirmed */
+  received?: number | null;
+  /** received - sent; absent until confirmed */
+  difference?: number | null;
+}
+
 export interface SimLine {
   text: string;
   /** absent: not bold */
@@ -2144,6 +2350,7 @@ export interface Methods {
   "report.sales": { params: ReportSalesParams; result: Table };
   "report.profit": { params: ReportProfitParams; result: Table };
   "report.inventory": { params: ReportInventoryParams; result: Table };
+  "stock.incoming": { params: NoParams; result: StockIncoming };
   "sale.refund": { params: SaleRefundParams; result: Refund };
   "sale.refundable": { params: ReceiptNoParams; result: Refundable };
   "sale.refund_mode": { params: RefundModeParams; result: RefundMode };
@@ -2174,6 +2381,11 @@ export interface Methods {
   "hq.report.sales": { params: HqReportSalesParams; result: Table };
   "hq.report.members": { params: HqReportRange; result: Table };
   "hq.report.export": { params: HqReportExportParams; result: HqReportFile };
+  "hq.member.get": { params: HqMemberParams; result: HqMember };
+  "hq.member.ledger": { params: HqMemberLedgerParams; result: HqMemberLedger };
+  "hq.stock": { params: HqStockParams; result: HqStock };
+  "hq.transfers": { params: HqTransfersParams; result: HqTransfers };
+  "hq.delivery.create": { params: HqDeliveryParams; result: ChainTransfer };
 }
 
 export type MethodName = keyof Methods;

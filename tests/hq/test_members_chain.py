@@ -1,0 +1,269 @@
+"""Members across the chain (issue 15), real tills and a real head office over the link, on
+both backends: a member registered at T01 is used at T02; stored value, points and coupons
+are held online by head office, so two tills racing for the last of a balance or for one
+coupon get one yes and one no; with head office unreachable the offline policy bounds what
+is taken; a void releases the hold; a retried hold is held once."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import trio
+
+from clients.python.client import GatewayError, connect
+from gatewayd.app import App
+from gatewayd.hq import members as hq_members
+from protocol import repl
+from tests.conftest import Daemon, make_config
+from tests.hq.conftest import FAST_LINK, ITEMS, Hq, enroll_till, start_hq
+
+PHONE = "13812345678"
+CASHIER = {"operator": "1001", "pin": "1234"}
+MANAGER = {"operator": "9001", "pin": "9999"}
+
+
+async def start(nursery, path, till: str, **members) -> Daemon:
+    app = App(make_config(path, till={"store": "S001", "till": till}, hq=FAST_LINK,
+                          members={"topup_bonus": [], **members}))
+    await nursery.start(app.run)
+    d = Daemon(app)
+    d.operator("1001", "cashier", "1234")
+    d.operator("9001", "manager", "9999")
+    return d
+
+
+async def chain(hq: Hq, nursery, tmp_path, **members) -> tuple[Daemon, Daemon]:
+    tills = []
+    for name in ("T01", "T02"):
+        d = await start(nursery, tmp_path / name, name, **members)
+        await enroll_till(hq, d)
+        async with connect(d.url, d.token("admin")) as gw:
+            await gw.call("catalog.upsert", {"items": ITEMS})
+        tills.append(d)
+    for d in tills:
+        with trio.fail_after(20):
+            while not d.app.replicator.online:
+                await trio.sleep(0.02)
+    return tills[0], tills[1]
+
+
+async def synced(hq: Hq, d: Daemon) -> None:
+    """Everything the till journaled and registered so far is at head office."""
+    cfg = d.app.config.till
+    await hq.wait_acked(cfg.store, cfg.till, d.app.store.last_seq)
+    with trio.fail_after(20):
+        while d.app.store.one("SELECT 1 FROM members WHERE record_at IS NOT NULL AND"
+                              " (hq_record_at IS NULL OR hq_record_at < record_at)"):
+            await trio.sleep(0.02)
+
+
+async def hq_available(hq: Hq, member: str, ledger: str = "balance") -> int:
+    return await hq.app.store.read(lambda tx: hq_members.available(tx, member, ledger))
+
+
+async def member_with_balance(hq: Hq, t1: Daemon, amount: int) -> str:
+    async with connect(t1.url, t1.token("manager")) as gw:
+        await gw.call("auth.login", MANAGER)
+        m = await gw.call("member.register", {"phone": PHONE, "name": "王芳"})
+        await gw.call("member.topup", {"code": PHONE, "amount": amount, "method": "card"})
+    await synced(hq, t1)
+    return m["id"]
+
+
+async def err(coro) -> GatewayError:
+    with pytest.raises(GatewayError) as exc:
+        await coro
+    return exc.value
+
+
+async def test_a_member_registered_at_t01_pays_with_stored_value_at_t02(hq, tmp_path, nursery):
+    t1, t2 = await chain(hq, nursery, tmp_path)
+    member = await member_with_balance(hq, t1, 1000)
+    assert await hq_available(hq, member) == 1000
+    async with connect(t2.url, t2.token("cashier")) as gw:
+        got = await gw.call("member.get", {"code": PHONE})  # unknown here: from head office
+        assert got["id"] == member and got["balance"] == 1000 and got["name"] == "王芳"
+        await gw.call("auth.login", CASHIER)
+        await gw.call("sale.add", {"sku": "1001"})
+        await gw.call("sale.member", {"code": PHONE})
+        sale = await gw.call("sale.tender", {"method": "stored_value", "amount": 350})
+        assert sale["state"] == "completed"
+        auth = sale["authorization"]
+        assert auth["mode"] == "hq" and auth["ledger"] == "balance" and auth["amount"] == 350
+        assert sale["tenders"] == [{"method": "stored_value", "amount": 350,
+                                    "ref": f"hq:{auth['id']}"}]
+        health = await gw.call("system.health")
+        assert health["member_tenders"]["mode"] == "hq"
+    assert await hq_available(hq, member) == 650  # the hold counts before the entry arrives
+    await synced(hq, t2)
+    assert await hq_available(hq, member) == 650  # and the entry settles it: counted once
+    hold = await hq.app.store.read(lambda tx: tx.one(
+        "SELECT state FROM member_holds WHERE id=?", (auth["id"],)))
+    assert hold == {"state": "debited"}
+    # back at T01, the member's figure is the chain's once the member is at a sale
+    async with connect(t1.url, t1.token("cashier")) as gw:
+        await gw.call("auth.login", CASHIER)
+        await gw.call("sale.add", {"sku": "1002"})
+        sale = await gw.call("sale.member", {"code": PHONE})
+        assert sale["member_info"]["balance"] == 650
+    # and head office answers hq.member.get with the registry, the figures and the ledger
+    async with connect(hq.url, hq.token("viewer")) as gw:
+        view = await gw.call("hq.member.get", {"code": PHONE})
+        assert view["member"]["id"] == member and view["balance"] == 650
+        assert view["member"]["store"] == "S001"
+        entries = (await gw.call("hq.member.ledger", {"code": PHONE}))["entries"]
+        assert sorted(e["delta"] for e in entries if e["what"] == "balance") == [-350, 1000]
+
+
+async def test_two_tills_race_for_the_last_of_the_balance(hq, tmp_path, nursery):
+    t1, t2 = await chain(hq, nursery, tmp_path)
+    member = await member_with_balance(hq, t1, 500)
+    outcomes: list[str] = []
+
+    async def pay(d: Daemon) -> None:
+        async with connect(d.url, d.token("cashier")) as gw:
+            await gw.call("auth.login", CASHIER)
+            await gw.call("sale.add", {"sku": "1001"})
+            await gw.call("sale.member", {"code": PHONE})
+            try:
+                sale = await gw.call("sale.tender", {"method": "stored_value", "amount": 350})
+                outcomes.append(sale["state"])
+            except GatewayError as exc:
+                assert exc.code == "payment_declined" and "not enough" in exc.message
+                outcomes.append("declined")
+
+    async with trio.open_nursery() as race:
+        race.start_soon(pay, t1)
+        race.start_soon(pay, t2)
+    assert sorted(outcomes) == ["completed", "declined"]
+    await synced(hq, t1)
+    await synced(hq, t2)
+    assert await hq_available(hq, member) == 150  # 500 - 350, never below zero
+
+
+async def test_a_void_releases_the_hold(hq, tmp_path, nursery):
+    t1, t2 = await chain(hq, nursery, tmp_path)
+    member = await member_with_balance(hq, t1, 1000)
+    async with connect(t2.url, t2.token("cashier")) as gw:
+        await gw.call("auth.login", CASHIER)
+        await gw.call("sale.add", {"sku": "1001"})
+        await gw.call("sale.add", {"sku": "1001"})
+        await gw.call("sale.member", {"code": PHONE})
+        sale = await gw.call("sale.tender", {"method": "stored_value", "amount": 300})
+        assert sale["state"] == "tendering"
+        hold_id = sale["authorization"]["id"]
+        assert await hq_available(hq, member) == 700
+        await gw.call("sale.void", {"reason": "customer left", "approve": MANAGER})
+    await synced(hq, t2)
+    assert await hq_available(hq, member) == 1000
+    row = await hq.app.store.read(lambda tx: tx.one(
+        "SELECT state FROM member_holds WHERE id=?", (hold_id,)))
+    assert row == {"state": "released"}
+
+
+async def test_a_retried_hold_is_held_once(hq, tmp_path, nursery):
+    t1, _t2 = await chain(hq, nursery, tmp_path)
+    member = await member_with_balance(hq, t1, 1000)
+    rep = t1.app.replicator
+    frame = repl.Hold(id=str(uuid.uuid4()), member=member, ledger="balance", amount=400,
+                      sale_id=str(uuid.uuid4()))
+    first = await rep.request(frame)
+    again = await rep.request(frame)  # the reply was lost, the till asks again: same id
+    assert first.ok and again.ok and again.result is not None
+    assert again.result["repeated"] is True and again.result["amount"] == 400
+    assert await hq_available(hq, member) == 600
+    other = await rep.request(frame.model_copy(update={"amount": 300}))
+    assert not other.ok and other.code == "conflict"  # the key reused for another tender
+    released = await rep.request(repl.Release(id=frame.id))
+    assert released.ok and released.result == {"id": frame.id, "state": "released"}
+    assert (await rep.request(repl.Release(id=frame.id))).result == {
+        "id": frame.id, "state": "released"}
+    assert await hq_available(hq, member) == 1000
+
+
+async def test_one_coupon_at_two_tills_is_spent_once(hq, tmp_path, nursery):
+    t1, t2 = await chain(hq, nursery, tmp_path)
+    for d in (t1, t2):  # a chain-wide campaign: the same printed code loaded at both tills
+        async with connect(d.url, d.token("manager")) as gw:
+            await gw.call("auth.login", MANAGER)
+            await gw.call("coupon.issue", {"amount": 100, "codes": ["SPRING2026"]})
+    outcomes: list[str] = []
+
+    async def spend(d: Daemon) -> None:
+        async with connect(d.url, d.token("cashier")) as gw:
+            await gw.call("auth.login", CASHIER)
+            await gw.call("sale.add", {"sku": "1001"})
+            try:
+                sale = await gw.call("sale.coupon", {"code": "SPRING2026"})
+                assert sale["authorization"]["mode"] == "hq"
+                outcomes.append("spent")
+            except GatewayError as exc:
+                assert exc.code == "conflict" and "already used" in exc.message
+                outcomes.append("refused")
+
+    async with trio.open_nursery() as race:
+        race.start_soon(spend, t1)
+        race.start_soon(spend, t2)
+    assert sorted(outcomes) == ["refused", "spent"]
+    uses = await hq.app.store.read(lambda tx: tx.all("SELECT code FROM coupon_uses"))
+    assert uses == [{"code": "SPRING2026"}]
+
+
+async def test_with_head_office_unreachable_the_offline_limit_bounds_the_loss(
+        tmp_path, hq_dsn, nursery):
+    with trio.CancelScope() as hq_scope:
+        async with trio.open_nursery() as inner:
+            hq = await start_hq(inner, tmp_path / "hq", hq_dsn)
+            t1, t2 = await chain(hq, nursery, tmp_path, offline_stored_value=300)
+            member = await member_with_balance(hq, t1, 500)
+            async with connect(t2.url, t2.token("cashier")) as gw:
+                assert (await gw.call("member.get", {"code": PHONE}))["balance"] == 500
+            hq_scope.cancel()  # head office goes away
+    hq.app.close()
+    for d in (t1, t2):
+        with trio.fail_after(10):
+            while d.app.replicator.online:
+                await trio.sleep(0.02)
+    taken = 0
+    for d in (t1, t2):
+        async with connect(d.url, d.token("cashier")) as gw:
+            health = await gw.call("system.health")
+            assert health["member_tenders"]["mode"] == "offline"
+            assert health["member_tenders"]["offline_stored_value"] == 300
+            await gw.call("auth.login", CASHIER)
+            await gw.call("sale.add", {"sku": "1001"})
+            await gw.call("sale.member", {"code": PHONE})
+            sale = await gw.call("sale.tender", {"method": "stored_value", "amount": 300})
+            assert sale["authorization"]["mode"] == "offline"
+            assert sale["authorization"]["policy"] == 300
+            taken += 300
+            e = await err(gw.call("sale.tender", {"method": "stored_value", "amount": 50}))
+            assert e.code == "payment_declined" and "offline limit" in e.message
+            assert e.details["offline"] is True and e.details["taken"] == 300
+    assert taken <= 500 + 300  # never more than the balance plus the offline limit
+    assert t1.app.members.by_id(member)["balance"] == 200
+
+
+async def test_offline_refuse_is_the_default(tmp_path, hq_dsn, nursery):
+    with trio.CancelScope() as hq_scope:
+        async with trio.open_nursery() as inner:
+            hq = await start_hq(inner, tmp_path / "hq", hq_dsn)
+            t1, _ = await chain(hq, nursery, tmp_path)
+            await member_with_balance(hq, t1, 500)
+            hq_scope.cancel()
+    hq.app.close()
+    with trio.fail_after(10):
+        while t1.app.replicator.online:
+            await trio.sleep(0.02)
+    async with connect(t1.url, t1.token("cashier")) as gw:
+        await gw.call("auth.login", CASHIER)
+        await gw.call("sale.add", {"sku": "1001"})
+        await gw.call("sale.member", {"code": PHONE})  # known here: works offline
+        before = t1.app.store.last_seq
+        e = await err(gw.call("sale.tender", {"method": "stored_value", "amount": 100}))
+        assert e.code == "payment_declined" and "refused offline" in e.message
+        assert e.details["policy"] == "refuse"
+        assert t1.app.store.last_seq == before  # nothing journaled
+        e = await err(gw.call("member.get", {"code": "13900000000"}))
+        assert e.code == "not_found" and "head office cannot be asked" in e.message
