@@ -447,10 +447,10 @@ class InventoryService(Inventory):
                 "age_s": round(max(0, time.time() * 1e6 - row["as_of"]) / 1e6, 3)}
 
     async def incoming(self) -> list[dict[str, Any]]:
-        """Transfers and deliveries on their way to this store (head office's list)."""
+        """Transfers and deliveries on their way to this store (head office's list; none on
+        a till on its own: no chain sends it goods)."""
         if self.hq is None or not self.hq.enrolled:
-            raise ProtocolError("not_found", "this till is not enrolled at head office: "
-                                "there is no chain to send it goods")
+            return []
         got = await self._ask(on_hand=False)
         if got is None:
             raise ProtocolError("device_offline", "head office cannot be reached now; the "

@@ -444,11 +444,12 @@ method(
     NoParams,
     "viewer",
     "Transfers from other stores and deliveries (配送) on their way to this store, as head "
-    "office has them (an enrolled, connected till). Confirm one with `stock.transfer` "
+    "office has them (an enrolled, connected till; a till on its own has none). Confirm one "
+    "with `stock.transfer` "
     "{direction: in, peer: from_store, ref: no, lines: what was counted}; head office then "
     "reports the differences (`hq.transfers`). A transfer already confirmed is refused "
     "(`conflict`).",
-    errors=("not_found", "device_offline"),
+    errors=("device_offline",),
     example={"params": {}, "result": {"transfers": [{
         "no": "S001-T01-TRO-000001", "kind": "transfer", "from_store": "S001",
         "to_store": "S002", "state": "in_transit", "sent_at": "2026-05-12T08:30:00Z",
