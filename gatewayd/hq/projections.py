@@ -122,11 +122,16 @@ def stock_transferred(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRe
 
         raise_alert(tx, Alert("transfer_confirmed_twice", store, till, twice))
         return
-    stock_moved(tx, store, till, epoch, ev)
+    _moves(tx, store, till, epoch, ev)
 
 
 @projects("stock.*")
 def stock_moved(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    if ev.kind != "stock.transferred":  # stock_transferred decides whether those count
+        _moves(tx, store, till, epoch, ev)
+
+
+def _moves(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
     moves = ev.data.get("moves")
     if not moves:
         return  # stock.low, stock.threshold_set, stock.count_saved: no quantity moved
