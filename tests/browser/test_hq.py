@@ -1,7 +1,8 @@
 """Head office's back office in a real browser: `gatewayd hq serve` and a real demo till
 enrolled to it (`hq till add`, `hq enroll`), selling; the dashboard, a report drilled down
-store → day → receipt and exported as XLSX (opened with openpyxl), and the live till view
-turning the till offline when its daemon stops."""
+store → day → receipt and exported as XLSX (opened with openpyxl), master data (an item, a
+promotion with its dates, an operator) edited on the page and found at the till, and the
+live till view turning the till offline when its daemon stops."""
 
 from __future__ import annotations
 
@@ -76,7 +77,7 @@ def test_hq_dashboard_report_drilled_down_exported_and_a_till_going_offline(
         code = hq.cli("till", "add", "S001", "T01").strip().splitlines()[-1]
         enrolled = till.cli("hq", "enroll", f"ws://127.0.0.1:{hq.port}", code)
         assert enrolled.returncode == 0, enrolled.stderr
-        token = hq.cli("token", "add", "browser", "--role", "viewer").splitlines()[0].strip()
+        token = hq.cli("token", "add", "browser", "--role", "admin").splitlines()[0].strip()
         sales = []
         for barcodes in (["6921168509256", "6928804011142"], ["6921168509256"]):
             for code_ in barcodes:
@@ -131,6 +132,48 @@ def test_hq_dashboard_report_drilled_down_exported_and_a_till_going_offline(
         receipts.filter(has_text=sales[0]["receipt_no"]).click()
         expect(page.get_by_test_id("sale-total")).to_have_text(yuan(sales[0]["total"]))
         expect(page.get_by_test_id("sale-lines").locator("tbody tr")).to_have_count(2)
+
+        # master data edited at head office reaches the till: an item, a promotion, an operator
+        page.get_by_test_id("tab-master").click()
+        page.get_by_test_id("item-sku-query").fill("990001")
+        page.get_by_test_id("item-open").click()
+        expect(page.get_by_test_id("item-sku")).to_have_value("990001")
+        page.get_by_test_id("item-name").fill("总部新品")
+        page.get_by_test_id("item-price").fill("12.34")
+        page.get_by_test_id("item-save").click()
+        expect(page.get_by_test_id("master-saved")).to_be_visible()
+        page.get_by_test_id("item-price").fill("abc")  # refused whole, the row named
+        page.get_by_test_id("item-save").click()
+        expect(page.get_by_test_id("master-error-row")).to_contain_text("price")
+        page.get_by_test_id("master-promos").click()
+        page.get_by_test_id("promo-id").fill("hq-two")
+        page.get_by_test_id("promo-name").fill("新品两件 ¥20")
+        page.get_by_test_id("promo-skus").fill("990001")
+        page.get_by_test_id("promo-price").fill("20")
+        page.get_by_test_id("promo-from").fill("2026-01-01T00:00")
+        page.get_by_test_id("promo-until").fill("2099-01-01T00:00")
+        page.get_by_test_id("promo-save").click()
+        expect(page.get_by_test_id("promo-row").filter(has_text="hq-two")).to_be_visible()
+        page.get_by_test_id("master-operators").click()
+        page.get_by_test_id("op-id").fill("1009")
+        page.get_by_test_id("op-name").fill("总部收银")
+        page.get_by_test_id("op-pin").fill("4321")
+        page.get_by_test_id("op-save").click()
+        expect(page.get_by_test_id("op-row").filter(has_text="1009")).to_be_visible()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                item = till.call("catalog.lookup", {"sku": "990001"})["item"]
+                promos = {p["id"] for p in till.call("promo.list")["promotions"]}
+                ops = {o["id"] for o in till.call("operator.list")["operators"]}
+                if "hq-two" in promos and "1009" in ops:
+                    break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+            assert time.monotonic() < deadline, "master data did not reach the till"
+            time.sleep(0.3)
+        assert item["name"] == "总部新品" and item["price"] == 1234
 
         # every till live: online, then offline once its daemon stops (pushed, not polled)
         page.get_by_test_id("tab-tills").click()

@@ -3,7 +3,8 @@
 // online, replication lag, open sale, last alert, day close), and the consolidated reports
 // with charts, drill-down (store → day → sale) and CSV/XLSX export. HQ clients sign in by
 // token only (`gatewayd hq token add NAME --role viewer`). Every figure is head office's;
-// the page formats it (and shows the change against last week as a percentage).
+// the page formats it (and shows the change against last week as a percentage). Master
+// data (items, prices by zone, promotions, operators) is edited in master.js.
 import { Gateway } from '../lib/gateway.js';
 import { html, render, useState, useEffect, useRef } from '../lib/html.js';
 import { t, useLang, getLang, loadI18n } from '../lib/i18n.js';
@@ -14,6 +15,7 @@ import { toast } from '../lib/components/toasts.js';
 import { PageStart } from '../lib/components/start.js';
 import { Clock } from '../lib/components/clock.js';
 import { LineChart, BarChart } from '../lib/components/chart.js';
+import { MasterData } from './master.js';
 
 const gw = new Gateway({ name: 'hq', kind: 'hq' });
 window.gw = gw;
@@ -313,7 +315,9 @@ function SaleView({ sale }) {
 }
 
 // -- the page -----------------------------------------------------------------------------------
-const TABS = [['dashboard', 'hq.dashboard', Dashboard], ['tills', 'hq.tills', Tills], ['reports', 'hq.reports', Reports]];
+const Master = () => html`<${MasterData} gw=${gw} />`;
+const TABS = [['dashboard', 'hq.dashboard', Dashboard], ['tills', 'hq.tills', Tills], ['reports', 'hq.reports', Reports],
+  ['master', 'hq.master', Master]];
 
 function Main() {
   useLang();
@@ -327,7 +331,7 @@ function Main() {
       <div class="spacer"></div>
       <${Clock} /><${LangToggle} />
     </header>
-    <nav>${TABS.map(([id, label]) => html`<button class=${s.tab === id ? 'on' : ''} data-testid=${`tab-${id}`} onClick=${() => store.set({ tab: id })}>${t(label)}${id === 'tills' && offline ? html` <span class="tag bad" data-testid="offline-count">${offline}</span>` : ''}</button>`)}</nav>
+    <nav>${TABS.filter(([id]) => id !== 'master' || gw.can('hq.catalog.get')).map(([id, label]) => html`<button class=${s.tab === id ? 'on' : ''} data-testid=${`tab-${id}`} onClick=${() => store.set({ tab: id })}>${t(label)}${id === 'tills' && offline ? html` <span class="tag bad" data-testid="offline-count">${offline}</span>` : ''}</button>`)}</nav>
     <section class="bo-main"><${View} /></section>
   </div>`;
 }
