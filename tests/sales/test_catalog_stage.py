@@ -73,11 +73,12 @@ def test_a_catalog_write_during_staging_makes_the_import_start_over(tmp_path, mo
     real = catalog_stage._stage
     calls = []
 
-    def meddling(store_, items, version, at, progress):
+    def meddling(staging, items, at, progress):
         if not calls:  # another writer changes the catalog while the first copy is staged
-            store_.write_sync(lambda tx: upsert(tx, [{"sku": "X", "name": "x", "price": 1}]))
-        calls.append(version)
-        return real(store_, items, version, at, progress)
+            staging.store.write_sync(lambda tx: upsert(tx, [{"sku": "X", "name": "x",
+                                                             "price": 1}]))
+        calls.append(staging.version)
+        return real(staging, items, at, progress)
 
     monkeypatch.setattr(catalog_stage, "_stage", meddling)
     try:
@@ -87,6 +88,43 @@ def test_a_catalog_write_during_staging_makes_the_import_start_over(tmp_path, mo
         assert len(calls) == 2 and calls[1] > calls[0]
         assert Catalog(store).get("X") is not None  # the other write survived the switch
         assert Catalog(store).count() == 101
+    finally:
+        store.close()
+
+
+def test_staging_is_for_any_table_set_nothing_outside_refers_to(tmp_path):
+    """The staging API on its own (gatewayd/store/stage.py), on master data other than the
+    catalog: promotions are staged, replaced whole and switched in with their event; members,
+    which sales, moves and coupons refer to, are refused before anything is written."""
+    from gatewayd.store.stage import Changed, Staging
+
+    store = Store(tmp_path / "t.db")
+    try:
+        store.write_sync(lambda tx: tx.execute(
+            "INSERT INTO promotions(id, data, updated_at) VALUES ('old', x'80', 0)"))
+        staging = Staging(store, [("promotions", "id")], "SELECT COUNT(*) FROM promotions")
+        staging.prepare()  # no copy: the new set replaces the old one whole
+        for part in (range(0, 3000), range(3000, 5000)):
+            staging.chunk(lambda tx, part=part: tx.executemany(
+                "INSERT INTO promotions_next(id, data, updated_at) VALUES (?, x'80', 0)",
+                [(f"p{i}",) for i in part]))
+        assert store.one("SELECT COUNT(*) FROM promotions")[0] == 1  # live: still the old
+        seq = staging.switch(lambda tx: tx.append("promo.upserted", {
+            "ids": ["p0"], "promotions": [], "operator": None}))
+        staging.drop_old()
+        assert store.one("SELECT COUNT(*) FROM promotions")[0] == 5000
+        assert store.one("SELECT 1 FROM promotions WHERE id = 'old'") is None
+        assert [e.kind for e in store.journal(after=seq - 1)] == ["promo.upserted"]
+        tables = {r[0] for r in store.all("SELECT name FROM sqlite_schema")}
+        assert not {"promotions_next", "promotions_old"} & tables
+        again = Staging(store, [("promotions", "id")], "SELECT COUNT(*) FROM promotions")
+        again.prepare()
+        store.write_sync(lambda tx: tx.execute("DELETE FROM promotions WHERE id = 'p1'"))
+        with pytest.raises(Changed):  # someone else wrote them meanwhile
+            again.chunk(lambda tx: None)
+        with pytest.raises(ValueError, match="refers to it"):
+            Staging(store, [("members", "id")], "SELECT 0").prepare()
+        assert store.one("PRAGMA integrity_check")[0] == "ok"
     finally:
         store.close()
 
