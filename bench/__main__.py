@@ -24,6 +24,7 @@ BENCHMARKS = {
     "members": "bench.members",
     "hq": "bench.hq",
     "hq_members": "bench.hq_members",
+    "master": "bench.master",
 }
 # Not in `all`: they generate multi-GB stores (make bench-growth, make bench-hq-reports)
 EXTRA = {"growth": "bench.growth", "hqreports": "bench.hqreports"}

@@ -38,6 +38,34 @@ BACKLOG = int(os.environ.get("GATEWAYD_BENCH_HQ_BACKLOG", "100000"))
 PG = os.environ.get("GATEWAYD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+def enroll_store(hq, store, till) -> None:
+    """A till store enrolled at `hq` (running) as `gatewayd hq enroll` would."""
+    from gatewayd.hq import ingest
+    from gatewayd.replication import link
+    from protocol import repl
+
+    code = hq.store.write_sync(lambda tx: ingest.add_till(tx, till.store, till.till))
+    cred = hq.store.write_sync(lambda tx: ingest.enroll(tx, repl.Enroll(
+        code=code, store=till.store, till=till.till, epoch=link.read(store).epoch)))
+    store.write_sync(lambda tx: link.save_enrollment(
+        tx, f"ws://127.0.0.1:{hq.port}", cred, None, till.store, till.till))
+
+
+async def timed_sale(gw):
+    """A cashier's sale through the protocol, timed: item 1001 into the till's catalog and
+    operator 1001 (PIN 1234) logged in, then `sale()` sells one and returns its seconds."""
+    await gw.call("catalog.upsert", {"items": [{"sku": "1001", "name": "可乐", "price": 350}]})
+    await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+
+    async def sale() -> float:
+        t0 = time.perf_counter()
+        await gw.call("sale.add", {"sku": "1001", "qty": 1000})
+        await gw.call("sale.tender", {"method": "cash", "amount": 1000})
+        return time.perf_counter() - t0
+
+    return sale
+
+
 def sale_events(first_seq: int, at: int, n: int) -> list[dict]:
     """`n` events of whole sales: the mix a till's journal carries."""
     out, seq = [], first_seq
@@ -160,9 +188,7 @@ def _ingest_row(name: str, subject: Timing, baseline: Timing) -> Row:
 # -- lag at steady load ---------------------------------------------------------------------------
 async def _lag(tmp: Path) -> Timing:
     from gatewayd.config import TillConfig
-    from gatewayd.hq import ingest
     from gatewayd.hq.service import HqApp
-    from gatewayd.replication import link
     from gatewayd.replication.config import LinkConfig
     from gatewayd.replication.master import MasterData
     from gatewayd.replication.replicator import Replicator
@@ -173,20 +199,12 @@ async def _lag(tmp: Path) -> Timing:
     stores: list[Store] = []
     async with trio.open_nursery() as nursery:
         await nursery.start(hq.run)
-        base = f"ws://127.0.0.1:{hq.port}"
         reps = []
         for i in range(N_TILLS):
             till = TillConfig(store=f"S{i % 10:03d}", till=f"T{i:02d}")
             store = Store(tmp / f"till{i}" / "gatewayd.db")
             stores.append(store)
-            code = hq.store.write_sync(lambda tx, t=till: ingest.add_till(tx, t.store, t.till))
-            from protocol import repl
-
-            cred = hq.store.write_sync(lambda tx, t=till, c=code, s=store: ingest.enroll(
-                tx, repl.Enroll(code=c, store=t.store, till=t.till,
-                                epoch=link.read(s).epoch)))
-            store.write_sync(lambda tx, c=cred, t=till: link.save_enrollment(
-                tx, base, c, None, t.store, t.till))
+            enroll_store(hq, store, till)
             rep = Replicator(store, till, LinkConfig(poll_s=0.02), lambda *a: None,
                              MasterData(store, lambda *a: None))
             reps.append(rep)
@@ -232,10 +250,7 @@ async def _catchup(tmp: Path) -> tuple[Timing, Timing, int]:
     from gatewayd import auth
     from gatewayd.app import App
     from gatewayd.config import Config
-    from gatewayd.hq import ingest
     from gatewayd.hq.service import HqApp
-    from gatewayd.replication import link
-    from protocol import repl
 
     cfg = Config.model_validate({"server": {"listen": "127.0.0.1:0"},
                                  "data_dir": str(tmp / "till"), "hq": {"poll_s": 0.02}})
@@ -248,31 +263,17 @@ async def _catchup(tmp: Path) -> tuple[Timing, Timing, int]:
     (_, token), _ = app.store.write_sync(lambda tx: auth.add_token(tx, "bench", "admin"))
     hq = HqApp(tmp / "hq", None, listen="127.0.0.1:0")
     idle, busy = [], []
-    clock = time.perf_counter
     async with trio.open_nursery() as nursery:
         await nursery.start(app.run)
         await nursery.start(hq.run)
         url = f"ws://127.0.0.1:{app.port}/ws"
         async with connect(url, token, reconnect=False) as gw:
-            await gw.call("catalog.upsert", {"items": [
-                {"sku": "1001", "name": "可乐", "price": 350}]})
-            await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
-
-            async def sale() -> float:
-                t0 = clock()
-                await gw.call("sale.add", {"sku": "1001", "qty": 1000})
-                await gw.call("sale.tender", {"method": "cash", "amount": 1000})
-                return clock() - t0
-
+            sale = await timed_sale(gw)
             for _ in range(20):
                 await sale()  # warm-up
             for _ in range(200):
                 idle.append(await sale())
-            code = hq.store.write_sync(lambda tx: ingest.add_till(tx, "S001", "T01"))
-            cred = hq.store.write_sync(lambda tx: ingest.enroll(tx, repl.Enroll(
-                code=code, store="S001", till="T01", epoch=link.read(app.store).epoch)))
-            app.store.write_sync(lambda tx: link.save_enrollment(
-                tx, f"ws://127.0.0.1:{hq.port}", cred, None, "S001", "T01"))
+            enroll_store(hq, app.store, app.config.till)
             rep = app.replicator
             with trio.fail_after(600):
                 while rep.state != "online":

@@ -270,17 +270,18 @@ def file_items(data: bytes, filename: str,
 
 
 def xlsx_as_csv(data: bytes) -> bytes:
-    import csv
     import io
 
     import openpyxl
+
+    from gatewayd.exports import csv_writer  # its cells read back as written (parse_csv)
 
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # not a workbook: say so, as a bad row would be
         raise MasterError([row_error(1, None, "", f"not an XLSX file: {exc}")]) from None
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     for row in book.worksheets[0].iter_rows(values_only=True):
         writer.writerow(["" if v is None else _cell(v) for v in row])
     return out.getvalue().encode()

@@ -30,6 +30,7 @@ error that stops the version (nothing applied, the link shows it), never skipped
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -40,6 +41,7 @@ from gatewayd.sales.catalog.repository import write_rows
 from gatewayd.sales.catalog.validation import ItemIn
 from gatewayd.sales.catalog_stage import CHUNK, import_items
 from gatewayd.store.db import Store, Tx, now_us
+from gatewayd.store.stage import YIELD_S
 from protocol import repl
 from protocol.codec import pack, unpack
 from protocol.errors import ProtocolError
@@ -239,7 +241,8 @@ class MasterData:
         while True:  # the download's parts, let go of in short transactions like the import's
             (n, _) = self.store.write_sync(lambda tx: tx.execute(
                 "DELETE FROM master_incoming WHERE (version, pos) IN (SELECT version, pos FROM"
-                " master_incoming LIMIT 5000)").rowcount)
+                " master_incoming LIMIT ?)", (CHUNK,)).rowcount)
+            time.sleep(YIELD_S)
             if n == 0:
                 return kinds
 

@@ -286,3 +286,112 @@ def test_hq_catalog_import_command_csv_and_xlsx_with_a_per_row_report(tmp_path, 
         store.close()
     assert items["1"]["price"] == 350 and items["1"]["tax_rate_bp"] == 1300
     assert items["1"]["barcodes"] == ["6901234567892"] and items["2"]["price"] == 280
+
+
+COLA = {"sku": "1001", "name": "可口可乐 330ml", "price": 350, "barcodes": ["6901234567892"]}
+
+
+async def test_a_price_change_racing_a_sale_of_that_item_at_the_till(hq, tmp_path, nursery):
+    """Sales of the item go on while head office changes its price: every sale carries one
+    price for the item (old or new, never a mix), its total is its lines', and a scan after
+    the till applied the change gets the new price (the scan cache follows the catalog)."""
+    d = await start_till(nursery, tmp_path / "till")
+    await enroll_till(hq, d)
+    async with connect(hq.url, hq.token("admin")) as client:
+        await client.call("hq.catalog.upsert", {"items": [COLA]})
+        await wait_for(lambda: till_price(d, "1001") == 350)
+        sales: list[dict] = []
+        changed = trio.Event()
+
+        async def sell_on(gw) -> None:
+            while not changed.is_set() or len(sales) < 8:
+                for _ in range(3):
+                    await gw.call("sale.add", {"barcode": "6901234567892"})
+                sales.append(await gw.call("sale.tender", {"method": "cash", "amount": 5000}))
+                if len(sales) > 200:
+                    raise AssertionError("the price change never reached the till")
+
+        async def change_price() -> None:
+            await wait_for(lambda: len(sales) >= 2)  # then mid-sale, at any point of one
+            await client.call("hq.catalog.upsert", {"items": [{**COLA, "price": 420}]})
+            await wait_for(lambda: d.app.master.version() == 2)
+            changed.set()
+
+        async with connect(d.url, d.token("admin")) as gw:
+            await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+            async with trio.open_nursery() as race:
+                race.start_soon(sell_on, gw)
+                race.start_soon(change_price)
+            after = await gw.call("sale.add", {"barcode": "6901234567892"})
+            assert after["lines"][-1]["unit_price"] == 420
+            await gw.call("sale.tender", {"method": "cash", "amount": 5000})
+    prices = set()
+    for sale in sales:
+        assert sale["state"] == "completed"
+        unit = {ln["unit_price"] for ln in sale["lines"]}
+        assert len(unit) == 1 and unit <= {350, 420}, sale["lines"]
+        assert sale["subtotal"] == sum(ln["amount"] for ln in sale["lines"])
+        prices |= unit
+    assert prices == {350, 420}  # the race really happened on both sides
+    applied = [e.seq for e in d.app.store.journal(0, 100000) if e.kind == "master.applied"]
+    assert len(applied) == 2
+
+
+async def test_a_master_download_cut_mid_way_applies_nothing_and_resumes(
+        hq, tmp_path, nursery, monkeypatch):
+    """A first download in many parts, cut after some are staged: the till applies nothing
+    and sells on what it had; when the link is back, head office goes on after what the till
+    holds, and the whole version is switched in at once (staged)."""
+    from gatewayd.replication.enroll import enroll
+    from tests.hq.faultproxy import FaultProxy
+
+    monkeypatch.setattr(master, "PART_CHANGES", 100)
+    n = 3000
+    items = [{"sku": f"9{i:06d}", "name": f"商品 {i}", "price": 100 + i % 500}
+             for i in range(n)]
+    async with connect(hq.url, hq.token("admin")) as client:
+        # one version of n items: more rows than hq.catalog.upsert takes, so a file
+        csv = "sku,name,price_fen\n" + "".join(
+            f"{it['sku']},{it['name']},{it['price']}\n" for it in items)
+        got = await client.call("hq.catalog.import", {"data": csv, "filename": "all.csv"})
+        assert got["count"] == n
+    proxy = FaultProxy(hq.app.port)
+    await nursery.start(proxy.run)
+    proxy.delay_s = 0.03  # a slow link: the download takes a while
+    d = await start_till(nursery, tmp_path / "till")
+    async with connect(d.url, d.token("admin")) as gw:
+        await gw.call("catalog.upsert", {"items": ITEMS})  # what the till sells meanwhile
+    asked: list[int] = []
+    read_part = master.read_part
+
+    def spy(tx, version, after_pos, store_scopes, limit=master.PART_CHANGES):
+        asked.append(after_pos)
+        return read_part(tx, version, after_pos, store_scopes, limit)
+
+    monkeypatch.setattr(master, "read_part", spy)
+    code = hq.add_till("S001", "T01")
+    await enroll(d.app.config, f"ws://127.0.0.1:{proxy.port}", code, None)
+    staged = d.app.master.staged
+    await wait_for(lambda: (s := staged()) is not None and s.pos >= 500)
+    proxy.partitioned = True
+    proxy.cut_mid_frame()
+    await wait_for(lambda: d.app.replicator.state != "online")
+    held = staged()
+    assert held is not None and held.version == 1 and held.pos < n - 1
+    assert d.app.master.version() == 0 and journal_kinds(d, "master.applied") == []
+    assert d.app.catalog.count() == 2  # nothing of the download is in the catalog
+    async with connect(d.url, d.token("admin")) as gw:
+        await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        sale = await gw.call("sale.add", {"sku": "1001"})
+        assert sale["lines"][0]["unit_price"] == 350
+        await gw.call("sale.tender", {"method": "cash", "amount": 5000})
+    asked.clear()
+    proxy.delay_s = 0
+    proxy.partitioned = False
+    await wait_for(lambda: d.app.master.version() == 1, timeout=30)
+    assert asked[0] >= held.pos  # head office went on after what the till held
+    assert d.app.catalog.count() == n + 2
+    assert journal_kinds(d, "master.applied") == [{
+        "version": 1, "changes": n, "scheduled": 0, "kinds": {"item": n}, "staged": True}]
+    # the download's parts are let go of after the switch, in short transactions
+    await wait_for(lambda: d.app.store.scalar("SELECT COUNT(*) FROM master_incoming") == 0)

@@ -1,0 +1,157 @@
+"""Master data down to the tills (issue 15's targets).
+
+- master.visible: 50 tills (a real till store, the real replicator and master applier each)
+  linked to `gatewayd hq` in the same process; CHANGES price changes made one after another
+  through `hq.catalog.upsert` on `gatewayd.v1`; per change and till, the time from the call
+  to the till's commit of that version. Target p99 < 2 s. The baseline beside it is the
+  same client's `hq.tills` round trip (a read at HQ, no till involved).
+- master.download: a till with a small catalog enrolls to a head office holding ITEMS items
+  in one version (a first download): the time until the whole catalog is switched in.
+- master.download.sale: sale.add + sale.tender through the protocol on that till while the
+  download is received, staged and switched in, vs the same till idle just before. Target
+  <= 1.2x.
+
+Size knobs: GATEWAYD_BENCH_MASTER_ITEMS (default 200000), GATEWAYD_BENCH_MASTER_CHANGES
+(default 40), GATEWAYD_BENCH_MASTER_TILLS (default 50).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+
+import trio
+
+from bench.harness import Row, Timing
+from bench.hq import enroll_store, timed_sale
+
+N_TILLS = int(os.environ.get("GATEWAYD_BENCH_MASTER_TILLS", "50"))
+CHANGES = int(os.environ.get("GATEWAYD_BENCH_MASTER_CHANGES", "40"))
+ITEMS = int(os.environ.get("GATEWAYD_BENCH_MASTER_ITEMS", "200000"))
+
+
+# -- a change at HQ, visible at every connected till ---------------------------------------------
+async def _visible(tmp: Path) -> tuple[Timing, Timing]:
+    from clients.python.client import connect
+    from gatewayd.config import TillConfig
+    from gatewayd.hq.service import HqApp
+    from gatewayd.hq.tokens import add_token
+    from gatewayd.replication.config import LinkConfig
+    from gatewayd.replication.master import MasterData
+    from gatewayd.replication.replicator import Replicator
+    from gatewayd.store.db import Store
+
+    hq = HqApp(tmp / "hq", None, listen="127.0.0.1:0")
+    _, token = hq.store.write_sync(lambda tx: add_token(tx, "bench", "admin"))
+    seen: dict[int, list[float]] = {}  # version -> when each till committed it
+    stores: list[Store] = []
+    samples: list[float] = []
+    rtt: list[float] = []
+    async with trio.open_nursery() as nursery:
+        await nursery.start(hq.run)
+        reps = []
+        for i in range(N_TILLS):
+            till = TillConfig(store=f"S{i % 10:03d}", till=f"T{i:02d}")
+            store = Store(tmp / f"till{i}" / "gatewayd.db")
+            stores.append(store)
+            enroll_store(hq, store, till)
+            md = MasterData(store, lambda *a: None)
+            md.changed = lambda kinds, md=md: seen.setdefault(md.version(), []).append(
+                time.perf_counter())
+            rep = Replicator(store, till, LinkConfig(poll_s=0.05), lambda *a: None, md)
+            reps.append(rep)
+            nursery.start_soon(rep.run)
+        with trio.fail_after(60):
+            while any(r.state != "online" for r in reps):
+                await trio.sleep(0.05)
+        async with connect(f"ws://127.0.0.1:{hq.port}/ws", token, reconnect=False) as client:
+            for n in range(CHANGES):
+                t0 = time.perf_counter()
+                await client.call("hq.tills")
+                rtt.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                got = await client.call("hq.catalog.upsert", {"items": [
+                    {"sku": "1001", "name": "可乐", "price": 300 + n}]})
+                with trio.fail_after(30):
+                    while len(seen.get(got["version"], ())) < N_TILLS:
+                        await trio.sleep(0.005)
+                samples += [t - t0 for t in seen[got["version"]]]
+        nursery.cancel_scope.cancel()
+    for s in stores:
+        s.close()
+    hq.close()
+    return Timing.of(samples), Timing.of(rtt)
+
+
+# -- a first download of a big catalog while the till sells ----------------------------------------
+async def _download(tmp: Path) -> tuple[Timing, Timing, float]:
+    from clients.python.client import connect
+    from gatewayd import auth
+    from gatewayd.app import App
+    from gatewayd.config import Config
+    from gatewayd.hq import master
+    from gatewayd.hq.service import HqApp
+    from gatewayd.sales.catalog.validation import ItemIn
+
+    hq = HqApp(tmp / "hq", None, listen="127.0.0.1:0")
+    items = [ItemIn(sku=f"{690000000 + i}", name=f"商品 {i}", price=100 + i % 900,
+                    barcodes=[f"{690000000 + i}"]) for i in range(ITEMS - 1)]
+    items.append(ItemIn(sku="1001", name="可乐", price=350))
+    hq.store.write_sync(partial(master.commit, changes=[
+        master.Change("item", it.sku, it.model_dump()) for it in items], actor="bench",
+        source="bench"))
+    del items
+    cfg = Config.model_validate({"server": {"listen": "127.0.0.1:0"},
+                                 "data_dir": str(tmp / "till"), "hq": {"poll_s": 0.02}})
+    app = App(cfg)
+    app.store.write_sync(lambda tx: auth.add_operator(tx, "1001", "Li", "cashier", "1234"))
+    (_, token), _ = app.store.write_sync(lambda tx: auth.add_token(tx, "bench", "admin"))
+    idle, busy = [], []
+    clock = time.perf_counter
+    async with trio.open_nursery() as nursery:
+        await nursery.start(app.run)
+        await nursery.start(hq.run)
+        async with connect(f"ws://127.0.0.1:{app.port}/ws", token, reconnect=False) as gw:
+            sale = await timed_sale(gw)
+            for _ in range(20):
+                await sale()  # warm-up
+            for _ in range(200):
+                idle.append(await sale())
+            started = clock()
+            enroll_store(hq, app.store, cfg.till)
+            with trio.fail_after(1800):
+                while app.master.version() < 1:
+                    busy.append(await sale())
+                    await trio.sleep(0.01)
+            took = clock() - started
+            assert app.catalog.count() == ITEMS
+        nursery.cancel_scope.cancel()
+    app.close()
+    hq.close()
+    return Timing.of(busy), Timing.of(idle), took
+
+
+def run() -> list[Row]:
+    base = os.environ.get("GATEWAYD_BENCH_DIR")
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="gatewayd-bench-master-", dir=base) as tmp:
+        root = Path(tmp)
+        visible, rtt = trio.run(_visible, root / "visible")
+        rows.append(Row("master.visible", value=visible.p50, value_p99=visible.p99, unit="s",
+                        limit=2.0,
+                        note=f"{CHANGES} changes via hq.catalog.upsert, each until all "
+                             f"{N_TILLS} connected tills committed it ({visible.n} samples; "
+                             f"target p99 < 2 s); the client's hq.tills round trip p50 "
+                             f"{rtt.p50 * 1000:.1f} ms = "
+                             f"{visible.p50 / rtt.p50:.0f}x of it"))
+        busy, idle, took = trio.run(_download, root / "download")
+        rows.append(Row("master.download", value=took, unit="s",
+                        note=f"a first download of {ITEMS} items in one version: received, "
+                             f"staged beside the catalog, switched in"))
+        rows.append(Row("master.download.sale", busy, idle, target=1.2,
+                        note=f"sale.add + sale.tender during that download ({busy.n} sales) "
+                             f"vs the same till idle just before"))
+    return rows
