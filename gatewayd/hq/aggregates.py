@@ -1,8 +1,8 @@
 """Report aggregates at head office, kept exact by the apply: what each sale and refund adds
 to its store-day-hour, store-day-tender, store-day-item and store-month-item sums (and the
-members' months), summed in memory over one transaction and written once, just before its
-commit (`HqTx.before_commit`), so a push of 500 events costs a few upserts per store-day, not
-one per line.
+members' months), and what each counted stock move adds to its store's on-hand; summed in
+memory over one transaction and written once, just before its commit (`HqTx.before_commit`),
+so a push of 500 events costs a few upserts per store-day, not one per line.
 
 The projections call `sale` only for a sale they stored for the first time (a fact seen under
 two epochs counts once), so a sum here is the sum of the rows in `sales`/`sale_lines`.
@@ -51,6 +51,7 @@ class Deltas:
         self.items_day: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * 4)
         self.items_month: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * 4)
         self.members: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+        self.on_hand: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0])
 
     def sale(self, store: str, day: str, hour: int, kind: str, total: int, discount: int,
              tax: int, lines: Iterable[tuple[str, int, int, int | None]],
@@ -87,6 +88,11 @@ class Deltas:
         row[9] += total
         _add(self.members[(store, day[:6], member)], (0 if refund else 1, total))
 
+    def stock(self, store: str, moves: Iterable[dict]) -> None:
+        """Stock moves the projection counted: the store's on-hand per item."""
+        for m in moves:
+            self.on_hand[(store, m["sku"])][0] += m["qty"]
+
     def flush(self, tx: HqTx) -> None:
         _upsert(tx, "agg_sales", ("store", "day", "hour"), SALE_COLS, self.sales)
         _upsert(tx, "agg_tenders", ("store", "day", "method"), ("count", "amount"),
@@ -95,6 +101,7 @@ class Deltas:
         _upsert(tx, "agg_items_month", ("store", "month", "sku"), ITEM_COLS, self.items_month)
         _upsert(tx, "agg_members_month", ("store", "month", "member"), ("purchases", "amount"),
                 self.members)
+        _upsert(tx, "agg_stock", ("store", "sku"), ("on_hand",), self.on_hand)
         self.__init__()  # type: ignore[misc]  # flushed: a later flush adds nothing twice
 
 

@@ -136,13 +136,18 @@ def day(tx: HqTx, store: str, day: str) -> dict[str, Any]:
 
 
 async def _report(store: HqStore, name: str, params: dict[str, Any]) -> Table:
-    args = {"day_from": params.get("from"), "day_to": params.get("to"),
-            "store": params.get("store")}
+    rng = {"day_from": params.get("from"), "day_to": params.get("to"),
+           "store": params.get("store")}
+    run = {
+        "sales": lambda tx: reports.sales(tx, params["by"], limit=params["limit"], **rng),
+        "members": lambda tx: reports.members(tx, **rng),
+        "stock": lambda tx: reports.stock(tx, **rng),
+        "transfers": lambda tx: reports.transfer_differences(tx, **rng),
+        "replenish": lambda tx: reports.replenish(tx, params["store"], params["days"],
+                                                  params["cover_days"]),
+    }[name]
     try:
-        if name == "sales":
-            return await store.read(lambda tx: reports.sales(
-                tx, params["by"], limit=params["limit"], **args))
-        return await store.read(lambda tx: reports.members(tx, **args))
+        return await store.read(run)
     except ReportError as exc:
         raise ProtocolError("invalid_params", str(exc)) from None
 
@@ -182,9 +187,13 @@ def bind(registry: Registry, hq: HqApp) -> None:
     async def hq_report_sales(ctx: CallContext, p) -> dict[str, Any]:
         return (await _report(store, "sales", p.model_dump(by_alias=True))).as_wire()
 
-    @registry.method("hq.report.members")
-    async def hq_report_members(ctx: CallContext, p) -> dict[str, Any]:
-        return (await _report(store, "members", p.model_dump(by_alias=True))).as_wire()
+    def report_method(report: str) -> None:  # the other reports: their params as they are
+        @registry.method(f"hq.report.{report}")
+        async def answer(ctx: CallContext, p) -> dict[str, Any]:
+            return (await _report(store, report, p.model_dump(by_alias=True))).as_wire()
+
+    for report in ("members", "stock", "transfers", "replenish"):
+        report_method(report)
 
     @registry.method("hq.report.export")
     async def hq_report_export(ctx: CallContext, p) -> dict[str, Any]:

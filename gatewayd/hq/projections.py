@@ -141,6 +141,7 @@ def _moves(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> No
         " VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
         [(store, till, epoch, ev.seq, i, ev.at, ev.kind, m["sku"], m["qty"], ref)
          for i, m in enumerate(moves)])
+    aggregates.deltas(tx).stock(store, moves)
 
 
 @projects("member.points", "member.balance")

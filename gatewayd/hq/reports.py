@@ -21,7 +21,8 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from gatewayd.hq.aggregates import CHAIN_TZ
+from gatewayd.hq import stock as hq_stock
+from gatewayd.hq.aggregates import CHAIN_TZ, unit_costs
 from gatewayd.hq.db import HqTx
 from gatewayd.reports import WEEKDAYS, ReportError, Table, day_range
 from gatewayd.sales.money import div_round
@@ -255,3 +256,157 @@ def export(table: Table, fmt: str) -> bytes:
         path = Path(tmp) / f"report.{fmt}"
         write(table, path, fmt)
         return path.read_bytes()
+
+
+def _sold(tx: HqTx, start: dt.date, end: dt.date, store: str | None) -> dict[tuple[str, str],
+                                                                            list[int]]:
+    """(store, sku) -> [qty, cost] sold between start and end (whole months monthly)."""
+    months, edges = _months(start, end)
+    out: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    parts: list[tuple[str, list[Any]]] = []
+    cond_store, args_store = (" AND store=?", [store]) if store else ("", [])
+    if months:
+        parts.append((f"SELECT store, sku, SUM(qty) AS qty, SUM(cost) AS cost FROM"
+                      f" agg_items_month WHERE month IN ({', '.join('?' * len(months))})"
+                      f"{cond_store} GROUP BY store, sku", [*months, *args_store]))
+    for a, b in edges:
+        parts.append((f"SELECT store, sku, SUM(qty) AS qty, SUM(cost) AS cost FROM"
+                      f" agg_items_day WHERE day BETWEEN ? AND ?{cond_store} GROUP BY store, sku",
+                      [_bd(a), _bd(b), *args_store]))
+    for sql, args in parts:
+        for r in tx.all(sql, args):
+            acc = out[(r["store"], r["sku"])]
+            acc[0] += int(r["qty"] or 0)
+            acc[1] += int(r["cost"] or 0)
+    return out
+
+
+def _ratio(part: int, whole: int) -> int | None:
+    """part / whole in hundredths (the `ratio` column type), half-up; None without a whole."""
+    return div_round(part * 100, whole) if whole > 0 else None
+
+
+def stock(tx: HqTx, day_from: str | None = None, day_to: str | None = None,
+          store: str | None = None, today: dt.date | None = None) -> Table:
+    """Stock and turnover: by store (the chain), or by item (one store). Value is on-hand at
+    HQ's moving-average cost; turnover = cost of goods sold in the range / stock value now;
+    days of cover = on-hand / the range's average daily sales."""
+    start, end = day_range(CHAIN_TZ, day_from, day_to, today)
+    days = (end - start).days + 1
+    t = Table("hq_stock", "Stock and turnover" + (f" · {store}" if store else " · chain"), [],
+              day_from=start.isoformat(), day_to=end.isoformat(), tz=str(CHAIN_TZ))
+    cond, args = ("WHERE s.store=?", [store]) if store else ("", [])
+    levels = tx.all("SELECT s.store, s.sku, s.on_hand, c.cost FROM agg_stock s LEFT JOIN"
+                    f" item_costs c ON c.store=s.store AND c.sku=s.sku {cond}", args)
+    sold = _sold(tx, start, end, store)
+    if store:
+        rows = []
+        for r in levels:
+            qty, cogs = sold.get((r["store"], r["sku"]), (0, 0))
+            value = div_round(r["on_hand"] * r["cost"], 1000) if r["cost"] is not None else None
+            rows.append({"sku": r["sku"], "on_hand": int(r["on_hand"]), "value": value,
+                         "sold": qty, "cogs": cogs,
+                         "turnover": _ratio(cogs, value or 0),
+                         "cover_days": _ratio(int(r["on_hand"]) * days, qty)})
+        rows.sort(key=lambda x: (-(x["value"] or 0), x["sku"]))
+        t.rows = rows
+        t.columns = [("sku", "商品 sku", "text"), ("on_hand", "库存 on hand", "qty"),
+                     ("value", "库存金额 value", "money"), ("sold", "销量 sold", "qty"),
+                     ("cogs", "销售成本 cogs", "money"), ("turnover", "周转率 turnover", "ratio"),
+                     ("cover_days", "可售天数 days of cover", "ratio")]
+    else:
+        by_store: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for r in levels:
+            b = by_store[r["store"]]
+            b["items"] += 1 if r["on_hand"] > 0 else 0
+            if r["cost"] is None:
+                b["uncosted"] += 1
+            else:
+                b["value"] += div_round(int(r["on_hand"]) * r["cost"], 1000)
+        for (s, _), (_, cogs) in sold.items():
+            by_store[s]["cogs"] += cogs
+        t.rows = [{"store": s, "items": b["items"], "value": b["value"], "cogs": b["cogs"],
+                   "turnover": _ratio(b["cogs"], b["value"]),
+                   "cover_days": _ratio(b["value"] * days, b["cogs"]),
+                   "uncosted": b["uncosted"]} for s, b in sorted(by_store.items())]
+        t.columns = [("store", "门店 store", "text"), ("items", "有货商品 items", "int"),
+                     ("value", "库存金额 value", "money"), ("cogs", "销售成本 cogs", "money"),
+                     ("turnover", "周转率 turnover", "ratio"),
+                     ("cover_days", "可售天数 days of cover", "ratio"),
+                     ("uncosted", "无成本商品 uncosted items", "int")]
+    t.totals = {"value": sum(r["value"] or 0 for r in t.rows),
+                "cogs": sum(r["cogs"] for r in t.rows)}
+    return t
+
+
+def transfer_differences(tx: HqTx, day_from: str | None = None, day_to: str | None = None,
+                         store: str | None = None, today: dt.date | None = None) -> Table:
+    """Transfers and deliveries sent in the range (to or from `store`), one row per item:
+    sent, received (once the receiving store confirmed), the difference and its value at the
+    receiving store's cost; only the lines that differ, and those not yet received."""
+    start, end = day_range(CHAIN_TZ, day_from, day_to, today)
+    lo = int(dt.datetime.combine(start, dt.time(), CHAIN_TZ).timestamp() * 1_000_000)
+    hi = int(dt.datetime.combine(end + dt.timedelta(days=1), dt.time(),
+                                 CHAIN_TZ).timestamp() * 1_000_000)
+    t = Table("hq_transfers", "Transfer differences" + (f" · {store}" if store else " · chain"),
+              [], day_from=start.isoformat(), day_to=end.isoformat(), tz=str(CHAIN_TZ))
+    rows = []
+    for tr in hq_stock.transfers(tx, store=store, limit=100_000):
+        sent_us = int(tr["sent_at"].timestamp() * 1_000_000)
+        if not lo <= sent_us < hi:
+            continue
+        costs = unit_costs(tx, tr["to_store"], [ln["sku"] for ln in tr["lines"]])
+        for ln in tr["lines"]:
+            diff = ln.get("difference")
+            if tr["state"] == "received" and not diff:
+                continue
+            unit = costs.get(ln["sku"])
+            rows.append({"no": tr["no"], "kind": tr["kind"], "from_store": tr["from_store"],
+                         "to_store": tr["to_store"], "state": tr["state"],
+                         "sent_at": tr["sent_at"].astimezone(CHAIN_TZ).strftime("%Y-%m-%d %H:%M"),
+                         "sku": ln["sku"], "sent": ln["sent"], "received": ln.get("received"),
+                         "difference": diff,
+                         "value": div_round(diff * unit, 1000) if diff and unit is not None
+                         else None})
+    t.rows = rows
+    t.totals = {"value": sum(r["value"] or 0 for r in rows),
+                "in_transit": len({r["no"] for r in rows if r["state"] == "in_transit"})}
+    t.columns = [("no", "单号 no", "text"), ("kind", "类型 kind", "text"),
+                 ("from_store", "调出 from", "text"), ("to_store", "调入 to", "text"),
+                 ("state", "状态 state", "text"), ("sent_at", "发出 sent", "text"),
+                 ("sku", "商品 sku", "text"), ("sent", "发出数 sent", "qty"),
+                 ("received", "实收数 received", "qty"), ("difference", "差异 difference", "qty"),
+                 ("value", "差异金额 value", "money")]
+    return t
+
+
+def replenish(tx: HqTx, store: str, days: int = 28, cover_days: int = 14,
+              today: dt.date | None = None) -> Table:
+    """补货建议 for one store: per item sold in the last `days` days, the average daily sales,
+    on-hand and in transit to the store; suggest enough for `cover_days` days of sales:
+    ceil(daily × cover_days) − on-hand − in transit, in whole units, when above zero."""
+    end = today or dt.datetime.now(CHAIN_TZ).date()
+    start = end - dt.timedelta(days=days - 1)
+    t = Table("hq_replenish", f"Replenishment · {store}", [], day_from=start.isoformat(),
+              day_to=end.isoformat(), tz=str(CHAIN_TZ))
+    sold = _sold(tx, start, end, store)
+    on_hand = {r["sku"]: int(r["on_hand"]) for r in tx.all(
+        "SELECT sku, on_hand FROM agg_stock WHERE store=?", (store,))}
+    transit = hq_stock.in_transit(tx, store)
+    rows: list[dict[str, Any]] = []
+    for (_, sku), (qty, _) in sold.items():
+        if qty <= 0:
+            continue
+        need = -(-qty * cover_days // days)  # ceil, thousandths
+        have = on_hand.get(sku, 0) + transit.get(sku, 0)
+        suggest = -(-(need - have) // 1000) * 1000 if need > have else 0
+        if suggest:
+            rows.append({"sku": sku, "daily": div_round(qty, days), "on_hand": on_hand.get(sku, 0),
+                         "in_transit": transit.get(sku, 0), "suggest": suggest})
+    rows.sort(key=lambda r: (-r["suggest"], r["sku"]))
+    t.rows = rows
+    t.totals = {"items": len(rows)}
+    t.columns = [("sku", "商品 sku", "text"), ("daily", "日均销量 daily", "qty"),
+                 ("on_hand", "库存 on hand", "qty"), ("in_transit", "在途 in transit", "qty"),
+                 ("suggest", "建议补货 suggest", "qty")]
+    return t

@@ -451,8 +451,15 @@ class HqReportSalesParams(HqReportRange):
     limit: StrictInt = Field(default=1000, ge=1, le=100_000)
 
 
+class HqReplenishParams(Params):
+    store: Name
+    days: StrictInt = Field(default=28, ge=1, le=366, description="sales history to average")
+    cover_days: StrictInt = Field(default=14, ge=1, le=366,
+                                  description="days of sales the stock should cover")
+
+
 class HqReportExportParams(Params):
-    report: Literal["sales", "members"]
+    report: Literal["sales", "members", "stock", "transfers", "replenish"]
     params: dict[StrictStr, Any] = Field(default_factory=dict,
                                          description="the report's own params")
     format: Literal["csv", "xlsx"]
@@ -499,10 +506,53 @@ method(
     result=Table,
 )
 method(
+    "hq.report.stock",
+    HqReportRange,
+    "viewer",
+    "Stock and turnover: per store (the chain) or per item (one `store`): on-hand, its value "
+    "at head office's moving-average cost, cost of goods sold between `from` and `to`, "
+    "turnover (cost of goods sold / stock value, hundredths) and days of cover. " + _HQ_TABLE,
+    errors=("invalid_params",),
+    example={"params": {"from": "2026-05-01", "to": "2026-05-31"},
+             "result": {"name": "hq_stock", "rows": [
+                 {"store": "S001", "items": 1820, "value": 48210000, "cogs": 30110000,
+                  "turnover": 62, "cover_days": 4964, "uncosted": 3}]}},
+    result=Table,
+)
+method(
+    "hq.report.transfers",
+    HqReportRange,
+    "viewer",
+    "Transfer and delivery differences: for those sent between `from` and `to` (to or from "
+    "`store`), each item line that differs between what was sent and what the receiving "
+    "store counted, with its value at that store's cost, and the lines still in transit. "
+    + _HQ_TABLE,
+    errors=("invalid_params",),
+    example={"params": {"store": "S002"}, "result": {"name": "hq_transfers", "rows": [
+        {"no": "S001-T01-TRO-000004", "from_store": "S001", "to_store": "S002",
+         "state": "received", "sku": "700001", "sent": 10000, "received": 9000,
+         "difference": -1000, "value": -820}]}},
+    result=Table,
+)
+method(
+    "hq.report.replenish",
+    HqReplenishParams,
+    "viewer",
+    "补货建议 for one store: per item it sold in the last `days` days, the average daily sales, "
+    "on-hand and in transit to it, and the quantity to order so that the stock covers "
+    "`cover_days` days of sales (whole units, only when above zero). " + _HQ_TABLE,
+    errors=("invalid_params",),
+    example={"params": {"store": "S001"}, "result": {"name": "hq_replenish", "rows": [
+        {"sku": "700001", "daily": 2500, "on_hand": 8000, "in_transit": 0,
+         "suggest": 27000}]}},
+    result=Table,
+)
+method(
     "hq.report.export",
     HqReportExportParams,
     "viewer",
-    "A report (`sales` or `members`, with that method's params) as a CSV or XLSX file: money "
+    "A report (`sales`, `members`, `stock`, `transfers` or `replenish`, with that method's "
+    "params) as a CSV or XLSX file: money "
     "in yuan, quantities in units, shares in percent, exact decimals; a cell that a "
     "spreadsheet would run as a formula is written as text.",
     errors=("invalid_params",),

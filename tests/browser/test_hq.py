@@ -126,6 +126,14 @@ def test_hq_dashboard_report_drilled_down_exported_and_a_till_going_offline(
         assert len(rows) == 1 and rows[0]["客流 sales"] == 2
         assert Decimal(str(rows[0]["销售额 amount"])) == Decimal(total).scaleb(-2)
 
+        # the store's replenishment from what it sold (no stock received: all of it)
+        page.get_by_test_id("kind-replenish").click()
+        expect(page.get_by_test_id("report")).to_have_attribute("data-kind", "replenish")
+        expect(page.get_by_test_id("report-row")).to_have_count(2)  # the two items sold
+        expect(page.get_by_test_id("report-chart").get_by_test_id("bar")).to_have_count(2)
+        page.get_by_test_id("kind-day").click()
+        expect(page.get_by_test_id("report")).to_have_attribute("data-kind", "day")
+
         day_row.click()
         receipts = page.get_by_test_id("day-sale")
         expect(receipts).to_have_count(2)

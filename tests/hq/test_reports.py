@@ -176,3 +176,50 @@ async def test_head_office_serves_its_own_pages_at_the_root(hq):
     assert '<script type="module" src="/hq/boot.js"></script>' in page
     assert "export function LineChart" in await trio.to_thread.run_sync(
         get, "/lib/components/chart.js")
+
+
+async def test_stock_turnover_transfer_differences_and_replenishment(hq, tmp_path, nursery):
+    from tests.hq.test_store_stock import start
+
+    a = await start(hq, nursery, tmp_path / "a", "S001", "T01")
+    b = await start(hq, nursery, tmp_path / "b", "S002", "T01")
+    async with connect(a.url, a.token("manager")) as gw:
+        await gw.call("auth.login", MANAGER)
+        await gw.call("stock.receive", {"lines": [{"sku": "1001", "qty": 20000, "cost": 200}]})
+        sold = await sell(gw, 4)
+        sent = await gw.call("stock.transfer", {"direction": "out", "peer": "S002", "lines": [
+            {"sku": "1001", "qty": 10000}]})
+    await hq.wait_acked("S001", "T01", a.app.store.last_seq)
+    async with connect(b.url, b.token("manager")) as gw:
+        await gw.call("auth.login", MANAGER)
+        await gw.call("stock.transfer", {"direction": "in", "peer": "S001", "ref": sent["no"],
+                                         "lines": [{"sku": "1001", "qty": 9000}]})
+    await hq.wait_acked("S002", "T01", b.app.store.last_seq)
+    day = sold[0]["business_day"]
+    iso = f"{day[:4]}-{day[4:6]}-{day[6:]}"
+    [moved] = rows(hq, "SELECT SUM(qty) AS q FROM stock_moves WHERE store='S001' AND sku='1001'")
+    assert moved["q"] == 20000 - 4000 - 10000
+    async with connect(hq.url, hq.token("viewer")) as client:
+        chain = await client.call("hq.report.stock", {"from": iso, "to": iso})
+        s1 = next(r for r in chain["rows"] if r["store"] == "S001")
+        assert s1["value"] == 6 * 200 and s1["cogs"] == 4 * 200  # 6 on hand, 4 sold at ¥2
+        assert s1["turnover"] == 4 * 100 // 6 + 1  # 0.67 (hundredths, half-up)
+        items = await client.call("hq.report.stock", {"from": iso, "to": iso, "store": "S001"})
+        [it] = [r for r in items["rows"] if r["sku"] == "1001"]
+        assert (it["on_hand"], it["sold"], it["cover_days"]) == (6000, 4000, 150)  # 1.5 days
+
+        diffs = await client.call("hq.report.transfers", {"from": iso, "to": iso})
+        [line] = diffs["rows"]
+        assert (line["no"], line["sent"], line["received"], line["difference"]) == (
+            sent["no"], 10000, 9000, -1000)
+        assert line["value"] is None  # S002 holds no cost for 1001 (it received, not bought)
+
+        plan = await client.call("hq.report.replenish", {"store": "S001", "days": 1,
+                                                         "cover_days": 3})
+        [want] = plan["rows"]  # 4 a day, 3 days: 12 needed, 6 on hand
+        assert (want["sku"], want["daily"], want["on_hand"], want["suggest"]) == (
+            "1001", 4000, 6000, 6000)
+        csv = await client.call("hq.report.export", {
+            "report": "replenish", "params": {"store": "S001", "days": 1, "cover_days": 3},
+            "format": "csv"})
+        assert csv["data"].decode("utf-8-sig").splitlines()[1].startswith("1001,4.000,6.000")

@@ -181,7 +181,8 @@ function Tills() {
 }
 
 // -- reports ------------------------------------------------------------------------------------
-const KINDS = ['store', 'day', 'week', 'month', 'hour', 'item', 'tender', 'members'];
+const KINDS = ['store', 'day', 'week', 'month', 'hour', 'item', 'tender', 'members', 'stock', 'transfers', 'replenish'];
+const OWN = { members: 'hq.report.members', stock: 'hq.report.stock', transfers: 'hq.report.transfers', replenish: 'hq.report.replenish' };
 const SERIES = new Set(['day', 'week', 'month', 'hour']);
 const PRESETS = ['today', '7d', '30d', 'month', 'year', '12m'];
 
@@ -208,9 +209,15 @@ function ReportChart({ kind, table }) {
     return html`<${LineChart} testid="report-chart" labels=${table.rows.map(label)} fmt=${shortYuan}
       series=${[{ name: t('hq.kpi_amount'), values: table.rows.map(r => r.amount), area: true }, { name: t('hq.profit'), values: table.rows.map(r => r.profit) }]} />`;
   }
-  const label = { store: r => r.store, item: r => r.sku, tender: r => t(`tender.${r.method}`), members: r => r.tier }[kind];
-  const value = kind === 'members' ? r => r.active : r => r.amount;
-  return html`<${BarChart} testid="report-chart" rows=${table.rows.map(r => ({ label: label(r), value: value(r) }))} fmt=${kind === 'members' ? String : shortYuan} />`;
+  const units = q => (q / 1000).toFixed(q % 1000 ? 1 : 0);
+  const [label, value, fmt] = {
+    store: [r => r.store, r => r.amount, shortYuan], item: [r => r.sku, r => r.amount, shortYuan],
+    tender: [r => t(`tender.${r.method}`), r => r.amount, shortYuan], members: [r => r.tier, r => r.active, String],
+    stock: [r => r.store || r.sku, r => r.value || 0, shortYuan],
+    transfers: [r => `${r.no} · ${r.sku}`, r => r.difference || 0, units],
+    replenish: [r => r.sku, r => r.suggest, units],
+  }[kind];
+  return html`<${BarChart} testid="report-chart" rows=${table.rows.map(r => ({ label: label(r), value: value(r) }))} fmt=${fmt} />`;
 }
 
 function download(file) {
@@ -236,21 +243,22 @@ function Reports() {
   const [sale, setSale] = useState(null);
   const range = custom || (s.today ? period(preset, s.today) : null);
   const params = () => {
+    if (kind === 'replenish') return { store: shop };
     const p = { from: range[0], to: range[1] };
     if (shop) p.store = shop;
-    if (kind !== 'members') p.by = kind;
+    if (!OWN[kind]) p.by = kind;
     return p;
   };
-  const [rep, reload] = useLoad(async () => {
-    if (!range) return null;
-    const table = await gw.call(kind === 'members' ? 'hq.report.members' : 'hq.report.sales', params());
+  const [rep] = useLoad(async () => {
+    if (!range || (kind === 'replenish' && !shop)) return null;
+    const table = await gw.call(OWN[kind] || 'hq.report.sales', params());
     return { kind, shop, table }; // drawn as what it is, while the next one loads
   }, [kind, range && range.join(), shop]);
   const [sales] = useLoad(async () => (day ? gw.call('hq.sales', { store: shop, day: compact(day), limit: 500 }) : null), [day, shop]);
   const stores = [...new Set(Object.values(s.tills).map(x => x.store))].sort();
   async function exportAs(format) {
     try {
-      download(await gw.call('hq.report.export', { report: kind === 'members' ? 'members' : 'sales', params: params(), format }));
+      download(await gw.call('hq.report.export', { report: OWN[kind] ? kind : 'sales', params: params(), format }));
     } catch (e) { toast(errText(e), 'error'); }
   }
   const drillable = d => d.kind === 'store' || (d.kind === 'day' && d.shop);
@@ -282,6 +290,7 @@ function Reports() {
     </div>
     <div class="crumbs" data-testid="crumbs">${crumbs.map(([label, go], i) => html`${i ? ' › ' : ''}${go ? html`<a href="#" onClick=${e => { e.preventDefault(); go(); }}>${label}</a>` : html`<b>${label}</b>`}`)}</div>
     ${rep.error && html`<p class="error" data-testid="report-error">${errText(rep.error)}</p>`}
+    ${kind === 'replenish' && !shop && html`<p class="muted" data-testid="pick-store">${t('hq.pick_store')}</p>`}
     ${sale ? html`<div class="card bo-section" data-testid="sale"><${SaleView} sale=${sale} /></div>`
       : day ? html`<div class="card bo-section"><h3>${shop} · ${day}</h3>${sales.data && html`<table class="data" data-testid="day-sales"><thead><tr><th>${t('hq.receipt')}</th><th>${t('hq.till')}</th><th>${t('hq.time')}</th><th>${t('hq.operator')}</th><th class="r">${t('hq.kpi_amount')}</th></tr></thead>
           <tbody>${sales.data.sales.map(x => html`<tr data-testid="day-sale" class="pick" onClick=${async () => setSale(await gw.call('hq.sale.get', { receipt_no: x.receipt_no }))}>

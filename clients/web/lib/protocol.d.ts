@@ -1503,9 +1503,19 @@ export interface HqReportRange {
   store?: string | null;
 }
 
+export interface HqReplenishParams {
+  approve?: Approve | null;
+  /** min length 1; max length 64 */
+  store: string;
+  /** sales history to average ≥ 1; ≤ 366 */
+  days?: number;
+  /** days of sales the stock should cover ≥ 1; ≤ 366 */
+  cover_days?: number;
+}
+
 export interface HqReportExportParams {
   approve?: Approve | null;
-  report: "sales" | "members";
+  report: "sales" | "members" | "stock" | "transfers" | "replenish";
   /** the report's own params */
   params?: Record<string, unknown>;
   format: "csv" | "xlsx";
@@ -2380,6 +2390,9 @@ export interface Methods {
   "hq.operator.list": { params: NoParams; result: HqOperatorList };
   "hq.report.sales": { params: HqReportSalesParams; result: Table };
   "hq.report.members": { params: HqReportRange; result: Table };
+  "hq.report.stock": { params: HqReportRange; result: Table };
+  "hq.report.transfers": { params: HqReportRange; result: Table };
+  "hq.report.replenish": { params: HqReplenishParams; result: Table };
   "hq.report.export": { params: HqReportExportParams; result: HqReportFile };
   "hq.member.get": { params: HqMemberParams; result: HqMember };
   "hq.member.ledger": { params: HqMemberLedgerParams; result: HqMemberLedger };
