@@ -55,6 +55,13 @@ class HqServer:
             assert time.monotonic() < deadline, "hq not healthy in 30 s"
             time.sleep(0.1)
 
+    def enroll(self, till: Demo, store: str = "S001", till_id: str = "T01") -> str:
+        """Enroll `till` the real way (`hq till add`, `hq enroll`); an admin token of HQ's."""
+        code = self.cli("till", "add", store, till_id).strip().splitlines()[-1]
+        enrolled = till.cli("hq", "enroll", f"ws://127.0.0.1:{self.port}", code)
+        assert enrolled.returncode == 0, enrolled.stderr
+        return self.cli("token", "add", "browser", "--role", "admin").splitlines()[0].strip()
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
@@ -74,10 +81,7 @@ def test_hq_dashboard_report_drilled_down_exported_and_a_till_going_offline(
     till = Demo(tmp_path / "till", free_port())
     till.start()
     try:
-        code = hq.cli("till", "add", "S001", "T01").strip().splitlines()[-1]
-        enrolled = till.cli("hq", "enroll", f"ws://127.0.0.1:{hq.port}", code)
-        assert enrolled.returncode == 0, enrolled.stderr
-        token = hq.cli("token", "add", "browser", "--role", "admin").splitlines()[0].strip()
+        token = hq.enroll(till)
         sales = []
         for barcodes in (["6921168509256", "6928804011142"], ["6921168509256"]):
             for code_ in barcodes:

@@ -10,7 +10,9 @@ import { toast } from '../lib/components/toasts.js';
 import { gw, store, useLoad, Unavailable } from './context.js';
 import { DocLines, DocResult, linesPayload, usePostDoc, qtyShow } from './doclines.js';
 
-function Incoming({ onTake, version }) {
+/** `confirmed`: what this page confirmed (head office shows it received once the document
+ *  reaches it over the link). */
+function Incoming({ onTake, version, confirmed }) {
   useLang();
   const [list] = useLoad(() => gw.call('stock.incoming', {}), [version]);
   if (list.error) return html`<p class="error">${errText(list.error)}</p>`;
@@ -21,7 +23,8 @@ function Incoming({ onTake, version }) {
       <thead><tr><th>${t('doc.ref')}</th><th>${t('doc.from_store')}</th><th>${t('bo.time')}</th><th class="r">${t('doc.lines')}</th><th></th></tr></thead>
       <tbody>${pending.map(x => html`<tr data-testid="incoming-row"><td>${x.no}${x.kind === 'delivery' ? html` <span class="tag">${t('doc.delivery')}</span>` : ''}</td>
         <td>${x.from_store}</td><td>${when(x.sent_at)}</td><td class="r">${x.lines.length}</td>
-        <td><button type="button" class="primary" data-testid="incoming-take" onClick=${() => onTake(x)}>${t('doc.receive_this')}</button></td></tr>`)}</tbody></table>`}
+        <td>${confirmed.includes(x.no) ? html`<span class="tag" data-testid="incoming-confirmed">${t('doc.confirmed_here')}</span>`
+          : html`<button type="button" class="primary" data-testid="incoming-take" onClick=${() => onTake(x)}>${t('doc.receive_this')}</button>`}</td></tr>`)}</tbody></table>`}
   </div>`;
 }
 
@@ -35,11 +38,15 @@ export function Transfers() {
   const [lines, setLines] = useState([]);
   const { busy, done, post: postDoc } = usePostDoc(setLines);
   const [version, setVersion] = useState(0); // the incoming list, read again after a post
+  const [confirmed, setConfirmed] = useState([]);
   if (s.available['stock.transfer'] === false) return html`<div><h2>${t('bo.transfers')}</h2><${Unavailable} method="stock.transfer" /></div>`;
   async function post() {
     if (!peer.trim()) { toast(t('doc.peer_needed'), 'warn'); return; }
     const payload = linesPayload(lines, { cost: direction === 'in' });
-    if (payload && await postDoc('stock.transfer', { direction, peer, lines: payload, ref, note }, lines)) setVersion(v => v + 1);
+    if (payload && await postDoc('stock.transfer', { direction, peer, lines: payload, ref, note }, lines)) {
+      if (direction === 'in' && ref.trim()) setConfirmed(c => [...c, ref.trim()]);
+      setVersion(v => v + 1);
+    }
   }
   async function take(x) {
     try {
@@ -71,6 +78,6 @@ export function Transfers() {
         <button class="primary big" data-testid="transfer-post" disabled=${busy || !lines.length} onClick=${post}>${direction === 'out' ? t('doc.post_transfer_out') : t('doc.post_transfer_in')}</button></div>
     </div>
     ${done && html`<${DocResult} doc=${done.doc} items=${done.items} />`}
-    ${s.available['stock.incoming'] && html`<${Incoming} onTake=${take} version=${version} />`}
+    ${s.available['stock.incoming'] && html`<${Incoming} onTake=${take} version=${version} confirmed=${confirmed} />`}
   </div>`;
 }
