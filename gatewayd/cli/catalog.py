@@ -7,9 +7,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gatewayd.cli.common import open_store
+from gatewayd.cli.common import load_config, open_store
+from gatewayd.replication.master import MasterData
 from gatewayd.sales.catalog.csvfile import export_csv, import_csv, load_sample
 from gatewayd.sales.catalog.validation import CatalogError
+from gatewayd.store.db import Store
+from protocol.errors import ProtocolError
 
 
 def add(sub: Any) -> None:
@@ -37,10 +40,17 @@ def _cmd_import(args: Any) -> int:
     if not path.is_file():
         print(f"gatewayd: {path}: no such file", file=sys.stderr)
         return 1
-    store = open_store(args)
+    cfg = load_config(args)
+    store = Store(cfg.store_path)
     started = time.monotonic()
     try:
+        if not args.dry_run:  # head office's items are read-only here once it sent them
+            MasterData(store, lambda *a: None, local_items=cfg.hq.local_items).guard_local(
+                "item", "the items")
         report = import_csv(store, path, dry_run=args.dry_run, progress=progress)
+    except ProtocolError as exc:
+        print(f"gatewayd: {path}: {exc.message}", file=sys.stderr)
+        return 1
     except CatalogError as exc:
         print(f"gatewayd: {path}: {exc.count} error(s); nothing was imported", file=sys.stderr)
         print("row\tsku\tfield\terror", file=sys.stderr)

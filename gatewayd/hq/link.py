@@ -157,8 +157,9 @@ async def _send_version(hq: HqApp, ws: ServerConnection, conn: ReplConnection, v
                         after: int, scopes: list[str], newest: bool,
                         sending: trio.Lock) -> None:
     """One version's changes for this till, in parts bounded in bytes; a version with none
-    for it is sent (empty) only when it is the newest, so the till's version moves on."""
-    parts = 0
+    for it is sent (empty) only when it is the newest, so the till's version moves on, or
+    when the till holds it staged already (it applies what it holds on the last part)."""
+    parts = 1 if after >= 0 else 0
     while True:
         rows = await hq.store.read(partial(master.read_part, version=version, after_pos=after,
                                            store_scopes=scopes))

@@ -14,6 +14,8 @@ import trio
 from clients.python.client import GatewayError, connect
 from gatewayd.hq import master
 from gatewayd.replication.master import MasterData
+from protocol import repl
+from protocol.codec import pack
 from tests.hq.conftest import ITEMS, enroll_till, start_hq, start_till
 
 APPLE = {"sku": "700001", "name": "红富士苹果", "unit": "kg", "price": 1280,
@@ -196,8 +198,6 @@ async def test_held_changes_due_while_the_daemon_was_stopped_go_in_at_start(tmp_
              "data": {"sku": "700001", "name": "红富士苹果", "price": 1280}}
     held = {"pos": 1, "kind": change.kind, "key": change.key, "data": change.data,
             "effective_at": change.effective_at}
-    from protocol import repl
-
     assert await md.receive(repl.Master(version=7, changes=[first, held])) == 7
     assert app.store.one("SELECT price FROM items WHERE sku='700001'")["price"] == 1280
     app.store.close()
@@ -395,3 +395,36 @@ async def test_a_master_download_cut_mid_way_applies_nothing_and_resumes(
         "version": 1, "changes": n, "scheduled": 0, "kinds": {"item": n}, "staged": True}]
     # the download's parts are let go of after the switch, in short transactions
     await wait_for(lambda: d.app.store.scalar("SELECT COUNT(*) FROM master_incoming") == 0)
+
+
+async def test_a_version_held_whole_but_not_applied_is_finished_on_connect(
+        hq, tmp_path, nursery):
+    """A till that holds every change of a version staged (it stopped before applying it)
+    says so in its hello; head office sends the last, empty part and the till applies what
+    it holds. Then the till's own `gatewayd catalog import` is refused: HQ owns the items."""
+    import subprocess
+    import sys
+
+    async with connect(hq.url, hq.token("admin")) as client:
+        await client.call("hq.catalog.upsert", {"items": [APPLE, ITEMS[0]]})
+        # a newer version with nothing for this till's store: version 1 is not the newest
+        await client.call("hq.catalog.price", {"prices": [{"sku": "700001", "price": 1}],
+                                               "store": "S009"})
+    changes = hq.app.store.read_sync(
+        lambda tx: master.read_part(tx, 1, -1, master.scopes(tx, "S001")))
+    d = await start_till(nursery, tmp_path / "till")
+    d.app.store.write_sync(lambda tx: tx.executemany(
+        "INSERT INTO master_incoming(version, pos, change) VALUES (1, ?, ?)",
+        [(c["pos"], pack(c)) for c in changes]))
+    assert d.app.master.staged() == repl.StagedMaster(version=1, pos=1)
+    await enroll_till(hq, d)
+    await wait_for(lambda: d.app.master.version() == 2)
+    assert till_price(d, "700001") == 1280 and till_price(d, "1001") == 350
+    assert [a["version"] for a in journal_kinds(d, "master.applied")] == [1, 2]
+    csv = tmp_path / "local.csv"
+    csv.write_text("sku,name,price\n5001,本店商品,1.00\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "gatewayd", "--data-dir", str(tmp_path / "till"),
+                          "catalog", "import", str(csv)], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 1 and "belong to head office" in out.stderr
+    assert till_price(d, "5001") is None
