@@ -5,9 +5,11 @@ year of the whole chain, on SQLite and on PostgreSQL.
 The seed writes what the replication apply writes (gatewayd/hq/projections.py): `sales`,
 `sale_lines`, `sale_tenders`, `hq_members`, `item_costs`, and the report aggregates summed by
 the apply's own `aggregates.Deltas` (written by its `flush`, in the seeding transaction), in
-bulk: `executemany` on SQLite, `COPY` on PostgreSQL. Sales are spread over the opening hours
-with lunch and evening peaks, 1-7 lines each, 40 % with a member, 2 % refunded, paid by cash,
-Alipay, WeChat or card.
+bulk: `executemany` on SQLite, `COPY` on PostgreSQL. Stock: each store's on-hand
+(`agg_stock`: an opening stock, less every line sold) is seeded, not the stock move rows it
+sums (no report reads them); no transfers are seeded (that report reads the few there are).
+Sales are spread over the opening hours with lunch and evening peaks, 1-7 lines each, 40 %
+with a member, 2 % refunded, paid by cash, Alipay, WeChat or card.
 
 Size: GATEWAYD_BENCH_HQR_LINES sale lines in all (default 200,000 for a quick run; the
 issue's figure is 20,000,000: `make bench-hq-reports`), over GATEWAYD_BENCH_HQR_STORES
@@ -17,7 +19,8 @@ each PostgreSQL database is made for the run and dropped after.
 
 Rows (targets: p95 < 1 s for a month and one store, < 3 s for a year and the chain):
 - hqr.<backend>.month_store.<report>: p95 of 20 runs, each a random store and month;
-- hqr.<backend>.year_chain.<report>: p95 of 5 runs over the whole year of the chain;
+- hqr.<backend>.year_chain.<report>: p95 of 5 runs over the whole year of the chain (not
+  for replenishment, a store's plan by definition);
 - hqr.<backend>.items_vs_raw: the item ranking of a store-month from the aggregates against
   the same sums read from the sale lines (the baseline, in the same run);
 - hqr.<backend>.seed: lines seeded per second (a plain figure).
@@ -143,6 +146,7 @@ class Chain:
             hour_local = aggregates.local_hour(at)
             deltas.sale(store, bd, hour_local, "sale", total, 0, tax, lines,
                         [(method, total)])
+            deltas.stock(store, [{"sku": sku, "qty": -qty} for sku, qty, _, _ in lines])
             if member:
                 deltas.member_sale(store, bd, hour_local, member, "sale", total)
                 seen = self.member_days.setdefault(member, [bd, bd])
@@ -171,6 +175,14 @@ def seed(store: HqStore, chain: Chain, progress: Callable[[str], None] = print) 
     t0 = time.monotonic()
     store.write_sync(lambda tx: bulk(tx, "item_costs", ("store", "sku", "cost"), [
         (s, f"{i:06d}", c) for s in chain.stores for i, c in enumerate(chain.costs)]))
+
+    def opening(tx: HqTx) -> None:  # each store's stock before the year; its sales move it
+        deltas = aggregates.deltas(tx)
+        for s in chain.stores:
+            deltas.stock(s, [{"sku": f"{i:06d}", "qty": 1000 * chain.rng.randint(0, 400)}
+                             for i in range(SKUS)])
+
+    store.write_sync(opening)
     months: dict[str, list[dt.date]] = {}
     for day in chain.days:
         months.setdefault(day.strftime("%Y%m"), []).append(day)
@@ -201,7 +213,12 @@ REPORTS: list[tuple[str, Callable[..., Any]]] = [
     *[(f"sales.{by}", lambda tx, a, b, s, by=by: reports.sales(tx, by, a, b, s))
       for by in reports.SALES_BY],
     ("members", lambda tx, a, b, s: reports.members(tx, a, b, s)),
+    ("stock", lambda tx, a, b, s: reports.stock(tx, a, b, s)),
+    ("transfers", lambda tx, a, b, s: reports.transfer_differences(tx, a, b, s)),
+    ("replenish", lambda tx, a, b, s: reports.replenish(tx, s, today=dt.date.fromisoformat(b))),
 ]
+PER_STORE = {"replenish"}  # one store's plan by definition: no chain-wide row
+
 
 
 def measure(store: HqStore, chain: Chain, backend: str, month_runs: int = 20,
@@ -222,6 +239,8 @@ def measure(store: HqStore, chain: Chain, backend: str, month_runs: int = 20,
         t = Timing.of(samples)
         rows.append(Row(f"hqr.{backend}.month_store.{name}", value=t.p50, value_p99=t.pct(95),
                         unit="s", limit=1.0))
+        if name in PER_STORE:
+            continue
         samples = []
         for _ in range(year_runs):
             t0 = time.perf_counter()
