@@ -1,8 +1,9 @@
 """Report aggregates at head office, kept exact by the apply: what each sale and refund adds
-to its store-day-hour, store-day-tender, store-day-item and store-month-item sums (and the
-members' months), and what each counted stock move adds to its store's on-hand; summed in
-memory over one transaction and written once, just before its commit (`HqTx.before_commit`),
-so a push of 500 events costs a few upserts per store-day, not one per line.
+to its store-day-hour, store-day-tender, store-day-item, store-month-item and
+chain-month-item sums (and the members' months), and what each counted stock move adds to its
+store's on-hand; summed in memory over one transaction and written once, just before its
+commit (`HqTx.before_commit`), so a push of 500 events costs a few upserts per store-day, not
+one per line.
 
 The projections call `sale` only for a sale they stored for the first time (a fact seen under
 two epochs counts once), so a sum here is the sum of the rows in `sales`/`sale_lines`.
@@ -50,6 +51,7 @@ class Deltas:
         self.tenders: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
         self.items_day: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * 4)
         self.items_month: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * 4)
+        self.items_chain: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 4)
         self.members: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
         self.on_hand: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0])
 
@@ -68,7 +70,8 @@ class Deltas:
                 c = div_round(qty * unit_cost, 1000)
                 cost += c
             n = 1 if qty >= 0 else -1
-            for row in (self.items_day[(store, day, sku)], self.items_month[(store, month, sku)]):
+            for row in (self.items_day[(store, day, sku)], self.items_month[(store, month, sku)],
+                        self.items_chain[(month, sku)]):
                 row[0] += qty
                 row[1] += amount
                 row[2] += c
@@ -99,6 +102,7 @@ class Deltas:
                 self.tenders)
         _upsert(tx, "agg_items_day", ("store", "day", "sku"), ITEM_COLS, self.items_day)
         _upsert(tx, "agg_items_month", ("store", "month", "sku"), ITEM_COLS, self.items_month)
+        _upsert(tx, "agg_items_chain", ("month", "sku"), ITEM_COLS, self.items_chain)
         _upsert(tx, "agg_members_month", ("store", "month", "member"), ("purchases", "amount"),
                 self.members)
         _upsert(tx, "agg_stock", ("store", "sku"), ("on_hand",), self.on_hand)

@@ -159,11 +159,11 @@ def _items(tx: HqTx, t: Table, start: dt.date, end: dt.date, store: str | None,
     if months:
         cond = f"month IN ({', '.join('?' * len(months))})"
         args: list[Any] = list(months)
+        table = "agg_items_chain"  # the chain's months: every store summed already
         if store is not None:
-            cond, args = cond + " AND store=?", [*args, store]
+            cond, args, table = cond + " AND store=?", [*args, store], "agg_items_month"
         parts.append((f"SELECT sku, SUM(qty) AS qty, SUM(amount) AS amount, SUM(cost) AS cost,"
-                      f" SUM(lines) AS lines FROM agg_items_month WHERE {cond} GROUP BY sku",
-                      args))
+                      f" SUM(lines) AS lines FROM {table} WHERE {cond} GROUP BY sku", args))
     for a, b in edges:
         cond, args = _where(a, b, store)
         parts.append((f"SELECT sku, SUM(qty) AS qty, SUM(amount) AS amount, SUM(cost) AS cost,"
@@ -298,8 +298,8 @@ def stock(tx: HqTx, day_from: str | None = None, day_to: str | None = None,
     cond, args = ("WHERE s.store=?", [store]) if store else ("", [])
     levels = tx.all("SELECT s.store, s.sku, s.on_hand, c.cost FROM agg_stock s LEFT JOIN"
                     f" item_costs c ON c.store=s.store AND c.sku=s.sku {cond}", args)
-    sold = _sold(tx, start, end, store)
     if store:
+        sold = _sold(tx, start, end, store)
         rows = []
         for r in levels:
             qty, cogs = sold.get((r["store"], r["sku"]), (0, 0))
@@ -323,8 +323,10 @@ def stock(tx: HqTx, day_from: str | None = None, day_to: str | None = None,
                 b["uncosted"] += 1
             else:
                 b["value"] += div_round(int(r["on_hand"]) * r["cost"], 1000)
-        for (s, _), (_, cogs) in sold.items():
-            by_store[s]["cogs"] += cogs
+        cond, args = _where(start, end, None)
+        for r in tx.all(f"SELECT store, SUM(cost) AS cogs FROM agg_sales WHERE {cond}"
+                        " GROUP BY store", args):
+            by_store[r["store"]]["cogs"] += int(r["cogs"] or 0)
         t.rows = [{"store": s, "items": b["items"], "value": b["value"], "cogs": b["cogs"],
                    "turnover": _ratio(b["cogs"], b["value"]),
                    "cover_days": _ratio(b["value"] * days, b["cogs"]),

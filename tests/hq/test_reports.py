@@ -121,6 +121,9 @@ async def test_the_aggregates_are_the_sums_of_many_sales(hq, tmp_path, nursery):
     month = {r["sku"]: (r["qty"], r["amount"]) for r in rows(
         hq, "SELECT sku, qty, amount FROM agg_items_month")}
     assert month == {sku: (q, a) for (_, sku), (q, a, _) in base.items()}
+    chain = {r["sku"]: (r["qty"], r["amount"]) for r in rows(
+        hq, "SELECT sku, qty, amount FROM agg_items_chain")}
+    assert chain == month  # one store: the chain's months are its months
     [agg] = rows(hq, "SELECT SUM(sales) AS n, SUM(amount) AS a FROM agg_sales")
     [raw] = rows(hq, "SELECT COUNT(*) AS n, SUM(total) AS a FROM sales")
     assert (agg["n"], agg["a"]) == (raw["n"], raw["a"]) == (12, agg["a"])
