@@ -11,8 +11,10 @@ bench/hqreports.py seeds a chain through the same `Deltas`, so seeded aggregates
 computed exactly as the apply computes them.
 
 Cost: HQ keeps a moving-average cost per store and item from the receipts it holds
-(`stock.received`), and a line's cost is its quantity at that average (half-up) when the sale
-reaches head office; lines of items with no known cost add their amount to `uncosted` instead.
+(`stock.received`); an item never received at the store costs what head office's catalog
+says (`hq.catalog.upsert`'s `cost`). A line's cost is its quantity at that cost (half-up)
+when the sale reaches head office; lines of items with no known cost add their amount to
+`uncosted` instead.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from gatewayd.hq.db import HqTx
 from gatewayd.sales.money import div_round
+from protocol.codec import unpack
 from gatewayd.till import TillConfig
 
 # The hour of a sale is the chain's local hour; one timezone for the chain (the tills').
@@ -138,7 +141,15 @@ def unit_costs(tx: HqTx, store: str, skus: Iterable[str]) -> dict[str, int]:
         return {}
     rows = tx.all(f"SELECT sku, cost FROM item_costs WHERE store=? AND sku IN"
                   f" ({', '.join('?' * len(wanted))})", [store, *wanted])
-    return {r["sku"]: r["cost"] for r in rows}
+    found = {r["sku"]: r["cost"] for r in rows}
+    missing = [sku for sku in wanted if sku not in found]
+    if missing:  # never received at this store: the cost in head office's catalog, if any
+        for r in tx.all(f"SELECT key, data FROM master_current WHERE kind='item' AND scope=''"
+                        f" AND key IN ({', '.join('?' * len(missing))})", missing):
+            cost = unpack(bytes(r["data"])).get("cost")
+            if isinstance(cost, int):
+                found[r["key"]] = cost
+    return found
 
 
 def received(tx: HqTx, store: str, lines: list[dict], moves: list[dict]) -> None:

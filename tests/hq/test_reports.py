@@ -226,3 +226,23 @@ async def test_stock_turnover_transfer_differences_and_replenishment(hq, tmp_pat
             "report": "replenish", "params": {"store": "S001", "days": 1, "cover_days": 3},
             "format": "csv"})
         assert csv["data"].decode("utf-8-sig").splitlines()[1].startswith("1001,4.000,6.000")
+
+
+async def test_an_item_never_received_costs_what_the_hq_catalog_says(hq, tmp_path, nursery):
+    d = await start_till(nursery, tmp_path / "till")
+    await enroll_till(hq, d)
+    async with connect(hq.url, hq.token("admin")) as client:
+        await client.call("hq.catalog.upsert", {"items": [
+            {"sku": "1002", "name": "农夫山泉 550ml", "price": 199, "cost": 120,
+             "tax_rate_bp": 1300}]})
+    async with connect(d.url, d.token("admin")) as gw:
+        await gw.call("catalog.upsert", {"items": ITEMS[:1]})
+        await gw.call("auth.login", MANAGER)
+        with trio.fail_after(20):  # head office's item reaches the till
+            while not (await gw.call("catalog.lookup", {"query": "1002"}))["items"]:
+                await trio.sleep(0.1)
+        await sell(gw, 2, sku="1002")
+        await sell(gw, 1, sku="1001")
+    await hq.wait_acked("S001", "T01", d.app.store.last_seq)
+    [agg] = rows(hq, "SELECT SUM(cost) AS cost, SUM(uncosted) AS uncosted FROM agg_sales")
+    assert (agg["cost"], agg["uncosted"]) == (2 * 120, 350)  # 1001: no receipt, no HQ cost
