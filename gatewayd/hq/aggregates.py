@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 
 from gatewayd.hq.db import HqTx
 from gatewayd.sales.money import div_round
-from protocol.codec import unpack
 from gatewayd.till import TillConfig
+from protocol.codec import unpack
 
 # The hour of a sale is the chain's local hour; one timezone for the chain (the tills').
 CHAIN_TZ = ZoneInfo(TillConfig().timezone)
