@@ -70,6 +70,8 @@ def register(reg: Registry, inv: InventoryService) -> None:
     @reg.method("stock.receive")
     async def stock_receive(ctx: CallContext, p: StockReceiveParams) -> dict[str, Any]:
         lines = dump(p.lines)
+        if p.ref:  # against a purchase order of head office's, when it is one
+            await inv.check_receipt(p.ref, "receive")
         return await inv.write(lambda tx: inv.receive(
             tx, lines, supplier=p.supplier, ref=p.ref, note=p.note, operator=ctx.actor))
 
@@ -77,7 +79,7 @@ def register(reg: Registry, inv: InventoryService) -> None:
     async def stock_transfer(ctx: CallContext, p: StockTransferParams) -> dict[str, Any]:
         lines = dump(p.lines)
         if p.direction == "in" and p.ref:
-            await inv.check_receipt(p.ref)
+            await inv.check_receipt(p.ref, "transfer_in")
         return await inv.write(lambda tx: inv.transfer(
             tx, p.direction, p.peer.strip(), lines, ref=p.ref, note=p.note,
             operator=ctx.actor))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 from pydantic import ValidationError
 
-from gatewayd.hq import ingest, master, members, reports, stock
+from gatewayd.hq import ingest, master, members, replenish, reports, stock
 from gatewayd.hq.db import HqStore, HqTx, now_us
 from gatewayd.members.core import mask_phone
 from gatewayd.reports import ReportError, Table
@@ -358,6 +358,34 @@ def bind_master(registry: Registry, hq: HqApp) -> None:
                 tx, p.from_store, p.to_store, lines, p.ref))
         except stock.TransferError as exc:
             raise ProtocolError("conflict", exc.message) from None
+
+    @registry.method("hq.supplier.upsert")
+    async def hq_supplier_upsert(ctx: CallContext, p) -> dict[str, Any]:
+        rows = [s.model_dump(exclude={"approve"}) for s in p.suppliers]
+        return {"count": await store.write(lambda tx: replenish.upsert_suppliers(tx, rows))}
+
+    @registry.method("hq.supplier.list")
+    async def hq_supplier_list(ctx: CallContext, p) -> dict[str, Any]:
+        return {"suppliers": await store.read(replenish.suppliers)}
+
+    @registry.method("hq.replenish.rules")
+    async def hq_replenish_rules(ctx: CallContext, p) -> dict[str, Any]:
+        rules = [r.model_dump(exclude={"approve"}) for r in p.rules]
+        return {"count": await store.write(lambda tx: replenish.set_rules(tx, rules))}
+
+    @registry.method("hq.replenish.suggest")
+    async def hq_replenish_suggest(ctx: CallContext, p) -> dict[str, Any]:
+        found = await store.read(lambda tx: replenish.suggest(tx, p.store, p.window_days))
+        return {"store": p.store, "window_days": p.window_days, "suggestions": found}
+
+    @registry.method("hq.po.create")
+    async def hq_po_create(ctx: CallContext, p) -> dict[str, Any]:
+        lines = None if p.lines is None else [{"sku": ln.sku, "qty": ln.qty} for ln in p.lines]
+        try:
+            return await store.write(lambda tx: replenish.create_order(
+                tx, p.store, p.supplier, lines, p.window_days))
+        except replenish.ReplenishError as exc:
+            raise ProtocolError(exc.code, exc.message) from None  # type: ignore[arg-type]
 
 
 def _refused(err: master.MasterError) -> ProtocolError:

@@ -114,9 +114,16 @@ def _aggregate(tx: HqTx, store: str, ev: JournalRecord, kind: str, d: dict[str, 
         [(method, amount) for method, amount in tenders])
 
 
-@projects("stock.transferred")
-def stock_transferred(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
-    twice = stock.transferred(tx, store, till, ev)
+MATCHED = ("stock.transferred", "stock.received")  # receipts matched to what was sent
+
+
+@projects(*MATCHED)
+def stock_matched(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+    if ev.kind == "stock.transferred":
+        twice = stock.transferred(tx, store, till, ev)
+    else:
+        lines = [{"sku": ln["sku"], "qty": ln["qty"]} for ln in ev.data["lines"]]
+        twice = stock.received(tx, store, till, ev, lines, "purchase")
     if twice is not None:  # the goods came in once: the second confirmation does not count
         from gatewayd.hq.ingest import Alert, raise_alert  # ingest imports this module
 
@@ -127,7 +134,7 @@ def stock_transferred(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRe
 
 @projects("stock.*")
 def stock_moved(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
-    if ev.kind != "stock.transferred":  # stock_transferred decides whether those count
+    if ev.kind not in MATCHED:  # stock_matched decides whether those count
         _moves(tx, store, till, epoch, ev)
 
 

@@ -8,6 +8,9 @@ or a distribution centre are matched here.
     a till of B confirms what it counted   -> stock.transferred `in` with ref = that no:
                                               the row is `received`, with the counted lines;
                                               `hq.transfers` reports sent - received
+    head office orders from a supplier     -> transfers row `in_transit` of kind purchase
+                                              (gatewayd/hq/replenish.py), received with
+                                              stock.received whose ref = that no
     a second confirmation of the same no   -> not counted at head office (its moves are
                                               left out of the store's on-hand) and an alert
                                               names it
@@ -48,17 +51,27 @@ def transferred(tx: HqTx, store: str, till: str, ev: JournalRecord) -> str | Non
             " state) VALUES (?,?,?,?,?,?,?,'in_transit') ON CONFLICT DO NOTHING",
             (d["no"], "transfer", store, d["peer"], ev.at, till, pack(lines)))
         return None
+    return received(tx, store, till, ev, lines, "transfer")
+
+
+def received(tx: HqTx, store: str, till: str, ev: JournalRecord, lines: list[dict[str, Any]],
+             what: str) -> str | None:
+    """A till's receipt (`stock.transferred` in, or `stock.received` against a purchase
+    order) whose ref names a transfer, delivery or order: it is received, with the counted
+    lines. Returns an alert message when it was received already (the moves must not
+    count)."""
+    d = ev.data
     ref = d.get("ref")
     if not ref:
         return None  # a receipt from outside the chain: nothing to match
-    row = tx.lock_for_update("SELECT state, received_no, received_till, to_store FROM transfers"
-                             " WHERE no=?", (ref,))
-    if row is None:
+    row = tx.lock_for_update("SELECT kind, state, received_no, received_till, to_store"
+                             " FROM transfers WHERE no=?", (ref,))
+    if row is None or (row["kind"] == "purchase") != (what == "purchase"):
         return None
     if row["state"] == "received" and row["received_no"] != d["no"]:
         tx.execute("UPDATE transfers SET confirmations = confirmations + 1 WHERE no=?", (ref,))
-        return (f"transfer {ref} was confirmed again by {d['no']} at {store}/{till}; the first "
-                f"confirmation was {row['received_no']} at {row['to_store']}/"
+        return (f"{row['kind']} {ref} was confirmed again by {d['no']} at {store}/{till}; the "
+                f"first confirmation was {row['received_no']} at {row['to_store']}/"
                 f"{row['received_till']}: the second is not counted at head office")
     tx.execute("UPDATE transfers SET state='received', received_no=?, received_till=?,"
                " received_at=?, received=?, confirmations=1 WHERE no=?",
@@ -100,7 +113,7 @@ def answer(tx: HqTx, store: str, till: str, epoch: str,
         "incoming": transfers(tx, to_store=store, state="in_transit")}
     if frame.transfer is not None:
         found = tx.one("SELECT * FROM transfers WHERE no=?", (frame.transfer,))
-        out["transfer"] = _transfer_view(found) if found is not None else None
+        out["transfer"] = transfer_view(found) if found is not None else None
     return out
 
 
@@ -121,7 +134,7 @@ def _ts(us: int | None) -> datetime | None:
     return datetime.fromtimestamp(us / 1e6, UTC) if us is not None else None
 
 
-def _transfer_view(r: dict[str, Any]) -> dict[str, Any]:
+def transfer_view(r: dict[str, Any]) -> dict[str, Any]:
     sent = unpack(r["lines"])
     got = unpack(r["received"]) if r["received"] is not None else None
     lines = []
@@ -159,7 +172,7 @@ def transfers(tx: HqTx, store: str | None = None, to_store: str | None = None,
     cond = (" WHERE " + " AND ".join(where)) if where else ""
     rows = tx.all(f"SELECT * FROM transfers{cond} ORDER BY sent_at DESC LIMIT ?",
                   (*args, limit))
-    return [_transfer_view(r) for r in rows]
+    return [transfer_view(r) for r in rows]
 
 
 def create_delivery(tx: HqTx, from_store: str, to_store: str, lines: list[dict[str, Any]],
@@ -177,4 +190,4 @@ def create_delivery(tx: HqTx, from_store: str, to_store: str, lines: list[dict[s
         (no, "delivery", from_store, to_store, now, pack(lines)))
     row = tx.one("SELECT * FROM transfers WHERE no=?", (no,))
     assert row is not None
-    return _transfer_view(row)
+    return transfer_view(row)

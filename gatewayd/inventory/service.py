@@ -457,25 +457,27 @@ class InventoryService(Inventory):
                                 "pending receipts are listed when it can")
         return got["incoming"]
 
-    async def check_receipt(self, ref: str) -> None:
-        """Before a transfer in with `ref`: not confirmed here already, and (when head office
-        can be asked) sent to this store and not confirmed by another till."""
-        mine = self.store.one("SELECT no FROM stock_docs WHERE kind = 'transfer_in' AND ref = ?",
-                              (ref,))
-        if mine is not None:
-            raise ProtocolError("conflict", f"transfer {ref} was already received here as "
-                                f"{mine['no']}", {"received_no": mine["no"]})
+    async def check_receipt(self, ref: str, doc_kind: str) -> None:
+        """Before a transfer in (or a receipt) with `ref`: not received here already, and
+        (when head office can be asked) sent to this store and not received by another till.
+        A receipt's ref is checked only when head office knows it (a purchase order): a
+        supplier's own delivery note may come twice."""
         got = await self._ask(on_hand=False, transfer=ref)
         found = got.get("transfer") if got is not None else None
+        mine = self.store.one("SELECT no FROM stock_docs WHERE kind = ? AND ref = ?",
+                              (doc_kind, ref))
+        if mine is not None and (doc_kind == "transfer_in" or found is not None):
+            raise ProtocolError("conflict", f"{ref} was already received here as "
+                                f"{mine['no']}", {"received_no": mine["no"]})
         if found is None:
             return  # not a transfer head office knows (or offline): the till's word stands
         if found["to_store"] != self.store_id:
-            raise ProtocolError("conflict", f"transfer {ref} goes to store {found['to_store']},"
-                                f" not {self.store_id}")
+            raise ProtocolError("conflict", f"{found['kind']} {ref} goes to store "
+                                f"{found['to_store']}, not {self.store_id}")
         if found["state"] == "received":
             raise ProtocolError(
-                "conflict", f"transfer {ref} was already received as {found['received_no']} "
-                f"at {found['to_store']}/{found['received_till']}",
+                "conflict", f"{found['kind']} {ref} was already received as "
+                f"{found['received_no']} at {found['to_store']}/{found['received_till']}",
                 {"received_no": found["received_no"], "till": found["received_till"]})
 
     def publish(self, alerts: list[dict[str, Any]]) -> None:

@@ -763,3 +763,167 @@ method(
                         "differences": 0, "lines": [{"sku": "700001", "sent": 12000}]}},
     result=ChainTransfer,
 )
+
+
+# -- replenishment (自动补货, issue 15) --------------------------------------------------------
+class SupplierItem(Params):
+    sku: Sku
+    cost: StrictInt | None = Field(default=None, ge=0, description="fen per piece or per kg")
+    pack_qty: StrictInt = Field(default=1000, gt=0, description="orders are multiples of it "
+                                "(qty units; 1000 = one piece)")
+
+
+class Supplier(Params):
+    id: Name
+    name: StrictStr = Field(min_length=1, max_length=200)
+    contact: StrictStr | None = Field(default=None, max_length=200)
+    lead_time_days: StrictInt = Field(ge=0, le=365)
+    items: list[SupplierItem] | None = Field(default=None, max_length=10_000, description=(
+        "what it supplies, all of it (replaces the list); omitted: unchanged"))
+
+
+class HqSupplierUpsertParams(Params):
+    suppliers: list[Supplier] = Field(min_length=1, max_length=1000)
+
+
+class HqCount(Result):
+    count: StrictInt
+
+
+class SupplierItemRow(Result):
+    sku: StrictStr
+    cost: StrictInt | None
+    pack_qty: StrictInt
+
+
+class SupplierRow(Result):
+    id: StrictStr
+    name: StrictStr
+    contact: StrictStr | None
+    lead_time_days: StrictInt
+    items: list[SupplierItemRow]
+
+
+class HqSuppliers(Result):
+    suppliers: list[SupplierRow]
+
+
+class ReplenishRule(Params):
+    store: Name = Field(description="a store, or \"*\" for every store without its own rule")
+    sku: Sku
+    min: StrictInt | None = Field(default=None, ge=0, description="with max: at or below "
+                                  "min, order up to max")
+    max: StrictInt | None = Field(default=None, ge=0)
+    days_of_cover: StrictInt | None = Field(default=None, ge=1, le=365, description="else: "
+                                            "keep this many days of sales (+ lead time)")
+
+
+class HqReplenishRulesParams(Params):
+    rules: list[ReplenishRule] = Field(min_length=1, max_length=10_000, description=(
+        "a rule with neither min/max nor days_of_cover removes it"))
+
+
+class HqReplenishParams(Params):
+    store: Name
+    window_days: StrictInt = Field(default=28, ge=1, le=365, description="the sales rate's "
+                                   "window")
+
+
+class Suggestion(Result):
+    sku: StrictStr
+    on_hand: StrictInt
+    in_transit: StrictInt
+    rate_per_day: StrictInt | float = Field(description="qty units sold per day (sales less "
+                                            "refunds) over the window")
+    min: StrictInt | None
+    max: StrictInt | None
+    days_of_cover: StrictInt | None
+    supplier: StrictStr | None = Field(description="the supplier with the shortest lead time")
+    lead_time_days: StrictInt
+    cost: StrictInt | None
+    suggested: StrictInt = Field(description="qty units to order, in whole packs; 0: none")
+    why: StrictStr
+
+
+class HqSuggestions(Result):
+    store: StrictStr
+    window_days: StrictInt
+    suggestions: list[Suggestion]
+
+
+class PoLine(Params):
+    sku: Sku
+    qty: StrictInt = Field(gt=0)
+
+
+class HqPoParams(Params):
+    store: Name
+    supplier: Name
+    lines: list[PoLine] | None = Field(default=None, min_length=1, max_length=1000,
+                                       description="omitted: the store's suggestions that "
+                                       "this supplier supplies")
+    window_days: StrictInt = Field(default=28, ge=1, le=365)
+
+
+method(
+    "hq.supplier.upsert",
+    HqSupplierUpsertParams,
+    "supervisor",
+    "Suppliers: name, contact, lead time in days, and the items each supplies (cost, pack).",
+    example={"params": {"suppliers": [{"id": "SUP01", "name": "华东饮料", "contact":
+                                       "021-5555-0101", "lead_time_days": 2, "items": [
+                                           {"sku": "700001", "cost": 210, "pack_qty": 24000}]}]},
+             "result": {"count": 1}},
+    result=HqCount,
+)
+method(
+    "hq.supplier.list",
+    NoParams,
+    "viewer",
+    "Every supplier with its items.",
+    example={"params": {}, "result": {"suppliers": [{
+        "id": "SUP01", "name": "华东饮料", "contact": "021-5555-0101", "lead_time_days": 2,
+        "items": [{"sku": "700001", "cost": 210, "pack_qty": 24000}]}]}},
+    result=HqSuppliers,
+)
+method(
+    "hq.replenish.rules",
+    HqReplenishRulesParams,
+    "supervisor",
+    "Set per store (or `*`: every store) and item the rule of its suggested order: min/max, "
+    "or days of cover.",
+    example={"params": {"rules": [{"store": "*", "sku": "700001", "days_of_cover": 7},
+                                   {"store": "S002", "sku": "700001", "min": 12000,
+                                    "max": 48000}]},
+             "result": {"count": 2}},
+    result=HqCount,
+)
+method(
+    "hq.replenish.suggest",
+    HqReplenishParams,
+    "viewer",
+    "自动补货: per item with a rule, the store's on-hand, what is in transit to it, its sales "
+    "rate over the window, and the quantity to order (whole packs of its supplier), with why.",
+    example={"params": {"store": "S002"}, "result": {"store": "S002", "window_days": 28,
+                                                    "suggestions": [{
+        "sku": "700001", "on_hand": 10000, "in_transit": 0, "rate_per_day": 3000, "min": 12000,
+        "max": 48000, "days_of_cover": None, "supplier": "SUP01", "lead_time_days": 2,
+        "cost": 210, "suggested": 48000,
+        "why": "at or below min 12000: up to max 48000"}]}},
+    result=HqSuggestions,
+)
+method(
+    "hq.po.create",
+    HqPoParams,
+    "supervisor",
+    "A purchase order to a supplier for a store (the lines given, or the store's suggestions "
+    "for that supplier). The store sees it in `stock.incoming` and receives against it with "
+    "`stock.receive {supplier, ref: no, lines}`; `hq.transfers` then shows what was received.",
+    errors=("not_found", "conflict"),
+    example={"params": {"store": "S002", "supplier": "SUP01"}, "result": {
+        "no": "PO-20260512-7C1D2E", "kind": "purchase", "from_store": "SUP01",
+        "to_store": "S002", "state": "in_transit", "sent_at": "2026-05-12T08:30:00Z",
+        "received_no": None, "received_till": None, "received_at": None, "confirmations": 0,
+        "differences": 0, "lines": [{"sku": "700001", "sent": 48000}]}},
+    result=ChainTransfer,
+)

@@ -420,7 +420,7 @@ class ChainTransfer(Result):
     """A transfer between stores or a delivery, as head office matches it."""
 
     no: StrictStr = Field(description="the sending document: a till's TRO number, or DLV-...")
-    kind: Literal["transfer", "delivery"]
+    kind: Literal["transfer", "delivery", "purchase"]
     from_store: StrictStr
     to_store: StrictStr
     state: Literal["in_transit", "received"]

@@ -1601,7 +1601,7 @@ export interface HqDeliveryParams {
 export interface ChainTransfer {
   /** the sending document: a till's TRO number, or DLV-... */
   no: string;
-  kind: "transfer" | "delivery";
+  kind: "transfer" | "delivery" | "purchase";
   from_store: string;
   to_store: string;
   state: "in_transit" | "received";
@@ -1615,6 +1615,52 @@ export interface ChainTransfer {
   /** lines whose count differs from what was sent */
   differences: number;
   lines: ChainTransferLine[];
+}
+
+export interface HqSupplierUpsertParams {
+  approve?: Approve | null;
+  /** min length 1; max length 1000 */
+  suppliers: Supplier[];
+}
+
+export interface HqCount {
+  count: number;
+}
+
+export interface HqSuppliers {
+  suppliers: SupplierRow[];
+}
+
+export interface HqReplenishRulesParams {
+  approve?: Approve | null;
+  /** a rule with neither min/max nor days_of_cover removes it min length 1; max length 10000 */
+  rules: ReplenishRule[];
+}
+
+export interface HqReplenishParams {
+  approve?: Approve | null;
+  /** min length 1; max length 64 */
+  store: string;
+  /** the sales rate's window ≥ 1; ≤ 365 */
+  window_days?: number;
+}
+
+export interface HqSuggestions {
+  store: string;
+  window_days: number;
+  suggestions: Suggestion[];
+}
+
+export interface HqPoParams {
+  approve?: Approve | null;
+  /** min length 1; max length 64 */
+  store: string;
+  /** min length 1; max length 64 */
+  supplier: string;
+  /** omitted: the store's suggestions that this supplier supplies min length 1; max length 1000 */
+  lines?: PoLine[] | null;
+  /** ≥ 1; ≤ 365 */
+  window_days?: number;
 }
 
 export interface Approve {
@@ -2259,6 +2305,68 @@ export interface ChainTransferLine {
   difference?: number | null;
 }
 
+export interface Supplier {
+  approve?: Approve | null;
+  /** min length 1; max length 64 */
+  id: string;
+  /** min length 1; max length 200 */
+  name: string;
+  /** max length 200 */
+  contact?: string | null;
+  /** ≥ 0; ≤ 365 */
+  lead_time_days: number;
+  /** what it supplies, all of it (replaces the list); omitted: unchanged max length 10000 */
+  items?: SupplierItem[] | null;
+}
+
+export interface SupplierRow {
+  id: string;
+  name: string;
+  contact: string | null;
+  lead_time_days: number;
+  items: SupplierItemRow[];
+}
+
+export interface ReplenishRule {
+  approve?: Approve | null;
+  /** a store, or "*" for every store without its own rule min length 1; max length 64 */
+  store: string;
+  /** min length 1; max length 64 */
+  sku: string;
+  /** with max: at or below min, order up to max ≥ 0 */
+  min?: number | null;
+  /** ≥ 0 */
+  max?: number | null;
+  /** else: keep this many days of sales (+ lead time) ≥ 1; ≤ 365 */
+  days_of_cover?: number | null;
+}
+
+export interface Suggestion {
+  sku: string;
+  on_hand: number;
+  in_transit: number;
+  /** qty units sold per day (sales less refunds) over the window */
+  rate_per_day: number;
+  min: number | null;
+  max: number | null;
+  days_of_cover: number | null;
+  /** the supplier with the shortest lead time */
+  supplier: string | null;
+  lead_time_days: number;
+  cost: number | null;
+  /** qty units to order, in whole packs; 0: none */
+  suggested: number;
+  why: string;
+}
+
+export interface PoLine {
+  approve?: Approve | null;
+  /** min length 1; max length 64 */
+  sku: string;
+  /** > 0 */
+  qty: number;
+}
+
 export interface SimLine {
   text: string;
   /** absent: not bold */
@@ -2280,6 +2388,22 @@ export interface ReferralReward {
   points: number;
   /** the coupon given to the new member */
   coupon: string | null;
+}
+
+export interface SupplierItem {
+  approve?: Approve | null;
+  /** min length 1; max length 64 */
+  sku: string;
+  /** fen per piece or per kg ≥ 0 */
+  cost?: number | null;
+  /** orders are multiples of it (qty units; 1000 = one piece) > 0 */
+  pack_qty?: number;
+}
+
+export interface SupplierItemRow {
+  sku: string;
+  cost: number | null;
+  pack_qty: number;
 }
 
 /** Every method: its params and its result. */
@@ -2399,6 +2523,11 @@ export interface Methods {
   "hq.stock": { params: HqStockParams; result: HqStock };
   "hq.transfers": { params: HqTransfersParams; result: HqTransfers };
   "hq.delivery.create": { params: HqDeliveryParams; result: ChainTransfer };
+  "hq.supplier.upsert": { params: HqSupplierUpsertParams; result: HqCount };
+  "hq.supplier.list": { params: NoParams; result: HqSuppliers };
+  "hq.replenish.rules": { params: HqReplenishRulesParams; result: HqCount };
+  "hq.replenish.suggest": { params: HqReplenishParams; result: HqSuggestions };
+  "hq.po.create": { params: HqPoParams; result: ChainTransfer };
 }
 
 export type MethodName = keyof Methods;
