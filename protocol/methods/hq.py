@@ -823,7 +823,7 @@ class HqReplenishRulesParams(Params):
         "a rule with neither min/max nor days_of_cover removes it"))
 
 
-class HqReplenishParams(Params):
+class HqReplenishSuggestParams(Params):
     store: Name
     window_days: StrictInt = Field(default=28, ge=1, le=365, description="the sales rate's "
                                    "window")
@@ -900,7 +900,7 @@ method(
 )
 method(
     "hq.replenish.suggest",
-    HqReplenishParams,
+    HqReplenishSuggestParams,
     "viewer",
     "自动补货: per item with a rule, the store's on-hand, what is in transit to it, its sales "
     "rate over the window, and the quantity to order (whole packs of its supplier), with why.",

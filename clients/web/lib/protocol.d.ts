@@ -1637,7 +1637,7 @@ export interface HqReplenishRulesParams {
   rules: ReplenishRule[];
 }
 
-export interface HqReplenishParams {
+export interface HqReplenishSuggestParams {
   approve?: Approve | null;
   /** min length 1; max length 64 */
   store: string;
@@ -2526,7 +2526,7 @@ export interface Methods {
   "hq.supplier.upsert": { params: HqSupplierUpsertParams; result: HqCount };
   "hq.supplier.list": { params: NoParams; result: HqSuppliers };
   "hq.replenish.rules": { params: HqReplenishRulesParams; result: HqCount };
-  "hq.replenish.suggest": { params: HqReplenishParams; result: HqSuggestions };
+  "hq.replenish.suggest": { params: HqReplenishSuggestParams; result: HqSuggestions };
   "hq.po.create": { params: HqPoParams; result: ChainTransfer };
 }
 
