@@ -57,6 +57,7 @@ class Deltas:
         self.items_chain: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 4)
         self.members: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
         self.on_hand: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0])
+        self.costs: dict[tuple[str, str], int | None] = {}  # read in this transaction
 
     def sale(self, store: str, day: str, hour: int, kind: str, total: int, discount: int,
              tax: int, lines: Iterable[tuple[str, int, int, int | None]],
@@ -136,20 +137,24 @@ def deltas(tx: HqTx) -> Deltas:
 
 
 def unit_costs(tx: HqTx, store: str, skus: Iterable[str]) -> dict[str, int]:
-    wanted = sorted(set(skus))
-    if not wanted:
-        return {}
-    rows = tx.all(f"SELECT sku, cost FROM item_costs WHERE store=? AND sku IN"
-                  f" ({', '.join('?' * len(wanted))})", [store, *wanted])
-    found = {r["sku"]: r["cost"] for r in rows}
-    missing = [sku for sku in wanted if sku not in found]
-    if missing:  # never received at this store: the cost in head office's catalog, if any
-        for r in tx.all(f"SELECT key, data FROM master_current WHERE kind='item' AND scope=''"
-                        f" AND key IN ({', '.join('?' * len(missing))})", missing):
-            cost = unpack(bytes(r["data"])).get("cost")
-            if isinstance(cost, int):
-                found[r["key"]] = cost
-    return found
+    """The items' costs at the store (those that have one), read once per transaction."""
+    known = deltas(tx).costs
+    skus = list(skus)
+    wanted = sorted({sku for sku in skus if (store, sku) not in known})
+    if wanted:
+        rows = tx.all(f"SELECT sku, cost FROM item_costs WHERE store=? AND sku IN"
+                      f" ({', '.join('?' * len(wanted))})", [store, *wanted])
+        found: dict[str, int | None] = {r["sku"]: r["cost"] for r in rows}
+        missing = [sku for sku in wanted if sku not in found]
+        if missing:  # never received at this store: the cost in head office's catalog, if any
+            for r in tx.all(f"SELECT key, data FROM master_current WHERE kind='item' AND"
+                            f" scope='' AND key IN ({', '.join('?' * len(missing))})", missing):
+                cost = unpack(bytes(r["data"])).get("cost")
+                if isinstance(cost, int):
+                    found[r["key"]] = cost
+        for sku in wanted:
+            known[(store, sku)] = found.get(sku)
+    return {sku: c for sku in skus if (c := known[(store, sku)]) is not None}
 
 
 def received(tx: HqTx, store: str, lines: list[dict], moves: list[dict]) -> None:
@@ -169,3 +174,4 @@ def received(tx: HqTx, store: str, lines: list[dict], moves: list[dict]) -> None
         "INSERT INTO item_costs(store, sku, cost) VALUES (?,?,?) ON CONFLICT (store, sku)"
         " DO UPDATE SET cost=excluded.cost",
         [(store, ln["sku"], known[ln["sku"]]) for ln in lines if ln["sku"] in known])
+    deltas(tx).costs.update(((store, sku), cost) for sku, cost in known.items())
