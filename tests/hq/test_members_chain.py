@@ -2,7 +2,9 @@
 both backends: a member registered at T01 is used at T02; stored value, points and coupons
 are held online by head office, so two tills racing for the last of a balance or for one
 coupon get one yes and one no; with head office unreachable the offline policy bounds what
-is taken; a void releases the hold; a retried hold is held once."""
+is taken (refused by default; a limit per member per day; coupons allowed only if
+configured, and a double spend is then named at head office); a void releases the hold; a
+retried hold is held once."""
 
 from __future__ import annotations
 
@@ -267,3 +269,93 @@ async def test_offline_refuse_is_the_default(tmp_path, hq_dsn, nursery):
         assert t1.app.store.last_seq == before  # nothing journaled
         e = await err(gw.call("member.get", {"code": "13900000000"}))
         assert e.code == "not_found" and "head office cannot be asked" in e.message
+
+
+async def test_one_coupon_at_two_tills_with_head_office_unreachable(tmp_path, hq_dsn, nursery):
+    """Offline, the coupon policy decides: refused by default; with "allow" both tills take
+    it, and head office names the double spend when the tills catch up."""
+    with trio.CancelScope() as hq_scope:
+        async with trio.open_nursery() as inner:
+            hq = await start_hq(inner, tmp_path / "hq", hq_dsn)
+            port = hq.app.port
+            t1, t2 = await chain(hq, nursery, tmp_path, offline_coupons="allow")
+            for d in (t1, t2):
+                async with connect(d.url, d.token("manager")) as gw:
+                    await gw.call("auth.login", MANAGER)
+                    await gw.call("coupon.issue", {"amount": 100, "codes": ["SPRING2026"]})
+            hq_scope.cancel()
+    hq.app.close()
+    for d in (t1, t2):
+        with trio.fail_after(10):
+            while d.app.replicator.online:
+                await trio.sleep(0.02)
+        async with connect(d.url, d.token("cashier")) as gw:
+            await gw.call("auth.login", CASHIER)
+            await gw.call("sale.add", {"sku": "1001"})
+            sale = await gw.call("sale.coupon", {"code": "SPRING2026"})
+            assert sale["authorization"]["mode"] == "offline"
+            assert sale["authorization"]["policy"] == "allow"
+            await gw.call("sale.tender", {"method": "cash", "amount": 1000})
+    # head office back on the same port and data: both redemptions arrive, one is flagged
+    from gatewayd.hq.service import HqApp
+
+    app = HqApp(tmp_path / "hq", hq_dsn, listen=f"127.0.0.1:{port}")
+    await nursery.start(app.run)
+    hq.app = app
+    await synced(hq, t1)
+    await synced(hq, t2)
+    alerts = await app.store.read(lambda tx: tx.all(
+        "SELECT till, message FROM alerts WHERE kind='coupon_spent_twice'"))
+    assert len(alerts) == 1 and "SPRING2026" in alerts[0]["message"]
+    app.close()
+
+
+async def test_offline_coupons_are_refused_by_default(tmp_path, hq_dsn, nursery):
+    with trio.CancelScope() as hq_scope:
+        async with trio.open_nursery() as inner:
+            hq = await start_hq(inner, tmp_path / "hq", hq_dsn)
+            t1, _ = await chain(hq, nursery, tmp_path)
+            async with connect(t1.url, t1.token("manager")) as gw:
+                await gw.call("auth.login", MANAGER)
+                await gw.call("coupon.issue", {"amount": 100, "codes": ["SPRING2026"]})
+            hq_scope.cancel()
+    hq.app.close()
+    with trio.fail_after(10):
+        while t1.app.replicator.online:
+            await trio.sleep(0.02)
+    async with connect(t1.url, t1.token("cashier")) as gw:
+        await gw.call("auth.login", CASHIER)
+        await gw.call("sale.add", {"sku": "1001"})
+        e = await err(gw.call("sale.coupon", {"code": "SPRING2026"}))
+        assert e.code == "payment_declined" and e.details["policy"] == "refuse"
+        assert (await gw.call("coupon.get", {"code": "SPRING2026"}))["used"] is False
+
+
+async def test_points_are_held_online_like_stored_value(hq, tmp_path, nursery):
+    t1, t2 = await chain(hq, nursery, tmp_path, point_value=10)
+    async with connect(t1.url, t1.token("manager")) as gw:
+        await gw.call("auth.login", MANAGER)
+        await gw.call("member.register", {"phone": PHONE, "name": "王芳"})
+        await gw.call("sale.member", {"code": PHONE})
+        for _ in range(30):
+            await gw.call("sale.add", {"sku": "1001"})  # ¥105: 105 points
+        assert (await gw.call("sale.tender", {"method": "cash"}))["state"] == "completed"
+    await synced(hq, t1)
+    member = t1.app.members.find(PHONE)["id"]
+    assert await hq_available(hq, member, "points") == 105
+    async with connect(t2.url, t2.token("cashier")) as gw:
+        await gw.call("auth.login", CASHIER)
+        await gw.call("sale.add", {"sku": "1001"})
+        await gw.call("sale.member", {"code": PHONE})
+        sale = await gw.call("sale.tender", {"method": "points", "amount": 350})  # 35 points
+        assert sale["state"] == "completed"
+        assert sale["authorization"] == {"id": sale["authorization"]["id"], "ledger": "points",
+                                         "amount": 35, "mode": "hq"}
+    assert await hq_available(hq, member, "points") == 70
+    async with connect(t1.url, t1.token("cashier")) as gw:
+        await gw.call("auth.login", CASHIER)
+        for _ in range(30):
+            await gw.call("sale.add", {"sku": "1001"})
+        await gw.call("sale.member", {"code": PHONE})
+        e = await err(gw.call("sale.tender", {"method": "points", "amount": 800}))  # 80 > 70
+        assert e.code == "payment_declined" and e.details["available"] == 70
