@@ -99,13 +99,14 @@ def cmd_tills(args) -> int:
 
     rows = _store(args).read_sync(tills)
     print(f"{'store':<8} {'till':<6} {'state':<9} {'acked':>8} {'head':>8} {'lag':>6} "
-          f"{'lag_s':>8}  {'epoch':<8} last contact")
+          f"{'lag_s':>8} {'master':>7}  {'epoch':<8} last contact")
     for r in rows:
         state = "revoked" if r["revoked"] else "online" if r["online"] else (
             "offline" if r["epoch"] else "enrolling" if not r["enrolled"] else "offline")
         last = r["last_contact"].strftime("%Y-%m-%d %H:%M:%S") if r["last_contact"] else "-"
         print(f"{r['store']:<8} {r['till']:<6} {state:<9} {r['acked_seq']:>8} "
-              f"{r['head_seq']:>8} {r['lag_events']:>6} {r['lag_s']:>8.1f}  "
+              f"{r['head_seq']:>8} {r['lag_events']:>6} {r['lag_s']:>8.1f} "
+              f"{r['master_version']:>7}  "
               f"{(r['epoch'] or '-')[:8]:<8} {last}")
     return EXIT_OK
 

@@ -428,3 +428,26 @@ async def test_a_version_held_whole_but_not_applied_is_finished_on_connect(
                          timeout=60)
     assert out.returncode == 1 and "belong to head office" in out.stderr
     assert till_price(d, "5001") is None
+
+
+async def test_the_documented_examples_of_the_master_methods_run_at_head_office(hq):
+    """Each hq.catalog/promo/operator example of docs/protocol.md, sent as written (its
+    times as msgpack timestamps), answers with the keys its example shows."""
+    from protocol.methods import SPECS
+
+    def wire(value):
+        if isinstance(value, dict):
+            return {k: (datetime.fromisoformat(v) if k == "effective_at" and v else wire(v))
+                    for k, v in value.items()}
+        if isinstance(value, list):
+            return [wire(v) for v in value]
+        return value
+
+    names = [n for n in SPECS if n.split(".")[:2] in (["hq", "catalog"], ["hq", "promo"],
+                                                       ["hq", "operator"])]
+    assert len(names) == 9
+    async with connect(hq.url, hq.token("admin")) as client:
+        for name in names:
+            example = SPECS[name].example
+            got = await client.call(name, wire(example["params"]))
+            assert set(example["result"]) <= set(got), (name, got)
