@@ -9,10 +9,14 @@ say; a job found `printing` after a failure or a restart was
 interrupted, so it is printed again whole, headed 重打印 REPRINT — never lost, never
 silently doubled.
 
-No poison job: a document is validated completely when it is queued (every element's fields
-against their types, then rendered once), so a bad one is `invalid_params` at the call and
-nothing is queued. A job that still cannot be rendered or printed for a reason that is not
-the printer's (queued by an older version, a printer reconfigured since, a driver fault) is
+No poison job: a document a client sends (`printer.print`) is validated completely before it
+is queued (every element's fields against their types, then rendered once), so a bad one is
+`invalid_params` at the call and nothing is queued. The documents the daemon builds itself
+(receipts, refund slips, shift reports) are not rendered in the transaction that queues them:
+that would hold the store's write lock for a render on every sale, and a sale must never
+fail for its receipt. A job that still cannot be rendered or printed for a reason that is not
+the printer's (a document of ours with a fault, queued by an older version, a printer
+reconfigured since, a driver fault) is
 tried MAX_RENDER_FAILURES times, then moved aside: state `held`, journaled `print.held`, alert
 `printer_job_failed`. The jobs behind it print meanwhile; `printer.jobs` lists it and
 `printer.job_cancel` (a supervisor) cancels it. Failures are counted in the store, so a
@@ -65,8 +69,8 @@ def validate_document(document: Any) -> Receipt:
 
 def enqueue(tx: Tx, printer: str, document: list[dict[str, Any]], *, kind: str = "receipt",
             ref: str | None = None) -> str:
-    """Queue a job inside the caller's transaction. Validates the document first."""
-    validate_document(document)
+    """Queue a job inside the caller's transaction. A document from a client is checked
+    with `validate_document` first, outside the transaction."""
     job_id = str(uuid.uuid4())
     now = now_us()
     tx.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gatewayd.printing import enqueue, lines_document
+from gatewayd.printing import enqueue, lines_document, validate_document
 from protocol.errors import ProtocolError
 from protocol.methods import OptionalDeviceParams, PrintJobParams, PrintJobsParams, PrintParams
 
@@ -30,6 +30,7 @@ def register(reg: Registry, queue: PrintQueue, devices: DeviceManager, store: St
             document, kind = p.receipt, "receipt"
         if any(isinstance(item, dict) and item.get("type") == "drawer_kick" for item in document):
             await ctx.require_as("drawer.open")  # the same kick bytes as drawer.open sends
+        validate_document(document)  # a bad one is refused here, never queued to fail
         job_id, _ = await store.write(
             lambda tx: enqueue(tx, printer, document, kind=kind,
                                ref=f"manual:{ctx.actor}" if ctx.actor else "manual"))
