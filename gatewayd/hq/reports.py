@@ -26,9 +26,10 @@ from gatewayd.hq.aggregates import CHAIN_TZ, unit_costs
 from gatewayd.hq.db import HqTx
 from gatewayd.reports import WEEKDAYS, ReportError, Table, day_range
 from gatewayd.sales.money import div_round
+from protocol.codec import unpack
 
 LAPSED_DAYS = 90
-SALES_BY = ("store", "day", "week", "month", "hour", "item", "tender")
+SALES_BY = ("store", "day", "week", "month", "hour", "item", "category", "tender")
 _SUMS = ("SUM(sales) AS sales, SUM(refunds) AS refunds, SUM(amount) AS amount,"
          " SUM(discount) AS discount, SUM(tax) AS tax, SUM(cost) AS cost,"
          " SUM(uncosted) AS uncosted, SUM(member_sales) AS member_sales,"
@@ -86,6 +87,8 @@ def sales(tx: HqTx, by: str, day_from: str | None = None, day_to: str | None = N
     t = _table(by, title, start, end)
     if by == "item":
         return _items(tx, t, start, end, store, limit)
+    if by == "category":
+        return _categories(tx, t, start, end, store, limit)
     if by == "tender":
         return _tenders(tx, t, start, end, store)
     cond, args = _where(start, end, store)
@@ -151,8 +154,10 @@ def _months(start: dt.date, end: dt.date) -> tuple[list[str], list[tuple[dt.date
     return months, edges
 
 
-def _items(tx: HqTx, t: Table, start: dt.date, end: dt.date, store: str | None,
-           limit: int) -> Table:
+def _item_sums(tx: HqTx, start: dt.date, end: dt.date,
+               store: str | None) -> dict[str, list[int]]:
+    """sku -> [qty, amount, cost, lines] between start and end: whole months from the monthly
+    sums (the chain's own for the chain), the days at the edges from the daily ones."""
     months, edges = _months(start, end)
     sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     parts: list[tuple[str, list[Any]]] = []
@@ -171,17 +176,62 @@ def _items(tx: HqTx, t: Table, start: dt.date, end: dt.date, store: str | None,
     for sql, args in parts:
         for r in tx.all(sql, args):
             _add_item(sums[r["sku"]], r)
+    return sums
+
+
+def _catalog(tx: HqTx, skus: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """Items as head office's catalog holds them (name, category), those asked or all."""
+    sql = "SELECT key, data FROM master_current WHERE kind='item' AND scope=''"
+    args: list[Any] = []
+    if skus is not None:
+        if not skus:
+            return {}
+        sql += f" AND key IN ({', '.join('?' * len(skus))})"
+        args = skus
+    return {r["key"]: unpack(bytes(r["data"])) for r in tx.all(sql, args)}
+
+
+def _items(tx: HqTx, t: Table, start: dt.date, end: dt.date, store: str | None,
+           limit: int) -> Table:
+    sums = _item_sums(tx, start, end, store)
     total = sum(v[1] for v in sums.values())
-    ranked = sorted(sums.items(), key=lambda kv: (-kv[1][1], kv[0]))
-    t.rows = [{"rank": i, "sku": sku, "qty": qty, "amount": amount, "cost": cost,
-               "profit": amount - cost, "lines": lines, "share_bp": _share(amount, total)}
-              for i, (sku, (qty, amount, cost, lines)) in enumerate(ranked[:limit], 1)]
+    ranked = sorted(sums.items(), key=lambda kv: (-kv[1][1], kv[0]))[:limit]
+    names = _catalog(tx, [sku for sku, _ in ranked])
+    t.rows = [{"rank": i, "sku": sku, "name": names.get(sku, {}).get("name"), "qty": qty,
+               "amount": amount, "cost": cost, "profit": amount - cost, "lines": lines,
+               "share_bp": _share(amount, total)}
+              for i, (sku, (qty, amount, cost, lines)) in enumerate(ranked, 1)]
     t.totals = {"amount": total, "cost": sum(v[2] for v in sums.values()), "items": len(sums)}
-    t.columns = [("rank", "#", "int"), ("sku", "商品 sku", "text"), ("qty", "数量 qty", "qty"),
-                 ("amount", "销售额 amount", "money"), ("cost", "成本 cost", "money"),
-                 ("profit", "毛利(含税) profit", "money"), ("lines", "行 lines", "int"),
-                 ("share_bp", "占比 share", "bp")]
+    t.columns = [("rank", "#", "int"), ("sku", "商品 sku", "text"), ("name", "名称 name", "text"),
+                 ("qty", "数量 qty", "qty"), ("amount", "销售额 amount", "money"),
+                 ("cost", "成本 cost", "money"), ("profit", "毛利(含税) profit", "money"),
+                 ("lines", "行 lines", "int"), ("share_bp", "占比 share", "bp")]
     t.title = "Top items" + t.title[len("Sales by item"):]
+    return t
+
+
+def _categories(tx: HqTx, t: Table, start: dt.date, end: dt.date, store: str | None,
+                limit: int) -> Table:
+    """Items summed by their category in head office's catalog ('-': not in it, or none)."""
+    catalog = _catalog(tx)
+    by: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    items: dict[str, int] = defaultdict(int)
+    for sku, v in _item_sums(tx, start, end, store).items():
+        cat = catalog.get(sku, {}).get("category") or "-"
+        for i in range(4):
+            by[cat][i] += v[i]
+        items[cat] += 1
+    total = sum(v[1] for v in by.values())
+    ranked = sorted(by.items(), key=lambda kv: (-kv[1][1], kv[0]))[:limit]
+    t.rows = [{"rank": i, "category": cat, "items": items[cat], "amount": amount, "cost": cost,
+               "profit": amount - cost, "lines": lines, "share_bp": _share(amount, total)}
+              for i, (cat, (_, amount, cost, lines)) in enumerate(ranked, 1)]
+    t.totals = {"amount": total, "cost": sum(v[2] for v in by.values())}
+    t.columns = [("rank", "#", "int"), ("category", "品类 category", "text"),
+                 ("items", "商品数 items", "int"), ("amount", "销售额 amount", "money"),
+                 ("cost", "成本 cost", "money"), ("profit", "毛利(含税) profit", "money"),
+                 ("lines", "行 lines", "int"), ("share_bp", "占比 share", "bp")]
+    t.title = "Top categories" + t.title[len("Sales by category"):]
     return t
 
 
@@ -258,29 +308,6 @@ def export(table: Table, fmt: str) -> bytes:
         return path.read_bytes()
 
 
-def _sold(tx: HqTx, start: dt.date, end: dt.date, store: str | None) -> dict[tuple[str, str],
-                                                                            list[int]]:
-    """(store, sku) -> [qty, cost] sold between start and end (whole months monthly)."""
-    months, edges = _months(start, end)
-    out: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    parts: list[tuple[str, list[Any]]] = []
-    cond_store, args_store = (" AND store=?", [store]) if store else ("", [])
-    if months:
-        parts.append((f"SELECT store, sku, SUM(qty) AS qty, SUM(cost) AS cost FROM"
-                      f" agg_items_month WHERE month IN ({', '.join('?' * len(months))})"
-                      f"{cond_store} GROUP BY store, sku", [*months, *args_store]))
-    for a, b in edges:
-        parts.append((f"SELECT store, sku, SUM(qty) AS qty, SUM(cost) AS cost FROM"
-                      f" agg_items_day WHERE day BETWEEN ? AND ?{cond_store} GROUP BY store, sku",
-                      [_bd(a), _bd(b), *args_store]))
-    for sql, args in parts:
-        for r in tx.all(sql, args):
-            acc = out[(r["store"], r["sku"])]
-            acc[0] += int(r["qty"] or 0)
-            acc[1] += int(r["cost"] or 0)
-    return out
-
-
 def _ratio(part: int, whole: int) -> int | None:
     """part / whole in hundredths (the `ratio` column type), half-up; None without a whole."""
     return div_round(part * 100, whole) if whole > 0 else None
@@ -299,10 +326,10 @@ def stock(tx: HqTx, day_from: str | None = None, day_to: str | None = None,
     levels = tx.all("SELECT s.store, s.sku, s.on_hand, c.cost FROM agg_stock s LEFT JOIN"
                     f" item_costs c ON c.store=s.store AND c.sku=s.sku {cond}", args)
     if store:
-        sold = _sold(tx, start, end, store)
+        sold = _item_sums(tx, start, end, store)
         rows = []
         for r in levels:
-            qty, cogs = sold.get((r["store"], r["sku"]), (0, 0))
+            qty, _, cogs, _ = sold.get(r["sku"], (0, 0, 0, 0))
             value = div_round(r["on_hand"] * r["cost"], 1000) if r["cost"] is not None else None
             rows.append({"sku": r["sku"], "on_hand": int(r["on_hand"]), "value": value,
                          "sold": qty, "cogs": cogs,
@@ -391,12 +418,12 @@ def replenish(tx: HqTx, store: str, days: int = 28, cover_days: int = 14,
     start = end - dt.timedelta(days=days - 1)
     t = Table("hq_replenish", f"Replenishment · {store}", [], day_from=start.isoformat(),
               day_to=end.isoformat(), tz=str(CHAIN_TZ))
-    sold = _sold(tx, start, end, store)
+    sold = _item_sums(tx, start, end, store)
     on_hand = {r["sku"]: int(r["on_hand"]) for r in tx.all(
         "SELECT sku, on_hand FROM agg_stock WHERE store=?", (store,))}
     transit = hq_stock.in_transit(tx, store)
     rows: list[dict[str, Any]] = []
-    for (_, sku), (qty, _) in sold.items():
+    for sku, (qty, _, _, _) in sold.items():
         if qty <= 0:
             continue
         need = -(-qty * cover_days // days)  # ceil, thousandths

@@ -447,7 +447,7 @@ class HqReportRange(Params):
 
 
 class HqReportSalesParams(HqReportRange):
-    by: Literal["store", "day", "week", "month", "hour", "item", "tender"]
+    by: Literal["store", "day", "week", "month", "hour", "item", "category", "tender"]
     limit: StrictInt = Field(default=1000, ge=1, le=100_000)
 
 
@@ -480,7 +480,8 @@ method(
     "viewer",
     "Consolidated sales between business days `from` and `to` (YYYY-MM-DD inclusive, chain "
     "time; default the last 7 days), for one `store` or the whole chain, grouped `by` store, "
-    "day, week (ISO), month, hour (peak hours), item (ranking) or tender (payment mix). Per "
+    "day, week (ISO), month, hour (peak hours), item or category (rankings; names and "
+    "categories from head office's catalog) or tender (payment mix). Per "
     "bucket: sales (customer traffic), refunds, amount, avg_ticket, discount, cost, profit, "
     "margin_bp, uncosted, member_sales, member_share_bp, share_bp; refunds subtract. Read "
     "from aggregates the apply keeps exact. " + _HQ_TABLE,

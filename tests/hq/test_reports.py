@@ -234,7 +234,7 @@ async def test_an_item_never_received_costs_what_the_hq_catalog_says(hq, tmp_pat
     async with connect(hq.url, hq.token("admin")) as client:
         await client.call("hq.catalog.upsert", {"items": [
             {"sku": "1002", "name": "农夫山泉 550ml", "price": 199, "cost": 120,
-             "tax_rate_bp": 1300}]})
+             "tax_rate_bp": 1300, "category": "饮料"}]})
     async with connect(d.url, d.token("admin")) as gw:
         await gw.call("catalog.upsert", {"items": ITEMS[:1]})
         await gw.call("auth.login", MANAGER)
@@ -246,3 +246,10 @@ async def test_an_item_never_received_costs_what_the_hq_catalog_says(hq, tmp_pat
     await hq.wait_acked("S001", "T01", d.app.store.last_seq)
     [agg] = rows(hq, "SELECT SUM(cost) AS cost, SUM(uncosted) AS uncosted FROM agg_sales")
     assert (agg["cost"], agg["uncosted"]) == (2 * 120, 350)  # 1001: no receipt, no HQ cost
+    # rankings carry what head office's catalog says: names, categories
+    by_item = hq.app.store.read_sync(lambda tx: reports.sales(tx, "item"))
+    assert [(r["sku"], r["name"]) for r in by_item.rows] == [("1002", "农夫山泉 550ml"),
+                                                            ("1001", None)]
+    by_cat = hq.app.store.read_sync(lambda tx: reports.sales(tx, "category"))
+    assert [(r["category"], r["items"], r["amount"]) for r in by_cat.rows] == [
+        ("饮料", 1, 2 * 199), ("-", 1, 350)]

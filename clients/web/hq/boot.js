@@ -181,7 +181,7 @@ function Tills() {
 }
 
 // -- reports ------------------------------------------------------------------------------------
-const KINDS = ['store', 'day', 'week', 'month', 'hour', 'item', 'tender', 'members', 'stock', 'transfers', 'replenish'];
+const KINDS = ['store', 'day', 'week', 'month', 'hour', 'item', 'category', 'tender', 'members', 'stock', 'transfers', 'replenish'];
 const OWN = { members: 'hq.report.members', stock: 'hq.report.stock', transfers: 'hq.report.transfers', replenish: 'hq.report.replenish' };
 const SERIES = new Set(['day', 'week', 'month', 'hour']);
 const PRESETS = ['today', '7d', '30d', 'month', 'year', '12m'];
@@ -211,7 +211,8 @@ function ReportChart({ kind, table }) {
   }
   const units = q => (q / 1000).toFixed(q % 1000 ? 1 : 0);
   const [label, value, fmt] = {
-    store: [r => r.store, r => r.amount, shortYuan], item: [r => r.sku, r => r.amount, shortYuan],
+    store: [r => r.store, r => r.amount, shortYuan], item: [r => r.name || r.sku, r => r.amount, shortYuan],
+    category: [r => r.category, r => r.amount, shortYuan],
     tender: [r => t(`tender.${r.method}`), r => r.amount, shortYuan], members: [r => r.tier, r => r.active, String],
     stock: [r => r.store || r.sku, r => r.value || 0, shortYuan],
     transfers: [r => `${r.no} · ${r.sku}`, r => r.difference || 0, units],

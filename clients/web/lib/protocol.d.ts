@@ -1490,7 +1490,7 @@ export interface HqReportSalesParams {
   to?: string | null;
   /** nil: the whole chain */
   store?: string | null;
-  by: "store" | "day" | "week" | "month" | "hour" | "item" | "tender";
+  by: "store" | "day" | "week" | "month" | "hour" | "item" | "category" | "tender";
   /** ≥ 1; ≤ 100000 */
   limit?: number;
 }
