@@ -207,6 +207,8 @@ async def _answer(hq: HqApp, link: ingest.Link, frame: repl.TillRequest) -> repl
         return repl.Reply(id=frame.id, ok=False, code=exc.code, message=exc.message,
                           result=exc.details or None)
     hq.metrics.inc("gatewayd_hq_requests_total", type=frame.type, outcome="ok")
+    if result.get("version"):  # a member record became a master version: every link sends it
+        hq.master_committed(result["version"])
     return repl.Reply(id=frame.id, ok=True, result=result)
 
 

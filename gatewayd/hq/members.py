@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gatewayd.hq import master
 from gatewayd.hq.db import HqTx, now_us
 from protocol import repl
 from protocol.errors import ErrorCode
@@ -46,8 +47,9 @@ class Refusal(Exception):
 
 # -- projections (called by gatewayd/hq/projections.py, in the push's transaction) -----------
 def put(tx: HqTx, store: str, till: str, frame: repl.PutMember) -> dict[str, Any]:
-    """A member registered or edited at a till: the registry row; the newest record wins
-    (a late, older record changes nothing)."""
+    """A member registered or edited at a till: the registry row, the newest record wins (a
+    late, older record changes nothing); a new record is also a master change (kind
+    `member`), so every till of the chain knows the member after its next sync."""
     r = frame.record
     n = tx.execute(
         "INSERT INTO members(id, phone, name, birthday, card, qr, tier, active, referred_by,"
@@ -58,7 +60,11 @@ def put(tx: HqTx, store: str, till: str, frame: repl.PutMember) -> dict[str, Any
         " updated_at=excluded.updated_at WHERE members.updated_at <= excluded.updated_at",
         (r.id, r.phone, r.name, r.birthday, r.card, r.qr, r.tier, int(r.active), r.referred_by,
          store, till, r.updated_at))
-    return {"id": r.id, "stored": n > 0}
+    if not n:
+        return {"id": r.id, "stored": False}
+    version = master.commit(tx, [master.Change("member", r.id, r.model_dump())],
+                            f"{store}/{till}", "till")
+    return {"id": r.id, "stored": True, "version": version}
 
 
 def entry_settles(tx: HqTx, ev: JournalRecord) -> None:

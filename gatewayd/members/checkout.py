@@ -292,12 +292,8 @@ class MemberCheckout:
     async def attach(self, operator: str | None, code: str | None) -> dict[str, Any]:
         """sale.member: the member (or none, with no code) on the open sale, opening one."""
         svc, cfg = self.members, self.members.config
-        row = svc.find(code) if code else None
-        if row is not None:  # what the member may spend across the chain, when HQ answers
-            await svc.refresh(row["id"])
-            row = svc.by_id(row["id"])
-        elif code:
-            row = await svc.resolve(code)  # registered at another till: from head office
+        # with what the member may spend across the chain, when head office answers
+        row = await svc.resolve(code) if code else None
         if row is not None and not row["active"]:
             raise MemberError("conflict", "the member is deactivated")
         today = svc.today()

@@ -607,26 +607,11 @@ def import_member(tx: Tx, snapshot: Mapping[str, Any]) -> str:
     registry row, its figures and its unused coupons, cached here. Not a registration: no
     member.registered (head office has the member's record already)."""
     m = snapshot["member"]
-    if tx.one("SELECT 1 FROM members WHERE id = ?", (m["id"],)) is None:
-        clash = tx.one("SELECT id FROM members WHERE phone = ? OR (card IS NOT NULL AND"
-                       " card = ?)", (m["phone"], m["card"]))
-        if clash is not None:
-            raise MemberError("conflict", f"this till has another member with phone "
-                              f"{core.mask_phone(m['phone'])} or card {m['card']}: resolve "
-                              "it at head office", {"member": clash["id"]})
-        tx.execute(
-            "INSERT INTO members(id, phone, name, birthday, card, qr, tier, active,"
-            " referred_by, referral_done, created_at, updated_at, record_at, hq_record_at)"
-            " VALUES (?,?,?,?,?,?,?,?,NULL,1,?,?,?,?)",
-            (m["id"], m["phone"], m["name"], m["birthday"], m["card"], m["qr"], m["tier"],
-             int(m["active"]), tx.at, tx.at, m["updated_at"], m["updated_at"]))
-    else:  # head office's record, unless this till changed it since (it sends that up)
-        tx.execute("UPDATE members SET phone = ?, name = ?, birthday = ?, card = ?, tier = ?,"
-                   " active = ?, record_at = ?, hq_record_at = ? WHERE id = ?"
-                   " AND record_at <= ?",
-                   (m["phone"], m["name"], m["birthday"], m["card"], m["tier"],
-                    int(m["active"]), m["updated_at"], m["updated_at"], m["id"],
-                    m["updated_at"]))
+    clash = apply_record(tx, m)
+    if clash is not None:
+        raise MemberError("conflict", f"this till has another member with phone "
+                          f"{core.mask_phone(m['phone'])} or card {m['card']}: resolve it at "
+                          "head office", {"member": clash})
     for c in snapshot.get("coupons", []):
         tx.execute(
             "INSERT INTO coupons(code, member_id, amount, min_spend, valid_from, valid_to,"
@@ -635,6 +620,32 @@ def import_member(tx: Tx, snapshot: Mapping[str, Any]) -> str:
              c["source"], tx.at))
     sync(tx, m["id"], snapshot["balance"], snapshot["points"], "lookup")
     return m["id"]
+
+
+def apply_record(tx: Tx, m: Mapping[str, Any]) -> str | None:
+    """Head office's record of a member (registered or edited at another till, `updated_at`
+    when that till changed it): inserted (ledgers empty until head office gives them) or
+    updated, unless this till changed the member since (its own record goes up). Returns
+    the id of another member here with that phone or card, which blocks it."""
+    clash = tx.one("SELECT id FROM members WHERE id <> ? AND (phone = ? OR (card IS NOT NULL"
+                   " AND card = ?))", (m["id"], m["phone"], m["card"]))
+    if clash is not None:
+        return clash["id"]
+    at = m["updated_at"]
+    if tx.one("SELECT 1 FROM members WHERE id = ?", (m["id"],)) is None:
+        tx.execute(
+            "INSERT INTO members(id, phone, name, birthday, card, qr, tier, active,"
+            " referred_by, referral_done, created_at, updated_at, record_at, hq_record_at)"
+            " VALUES (?,?,?,?,?,?,?,?,NULL,1,?,?,?,?)",
+            (m["id"], m["phone"], m["name"], m["birthday"], m["card"], m["qr"], m["tier"],
+             int(m["active"]), tx.at, tx.at, at, at))
+    else:
+        tx.execute("UPDATE members SET phone = ?, name = ?, birthday = ?, card = ?, tier = ?,"
+                   " active = ?, record_at = ?, hq_record_at = ? WHERE id = ?"
+                   " AND COALESCE(record_at, 0) <= ?",
+                   (m["phone"], m["name"], m["birthday"], m["card"], m["tier"],
+                    int(m["active"]), at, at, m["id"], at))
+    return None
 
 
 def offline_taken(tx: Tx, member_id: str | None, ledger: str, day: str) -> int:

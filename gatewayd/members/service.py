@@ -75,12 +75,17 @@ class MemberService:
         return row
 
     async def resolve(self, code: str) -> sqlite3.Row:
-        """`require`, and a member this till does not know is asked of head office (a
-        member registered at another till of the chain) and cached here; offline, a member
-        already known keeps working and an unknown one is not_found, saying why."""
+        """`require`, on an enrolled till with head office's figures: a member known here is
+        refreshed from head office (what it may spend across the chain), and one this till
+        does not know (registered at another till, not yet here with master data) is asked
+        of it and cached. Offline, a member already known keeps working with the figures it
+        had; an unknown one is not_found, saying why."""
         row = self.find(code)
-        if row is not None or self.hq is None or not self.hq.enrolled:
+        if self.hq is None or not self.hq.enrolled:
             return row if row is not None else self.require(code)
+        if row is not None:
+            await self.refresh(row["id"])
+            return self.by_id(row["id"])
         _kind, key = core.code_kind(code, self.config.qr_prefix)
         try:
             reply = await self.hq.request(repl.Lookup(id=str(uuid.uuid4()), code=key.strip()))
@@ -150,7 +155,10 @@ class MemberService:
             return
         if reply.ok and reply.result is not None:
             snapshot = reply.result
-            await self.write(lambda tx: ledger.import_member(tx, snapshot))
+            try:
+                await self.write(lambda tx: ledger.import_member(tx, snapshot))
+            except MemberError as exc:  # another member here has its phone: the till's stays
+                log.warning("member %s not refreshed: %s", member_id, exc.message)
 
     def get(self, member_id: str) -> sqlite3.Row | None:
         return self.store.one(f"SELECT {_COLS} FROM members WHERE id = ?", (member_id,))

@@ -82,11 +82,21 @@ def _apply_operator(tx: Tx, data: dict[str, Any]) -> None:
          int(data["active"])))
 
 
+def _apply_member(tx: Tx, data: dict[str, Any]) -> None:
+    """A member registered or edited at another till: known here from now on (its ledgers
+    are head office's, given when the member is at a sale). A member this till holds under
+    the same phone or card is left as it is; head office's lookup says so when it is used."""
+    from gatewayd.members.ledger import apply_record
+
+    apply_record(tx, data)
+
+
 # kind -> how one change of it is applied in the store transaction (items: `apply_changes`)
 APPLIERS: dict[str, Callable[[Tx, dict[str, Any]], None]] = {
     "price": _apply_price,
     "promo": _apply_promo,
     "operator": _apply_operator,
+    "member": _apply_member,
 }
 CATALOG_KINDS = frozenset({"item", "price"})  # their changes bump the catalog's version
 KIND_OWNS = {"item": "item", "price": "item", "promo": "promo", "operator": "operator"}

@@ -359,3 +359,32 @@ async def test_points_are_held_online_like_stored_value(hq, tmp_path, nursery):
         await gw.call("sale.member", {"code": PHONE})
         e = await err(gw.call("sale.tender", {"method": "points", "amount": 800}))  # 80 > 70
         assert e.code == "payment_declined" and e.details["available"] == 70
+
+
+async def test_a_member_reaches_every_till_with_master_data_and_works_offline(
+        tmp_path, hq_dsn, nursery):
+    with trio.CancelScope() as hq_scope:
+        async with trio.open_nursery() as inner:
+            hq = await start_hq(inner, tmp_path / "hq", hq_dsn)
+            t1, t2 = await chain(hq, nursery, tmp_path)
+            member = await member_with_balance(hq, t1, 1000)
+            # the record is a master change: T02 has the member without asking for it
+            with trio.fail_after(20):
+                while t2.app.members.get(member) is None:
+                    await trio.sleep(0.02)
+            version = await hq.app.store.read(lambda tx: tx.one(
+                "SELECT version FROM master_changes WHERE kind='member' AND key=?", (member,)))
+            assert version is not None and t2.app.master.version() >= version["version"]
+            hq_scope.cancel()  # and then head office goes away
+    hq.app.close()
+    with trio.fail_after(10):
+        while t2.app.replicator.online:
+            await trio.sleep(0.02)
+    async with connect(t2.url, t2.token("cashier")) as gw:
+        assert (await gw.call("member.get", {"code": PHONE}))["id"] == member
+        await gw.call("auth.login", CASHIER)
+        await gw.call("sale.add", {"sku": "1001"})
+        sale = await gw.call("sale.member", {"code": PHONE})
+        assert sale["member"] == member
+        sale = await gw.call("sale.tender", {"method": "cash", "amount": 1000})
+        assert sale["state"] == "completed" and sale["member_info"]["points"] == 3
