@@ -157,11 +157,12 @@ def unit_costs(tx: HqTx, store: str, skus: Iterable[str]) -> dict[str, int]:
     return {sku: c for sku in skus if (c := known[(store, sku)]) is not None}
 
 
-def received(tx: HqTx, store: str, lines: list[dict], moves: list[dict]) -> None:
+def received(tx: HqTx, store: str, lines: list[dict], moves: list[dict],
+             known: dict[str, int]) -> None:
     """A receipt moves each item's average cost: (old average × stock before + qty × cost)
-    / stock after, half-up; stock before below zero counts as none."""
+    / stock after, half-up; stock before below zero counts as none. `known`: the store's
+    costs of (at least) these items as the apply has them so far; moved here too."""
     on_hand = {m["sku"]: m["on_hand"] for m in moves}
-    known = unit_costs(tx, store, (ln["sku"] for ln in lines))
     for ln in lines:
         sku, qty, cost = ln["sku"], ln["qty"], ln["cost"]
         if qty <= 0:

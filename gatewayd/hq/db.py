@@ -3,6 +3,12 @@
 Everything above this module speaks one dialect: `?` placeholders, `ON CONFLICT`, and a
 transaction object `HqTx` whose `lock_for_update` takes a row lock where the database has one
 (PostgreSQL's `FOR UPDATE`; SQLite's `BEGIN IMMEDIATE` has locked the whole file already).
+On PostgreSQL every statement is a round trip to the server, and round trips were most of
+what ingest cost. So bulk inserts (`HqTx.insert`) are one statement per table however many
+rows (INSERT ... SELECT FROM unnest(arrays); executemany on SQLite, which is in-process), and
+from the first of them a write transaction runs in psycopg's pipeline mode: statements
+nobody waits on (`insert`, `send`, `upsert_in_order`) go out together with the next read or
+the COMMIT, in one round trip.
 
 Writes run on a worker thread, one at a time per process, as the till's store does: the
 database waits on fsync, the event loop must not. A write is never abandoned on cancel (the
@@ -18,6 +24,8 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, ExitStack, nullcontext
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -50,6 +58,19 @@ def statements(sql: str) -> list[str]:
     return [s.strip() for s in body.split(";") if s.strip()]
 
 
+@dataclass(frozen=True)
+class Insert:
+    """An INSERT of rows of `columns` into `table`; `conflict` is what follows ON CONFLICT."""
+
+    table: str
+    columns: tuple[str, ...]
+    conflict: str = "DO NOTHING"
+
+    def sql(self) -> str:
+        return (f"INSERT INTO {self.table}({', '.join(self.columns)})"
+                f" VALUES ({', '.join('?' * len(self.columns))}) ON CONFLICT {self.conflict}")
+
+
 class HqTx:
     """One open write transaction (or a read); rows come back as dicts."""
 
@@ -59,13 +80,46 @@ class HqTx:
         # run just before the commit, in the transaction (aggregates write their sums once
         # per transaction, not once per event)
         self.before_commit: list[Callable[[HqTx], None]] = []
+        self.queue = ExitStack()  # the pipeline, from the first statement that may wait
+        self._queueing = False
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; the number of rows it changed."""
         return self.backend.execute(self.conn, sql, params)
 
+    def send(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement whose count nobody needs: in a PostgreSQL write it waits in the
+        pipeline and goes to the server with the next read or the commit."""
+        self._queue()
+        self.backend.send(self.conn, sql, params)
+
+    def _queue(self) -> None:
+        if not self._queueing:
+            self.queue.enter_context(self.backend.pipeline(self.conn))
+            self._queueing = True
+
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self.backend.executemany(self.conn, sql, rows)
+
+    def insert(self, insert: Insert, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert `rows` in one statement. Rows must not conflict with each other on a key
+        that `insert.conflict` updates (one statement cannot update a row twice)."""
+        if rows:
+            self._queue()
+            self.backend.insert(self.conn, insert, rows)
+
+    def insert_new(self, insert: Insert, rows: Sequence[tuple[Any, ...]], key: str) -> set[Any]:
+        """`insert` the rows (ON CONFLICT DO NOTHING); the `key` column's values of those that
+        were new. One statement on PostgreSQL (RETURNING), which waits for its answer."""
+        if not rows:
+            return set()
+        return self.backend.insert_new(self.conn, insert, rows, key)
+
+    def upsert_in_order(self, insert: Insert, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Run `insert` once per row, in order: later rows may update what earlier ones made."""
+        if rows:
+            self._queue()
+            self.backend.executemany(self.conn, insert.sql(), rows)
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return self.backend.all(self.conn, sql, params)
@@ -91,14 +145,30 @@ class Backend:
     def commit(self, conn: Any) -> None:
         conn.commit()
 
+    def pipeline(self, conn: Any) -> AbstractContextManager[Any]:
+        """Around a write transaction: where statements may queue until the commit."""
+        return nullcontext()
+
     def rollback(self, conn: Any) -> None:
         conn.rollback()
 
     def execute(self, conn: Any, sql: str, params: Sequence[Any]) -> int:
         raise NotImplementedError
 
+    def send(self, conn: Any, sql: str, params: Sequence[Any]) -> None:
+        self.execute(conn, sql, params)
+
     def executemany(self, conn: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         raise NotImplementedError
+
+    def insert(self, conn: Any, insert: Insert, rows: Sequence[tuple[Any, ...]]) -> None:
+        self.executemany(conn, insert.sql(), rows)
+
+    def insert_new(self, conn: Any, insert: Insert, rows: Sequence[tuple[Any, ...]],
+                   key: str) -> set[Any]:
+        at = insert.columns.index(key)
+        sql = insert.sql()
+        return {row[at] for row in rows if self.execute(conn, sql, row)}
 
     def all(self, conn: Any, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         raise NotImplementedError
@@ -174,6 +244,7 @@ class PostgresBackend(Backend):
 
         self.psycopg = psycopg
         self.dsn = dsn
+        self._unnest: dict[Insert, str] = {}  # the INSERT ... unnest() text of each Insert
 
     def connect(self) -> Any:
         from psycopg.rows import dict_row
@@ -183,16 +254,47 @@ class PostgresBackend(Backend):
     def begin(self, conn) -> None:
         pass  # psycopg opens a transaction with the first statement
 
+    def pipeline(self, conn) -> AbstractContextManager[Any]:
+        return conn.pipeline()
+
     def execute(self, conn, sql, params) -> int:
-        cur = conn.execute(_pg(sql), params)
+        with _synced(conn):  # the count is wanted
+            cur = conn.execute(_pg(sql), params)
         return cur.rowcount
+
+    def send(self, conn, sql, params) -> None:
+        conn.execute(_pg(sql), params)
 
     def executemany(self, conn, sql, rows) -> None:
         with conn.cursor() as cur:
             cur.executemany(_pg(sql), rows)
 
+    def insert(self, conn, insert: Insert, rows: Sequence[tuple[Any, ...]]) -> None:
+        conn.execute(self._unnest_sql(conn, insert), [list(c) for c in zip(*rows, strict=True)])
+
+    def insert_new(self, conn, insert: Insert, rows: Sequence[tuple[Any, ...]],
+                   key: str) -> set[Any]:
+        with _synced(conn):  # the caller goes on with the answer
+            cur = conn.execute(f"{self._unnest_sql(conn, insert)} RETURNING {key}",
+                               [list(c) for c in zip(*rows, strict=True)])
+        return {r[key] for r in cur.fetchall()}
+
+    def _unnest_sql(self, conn, insert: Insert) -> str:
+        sql = self._unnest.get(insert)
+        if sql is None:
+            types = {r["attname"]: r["type"] for r in conn.execute(
+                "SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute"
+                " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                (insert.table,)).fetchall()}
+            arrays = ", ".join(f"%b::{types[c]}[]" for c in insert.columns)  # binary: cheaper
+            sql = self._unnest[insert] = (
+                f"INSERT INTO {insert.table}({', '.join(insert.columns)})"
+                f" SELECT * FROM unnest({arrays}) ON CONFLICT {insert.conflict}")
+        return sql
+
     def all(self, conn, sql, params):
-        cur = conn.execute(_pg(sql), params)
+        with _synced(conn):  # the rows are wanted
+            cur = conn.execute(_pg(sql), params)
         return cur.fetchall() if cur.description else []
 
     def migrate(self, conn) -> int:
@@ -223,6 +325,14 @@ def _apply(current: int, run: Callable[[str], Any]) -> int:
         for statement in statements(steps[version]):
             run(statement)
     return latest
+
+
+def _synced(conn: Any) -> AbstractContextManager[Any]:
+    """In a write's pipeline, a nested one: what was queued and this statement go to the
+    server on leaving it, and their answers come back. Outside a pipeline, nothing."""
+    if conn.pgconn.pipeline_status:
+        return conn.pipeline()
+    return nullcontext()
 
 
 def _pg(sql: str) -> str:
@@ -265,13 +375,14 @@ class HqStore:
         backend = self.backend
         with self._wlock:
             conn = self._w = self._alive(self._w)
-            backend.begin(conn)
             try:
                 tx = HqTx(backend, conn)
-                result = fn(tx)
-                for hook in tx.before_commit:
-                    hook(tx)
-                backend.commit(conn)
+                with tx.queue:  # left after the commit, which goes with what was queued
+                    backend.begin(conn)
+                    result = fn(tx)
+                    for hook in tx.before_commit:
+                        hook(tx)
+                    backend.commit(conn)
             except BaseException:
                 if not backend.broken(conn):
                     backend.rollback(conn)

@@ -2,8 +2,10 @@
 (`hello`), enrollment (`enroll`), and applying a push exactly once (`apply_push`).
 
 Every event is stored once under (store, till, epoch, seq) and projected in the same
-transaction; the caller acknowledges only after the commit. The decisions (what is new, what
-is a duplicate, where the gap is) are protocol/repl.py's pure `plan_push`.
+transaction; the caller acknowledges only after the commit. A push is written as one
+statement per table (the events, then each projection's rows), not one per event. The
+decisions (what is new, what is a duplicate, where the gap is) are protocol/repl.py's pure
+`plan_push`.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 
-from gatewayd.hq import projections
-from gatewayd.hq.db import HqTx, now_us
+from gatewayd.hq.db import HqTx, Insert, now_us
+from gatewayd.hq.projections import Projection
 from protocol import repl
 from protocol.codec import pack
 from protocol.repl import ReplProtocolError
@@ -24,6 +26,7 @@ log = logging.getLogger("gatewayd.hq.ingest")
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud, typed by hand
 CODE_HOURS = 72
 CLOCK_SKEW_ALERT_US = 5 * 60 * 1_000_000
+EVENTS = Insert("events", ("store", "till", "epoch", "seq", "at", "kind", "data"))
 
 
 def digest(secret: str) -> bytes:
@@ -220,14 +223,13 @@ def apply_push(tx: HqTx, link: Link, push: repl.Push) -> repl.Ack | repl.Resend:
         return repl.Resend(from_seq=plan.resend_from)
     if not plan.new:
         return repl.Ack(seq=held)
-    tx.executemany(
-        "INSERT INTO events(store, till, epoch, seq, at, kind, data) VALUES (?,?,?,?,?,?,?)"
-        " ON CONFLICT DO NOTHING",
-        [(*key, ev.seq, ev.at, ev.kind, pack(ev.data)) for ev in plan.new])
+    tx.insert(EVENTS, [(*key, ev.seq, ev.at, ev.kind, pack(ev.data)) for ev in plan.new])
+    projection = Projection(*key)
     for ev in plan.new:
-        projections.project(tx, link.store, link.till, link.epoch, ev)
+        projection.project(ev)
+    projection.write(tx)
     last = plan.new[-1]
-    tx.execute(
+    tx.send(
         "UPDATE till_epochs SET acked_seq=?, acked_at=?, head_seq=?, last_contact=?"
         " WHERE store=? AND till=? AND epoch=?",
         (last.seq, last.at, max(row["head_seq"], last.seq), now_us(), *key))

@@ -1,24 +1,136 @@
-"""Head office's projections of the tills' events: one function per journal kind, each
-called in the transaction that stores the event (gatewayd/hq/ingest.py).
+"""Head office's projections of the tills' events: functions per journal kind, each adding to
+the `Projection` of the push being applied (gatewayd/hq/ingest.py), which writes it in the
+transaction that stores the events.
+
+A push of 500 events projects to a few hundred rows in a handful of tables. They are written
+one statement per table (`HqTx.insert`: executemany on SQLite, one `unnest` INSERT on
+PostgreSQL), not one per event: the per-statement round trip was most of the cost of ingest.
+What depends on order (a shift closing, a day closing and reopening, a receipt moving the
+cost the next sale is costed at, a member's purchase) runs after those inserts, in journal
+order; what only the last event decides (the sale open at the till, its last alert) is
+written once, as that event left it.
 
 A projection is keyed by the fact's own id where it has one (a sale's UUID), so a fact that
 reaches head office twice under two epochs (a till restored from a backup resends what it
-had after its last acknowledged seq) counts once. The others are keyed by the event's
-(store, till, epoch, seq), which is unique by construction.
+had after its last acknowledged seq) counts once: the sales insert says which sales are new
+(`HqTx.insert_new`), and only those get lines, tenders and a share of the aggregates. The
+others are keyed by the event's (store, till, epoch, seq), which is unique by construction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from gatewayd.hq import aggregates, members, stock
-from gatewayd.hq.db import HqTx
+from gatewayd.hq.db import HqTx, Insert
 from protocol.codec import pack
 from protocol.journal import JournalRecord
 
-Projector = Callable[[HqTx, str, str, str, JournalRecord], None]
+SALES = Insert("sales", (
+    "store", "sale_id", "till", "epoch", "seq", "at", "kind", "receipt_no", "business_day",
+    "shift_id", "operator", "refund_of", "total", "subtotal", "discount", "tax", "rounding",
+    "paid", "change_due"))
+SALE_LINES = Insert("sale_lines", ("store", "sale_id", "pos", "line_id", "sku", "qty", "amount"))
+SALE_TENDERS = Insert("sale_tenders", ("store", "sale_id", "pos", "method", "amount", "ref"))
+STOCK_MOVES = Insert("stock_moves", (
+    "store", "till", "epoch", "seq", "pos", "at", "kind", "sku", "qty", "ref"))
+MEMBER_ENTRIES = Insert("member_entries", (
+    "store", "till", "epoch", "seq", "at", "member", "what", "delta", "after", "reason",
+    "sale_id", "ref"))
+MEMBERS = Insert("hq_members", ("member", "store", "tier", "registered"))
+SHIFT_OPENS = Insert("shifts", ("store", "shift_id", "till", "opened_at", "operator"))
+SHIFT_CLOSES = Insert(
+    "shifts", ("store", "shift_id", "till", "closed_at", "data"),
+    "(store, shift_id) DO UPDATE SET closed_at=excluded.closed_at, data=excluded.data")
+DAY_CLOSES = Insert(
+    "till_days", ("store", "till", "day", "state", "closes", "closed_seq", "closed_epoch", "net",
+                  "z"),
+    "(store, till, day) DO UPDATE SET state='closed', closes=excluded.closes,"
+    " closed_seq=excluded.closed_seq, closed_epoch=excluded.closed_epoch, net=excluded.net,"
+    " z=excluded.z")
+DAY_REOPENS = Insert("till_days", ("store", "till", "day", "state", "closes"),
+                     "(store, till, day) DO UPDATE SET state='open'")
+TILL_AUDIT = Insert("till_audit", ("store", "till", "epoch", "seq", "at", "kind", "actor",
+                                   "data"))
+OPEN_SALE = Insert("till_live", ("store", "till", "open_sale", "open_since"),
+                   "(store, till) DO UPDATE SET open_sale=excluded.open_sale,"
+                   " open_since=excluded.open_since")
+TILL_ALERT = Insert("till_live", ("store", "till", "alert", "alert_at"),
+                    "(store, till) DO UPDATE SET alert=excluded.alert,"
+                    " alert_at=excluded.alert_at")
+
+Later = Callable[["Projection", HqTx], None]
+
+
+class Projection:
+    """What one push's events project to, collected in journal order and written by `write`.
+
+    - `add`: idempotent inserts of distinct keys; their order does not matter, so each table
+      gets one statement, before anything else.
+    - sales (`sale`): inserted first of all, in one statement that says which are new; a
+      sale's lines and tenders, and `then` steps guarded by it, count only a new sale.
+    - `then`: steps that depend on what came before them (a shift's open before its close, a
+      receipt before the sale costed with it), run in journal order after the inserts.
+    """
+
+    def __init__(self, store: str, till: str, epoch: str):
+        self.store, self.till, self.epoch = store, till, epoch
+        self.rows: dict[Insert, list[tuple[Any, ...]]] = {}
+        self.sales: list[tuple[Any, ...]] = []
+        self.sale_rows: dict[str, list[tuple[Insert, tuple[Any, ...]]]] = {}
+        self.steps: list[Later] = []
+        self.new_sales: set[str] = set()
+        self.skus: set[str] = set()  # whose cost a step may need: read once for the push
+        self._costs: dict[str, int] | None = None
+        self.open_sale: tuple[str | None, int | None] | None = None  # None: as the db has it
+        self.closed_sales: list[str] = []  # closed while the open sale was the db's
+        self.alert: tuple[str, int] | None = None
+
+    def add(self, insert: Insert, rows: Iterable[tuple[Any, ...]]) -> None:
+        self.rows.setdefault(insert, []).extend(rows)
+
+    def sale(self, row: tuple[Any, ...], parts: Iterable[tuple[Insert, tuple[Any, ...]]]) -> None:
+        """A sale row (its id second) and the rows that go with it if it is new."""
+        self.sales.append(row)
+        self.sale_rows[row[1]] = list(parts)
+
+    def then(self, step: Later) -> None:
+        self.steps.append(step)
+
+    def costs(self, tx: HqTx) -> dict[str, int]:
+        """The store's item costs as the push goes: read once, moved by its receipts."""
+        if self._costs is None:
+            self._costs = aggregates.unit_costs(tx, self.store, self.skus)
+        return self._costs
+
+    def project(self, ev: JournalRecord) -> None:
+        """Every projector of the event's kind, then those of its family (`stock.*`)."""
+        family = ev.kind.split(".", 1)[0] + ".*"
+        for fn in (*PROJECTORS.get(ev.kind, ()), *PROJECTORS.get(family, ())):
+            fn(self, ev)
+
+    def write(self, tx: HqTx) -> None:
+        self.new_sales = tx.insert_new(SALES, self.sales, "sale_id")
+        for sale_id in self.new_sales:
+            for insert, row in self.sale_rows[sale_id]:
+                self.add(insert, [row])
+        for insert, rows in self.rows.items():
+            tx.insert(insert, rows)
+        for step in self.steps:
+            step(self, tx)
+        if self.open_sale is not None:
+            tx.upsert_in_order(OPEN_SALE, [(self.store, self.till, *self.open_sale)])
+        elif self.closed_sales:
+            tx.executemany("UPDATE till_live SET open_sale=NULL, open_since=NULL WHERE store=?"
+                           " AND till=? AND open_sale=?",
+                           [(self.store, self.till, s) for s in self.closed_sales])
+        if self.alert is not None:
+            tx.upsert_in_order(TILL_ALERT, [(self.store, self.till, *self.alert)])
+
+
+Projector = Callable[[Projection, JournalRecord], None]
 PROJECTORS: dict[str, list[Projector]] = {}
 
 
@@ -31,32 +143,24 @@ def projects(*kinds: str) -> Callable[[Projector], Projector]:
     return deco
 
 
-def project(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
-    """Every projector of the event's kind, then those of its family (`stock.*`)."""
-    family = ev.kind.split(".", 1)[0] + ".*"
-    for fn in (*PROJECTORS.get(ev.kind, ()), *PROJECTORS.get(family, ())):
-        fn(tx, store, till, epoch, ev)
+Step = Callable[[HqTx, str, str, str, JournalRecord], None]
 
 
-def _insert_sale(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord,
-                 kind: str, d: dict[str, Any], total: int) -> bool:
-    n = tx.execute(
-        "INSERT INTO sales(store, sale_id, till, epoch, seq, at, kind, receipt_no, business_day,"
-        " shift_id, operator, refund_of, total, subtotal, discount, tax, rounding, paid,"
-        " change_due) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-        (store, d["sale_id"], till, epoch, ev.seq, ev.at, kind, d["receipt_no"],
-         d["business_day"], d.get("shift_id"), d.get("operator"), d.get("refund_of"), total,
-         d.get("subtotal", total), d.get("discount", 0), _tax(d.get("tax")), d.get("rounding", 0),
-         d.get("paid", 0), d.get("change", 0)))
-    return n > 0
+def steps(*kinds: str) -> Callable[[Step], Step]:
+    """A projector that reads and writes as it goes (holds, coupons, transfers): run with the
+    transaction as a `then` step, in journal order, after the push's inserts."""
+    def deco(fn: Step) -> Step:
+        def project(out: Projection, ev: JournalRecord) -> None:
+            out.then(lambda out, tx: fn(tx, out.store, out.till, out.epoch, ev))
+
+        projects(*kinds)(project)
+        return fn
+
+    return deco
 
 
-def _tenders(tx: HqTx, store: str, sale_id: str, tenders: list[dict[str, Any]],
-             sign: int) -> None:
-    tx.executemany(
-        "INSERT INTO sale_tenders(store, sale_id, pos, method, amount, ref) VALUES (?,?,?,?,?,?)",
-        [(store, sale_id, i, t["method"], sign * abs(t["amount"]), t.get("ref"))
-         for i, t in enumerate(tenders)])
+def _upsert(insert: Insert, row: tuple[Any, ...]) -> Later:
+    return lambda out, tx: tx.upsert_in_order(insert, [row])
 
 
 def _tax(tax: Any) -> int:
@@ -66,58 +170,58 @@ def _tax(tax: Any) -> int:
     return int(tax or 0)
 
 
+def _sale(out: Projection, ev: JournalRecord, kind: str, d: dict[str, Any], total: int,
+          lines: list[tuple[str, str, int, int]], sign: int) -> None:
+    """A sale or refund: its row, its lines (line_id, sku, qty, amount) and tenders if it is
+    new, and then what it adds to the report aggregates."""
+    sale_id = d["sale_id"]
+    tenders = d.get("tenders", [])
+    out.sale((out.store, sale_id, out.till, out.epoch, ev.seq, ev.at, kind, d["receipt_no"],
+              d["business_day"], d.get("shift_id"), d.get("operator"), d.get("refund_of"),
+              total, d.get("subtotal", total), d.get("discount", 0), _tax(d.get("tax")),
+              d.get("rounding", 0), d.get("paid", 0), d.get("change", 0)), [
+        *((SALE_LINES, (out.store, sale_id, i, *line)) for i, line in enumerate(lines)),
+        *((SALE_TENDERS, (out.store, sale_id, i, t["method"], sign * abs(t["amount"]),
+                          t.get("ref"))) for i, t in enumerate(tenders))])
+    out.skus.update(sku for _, sku, _, _ in lines)
+
+    def aggregate(out: Projection, tx: HqTx) -> None:
+        if sale_id not in out.new_sales:
+            return  # the same sale under an earlier epoch: counted once
+        costs = out.costs(tx)
+        paid = [[t["method"], sign * abs(t["amount"])] for t in tenders]
+        change = d.get("change", 0) if kind == "sale" else 0
+        if change and paid:  # the payment mix counts what was kept: change is given in cash
+            cash = next((t for t in paid if t[0] == "cash"), paid[-1])
+            cash[1] -= change
+        aggregates.deltas(tx).sale(
+            out.store, d["business_day"], aggregates.local_hour(ev.at), kind, total,
+            d.get("discount", 0), _tax(d.get("tax")),
+            [(sku, qty, amount, costs.get(sku)) for _, sku, qty, amount in lines],
+            [(method, amount) for method, amount in paid])
+
+    out.then(aggregate)
+
+
 @projects("sale.completed")
-def sale_completed(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+def sale_completed(out: Projection, ev: JournalRecord) -> None:
     d = ev.data
-    if not _insert_sale(tx, store, till, epoch, ev, "sale", d, d["total"]):
-        return  # the same sale under an earlier epoch: projected once
-    tx.executemany(
-        "INSERT INTO sale_lines(store, sale_id, pos, line_id, sku, qty, amount)"
-        " VALUES (?,?,?,?,?,?,?)",
-        [(store, d["sale_id"], i, ln["line_id"], ln["sku"], ln["qty"], ln["net"])
-         for i, ln in enumerate(d.get("lines", []))])
-    _tenders(tx, store, d["sale_id"], d.get("tenders", []), 1)
-    _aggregate(tx, store, ev, "sale", d, d["total"],
-               [(ln["sku"], ln["qty"], ln["net"]) for ln in d.get("lines", [])], 1)
+    _sale(out, ev, "sale", d, d["total"],
+          [(ln["line_id"], ln["sku"], ln["qty"], ln["net"]) for ln in d.get("lines", [])], 1)
 
 
 @projects("sale.refunded")
-def sale_refunded(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+def sale_refunded(out: Projection, ev: JournalRecord) -> None:
     d = {**ev.data, "sale_id": ev.data["refund_id"]}
-    money = d.get("money", d.get("total", 0))
-    if not _insert_sale(tx, store, till, epoch, ev, "refund", d, -abs(money)):
-        return
-    tx.executemany(
-        "INSERT INTO sale_lines(store, sale_id, pos, line_id, sku, qty, amount)"
-        " VALUES (?,?,?,?,?,?,?)",
-        [(store, d["sale_id"], i, ln["line_id"], ln["sku"], -abs(ln["qty"]),
-          -abs(ln.get("gross", 0))) for i, ln in enumerate(d.get("lines", []))])
-    _tenders(tx, store, d["sale_id"], d.get("tenders", []), -1)
-    _aggregate(tx, store, ev, "refund", d, -abs(money),
-               [(ln["sku"], -abs(ln["qty"]), -abs(ln.get("gross", 0)))
-                for ln in d.get("lines", [])], -1)
-
-
-def _aggregate(tx: HqTx, store: str, ev: JournalRecord, kind: str, d: dict[str, Any],
-               total: int, lines: list[tuple[str, int, int]], sign: int) -> None:
-    """What a sale stored for the first time adds to the report aggregates."""
-    costs = aggregates.unit_costs(tx, store, (sku for sku, _, _ in lines))
-    tenders = [[t["method"], sign * abs(t["amount"])] for t in d.get("tenders", [])]
-    change = d.get("change", 0) if kind == "sale" else 0
-    if change and tenders:  # the payment mix counts what was kept: change is given in cash
-        cash = next((t for t in tenders if t[0] == "cash"), tenders[-1])
-        cash[1] -= change
-    aggregates.deltas(tx).sale(
-        store, d["business_day"], aggregates.local_hour(ev.at), kind, total,
-        d.get("discount", 0), _tax(d.get("tax")),
-        [(sku, qty, amount, costs.get(sku)) for sku, qty, amount in lines],
-        [(method, amount) for method, amount in tenders])
+    _sale(out, ev, "refund", d, -abs(d.get("money", d.get("total", 0))),
+          [(ln["line_id"], ln["sku"], -abs(ln["qty"]), -abs(ln.get("gross", 0)))
+           for ln in d.get("lines", [])], -1)
 
 
 MATCHED = ("stock.transferred", "stock.received")  # receipts matched to what was sent
 
 
-@projects(*MATCHED)
+@steps(*MATCHED)
 def stock_matched(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
     if ev.kind == "stock.transferred":
         twice = stock.transferred(tx, store, till, ev)
@@ -129,47 +233,46 @@ def stock_matched(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord
 
         raise_alert(tx, Alert("transfer_confirmed_twice", store, till, twice))
         return
-    _moves(tx, store, till, epoch, ev)
+    tx.insert(STOCK_MOVES, _moves(store, till, epoch, ev))
+    aggregates.deltas(tx).stock(store, ev.data.get("moves") or [])
 
 
 @projects("stock.*")
-def stock_moved(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
-    if ev.kind not in MATCHED:  # stock_matched decides whether those count
-        _moves(tx, store, till, epoch, ev)
+def stock_moved(out: Projection, ev: JournalRecord) -> None:
+    if ev.kind in MATCHED:  # stock_matched decides whether those count
+        return
+    rows = _moves(out.store, out.till, out.epoch, ev)
+    if rows:
+        out.add(STOCK_MOVES, rows)
+        out.then(lambda out, tx: aggregates.deltas(tx).stock(out.store, ev.data["moves"]))
 
 
-def _moves(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+def _moves(store: str, till: str, epoch: str, ev: JournalRecord) -> list[tuple[Any, ...]]:
     moves = ev.data.get("moves")
     if not moves:
-        return  # stock.low, stock.threshold_set, stock.count_saved: no quantity moved
+        return []  # stock.low, stock.threshold_set, stock.count_saved: no quantity moved
     ref = ev.data.get("sale_id") or ev.data.get("no") or ev.data.get("ref")
-    tx.executemany(
-        "INSERT INTO stock_moves(store, till, epoch, seq, pos, at, kind, sku, qty, ref)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-        [(store, till, epoch, ev.seq, i, ev.at, ev.kind, m["sku"], m["qty"], ref)
-         for i, m in enumerate(moves)])
-    aggregates.deltas(tx).stock(store, moves)
+    return [(store, till, epoch, ev.seq, i, ev.at, ev.kind, m["sku"], m["qty"], ref)
+            for i, m in enumerate(moves)]
 
 
 @projects("member.points", "member.balance")
-def member_entry(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
-    """A ledger entry: stored once under its event key; it settles the hold it debits."""
+def member_entry(out: Projection, ev: JournalRecord) -> None:
+    """A ledger entry: stored once under its event key (new, as the event is); it settles
+    the hold it debits."""
     d = ev.data
-    n = tx.execute(
-        "INSERT INTO member_entries(store, till, epoch, seq, at, member, what, delta, after,"
-        " reason, sale_id, ref) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-        (store, till, epoch, ev.seq, ev.at, d["member"], ev.kind.split(".", 1)[1], d["delta"],
-         d.get("after"), d.get("reason"), d.get("sale_id"), d.get("ref")))
-    if n:
-        members.entry_settles(tx, ev)
+    out.add(MEMBER_ENTRIES, [(
+        out.store, out.till, out.epoch, ev.seq, ev.at, d["member"], ev.kind.split(".", 1)[1],
+        d["delta"], d.get("after"), d.get("reason"), d.get("sale_id"), d.get("ref"))])
+    out.then(lambda out, tx: members.entry_settles(tx, ev))
 
 
-@projects("coupon.issued")
+@steps("coupon.issued")
 def coupon_issued(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
     members.coupon_issued(tx, store, till, ev)
 
 
-@projects("coupon.redeemed")
+@steps("coupon.redeemed")
 def coupon_redeemed(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
     twice = members.coupon_redeemed(tx, store, till, ev)
     if twice is not None:
@@ -178,120 +281,111 @@ def coupon_redeemed(tx: HqTx, store: str, till: str, epoch: str, ev: JournalReco
         raise_alert(tx, Alert("coupon_spent_twice", store, till, twice))
 
 
-@projects("coupon.released")
+@steps("coupon.released")
 def coupon_released(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
     members.coupon_released(tx, ev)
 
 
 @projects("shift.opened")
-def shift_opened(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+def shift_opened(out: Projection, ev: JournalRecord) -> None:
     d = ev.data
-    tx.execute(
-        "INSERT INTO shifts(store, shift_id, till, opened_at, operator) VALUES (?,?,?,?,?)"
-        " ON CONFLICT DO NOTHING", (store, d["shift_id"], till, ev.at, d.get("operator")))
+    out.add(SHIFT_OPENS, [(out.store, d["shift_id"], out.till, ev.at, d.get("operator"))])
 
 
 @projects("shift.closed")
-def shift_closed(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+def shift_closed(out: Projection, ev: JournalRecord) -> None:
     d = ev.data
-    tx.execute(
-        "INSERT INTO shifts(store, shift_id, till, closed_at, data) VALUES (?,?,?,?,?)"
-        " ON CONFLICT (store, shift_id) DO UPDATE SET closed_at=excluded.closed_at,"
-        " data=excluded.data", (store, d["shift_id"], till, ev.at, pack(d)))
+    out.then(_upsert(SHIFT_CLOSES, (out.store, d["shift_id"], out.till, ev.at, pack(d))))
 
 
 @projects("day.closed")
-def day_closed(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+def day_closed(out: Projection, ev: JournalRecord) -> None:
     d = ev.data
     z = d.get("z") or {}
-    tx.execute(
-        "INSERT INTO till_days(store, till, day, state, closes, closed_seq, closed_epoch, net, z)"
-        " VALUES (?,?,?,'closed',?,?,?,?,?) ON CONFLICT (store, till, day) DO UPDATE SET"
-        " state='closed', closes=excluded.closes, closed_seq=excluded.closed_seq,"
-        " closed_epoch=excluded.closed_epoch, net=excluded.net, z=excluded.z",
-        (store, till, d["day"], d.get("closes", 1), ev.seq, epoch, z.get("net"), pack(z)))
+    out.then(_upsert(DAY_CLOSES, (out.store, out.till, d["day"], "closed", d.get("closes", 1),
+                                  ev.seq, out.epoch, z.get("net"), pack(z))))
 
 
 @projects("day.reopened")
-def day_reopened(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
-    tx.execute(
-        "INSERT INTO till_days(store, till, day, state, closes) VALUES (?,?,?,'open',0)"
-        " ON CONFLICT (store, till, day) DO UPDATE SET state='open'",
-        (store, till, ev.data["day"]))
+def day_reopened(out: Projection, ev: JournalRecord) -> None:
+    out.then(_upsert(DAY_REOPENS, (out.store, out.till, ev.data["day"], "open", 0)))
 
 
-@projects("auth.*", "operator.*", "token.*", "pair.*", "approval.*",
+@projects("auth.*", "operator.*", "token.*", "pair.*", "approval.*", "sale.voided",
           "sale.price_overridden", "sale.discount", "drawer.opened", "receipt.reprinted")
-def audit(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+def audit(out: Projection, ev: JournalRecord) -> None:
     d = ev.data
     actor = d.get("operator") or d.get("approver") or d.get("id")
-    tx.execute(
-        "INSERT INTO till_audit(store, till, epoch, seq, at, kind, actor, data)"
-        " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-        (store, till, epoch, ev.seq, ev.at, ev.kind, actor if isinstance(actor, str) else None,
-         pack(d)))
+    out.add(TILL_AUDIT, [(out.store, out.till, out.epoch, ev.seq, ev.at, ev.kind,
+                          actor if isinstance(actor, str) else None, pack(d))])
 
 
 # -- for the reports and the live view of the tills ---------------------------------------------
 @projects("member.purchase")
-def member_purchase(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+def member_purchase(out: Projection, ev: JournalRecord) -> None:
     """The sale's member, once (the first epoch that brought it), into the member sums."""
     d = ev.data
-    if not tx.execute("UPDATE sales SET member=? WHERE store=? AND sale_id=? AND member IS NULL",
-                      (d["member"], store, d["sale_id"])):
-        return
-    sale = tx.one("SELECT business_day, at, kind, total FROM sales WHERE store=? AND sale_id=?",
-                  (store, d["sale_id"]))
-    assert sale is not None
-    day = sale["business_day"]
-    aggregates.deltas(tx).member_sale(store, day, aggregates.local_hour(sale["at"]),
-                                      d["member"], sale["kind"], sale["total"])
-    if sale["kind"] == "sale":
-        tx.execute("UPDATE hq_members SET first_day=COALESCE(first_day, ?), last_day=? WHERE"
-                   " member=? AND (last_day IS NULL OR last_day < ?)",
-                   (day, day, d["member"], day))
+
+    def step(out: Projection, tx: HqTx) -> None:
+        if not tx.execute("UPDATE sales SET member=? WHERE store=? AND sale_id=? AND member IS"
+                          " NULL", (d["member"], out.store, d["sale_id"])):
+            return
+        sale = tx.one("SELECT business_day, at, kind, total FROM sales WHERE store=? AND"
+                      " sale_id=?", (out.store, d["sale_id"]))
+        assert sale is not None
+        day = sale["business_day"]
+        aggregates.deltas(tx).member_sale(out.store, day, aggregates.local_hour(sale["at"]),
+                                          d["member"], sale["kind"], sale["total"])
+        if sale["kind"] == "sale":
+            tx.send("UPDATE hq_members SET first_day=COALESCE(first_day, ?), last_day=? WHERE"
+                    " member=? AND (last_day IS NULL OR last_day < ?)",
+                    (day, day, d["member"], day))
+
+    out.then(step)
 
 
 @projects("member.registered")
-def member_registered(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+def member_registered(out: Projection, ev: JournalRecord) -> None:
     d = ev.data
     day = datetime.fromtimestamp(ev.at / 1e6, UTC).astimezone(aggregates.CHAIN_TZ)
-    tx.execute("INSERT INTO hq_members(member, store, tier, registered) VALUES (?,?,?,?)"
-               " ON CONFLICT DO NOTHING", (d["member"], store, d["tier"], day.strftime("%Y%m%d")))
+    out.add(MEMBERS, [(d["member"], out.store, d["tier"], day.strftime("%Y%m%d"))])
 
 
 @projects("member.tier")
-def member_tier(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
-    tx.execute("UPDATE hq_members SET tier=? WHERE member=?",
-               (ev.data["after"], ev.data["member"]))
+def member_tier(out: Projection, ev: JournalRecord) -> None:
+    d = ev.data
+    out.then(lambda out, tx: tx.send("UPDATE hq_members SET tier=? WHERE member=?",
+                                     (d["after"], d["member"])))
 
 
 @projects("stock.received")
-def cost_received(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
-    aggregates.received(tx, store, ev.data.get("lines", []), ev.data.get("moves", []))
+def cost_received(out: Projection, ev: JournalRecord) -> None:
+    lines, moves = ev.data.get("lines", []), ev.data.get("moves", [])
+    out.skus.update(ln["sku"] for ln in lines)
+    out.then(lambda out, tx: aggregates.received(tx, out.store, lines, moves, out.costs(tx)))
 
 
 @projects("sale.opened", "sale.resumed")
-def sale_open(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
-    tx.execute("INSERT INTO till_live(store, till, open_sale, open_since) VALUES (?,?,?,?)"
-               " ON CONFLICT (store, till) DO UPDATE SET open_sale=excluded.open_sale,"
-               " open_since=excluded.open_since", (store, till, ev.data["sale_id"], ev.at))
+def sale_open(out: Projection, ev: JournalRecord) -> None:
+    out.open_sale = (ev.data["sale_id"], ev.at)
 
 
 @projects("sale.completed", "sale.voided", "sale.suspended")
-def sale_closed(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
-    tx.execute("UPDATE till_live SET open_sale=NULL, open_since=NULL WHERE store=? AND till=?"
-               " AND open_sale=?", (store, till, ev.data["sale_id"]))
+def sale_closed(out: Projection, ev: JournalRecord) -> None:
+    sale_id = ev.data["sale_id"]
+    if out.open_sale is None:
+        out.closed_sales.append(sale_id)
+    elif out.open_sale[0] == sale_id:
+        out.open_sale = (None, None)
 
 
 @projects("alert.raised")
-def till_alert(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
+def till_alert(out: Projection, ev: JournalRecord) -> None:
     d = ev.data
     text = f"{d['device']}: {d['message']}" if d.get("device") else d["message"]
-    tx.execute("INSERT INTO till_live(store, till, alert, alert_at) VALUES (?,?,?,?)"
-               " ON CONFLICT (store, till) DO UPDATE SET alert=excluded.alert,"
-               " alert_at=excluded.alert_at", (store, till, text[:200], ev.at))
-@projects("sale.voided")
+    out.alert = (text[:200], ev.at)
+
+
+@steps("sale.voided")
 def sale_voided(tx: HqTx, store: str, till: str, epoch: str, ev: JournalRecord) -> None:
-    audit(tx, store, till, epoch, ev)
     members.sale_voided(tx, ev.data["sale_id"])
