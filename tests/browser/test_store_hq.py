@@ -1,7 +1,8 @@
 """The store's pages on a till enrolled at head office, in a real browser: a stored-value
-tender authorized online by head office shows it at the checkout, and a delivery head office
+tender authorized online by head office shows it at the checkout; a delivery head office
 sends shows in the back office's transfers as on its way, taken and confirmed with what was
-counted (head office then reports the difference)."""
+counted (head office then reports the difference); a purchase order of head office's is
+received against in the back office's receiving."""
 
 from __future__ import annotations
 
@@ -56,7 +57,8 @@ def until(check, what: str, timeout: float = 30.0):
         time.sleep(0.2)
 
 
-def test_stored_value_authorized_by_head_office_and_a_delivery_received(chain, page):
+def test_stored_value_held_online_a_delivery_confirmed_and_a_purchase_order_received(
+        chain, page):
     hq, till, token = chain
     until(lambda: till.call("system.health")["replication"]["state"] == "online",
           "the till's link is up")
@@ -110,3 +112,23 @@ def test_stored_value_authorized_by_head_office_and_a_delivery_received(chain, p
     done = until(received, "head office holds the delivery as received")
     assert [(ln["sku"], ln["sent"], ln["received"], ln["difference"])
             for ln in done["lines"]] == [(sku, 5000, 4000, -1000)]
+
+    # A purchase order of head office's to a supplier: received against at the store, with
+    # its cost, the quantity as ordered.
+    hq_call(hq, token, "hq.supplier.upsert", {"suppliers": [{
+        "id": "SUP01", "name": "青岛啤酒", "lead_time_days": 2,
+        "items": [{"sku": sku, "cost": 420, "pack_qty": 12000}]}]})
+    po = hq_call(hq, token, "hq.po.create", {"store": "S001", "supplier": "SUP01",
+                                             "lines": [{"sku": sku, "qty": 12000}]})
+    page.keyboard.press("Alt+G")
+    order = page.get_by_test_id("incoming-row").filter(has_text=po["no"])
+    order.get_by_test_id("incoming-take").click()
+    expect(page.get_by_test_id("receive-supplier")).to_have_value("SUP01")
+    expect(page.get_by_test_id("receive-ref")).to_have_value(po["no"])
+    line = page.locator(f'[data-testid="receive-line"][data-sku="{sku}"]')
+    expect(line.get_by_test_id("receive-qty")).to_have_value("12")
+    line.get_by_test_id("receive-cost").fill("4.20")
+    page.get_by_test_id("receive-post").click()
+    expect(page.get_by_test_id("doc-no")).to_contain_text("RCV")
+    rcv = till.call("stock.doc", {"no": page.get_by_test_id("doc-no").inner_text()})
+    assert (rcv["supplier"], rcv["ref"], rcv["lines"][0]["qty"]) == ("SUP01", po["no"], 12000)

@@ -1,6 +1,7 @@
-// Receiving (收货): free, or against a purchase order whose lines are loaded from a file
-// (CSV or XLSX with columns sku, qty, cost; the received quantities start at the ordered ones),
-// with the supplier and the order's number; `stock.receive` posts it.
+// Receiving (收货): free, or against a purchase order: one of head office's on its way here
+// (`stock.incoming`, kind purchase, on an enrolled till), or one whose lines are loaded from a
+// file (CSV or XLSX with columns sku, qty, cost); the received quantities start at the ordered
+// ones. With the supplier and the order's number (`ref`) `stock.receive` posts it.
 import { html, useState } from '../lib/html.js';
 import { t, useLang } from '../lib/i18n.js';
 import { errText, parseYuan } from '../lib/format.js';
@@ -8,6 +9,7 @@ import { readSheet } from '../lib/sheets.js';
 import { toast } from '../lib/components/toasts.js';
 import { gw, store, Unavailable } from './context.js';
 import { DocLines, DocResult, linesPayload, parseQty, qtyShow, usePostDoc } from './doclines.js';
+import { Incoming, useIncoming } from './incoming.js';
 
 /** A purchase order file -> lines with their ordered quantity; bad rows are named. */
 async function orderLines(file) {
@@ -39,6 +41,7 @@ export function Receive() {
   const [note, setNote] = useState('');
   const [poErrors, setPoErrors] = useState([]);
   const { busy, done, post: postDoc } = usePostDoc(setLines);
+  const incoming = useIncoming();
   if (s.available['stock.receive'] === false) return html`<div><h2>${t('bo.receive')}</h2><${Unavailable} method="stock.receive" /></div>`;
   async function loadOrder(e) {
     const file = e.target.files[0];
@@ -53,7 +56,10 @@ export function Receive() {
   }
   async function post() {
     const payload = linesPayload(lines, { cost: 'required' });
-    if (payload && await postDoc('stock.receive', { lines: payload, supplier, ref, note }, lines)) setPoErrors([]);
+    if (payload && await postDoc('stock.receive', { lines: payload, supplier, ref, note }, lines)) {
+      setPoErrors([]);
+      incoming.confirm(ref.trim());
+    }
   }
   return html`<div>
     <h2>${t('bo.receive')}</h2>
@@ -72,5 +78,7 @@ export function Receive() {
         <button class="primary big" data-testid="receive-post" disabled=${busy || !lines.length} onClick=${post}>${t('doc.post_receive')}</button></div>
     </div>
     ${done && html`<${DocResult} doc=${done.doc} items=${done.items} />`}
+    ${s.available['stock.incoming'] && html`<${Incoming} kinds=${['purchase']} state=${incoming}
+      onTake=${(x, items) => { setSupplier(x.from_store); setRef(x.no); setLines(items); setPoErrors([]); }} />`}
   </div>`;
 }

@@ -5,28 +5,10 @@
 // office reports the differences.
 import { html, useState } from '../lib/html.js';
 import { t, useLang } from '../lib/i18n.js';
-import { errText, when } from '../lib/format.js';
 import { toast } from '../lib/components/toasts.js';
-import { gw, store, useLoad, Unavailable } from './context.js';
-import { DocLines, DocResult, linesPayload, usePostDoc, qtyShow } from './doclines.js';
-
-/** `confirmed`: what this page confirmed (head office shows it received once the document
- *  reaches it over the link). */
-function Incoming({ onTake, version, confirmed }) {
-  useLang();
-  const [list] = useLoad(() => gw.call('stock.incoming', {}), [version]);
-  if (list.error) return html`<p class="error">${errText(list.error)}</p>`;
-  const pending = list.data ? list.data.transfers.filter(x => x.state === 'in_transit') : [];
-  return html`<div class="card bo-section" data-testid="incoming">
-    <h3>${t('doc.incoming')}</h3>
-    ${pending.length === 0 ? html`<p class="muted">${list.loading ? '…' : t('common.none')}</p>` : html`<table class="data">
-      <thead><tr><th>${t('doc.ref')}</th><th>${t('doc.from_store')}</th><th>${t('bo.time')}</th><th class="r">${t('doc.lines')}</th><th></th></tr></thead>
-      <tbody>${pending.map(x => html`<tr data-testid="incoming-row"><td>${x.no}${x.kind === 'delivery' ? html` <span class="tag">${t('doc.delivery')}</span>` : ''}</td>
-        <td>${x.from_store}</td><td>${when(x.sent_at)}</td><td class="r">${x.lines.length}</td>
-        <td>${confirmed.includes(x.no) ? html`<span class="tag" data-testid="incoming-confirmed">${t('doc.confirmed_here')}</span>`
-          : html`<button type="button" class="primary" data-testid="incoming-take" onClick=${() => onTake(x)}>${t('doc.receive_this')}</button>`}</td></tr>`)}</tbody></table>`}
-  </div>`;
-}
+import { store, Unavailable } from './context.js';
+import { DocLines, DocResult, linesPayload, usePostDoc } from './doclines.js';
+import { Incoming, useIncoming } from './incoming.js';
 
 export function Transfers() {
   useLang();
@@ -37,29 +19,20 @@ export function Transfers() {
   const [note, setNote] = useState('');
   const [lines, setLines] = useState([]);
   const { busy, done, post: postDoc } = usePostDoc(setLines);
-  const [version, setVersion] = useState(0); // the incoming list, read again after a post
-  const [confirmed, setConfirmed] = useState([]);
+  const incoming = useIncoming();
   if (s.available['stock.transfer'] === false) return html`<div><h2>${t('bo.transfers')}</h2><${Unavailable} method="stock.transfer" /></div>`;
   async function post() {
     if (!peer.trim()) { toast(t('doc.peer_needed'), 'warn'); return; }
     const payload = linesPayload(lines, { cost: direction === 'in' });
     if (payload && await postDoc('stock.transfer', { direction, peer, lines: payload, ref, note }, lines)) {
-      if (direction === 'in' && ref.trim()) setConfirmed(c => [...c, ref.trim()]);
-      setVersion(v => v + 1);
+      incoming.confirm(direction === 'in' ? ref.trim() : null);
     }
   }
-  async function take(x) {
-    try {
-      const items = [];
-      for (const l of x.lines) {
-        const item = (await gw.call('catalog.lookup', { sku: l.sku })).item;
-        items.push({ sku: l.sku, name: item.name, unit: item.unit, qty: qtyShow(l.sent, item.unit), cost: '' });
-      }
-      setDirection('in');
-      setPeer(x.from_store);
-      setRef(x.no);
-      setLines(items);
-    } catch (e) { toast(errText(e), 'error'); }
+  function take(x, items) {
+    setDirection('in');
+    setPeer(x.from_store);
+    setRef(x.no);
+    setLines(items);
   }
   return html`<div>
     <h2>${t('bo.transfers')}</h2>
@@ -73,11 +46,12 @@ export function Transfers() {
         <label>${t('doc.ref')}<input value=${ref} onInput=${e => setRef(e.target.value)} /></label>
         <label>${t('doc.note')}<input value=${note} onInput=${e => setNote(e.target.value)} /></label>
       </div>
-      <${DocLines} lines=${lines} setLines=${setLines} columns=${direction === 'in' ? ['cost'] : []} testid="transfer" />
+      <${DocLines} lines=${lines} setLines=${setLines} testid="transfer"
+        columns=${[...(lines.some(l => l.ordered !== undefined) ? ['ordered'] : []), ...(direction === 'in' ? ['cost'] : [])]} />
       <div class="row"><div class="spacer"></div>
         <button class="primary big" data-testid="transfer-post" disabled=${busy || !lines.length} onClick=${post}>${direction === 'out' ? t('doc.post_transfer_out') : t('doc.post_transfer_in')}</button></div>
     </div>
     ${done && html`<${DocResult} doc=${done.doc} items=${done.items} />`}
-    ${s.available['stock.incoming'] && html`<${Incoming} onTake=${take} version=${version} confirmed=${confirmed} />`}
+    ${s.available['stock.incoming'] && html`<${Incoming} kinds=${['transfer', 'delivery']} onTake=${take} state=${incoming} />`}
   </div>`;
 }
