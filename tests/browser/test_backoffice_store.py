@@ -244,3 +244,28 @@ def test_transfers_writeoff_shift_and_day_close(demo, page):
     page.get_by_test_id("day-reopen").click()
     expect(page.get_by_test_id("day-close")).to_be_visible()
     assert demo.call("shift.current")["day"]["state"] == "open"
+
+
+def test_price_labels_picked_and_printed_or_said_unavailable(demo, page):
+    _, water, _ = signed_in_with_stock(demo, page)
+    page.keyboard.press("Alt+P")
+    scan(page, "labels", COKE)
+    # by name: a search with several answers offers them to pick from
+    found = demo.call("catalog.lookup", {"query": "农夫山泉", "limit": 8})["items"]
+    scan(page, "labels", "农夫山泉")
+    if len(found) > 1:
+        choices = page.get_by_test_id("doc-choice")
+        expect(choices).to_have_count(len(found))
+        choices.filter(has_text=next(i["name"] for i in found if i["sku"] == water)).click()
+    lines = page.get_by_test_id("labels-line")
+    expect(lines).to_have_count(2)
+    expect(page.locator(f'[data-testid="labels-line"][data-sku="{water}"]')).to_be_visible()
+    page.get_by_test_id("labels-copies").fill("2")
+    served = {m["name"] for m in demo.call("system.methods")["methods"]}
+    button = page.get_by_test_id("labels-print")
+    if "label.print" in served:
+        button.click()
+        expect(page.get_by_test_id("labels-done")).to_be_visible()
+    else:  # a daemon without the label printer's method: the screen says so, nothing is sent
+        expect(page.get_by_test_id("unavailable")).to_contain_text("label.print")
+        expect(button).to_be_disabled()
