@@ -30,8 +30,10 @@ from gatewayd.sales.catalog.validation import PRICE_CAP, row_error, validate_ite
 from gatewayd.sales.promotions import PromotionError, parse_promotions
 from protocol.codec import pack, unpack
 
-PART_BYTES = 256 << 10  # a `master` frame's changes, at most (a till takes frames of 1 MiB)
-PART_CHANGES = 2000
+# A `master` frame's changes, at most: a till takes frames of 1 MiB, and stages each part in
+# one transaction, which a sale waits behind: a few milliseconds, not tens.
+PART_BYTES = 128 << 10
+PART_CHANGES = 500
 
 
 @dataclass(frozen=True)

@@ -211,17 +211,12 @@ class MasterData:
 
     async def _apply(self, version: int) -> None:
         now = now_us()
-        items_due = self.store.scalar(
-            "SELECT COUNT(*) FROM master_incoming WHERE version=?", (version,))
-        if items_due >= STAGE_ITEMS:
-            changes = await self.store.read(lambda snap: _incoming(snap, version))
-            check_kinds(changes)
-            due, held = _split(changes, now)
-            items = [c for c in due if c["kind"] == "item"]
-            if len(items) >= STAGE_ITEMS:
-                kinds = await trio.to_thread.run_sync(self._apply_staged, version, due, held)
-                self._done(kinds, held)
-                return
+        # a big version is read, sorted and staged on a worker thread: its 200k changes must
+        # not hold the event loop (the till sells meanwhile)
+        big = await trio.to_thread.run_sync(self._apply_big, version, now)
+        if big is not None:
+            self._done(*big)
+            return
 
         def fn(tx: Tx) -> tuple[Counter[str], list[dict[str, Any]]]:
             changes = _incoming(tx, version)
@@ -234,10 +229,26 @@ class MasterData:
         (kinds, held), _ = await self.store.write(fn)
         self._done(kinds, held)
 
+    def _apply_big(self, version: int,
+                   now: int) -> tuple[Counter[str], list[dict[str, Any]]] | None:
+        """On a worker thread: a version with more items due than STAGE_ITEMS, staged and
+        switched in (None: a small one, for one transaction)."""
+        readers = self.store.readers
+        count = readers.run_sync(lambda snap: snap.one(
+            "SELECT COUNT(*) FROM master_incoming WHERE version=?", (version,))[0])
+        if count < STAGE_ITEMS:
+            return None
+        changes = readers.run_sync(lambda snap: _incoming(snap, version))
+        check_kinds(changes)
+        due, held = _split(changes, now)
+        if sum(1 for c in due if c["kind"] == "item") < STAGE_ITEMS:
+            return None
+        return self._apply_staged(version, due, held), held
+
     def _apply_staged(self, version: int, due: list[dict[str, Any]],
                       held: list[dict[str, Any]]) -> Counter[str]:
-        """On a worker thread: the items staged and switched in by the catalog's import; the
-        rest of the version goes in the switch's transaction."""
+        """The items staged and switched in by the catalog's import; the rest of the version
+        goes in the switch's transaction."""
         items = [_item(c) for c in due if c["kind"] == "item"]
         others = [c for c in due if c["kind"] != "item"]
         kinds: Counter[str] = Counter()

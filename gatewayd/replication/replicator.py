@@ -57,6 +57,7 @@ class MasterRefused(Exception):
 # What a bad link raises: each is met by dropping the link and trying again after a backoff.
 LINK_FAILURES = (OSError, ConnectionClosed, InvalidHandshake, ReplProtocolError,
                  trio.TooSlowError, trio.BrokenResourceError, ValueError, MasterRefused)
+DECODE_OFF_LOOP = 16 << 10  # frames bigger than this are decoded on a worker thread
 MASTER_QUEUE = 4  # master parts received and not yet staged (then the receiver waits)
 OPEN_TIMEOUT_S = 10
 
@@ -249,7 +250,10 @@ class Replicator:
     async def _receiver(self, ws, conn: ReplConnection, cursor: Cursor,
                         to_master: trio.MemorySendChannel[repl.Master]) -> None:
         async for raw in ws:
-            frame = conn.receive(raw)
+            if len(raw) > DECODE_OFF_LOOP:  # a master part: decoded off the event loop
+                frame = await trio.to_thread.run_sync(conn.receive, raw)
+            else:
+                frame = conn.receive(raw)
             self._contact()
             if isinstance(frame, repl.Ack):
                 if cursor.on_ack(frame.seq):

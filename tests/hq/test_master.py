@@ -302,9 +302,10 @@ async def test_a_price_change_racing_a_sale_of_that_item_at_the_till(hq, tmp_pat
         await wait_for(lambda: till_price(d, "1001") == 350)
         sales: list[dict] = []
         changed = trio.Event()
+        at_change: list[int] = []  # how many sales were done when the till had applied it
 
         async def sell_on(gw) -> None:
-            while not changed.is_set() or len(sales) < 8:
+            while not changed.is_set() or len(sales) < at_change[0] + 3:
                 for _ in range(3):
                     await gw.call("sale.add", {"barcode": "6901234567892"})
                 sales.append(await gw.call("sale.tender", {"method": "cash", "amount": 5000}))
@@ -315,6 +316,7 @@ async def test_a_price_change_racing_a_sale_of_that_item_at_the_till(hq, tmp_pat
             await wait_for(lambda: len(sales) >= 2)  # then mid-sale, at any point of one
             await client.call("hq.catalog.upsert", {"items": [{**COLA, "price": 420}]})
             await wait_for(lambda: d.app.master.version() == 2)
+            at_change.append(len(sales))
             changed.set()
 
         async with connect(d.url, d.token("admin")) as gw:
@@ -333,6 +335,9 @@ async def test_a_price_change_racing_a_sale_of_that_item_at_the_till(hq, tmp_pat
         assert sale["subtotal"] == sum(ln["amount"] for ln in sale["lines"])
         prices |= unit
     assert prices == {350, 420}  # the race really happened on both sides
+    # a sale begun after the till applied the change sells at the new price
+    assert all(ln["unit_price"] == 420 for sale in sales[at_change[0] + 1:]
+               for ln in sale["lines"])
     applied = [e.seq for e in d.app.store.journal(0, 100000) if e.kind == "master.applied"]
     assert len(applied) == 2
 
