@@ -234,8 +234,8 @@ class MasterData:
         """On a worker thread: a version with more items due than STAGE_ITEMS, staged and
         switched in (None: a small one, for one transaction)."""
         readers = self.store.readers
-        count = readers.run_sync(lambda snap: snap.one(
-            "SELECT COUNT(*) FROM master_incoming WHERE version=?", (version,))[0])
+        count = readers.run_sync(lambda snap: snap.execute(
+            "SELECT COUNT(*) FROM master_incoming WHERE version=?", (version,)).fetchone()[0])
         if count < STAGE_ITEMS:
             return None
         changes = readers.run_sync(lambda snap: _incoming(snap, version))
