@@ -26,14 +26,15 @@ def migrations() -> dict[int, str]:
     return found
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the schema up to date, one transaction per migration. Returns the version."""
+def migrate(conn: sqlite3.Connection, upto: int | None = None) -> int:
+    """Bring the schema up to date (or up to `upto`), one transaction per migration.
+    Returns the version."""
     steps = migrations()
-    latest = max(steps)
+    latest = max(steps) if upto is None else upto
     current = conn.execute("PRAGMA user_version").fetchone()[0]
     if current > latest:
         raise RuntimeError(f"store schema {current} is newer than this gatewayd ({latest})")
-    for version in sorted(v for v in steps if v > current):
+    for version in sorted(v for v in steps if current < v <= latest):
         conn.execute("BEGIN IMMEDIATE")
         try:
             for statement in _statements(steps[version]):
