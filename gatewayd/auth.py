@@ -216,11 +216,14 @@ def add_operator(tx: Tx, op_id: str, name: str, role: str, pin: str) -> None:
     if tx.one("SELECT 1 FROM operators WHERE id=?", (op_id,)):
         raise ValueError(f"operator {op_id} exists")
     salt = secrets.token_bytes(16)
+    pin_hash = hash_pin(pin, salt)
     tx.execute(
         "INSERT INTO operators(id, name, role, pin_hash, pin_salt) VALUES (?,?,?,?,?)",
-        (op_id, name, role, hash_pin(pin, salt), salt),
+        (op_id, name, role, pin_hash, salt),
     )
-    tx.append("operator.added", {"id": op_id, "name": name, "role": role})
+    # the hash travels with the event so a till restored from head office keeps its PINs
+    tx.append("operator.added", {"id": op_id, "name": name, "role": role,
+                                 "pin_hash": pin_hash.hex(), "pin_salt": salt.hex()})
 
 
 def list_operators(store: Store) -> list[dict]:

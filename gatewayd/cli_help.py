@@ -27,7 +27,9 @@ EXAMPLES: dict[str, list[str]] = {
                      "--pin-stdin"],
     "operator list": ["gatewayd operator list"],
     "backup": ["gatewayd backup /var/backups/till-$(date +%F).db"],
-    "restore": ["systemctl stop gatewayd && gatewayd restore /var/backups/till.db"],
+    "restore": ["systemctl stop gatewayd && gatewayd restore /var/backups/till.db",
+                "gatewayd --data-dir /var/lib/gatewayd restore --from-hq "
+                "wss://hq.example:8760 K7QM-3HWT-PX9C"],
     "vacuum": ["systemctl stop gatewayd && gatewayd vacuum && systemctl start gatewayd"],
     "journal tail": ["gatewayd --data-dir .demo journal tail -n 50 -f"],
     "catalog import": ["gatewayd catalog import items.csv --dry-run"],
@@ -39,6 +41,8 @@ EXAMPLES: dict[str, list[str]] = {
                  "--db postgresql://gatewayd@db/hq --cert hq.pem --key hq.key"],
     "hq till add": ["gatewayd hq --data /var/lib/gatewayd-hq till add S002 T01"],
     "hq till revoke": ["gatewayd hq --data /var/lib/gatewayd-hq till revoke S002 T01"],
+    "hq till restore-code": ["gatewayd hq --data /var/lib/gatewayd-hq till restore-code "
+                             "S002 T01"],
     "hq token add": ["gatewayd hq --data /var/lib/gatewayd-hq token add backoffice "
                      "--role viewer"],
     "hq tills": ["gatewayd hq --data /var/lib/gatewayd-hq tills"],

@@ -78,7 +78,9 @@ def enqueue(tx: Tx, printer: str, document: list[dict[str, Any]], *, kind: str =
         " VALUES (?,?,?,?,?, 'queued', ?, ?)",
         (job_id, printer, kind, ref, pack(document), now, now),
     )
-    tx.append("print.queued", {"job_id": job_id, "printer": printer, "kind": kind, "ref": ref})
+    # the document travels with the event: a till restored from head office prints it still
+    tx.append("print.queued", {"job_id": job_id, "printer": printer, "kind": kind, "ref": ref,
+                               "document": document})
     return job_id
 
 

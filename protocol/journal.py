@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from protocol.methods.shifts import ReportFigures
 
-JOURNAL_SCHEMA_VERSION = 6
+JOURNAL_SCHEMA_VERSION = 7
 SCHEMA_CHANGES: dict[int, str] = {
     1: "the first declared schema: every kind journaled by gatewayd 0.1",
     2: "print.done.confirmed (false: sent to a printer without status); print.failed.error "
@@ -41,6 +41,14 @@ SCHEMA_CHANGES: dict[int, str] = {
        "or held for its time) and master.effective (held changes switched in at their time)",
     6: "members across the chain (issue 15): new kind member.synced (a member's balance and "
        "points as head office gave them)",
+    7: "restore from head office (gatewayd restore --from-hq) rebuilds a till from its "
+       "journal: operator.added gains pin_hash and pin_salt; stock moves gain unit_cost, "
+       "value, avg_cost and line_id; sale.line_added gains item (the catalog item as the "
+       "line took it); sale.completed lines gain their names and priced figures, and "
+       "voided_lines; sale.voided gains business_day; sale.refunded gains tax and plan; "
+       "print.queued gains document; member.registered gains birthday; member.updated "
+       "gains values (but the phone, masked as ever); new kinds catalog.items (the items of "
+       "a catalog write) and store.restored",
 }
 
 Fen = StrictInt
@@ -124,9 +132,15 @@ class TaxGroupRecord(EventData):
 
 
 class StockMoveRecord(EventData):
+    """The fields after `on_hand` are there from schema 7 (absent before)."""
+
     sku: Str
     qty: Qty = Field(description="signed: < 0 leaves the stock")
     on_hand: Qty = Field(description="after the move")
+    unit_cost: Fen | None = Field(default=None, description="fen per unit it was valued at")
+    value: Fen | None = Field(default=None, description="signed fen")
+    avg_cost: Fen | None = Field(default=None, description="the moving average after it")
+    line_id: OptStr = Field(default=None, description="sales and refunds: the sale line")
 
 
 # -- sale -----------------------------------------------------------------------------------
@@ -135,6 +149,17 @@ class SaleOpened(EventData):
     sale_id: Str
     till: Str
     operator: OptStr
+
+
+class LineItem(EventData):
+    """The catalog item as a sale line took it (a later price change does not change it)."""
+
+    name: Str
+    unit: Str
+    list_price: Fen
+    member_price: Fen | None
+    tax_rate_bp: StrictInt
+    category: OptStr
 
 
 @event("sale.line_added")
@@ -149,6 +174,7 @@ class SaleLineAdded(EventData):
     barcode: OptStr
     operator: OptStr
     version: StrictInt = Field(description="the sale's version after this change")
+    item: LineItem | None = Field(default=None, description="schema 7; absent before")
 
 
 @event("sale.qty_set")
@@ -220,6 +246,8 @@ class SaleVoided(EventData):
     total: Fen | None = None
     cash_tendered: Fen | None = None
     version: StrictInt | None = None
+    business_day: OptStr = Field(default=None, description="the day the void counts on; "
+                                 "schema 7, absent before and for `empty`")
 
 
 @event("sale.tendered")
@@ -235,10 +263,23 @@ class SaleTendered(EventData):
 
 
 class CompletedLine(EventData):
+    """The fields after `net` are there from schema 7 (absent before)."""
+
     line_id: Str
     sku: Str
     qty: Qty
     net: Fen
+    name: OptStr = None
+    unit: OptStr = None
+    list_price: Fen | None = None
+    member_price: Fen | None = None
+    unit_price: Fen | None = Field(default=None, description="the override or label price")
+    tax_rate_bp: StrictInt | None = None
+    category: OptStr = None
+    amount: Fen | None = None
+    discount: Fen | None = None
+    tax: Fen | None = None
+    gross: Fen | None = None
 
 
 @event("sale.completed")
@@ -257,6 +298,8 @@ class SaleCompleted(EventData):
     change: Fen
     tenders: list[TenderRecord]
     lines: list[CompletedLine] = Field(description="the lines not voided")
+    voided_lines: list[CompletedLine] | None = Field(
+        default=None, description="the voided lines, as priced when voided; schema 7")
 
 
 @event("sale.member")
@@ -412,6 +455,10 @@ class SaleRefunded(EventData):
     tenders: list[TenderRecord]
     vouchers: list[RefundVoucher]
     lines: list[RefundedLine]
+    tax: list[TaxGroupRecord] | None = Field(default=None, description="schema 7")
+    plan: RefundPlan | None = Field(default=None, description="what was refunded, line by "
+                                    "line and tender by tender (as refund.started has it); "
+                                    "schema 7")
 
 
 # -- promotions and vouchers ----------------------------------------------------------------
@@ -510,6 +557,8 @@ class PrintQueued(EventData):
     printer: Str
     kind: Str = Field(description="receipt, lines, report, ...")
     ref: OptStr
+    document: list[dict[str, Any]] | None = Field(
+        default=None, description="what is printed (drivers.printer.receipt items); schema 7")
 
 
 @event("print.started")
@@ -577,6 +626,32 @@ class CatalogUpserted(EventData):
     source: Str = Field(description="api, csv, xlsx, sample, ...")
 
 
+class CatalogItemRecord(EventData):
+    """An item as written (the catalog's `ItemIn`, validated and normalised)."""
+
+    sku: Str
+    name: Str
+    unit: Literal["pc", "kg"]
+    price: Fen
+    member_price: Fen | None
+    tax_rate_bp: StrictInt
+    category: OptStr
+    cost: Fen | None
+    active: StrictBool
+    plu: OptStr
+    barcodes: list[Str] | None = Field(description="nil: the item's barcodes are unchanged")
+    image: OptStr
+
+
+@event("catalog.items")
+class CatalogItems(EventData):
+    """The items of one catalog write, up to 500 an event, journaled just before its
+    `catalog.upserted` (schema 7): what a till rebuilt from head office gets its catalog
+    from."""
+
+    items: list[CatalogItemRecord]
+
+
 # -- auth -----------------------------------------------------------------------------------
 @event("token.added")
 class TokenAdded(EventData):
@@ -616,6 +691,9 @@ class OperatorAdded(EventData):
     id: Str
     name: Str
     role: Str
+    pin_hash: OptStr = Field(default=None, description="hex of scrypt(PIN, salt), as the till "
+                             "keeps it; schema 7, for a restore from head office")
+    pin_salt: OptStr = Field(default=None, description="hex; schema 7")
 
 
 @event("auth.login")
@@ -686,6 +764,7 @@ class MemberRegistered(EventData):
     tier: Str
     card: OptStr
     referred_by: OptStr
+    birthday: OptStr = Field(default=None, description="schema 7; absent when not given")
 
 
 @event("member.updated")
@@ -694,6 +773,8 @@ class MemberUpdated(EventData):
     fields: list[Str]
     active: StrictBool
     phone: OptStr = Field(default=None, description="masked; present when it changed")
+    values: dict[str, Any] | None = Field(default=None, description="the new value of each "
+                                          "field changed but the phone; schema 7")
 
 
 @event("member.points", "member.balance")
@@ -901,3 +982,15 @@ class MasterEffective(EventData):
     versions: list[StrictInt]
     changes: StrictInt
     kinds: dict[Str, StrictInt]
+
+
+@event("store.restored")
+class StoreRestored(EventData):
+    """The first event of a till rebuilt from head office's copy of its journal (schema 7):
+    seqs up to `seq` were downloaded from epoch `previous_epoch`; `missing` says what the
+    journal could not give back."""
+
+    source: Literal["hq"]
+    previous_epoch: Str
+    seq: StrictInt
+    missing: list[Str]

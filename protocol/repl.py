@@ -13,7 +13,9 @@ two pure cores beside it decide what each end does with a frame:
 
 Enrollment rides the same subprotocol: `enroll {code, store, till, epoch}` answered by
 `enrolled {store, till, credential}` (an extension of the contract, so the till needs one
-URL for everything).
+URL for everything). So does a restore from head office (`gatewayd restore --from-hq`):
+`restore {code, store, till}` answered by `restoring {epoch, acked_seq, head_seq, credential}`,
+then `fetch {after, limit}` / `page {events}` until the till holds seqs 1..acked_seq.
 
 Requests ride it too (extensions, while streaming): money that can be spent at more than one
 till is authorized online (DESIGN §8). The till sends `hold {id, member, ledger, amount,
@@ -51,6 +53,7 @@ REPL_SUBPROTOCOL = "gatewayd-repl.v1"
 REPL_PATH = "/repl"
 
 Seq = Annotated[StrictInt, Field(ge=0)]
+MAX_PAGE_EVENTS = 2000  # a restore page, at most (HQ also bounds it in bytes)
 Ident = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 
 
@@ -182,6 +185,24 @@ class Enroll(_Frame):
     epoch: Ident
 
 
+class Restore(_Frame):
+    """Instead of hello: rebuild a till whose store is lost from head office's copy of its
+    journal, with a one-time restore code (`gatewayd hq till restore-code`)."""
+
+    type: Literal["restore"] = "restore"
+    code: Annotated[StrictStr, Field(min_length=1, max_length=64)]
+    store: Ident
+    till: Ident
+
+
+class Fetch(_Frame):
+    """During a restore: the events after `after`, at most `limit` of them."""
+
+    type: Literal["fetch"] = "fetch"
+    after: Seq
+    limit: Annotated[StrictInt, Field(ge=1, le=MAX_PAGE_EVENTS)]
+
+
 # -- head office -> till -------------------------------------------------------------------
 class Welcome(_Frame):
     type: Literal["welcome"] = "welcome"
@@ -230,15 +251,37 @@ class Enrolled(_Frame):
     credential: StrictStr
 
 
+class Restoring(_Frame):
+    """The restore code was good: the till's journal at head office is seqs 1..acked_seq of
+    its latest epoch (and the epochs before it); `head_seq` is how far the till last said its
+    journal went. `credential` replaces the lost till's once the restored till says hello."""
+
+    type: Literal["restoring"] = "restoring"
+    store: Ident
+    till: Ident
+    epoch: Ident
+    acked_seq: Seq
+    head_seq: Seq
+    credential: StrictStr
+
+
+class Page(_Frame):
+    """Events after the fetch's `after`, contiguous, in seq order; empty past acked_seq."""
+
+    type: Literal["page"] = "page"
+    events: list[JournalRecord]
+
+
 class Error(_Frame):
     type: Literal["error"] = "error"
     code: ErrorCode
     message: StrictStr
 
 
-TillFrame = Hello | Push | Applied | Enroll | Hold | Release | Lookup | PutMember | StockQuery
+TillFrame = (Hello | Push | Applied | Enroll | Hold | Release | Lookup | PutMember | StockQuery
+             | Restore | Fetch)
 TillRequest = Hold | Release | Lookup | PutMember | StockQuery
-HqFrame = Welcome | Ack | Resend | Master | Reply | Enrolled | Error
+HqFrame = Welcome | Ack | Resend | Master | Reply | Enrolled | Restoring | Page | Error
 Frame = TillFrame | HqFrame
 _TILL_FRAMES = TypeAdapter(Annotated[TillFrame, Field(discriminator="type")])
 _HQ_FRAMES = TypeAdapter(Annotated[HqFrame, Field(discriminator="type")])
@@ -254,6 +297,8 @@ class State(enum.Enum):
     HELLO_SENT = "hello_sent"  # the till said hello; HQ checks it
     STREAMING = "streaming"  # pushes up, acks/resends/master down
     ENROLLING = "enrolling"  # the till presented a code
+    RESTORE_ASKED = "restore_asked"  # the till presented a restore code
+    RESTORING = "restoring"  # fetches up, pages down
     CLOSED = "closed"  # after `enrolled` or any `error`: nothing more may pass
 
 
@@ -264,6 +309,10 @@ TRANSITIONS: dict[tuple[Side, State, str], State] = {
     (Side.TILL, State.IDLE, "enroll"): State.ENROLLING,
     (Side.HQ, State.HELLO_SENT, "welcome"): State.STREAMING,
     (Side.HQ, State.ENROLLING, "enrolled"): State.CLOSED,
+    (Side.TILL, State.IDLE, "restore"): State.RESTORE_ASKED,
+    (Side.HQ, State.RESTORE_ASKED, "restoring"): State.RESTORING,
+    (Side.TILL, State.RESTORING, "fetch"): State.RESTORING,
+    (Side.HQ, State.RESTORING, "page"): State.RESTORING,
     (Side.TILL, State.STREAMING, "push"): State.STREAMING,
     (Side.TILL, State.STREAMING, "applied"): State.STREAMING,
     (Side.HQ, State.STREAMING, "ack"): State.STREAMING,

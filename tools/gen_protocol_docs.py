@@ -550,6 +550,17 @@ in `protocol/journal.py`; the JSON Schema is [`journal.schema.json`](journal.sch
   `SCHEMA_CHANGES` says what changed. Nothing is renamed or removed within a major version.
   The tests validate every event the test suite stores against these models.
 
+**A till rebuilt from its journal.** `gatewayd restore --from-hq` rebuilds a till whose store
+is lost from head office's copy of its journal (see
+[headoffice.md](headoffice.md#recovering-a-lost-till)): every table a till sells with is
+derived from these events (gatewayd/replication/rebuild.py), so since schema 7 the events
+carry what that needs: the items of a catalog write (`catalog.items`), the PIN hash of
+`operator.added`, the item of `sale.line_added`, the priced lines of `sale.completed`, the
+document of `print.queued`, the cost and average of each stock move. What the journal does
+not hold is reported by the restore, never dropped: client tokens (their secrets never leave
+the till), members' phones and QR codes (masked in the journal, as ever), and whatever an
+event from before schema 7 lacks. `store.restored` is the first event of a till so rebuilt.
+
 Schema changes:
 
 @CHANGES@

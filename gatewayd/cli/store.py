@@ -7,10 +7,11 @@ import os
 import shutil
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from gatewayd.cli.common import EXIT_OK, die, load_config, open_store
+from gatewayd.cli.common import EXIT_OK, EXIT_USAGE, die, load_config, open_store
 
 
 def add(sub: Any) -> None:
@@ -19,10 +20,16 @@ def add(sub: Any) -> None:
     b.add_argument("--deadline", type=float, default=3600.0, metavar="SECONDS",
                    help="stop (and remove the partial copy) if not done by then")
     b.set_defaults(fn=cmd_backup)
-    r = sub.add_parser("restore", help="replace the store (daemon must be stopped)")
+    r = sub.add_parser("restore", help="replace the store from a backup, or rebuild it from "
+                       "head office (--from-hq); the daemon must be stopped")
     r.add_argument("--force", action="store_true",
-                   help="restore a store whose receipts are another till's")
-    r.add_argument("path")
+                   help="restore a store whose receipts are another till's; with --from-hq: "
+                   "replace an existing store (it is kept aside)")
+    r.add_argument("path", nargs="?", help="the backup file")
+    r.add_argument("--from-hq", nargs=2, metavar=("URL", "CODE"),
+                   help="rebuild this till from head office's copy of its journal, with a "
+                   "code from `gatewayd hq till restore-code STORE TILL`")
+    r.add_argument("--ca-file", help="with --from-hq: CA certificate (PEM) to trust for wss://")
     r.add_argument("--deadline", type=float, default=600.0, metavar="SECONDS",
                    help="give up the integrity check if not done by then")
     r.set_defaults(fn=cmd_restore)
@@ -68,6 +75,13 @@ def cmd_restore(args) -> int:
     from gatewayd.store.db import private_file
 
     cfg = load_config(args)
+    if args.from_hq:
+        if args.path:
+            return die("give a backup file or --from-hq, not both", EXIT_USAGE)
+        url, code = args.from_hq
+        return _restore_from_hq(cfg, url, code, args.ca_file, args.force)
+    if not args.path:
+        return die("restore what? give a backup file, or --from-hq URL CODE", EXIT_USAGE)
     source = Path(args.path)
 
     def progress(done: int, total: int) -> None:
@@ -112,6 +126,42 @@ def cmd_restore(args) -> int:
     print(f"restored {target} from {source}: schema {found.schema}, journal seq "
           f"{found.journal_seq}, last receipt {found.last_receipt or '(none)'}; new "
           f"replication epoch {epoch}")
+    return EXIT_OK
+
+
+def _restore_from_hq(cfg: Any, url: str, code: str, ca_file: str | None, force: bool) -> int:
+    """Rebuild this till from head office's copy of its journal (gatewayd/replication/
+    restore.py): download with progress, derive the tables, swap in, say what is missing."""
+    import trio
+
+    from gatewayd.replication.restore import RestoreError, restore_from_hq
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rdownloading the journal from head office: {done}/{total} events", end="",
+              file=sys.stderr, flush=True)
+
+    ca = str(Path(ca_file).resolve()) if ca_file else None
+    try:
+        done = trio.run(partial(restore_from_hq, cfg, url, code, ca, force=force,
+                                progress=progress))
+    except RestoreError as exc:
+        print(file=sys.stderr)
+        return die(f"{exc}")
+    print(file=sys.stderr)
+    if done.aside is not None:
+        print(f"previous store kept as {done.aside}", file=sys.stderr)
+    counts = ", ".join(f"{n} {what}" for what, n in done.report.restored.items() if n)
+    print(f"restored {cfg.store_path} from head office: journal seqs 1..{done.seq} of epoch "
+          f"{done.previous_epoch} ({counts}); new replication epoch {done.epoch}")
+    if done.head_seq > done.seq:
+        print(f"LOST: the till had journaled up to seq {done.head_seq} (at least) but head "
+              f"office only received up to {done.seq}: events {done.seq + 1}..{done.head_seq} "
+              "are gone (head office raises an events_lost alert)")
+    for line in done.report.missing:
+        print(f"NOT RESTORED: {line}")
+    if done.hello_error is not None:
+        print(f"head office was not reached after the restore ({done.hello_error}); the "
+              "daemon says hello when it starts", file=sys.stderr)
     return EXIT_OK
 
 

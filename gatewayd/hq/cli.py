@@ -3,6 +3,7 @@
     gatewayd hq serve --listen HOST:PORT --data DIR [--db postgresql://...] [--cert --key]
     gatewayd hq --data DIR [--db DSN] till add STORE TILL      (code alone on the last line)
     gatewayd hq --data DIR [--db DSN] till revoke STORE TILL
+    gatewayd hq --data DIR [--db DSN] till restore-code STORE TILL   (code alone on the last line)
     gatewayd hq --data DIR [--db DSN] token add NAME --role ROLE
     gatewayd hq --data DIR [--db DSN] tills
     gatewayd hq --data DIR [--db DSN] catalog import FILE [--effective-at ISO] [--dry-run]
@@ -81,6 +82,21 @@ def cmd_till_revoke(args) -> int:
     if not _store(args).write_sync(lambda tx: ingest.revoke_till(tx, args.store, args.till)):
         return _die(f"no enrolled, unrevoked till {args.store}/{args.till}")
     print(f"till {args.store}/{args.till} revoked")
+    return EXIT_OK
+
+
+def cmd_till_restore_code(args) -> int:
+    from gatewayd.hq import ingest, restore
+
+    try:
+        code = _store(args).write_sync(
+            lambda tx: restore.restore_code(tx, args.store, args.till))
+    except LookupError as exc:
+        return _die(str(exc.args[0]))
+    print(f"till {args.store}/{args.till}: rebuild it within {ingest.CODE_HOURS} hours with\n"
+          f"  gatewayd restore --from-hq ws://HQ-HOST:PORT CODE\non the replacement till; "
+          f"the code:", file=sys.stderr)
+    print(code, flush=True)
     return EXIT_OK
 
 
@@ -202,7 +218,9 @@ def add_cli(sub) -> None:
     t = cmds.add_parser("till", help="tills").add_subparsers(dest="hq_till", required=True)
     ta = t.add_parser("add", help="register a till; prints a one-time enrollment code")
     tr = t.add_parser("revoke", help="revoke a till's credential at once")
-    for p, fn in ((ta, cmd_till_add), (tr, cmd_till_revoke)):
+    tc = t.add_parser("restore-code", help="a one-time code to rebuild a lost till from head "
+                      "office's copy of its journal (gatewayd restore --from-hq)")
+    for p, fn in ((ta, cmd_till_add), (tr, cmd_till_revoke), (tc, cmd_till_restore_code)):
         db_options(p, top=False)
         p.add_argument("store")
         p.add_argument("till")

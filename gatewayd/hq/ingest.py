@@ -91,29 +91,33 @@ def add_till(tx: HqTx, store: str, till: str) -> str:
 def enroll(tx: HqTx, frame: repl.Enroll) -> str:
     """Exchange a code for a credential. The code is used up only when a hello first proves
     that credential, so an enrollment that fails on the way back can simply be retried."""
-    now = now_us()
     row = tx.lock_for_update(
-        "SELECT store, till, expires_at, used_at FROM enrollments WHERE code_hash=?",
+        "SELECT store, till, expires_at, used_at, purpose FROM enrollments WHERE code_hash=?",
         (digest(normalise_code(frame.code)),))
-    if row is None:
+    if row is None or row["purpose"] != "enroll":
         raise ReplProtocolError("unauthenticated", "unknown enrollment code")
-    if row["used_at"] is not None:
-        raise ReplProtocolError("unauthenticated", "this enrollment code was used already")
-    if row["expires_at"] < now:
-        raise ReplProtocolError("unauthenticated",
-                                "this enrollment code has expired; make a new one (till add)")
-    if (row["store"], row["till"]) != (frame.store, frame.till):
+    return claim_code(tx, row, frame.code, frame.store, frame.till, now_us())
+
+
+def claim_code(tx: HqTx, row: dict, code: str, store: str, till: str, now: int) -> str:
+    """A new credential for the till a one-time code (`row`) was made for, kept pending until
+    a hello proves it (enrollment and restore alike)."""
+    if (row["store"], row["till"]) != (store, till):
         raise ReplProtocolError(
             "forbidden",
-            f"this code enrolls till {row['store']}/{row['till']}, and this till is "
-            f"{frame.store}/{frame.till} (its [till] store and till in the config)")
-    revoked = tx.one("SELECT revoked_at FROM tills WHERE store=? AND till=?",
-                     (frame.store, frame.till))
+            f"this code {row['purpose']}s till {row['store']}/{row['till']}, and this till is "
+            f"{store}/{till} (its [till] store and till in the config)")
+    revoked = tx.one("SELECT revoked_at FROM tills WHERE store=? AND till=?", (store, till))
     if revoked is None or revoked["revoked_at"] is not None:
-        raise ReplProtocolError("unauthenticated", f"till {frame.store}/{frame.till} is revoked")
+        raise ReplProtocolError("unauthenticated", f"till {store}/{till} is revoked")
+    if row["used_at"] is not None:
+        raise ReplProtocolError("unauthenticated", f"this {row['purpose']} code was used already")
+    if row["expires_at"] < now:
+        raise ReplProtocolError("unauthenticated",
+                                f"this {row['purpose']} code has expired; make a new one")
     credential = "gwt_" + secrets.token_urlsafe(32)
     tx.execute("UPDATE enrollments SET pending_hash=? WHERE code_hash=?",
-               (digest(credential), digest(normalise_code(frame.code))))
+               (digest(credential), digest(normalise_code(code))))
     return credential
 
 
@@ -161,10 +165,10 @@ def hello(tx: HqTx, hello: repl.Hello) -> Link:
     if row is None:
         tx.execute(
             "INSERT INTO till_epochs(store, till, epoch, base_seq, acked_seq, head_seq,"
-            " first_contact, last_contact, master_version, clock_skew_us)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?)",
+            " first_contact, last_contact, master_version, clock_skew_us, previous_epoch)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (*key, hello.base_seq, hello.base_seq, hello.head_seq, now, now,
-             hello.master_version, skew))
+             hello.master_version, skew, hello.previous.epoch if hello.previous else None))
         link.acked = hello.base_seq
         if hello.previous is not None:
             link.alerts.extend(_lost_by_restore(tx, hello))
@@ -191,17 +195,31 @@ def hello(tx: HqTx, hello: repl.Hello) -> Link:
 
 
 def _lost_by_restore(tx: HqTx, hello: repl.Hello) -> list[Alert]:
+    """What the restore lost: events of the replaced epoch head office holds and the till no
+    longer has (restored from an older backup), and events the till had journaled that never
+    reached head office (its disk died before it sent them; `restore --from-hq`)."""
     assert hello.previous is not None
-    old = tx.one("SELECT acked_seq FROM till_epochs WHERE store=? AND till=? AND epoch=?",
-                 (hello.store, hello.till, hello.previous.epoch))
-    if old is None or old["acked_seq"] <= hello.previous.seq:
+    old = tx.one("SELECT acked_seq, head_seq FROM till_epochs WHERE store=? AND till=?"
+                 " AND epoch=?", (hello.store, hello.till, hello.previous.epoch))
+    if old is None:
         return []
-    first, last = hello.previous.seq + 1, old["acked_seq"]
-    return [Alert(
-        "events_lost", hello.store, hello.till,
-        f"till {hello.store}/{hello.till} was restored to seq {hello.previous.seq} of epoch "
-        f"{hello.previous.epoch}: head office holds events {first}..{last} of that epoch "
-        f"which the till no longer has ({last - first + 1} events)")]
+    who, kept = f"{hello.store}/{hello.till}", hello.previous.seq
+    alerts = []
+    if old["acked_seq"] > kept:
+        first, last = kept + 1, old["acked_seq"]
+        alerts.append(Alert(
+            "events_lost", hello.store, hello.till,
+            f"till {who} was restored to seq {kept} of epoch {hello.previous.epoch}: head "
+            f"office holds events {first}..{last} of that epoch which the till no longer has "
+            f"({last - first + 1} events)"))
+    if old["head_seq"] > max(kept, old["acked_seq"]):
+        first, last = max(kept, old["acked_seq"]) + 1, old["head_seq"]
+        alerts.append(Alert(
+            "events_lost", hello.store, hello.till,
+            f"till {who} was restored to seq {kept} of epoch {hello.previous.epoch}: it had "
+            f"journaled events {first}..{last} of that epoch (at least) which never reached "
+            f"head office; they are lost ({last - first + 1} events)"))
+    return alerts
 
 
 # -- push ----------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import trio
 from websockets.exceptions import ConnectionClosed
 
-from gatewayd.hq import ingest, master, members, stock
+from gatewayd.hq import ingest, master, members, restore, stock
 from gatewayd.replication.replicator import first_failure
 from protocol import repl
 from protocol.codec import pack
@@ -58,6 +58,9 @@ async def serve_link(hq: HqApp, ws: ServerConnection) -> None:
             hq.metrics.inc("gatewayd_hq_enrollments_total")
             await ws.send(conn.send(repl.Enrolled(store=first.store, till=first.till,
                                                   credential=credential)))
+            return
+        if isinstance(first, repl.Restore):
+            await _serve_restore(hq, ws, conn, first)
             return
         assert isinstance(first, repl.Hello)
         link = await hq.store.write(lambda tx: ingest.hello(tx, first))
@@ -210,6 +213,23 @@ async def _answer(hq: HqApp, link: ingest.Link, frame: repl.TillRequest) -> repl
     if result.get("version"):  # a member record became a master version: every link sends it
         hq.master_committed(result["version"])
     return repl.Reply(id=frame.id, ok=True, result=result)
+
+
+async def _serve_restore(hq: HqApp, ws: ServerConnection, conn: ReplConnection,
+                         frame: repl.Restore) -> None:
+    """A lost till downloads its journal: one `restoring`, then a page per fetch. The till
+    paces the download; a cut link leaves nothing here to clean up."""
+    plan = await hq.store.write(lambda tx: restore.begin(tx, frame))
+    hq.metrics.inc("gatewayd_hq_restores_total")
+    log.info("till %s/%s restoring from head office: seqs 1..%d", frame.store, frame.till,
+             plan.frame.acked_seq)
+    await ws.send(conn.send(plan.frame))
+    async for raw in ws:
+        fetch = conn.receive(raw)
+        assert isinstance(fetch, repl.Fetch)
+        page = await hq.store.read(partial(restore.page, store=frame.store, till=frame.till,
+                                           segs=plan.segments, fetch=fetch))
+        await ws.send(conn.send(page))
 
 
 def _who(live: LiveLink | None, ws: ServerConnection) -> str:

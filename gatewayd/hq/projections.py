@@ -312,7 +312,8 @@ def day_reopened(out: Projection, ev: JournalRecord) -> None:
 
 
 @projects("auth.*", "operator.*", "token.*", "pair.*", "approval.*", "sale.voided",
-          "sale.price_overridden", "sale.discount", "drawer.opened", "receipt.reprinted")
+          "sale.price_overridden", "sale.discount", "drawer.opened", "receipt.reprinted",
+          "store.restored")
 def audit(out: Projection, ev: JournalRecord) -> None:
     d = ev.data
     actor = d.get("operator") or d.get("approver") or d.get("id")

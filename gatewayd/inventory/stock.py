@@ -138,7 +138,7 @@ def apply_moves(
     at = tx.at
     # sku -> [on_hand, avg, threshold, low, exists, cost the moves are valued at]
     state = _rows(tx, list(dict.fromkeys(m.sku for m in moves)))
-    applied: list[tuple[Move, int, int | None, int]] = []
+    applied: list[tuple[Move, int, int | None, int, int | None]] = []
     for m in moves:
         st = state[m.sku]
         on_hand, avg = st[0], st[1]
@@ -153,17 +153,21 @@ def apply_moves(
         st[0], st[1] = on_hand, avg
         if avg is not None:
             st[5] = avg
-        applied.append((m, on_hand, unit_cost, move_value(m.qty, unit_cost)))
+        applied.append((m, on_hand, unit_cost, move_value(m.qty, unit_cost), avg))
 
-    wire = [{"sku": m.sku, "qty": m.qty, "on_hand": after} for m, after, _, _ in applied]
-    seq = tx.append(event, {**data, "moves": wire})
+    wire = [{"sku": m.sku, "qty": m.qty, "on_hand": after} for m, after, _, _, _ in applied]
+    # cost, value and average travel with the move in the journal: a till restored from
+    # head office gets its stock and its cost of goods back without the catalog's costs
+    seq = tx.append(event, {**data, "moves": [
+        {**w, "unit_cost": uc, "value": val, "avg_cost": avg_after, "line_id": m.line_id}
+        for w, (m, _, uc, val, avg_after) in zip(wire, applied, strict=True)]})
     tx.executemany(
         "INSERT INTO stock_moves(seq, at, sku, kind, qty, on_hand, unit_cost, value, ref,"
         " line_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(seq, at, m.sku, kind, m.qty, after, uc, val, ref, m.line_id)
-         for m, after, uc, val in applied],
+         for m, after, uc, val, _ in applied],
     )
-    add_stock_moves(tx, at, [(m.sku, kind, m.qty, val) for m, _, _, val in applied])
+    add_stock_moves(tx, at, [(m.sku, kind, m.qty, val) for m, _, _, val, _ in applied])
     result = MoveResult(seq, wire)
     updates, inserts, crossed = [], [], []
     for sku, (on_hand, avg, threshold, low, exists, _cost) in state.items():

@@ -73,17 +73,23 @@ def register(
     tx.execute(
         "INSERT INTO members(id, phone, name, birthday, card, qr, tier, referred_by,"
         " created_at, updated_at, record_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        (member_id, phone, name, birthday, card, secrets.token_hex(12), tier, referrer,
-         tx.at, tx.at, tx.at),
+        (member_id, phone, name, birthday, card, new_qr(), tier, referrer, tx.at, tx.at,
+         tx.at),
     )
-    tx.append("member.registered", {
-        "member": member_id, "phone": core.mask_phone(phone), "name": name, "tier": tier,
-        "card": card, "referred_by": referrer,
-    })
+    data = {"member": member_id, "phone": core.mask_phone(phone), "name": name, "tier": tier,
+            "card": card, "referred_by": referrer}
+    if birthday is not None:
+        data["birthday"] = birthday
+    tx.append("member.registered", data)
     return member_id
 
 
 UPDATABLE = ("phone", "name", "birthday", "card", "active")
+
+
+def new_qr() -> str:
+    """A member's QR token (the card's payload is `[members] qr_prefix` + it)."""
+    return secrets.token_hex(12)
 
 
 def update(tx: Tx, member_id: str, fields: Mapping[str, Any]) -> list[str]:
@@ -107,6 +113,9 @@ def update(tx: Tx, member_id: str, fields: Mapping[str, Any]) -> list[str]:
                             "active": bool(changed.get("active", row["active"]))}
     if "phone" in changed:
         data["phone"] = core.mask_phone(changed["phone"])
+    # the new values, so a till rebuilt from head office has them; the phone only masked
+    data["values"] = {k: bool(v) if k == "active" else v for k, v in changed.items()
+                      if k != "phone"}
     tx.append("member.updated", data)
     return sorted(changed)
 
@@ -151,14 +160,22 @@ def move_points(tx: Tx, cfg: MembersConfig, member_id: str, delta: int, reason: 
     if delta < 0:
         expire_points(tx, member_id)  # expired points are not spendable
     after = _move(tx, member_id, "points", delta, reason, sale_id, ref)
+    lots_moved(tx, cfg, member_id, delta, tx.at, sale_id)
+    return after
+
+
+def lots_moved(tx: Tx, cfg: MembersConfig, member_id: str, delta: int, at: int,
+               sale_id: str | None) -> None:
+    """The point lots after a move of `delta` at `at`: a new lot (expiring after
+    `points_expire_days`), or the oldest lots spent first. (Also how a till restored from
+    head office rebuilds its lots from the journal's moves.)"""
     if delta > 0:
-        expires = tx.at + cfg.points_expire_days * DAY_US if cfg.points_expire_days else None
+        expires = at + cfg.points_expire_days * DAY_US if cfg.points_expire_days else None
         tx.execute(
             "INSERT INTO member_point_lots(member_id, earned_at, expires_at, remaining, sale_id)"
-            " VALUES (?,?,?,?,?)", (member_id, tx.at, expires, delta, sale_id))
+            " VALUES (?,?,?,?,?)", (member_id, at, expires, delta, sale_id))
     else:
         _spend_lots(tx, member_id, -delta)
-    return after
 
 
 def _spend_lots(tx: Tx, member_id: str, need: int) -> None:
@@ -588,18 +605,25 @@ def sync(tx: Tx, member_id: str, balance: int, points: int, source: str) -> None
     """Set the till's copy of the member's ledgers to head office's figures (what the member
     may spend across the chain). Points: lots are added (no expiry: head office's figure
     already left out what expired) or spent oldest first."""
+    if set_figures(tx, member_id, balance, points, tx.at):
+        tx.append("member.synced", {"member": member_id, "balance": balance, "points": points,
+                                    "source": source})
+
+
+def set_figures(tx: Tx, member_id: str, balance: int, points: int, at: int) -> bool:
+    """The member's balance and points set to head office's (`sync`; and a till rebuilt from
+    head office replaying `member.synced`). False when they were so already."""
     row = member_row(tx, member_id)
     if (row["balance"], row["points"]) == (balance, points):
-        return
+        return False
     if points > row["points"]:
         tx.execute("INSERT INTO member_point_lots(member_id, earned_at, expires_at, remaining)"
-                   " VALUES (?,?,NULL,?)", (member_id, tx.at, points - row["points"]))
+                   " VALUES (?,?,NULL,?)", (member_id, at, points - row["points"]))
     elif points < row["points"]:
         _spend_lots(tx, member_id, row["points"] - points)
     tx.execute("UPDATE members SET balance = ?, points = ?, updated_at = ? WHERE id = ?",
-               (balance, points, tx.at, member_id))
-    tx.append("member.synced", {"member": member_id, "balance": balance, "points": points,
-                                "source": source})
+               (balance, points, at, member_id))
+    return True
 
 
 def import_member(tx: Tx, snapshot: Mapping[str, Any]) -> str:

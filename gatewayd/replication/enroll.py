@@ -34,16 +34,16 @@ class Enrolled:
     head_seq: int
 
 
-async def _exchange(url: str, ca: str | None, frame: repl.Hello | repl.Enroll) -> repl.Frame:
+async def exchange(url: str, ca: str | None, frame: repl.Hello | repl.Enroll) -> repl.Frame:
     try:
-        return await _exchange_once(url, ca, frame)
+        return await exchange_once(url, ca, frame)
     except BaseExceptionGroup as group:  # websockets' connect may wrap its failure
-        raise _explain(url, first_failure(group)) from None
+        raise explain(url, first_failure(group)) from None
     except Exception as exc:
-        raise _explain(url, exc) from None
+        raise explain(url, exc) from None
 
 
-def _explain(url: str, exc: BaseException) -> BaseException:
+def explain(url: str, exc: BaseException) -> BaseException:
     if isinstance(exc, EnrollError):
         return exc
     if isinstance(exc, trio.TooSlowError):
@@ -57,7 +57,7 @@ def _explain(url: str, exc: BaseException) -> BaseException:
     return exc
 
 
-async def _exchange_once(url: str, ca: str | None,
+async def exchange_once(url: str, ca: str | None,
                          frame: repl.Hello | repl.Enroll) -> repl.Frame:
     conn = ReplConnection(Side.TILL)
     with trio.fail_after(TIMEOUT_S):
@@ -74,12 +74,12 @@ async def enroll(cfg: Config, url: str, code: str, ca_file: str | None) -> Enrol
     store = Store(cfg.store_path)
     try:
         settings = link.read(store)
-        answer = await _exchange(url, ca_file, repl.Enroll(
+        answer = await exchange(url, ca_file, repl.Enroll(
             code=code, store=cfg.till.store, till=cfg.till.till, epoch=settings.epoch))
         assert isinstance(answer, repl.Enrolled)
         store.write_sync(lambda tx: link.save_enrollment(
             tx, url, answer.credential, ca_file, answer.store, answer.till))
-        welcome = await _exchange(url, ca_file, link.hello(
+        welcome = await exchange(url, ca_file, link.hello(
             settings, cfg.till.store, cfg.till.till, answer.credential, store.journal_seq(),
             store.scalar("SELECT version FROM master_state WHERE id=1")))
         assert isinstance(welcome, repl.Welcome)

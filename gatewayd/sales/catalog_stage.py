@@ -62,7 +62,7 @@ def import_items(store: Any, items: Sequence[ItemIn], rows: Sequence[int], sourc
             moved_count, moved = _stage(staging, items, now_us(), progress)
             report = {"count": len(items), "inserted": new, "updated": len(items) - new,
                       "barcodes_moved": moved_count, "moved": moved, "source": source}
-            report["seq"] = staging.switch(partial(_switched, report=report, skus=skus,
+            report["seq"] = staging.switch(partial(_switched, report=report, items=items,
                                                    also=also))
             break
         except Changed:
@@ -80,10 +80,10 @@ def import_items(store: Any, items: Sequence[ItemIn], rows: Sequence[int], sourc
     return report
 
 
-def _switched(tx: Any, report: dict[str, Any], skus: Sequence[str],
+def _switched(tx: Any, report: dict[str, Any], items: Sequence[ItemIn],
               also: Callable[[Any], None] | None) -> int:
-    """The switch's own writes: the one event (and the version bump), and `also`'s."""
-    seq = journal_upsert(tx, report, skus)
+    """The switch's own writes: the events (and the version bump), and `also`'s."""
+    seq = journal_upsert(tx, report, items)
     if also is not None:
         also(tx)
     return seq

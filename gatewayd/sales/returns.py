@@ -647,7 +647,8 @@ class ReturnsService:
             "tenders": wire["tenders"], "vouchers": vouchers,
             "lines": [{"line_id": ln["line_id"], "orig_line_id": x.orig_line_id,
                        "sku": x.sku, "qty": x.qty, "gross": x.gross}
-                      for ln, x in zip(wire["lines"], plan.lines, strict=True)]})
+                      for ln, x in zip(wire["lines"], plan.lines, strict=True)],
+            "tax": list(tax.values()), "plan": plan.to_dict()})
         svc.run_refund_hooks(tx, wire)
         printer = svc.cfg.printer or next(
             (d.info.id for d in self.devices.of_kind("printer")), None)

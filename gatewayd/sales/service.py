@@ -441,7 +441,8 @@ class SaleService(SaleWire, PaymentFlow, CustomerDisplay):
             tx.append("sale.line_added", {
                 "sale_id": st.sale["id"], "line_id": line_id, "sku": item.sku, "qty": qty,
                 "unit_price": unit_price, "source": match.source, "barcode": barcode,
-                "operator": operator, "version": st.sale["version"]})
+                "operator": operator, "version": st.sale["version"],
+                "item": dict(zip(ITEM_SNAPSHOT, snap, strict=True))})
             wire = self._wire_of(tx, st)
             wire["added"] = line_id
             return wire
@@ -685,16 +686,16 @@ class SaleService(SaleWire, PaymentFlow, CustomerDisplay):
                                "WHERE id=?", (tx.at, key))
                     tx.append("payment.reversed", {"key": key, "sale_id": st.sale["id"]})
                 move(st.sale, "void")
+                day = self.policy.business_day(tx)
                 tx.execute("UPDATE sales SET void_reason=?, approver=?, business_day=? "
-                           "WHERE id=?", (reason, approver, self.policy.business_day(tx),
-                                          st.sale["id"]))
+                           "WHERE id=?", (reason, approver, day, st.sale["id"]))
                 self._reprice(tx, st)
                 tx.append("sale.voided", {
                     "sale_id": st.sale["id"], "reason": reason, "operator": operator,
                     "approver": approver, "total": st.sale["total"],
                     "cash_tendered": sum(t["amount"] for t in st.tenders
                                          if t["method"] == CASH),
-                    "version": st.sale["version"]})
+                    "version": st.sale["version"], "business_day": day})
                 wire = self.wire_from_tx(tx, st.sale["id"])
                 for hook in self.on_void:
                     hook(tx, wire)
@@ -736,8 +737,8 @@ class SaleService(SaleWire, PaymentFlow, CustomerDisplay):
             "subtotal": wire["subtotal"], "discount": wire["discount"],
             "tax": wire["tax"], "rounding": wire["rounding"], "paid": wire["paid"],
             "change": wire["change"], "tenders": wire["tenders"],
-            "lines": [{"line_id": ln["line_id"], "sku": ln["sku"], "qty": ln["qty"],
-                       "net": ln["net"]} for ln in wire["lines"] if not ln["voided"]]})
+            "lines": [completed_line(ln) for ln in st.lines if not ln["voided"]],
+            "voided_lines": [completed_line(ln) for ln in st.lines if ln["voided"]]})
         for hook in self.on_complete:  # before the receipt: hooks may add receipt_extra
             hook(tx, wire)
         printers = self.devices.of_kind("printer")
@@ -850,6 +851,17 @@ class SaleService(SaleWire, PaymentFlow, CustomerDisplay):
 _PRICED_COLUMNS = ("amount", "discount", "promo_discount", "manual_discount", "order_discount",
                    "net", "tax", "gross", "promos", "explain")
 _priced_of = itemgetter(*_PRICED_COLUMNS)
+
+
+ITEM_SNAPSHOT = ("name", "unit", "list_price", "member_price", "tax_rate_bp", "category")
+_COMPLETED_FIELDS = ("sku", "qty", "net", *ITEM_SNAPSHOT, "unit_price", "amount", "discount",
+                     "tax", "gross")
+
+
+def completed_line(row: dict[str, Any]) -> dict[str, Any]:
+    """A sale line as sale.completed journals it: enough to rebuild it (restore from head
+    office) without the catalog."""
+    return {"line_id": row["id"], **{k: row[k] for k in _COMPLETED_FIELDS}}
 
 
 def _in_sale(st: Loaded, sku: str, but: str | None = None) -> int:

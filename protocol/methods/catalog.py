@@ -143,11 +143,11 @@ method(
     "`tax_rate_bp` (0..10000), `category`, `active`, `plu` (1-8 digits), `image`, and "
     "`barcodes` (EAN/UPC check digits verified; omitted keeps the item's barcodes, a list "
     "replaces them and moves a barcode from any other item). Bad rows: `invalid_params` with "
-    "`details.errors` = [{row, sku, field, error}] (row = index in `items`). Journals one "
-    "`catalog.upserted` event and publishes `catalog.updated {count}`. More than 2,000 items "
-    "are staged beside the catalog in short transactions and switched in by one, like "
-    "`gatewayd catalog import`: sales go on meanwhile, readers see the old catalog or the "
-    "new one.",
+    "`details.errors` = [{row, sku, field, error}] (row = index in `items`). Journals the "
+    "items (`catalog.items`, 500 an event) and one `catalog.upserted` event, and publishes "
+    "`catalog.updated {count}`. More than 2,000 items are staged beside the catalog in short "
+    "transactions and switched in by one, like `gatewayd catalog import`: sales go on "
+    "meanwhile, readers see the old catalog or the new one.",
     errors=("invalid_params",),
     example={
         "params": {"items": [_ITEM]},

@@ -212,7 +212,7 @@ async def test_a_journal_rewound_without_a_new_epoch_is_refused(hq):
 
 async def test_a_restored_till_under_a_new_epoch_names_the_events_it_lost(hq):
     cred = await enrolled(hq)
-    async with open_stream(hq, cred) as lk:
+    async with open_stream(hq, cred, head=9) as lk:
         await lk.send(push(1, 9))
         assert await lk.recv() == repl.Ack(seq=9)
     previous = repl.PreviousEpoch(epoch="e1", seq=6)

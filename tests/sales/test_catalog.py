@@ -170,16 +170,17 @@ def test_search_by_pinyin_name_sku_and_barcode_prefix(cat):
 
 
 # -- upsert ---------------------------------------------------------------------------------
-def test_upsert_journals_one_event_and_reports(store):
+def test_upsert_journals_its_items_and_one_event_and_reports(store):
     many = [{"sku": f"S{i:04d}", "name": f"商品{i}", "price": i} for i in range(150)]
     before = store.journal_seq()
     report, events = store.write_sync(lambda tx: upsert(tx, many, source="test"))
     assert (report["count"], report["inserted"], report["updated"]) == (150, 150, 0)
-    assert [e.kind for e in events] == ["catalog.upserted"]
-    data = events[0].data
+    assert [e.kind for e in events] == ["catalog.items", "catalog.upserted"]
+    assert [it["sku"] for it in events[0].data["items"]] == [it["sku"] for it in many]
+    data = events[1].data
     assert data["count"] == 150 and data["source"] == "test"
     assert data["skus"] == [f"S{i:04d}" for i in range(100)]
-    assert store.journal_seq() == before + 1 == report["seq"]
+    assert store.journal_seq() == before + 2 == report["seq"]
     report, _ = store.write_sync(lambda tx: upsert(tx, many[:10], source="test"))
     assert (report["inserted"], report["updated"]) == (0, 10)
 

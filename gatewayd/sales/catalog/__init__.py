@@ -33,9 +33,11 @@ Writing (inside one store transaction)::
         ``CatalogError`` carries the per-row report ``[{row, sku, field, error}]`` (``row``
         is the index in ``items``, or ``rows[i]`` when given: the CSV line number).
         Otherwise all rows are upserted, barcodes reassigned to the row that names them, and
-        ONE ``catalog.upserted {count, inserted, updated, skus (first 100), source}`` event
-        is journaled. A row is the whole item (omitted optional fields become empty), except
-        ``barcodes``: omitted keeps the item's barcodes, a list replaces them.
+        the rows (``catalog.items {items}``, 500 an event: what a till rebuilt from head
+        office gets its catalog from) and ONE ``catalog.upserted {count, inserted, updated,
+        skus (first 100), source}`` event are journaled. A row is the whole item (omitted
+        optional fields become empty), except ``barcodes``: omitted keeps the item's
+        barcodes, a list replaces them.
 
 Row rules: sku 1-64 printable characters; name 1-200; unit ``pc`` or ``kg``; price,
 member_price and cost integer fen, 0 <= x <= ``PRICE_CAP`` (¥1,000,000.00); tax_rate_bp

@@ -77,20 +77,29 @@ def apply_rows(tx: Tx, items: Sequence[ItemIn], rows: Sequence[int], source: str
         "moved": moved,
         "source": source,
     }
-    report["seq"] = journal_upsert(tx, report, [it.sku for it in items])
+    report["seq"] = journal_upsert(tx, report, items)
     return report
 
 
-def journal_upsert(tx: Tx, report: dict[str, Any], skus: Sequence[str]) -> int:
-    """The one event of a catalog write, and the version bump that empties the caches."""
+ITEMS_PER_EVENT = 500
+
+
+def journal_upsert(tx: Tx, report: dict[str, Any], items: Sequence[ItemIn]) -> int:
+    """The events of a catalog write (the items, `ITEMS_PER_EVENT` an event, so a till
+    rebuilt from head office gets its catalog back; then the one `catalog.upserted`), and
+    the version bump that empties the caches."""
     tx.execute("UPDATE catalog_version SET n = n + 1")
+    for i in range(0, len(items), ITEMS_PER_EVENT):
+        tx.append("catalog.items",
+                  {"items": [it.model_dump() for it in items[i:i + ITEMS_PER_EVENT]]})
+    skus = [it.sku for it in items[:100]]
     return tx.append(
         "catalog.upserted",
         {
             "count": report["count"],
             "inserted": report["inserted"],
             "updated": report["updated"],
-            "skus": list(skus[:100]),
+            "skus": skus,
             "source": report["source"],
         },
     )
