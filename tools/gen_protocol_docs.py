@@ -558,7 +558,8 @@ carry what that needs: the items of a catalog write (`catalog.items`), the PIN h
 `operator.added`, the item of `sale.line_added`, the priced lines of `sale.completed`, the
 document of `print.queued`, the cost and average of each stock move. What the journal does
 not hold is reported by the restore, never dropped: client tokens (their secrets never leave
-the till), members' phones and QR codes (masked in the journal, as ever), and whatever an
+the till), master data from head office (sent again), members' phones (masked in the
+journal, as ever: head office's registry sends them back), and whatever an
 event from before schema 7 lacks. `store.restored` is the first event of a till so rebuilt.
 
 Schema changes:

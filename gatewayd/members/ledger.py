@@ -664,10 +664,10 @@ def apply_record(tx: Tx, m: Mapping[str, Any]) -> str | None:
             (m["id"], m["phone"], m["name"], m["birthday"], m["card"], m["qr"], m["tier"],
              int(m["active"]), tx.at, tx.at, at, at))
     else:
-        tx.execute("UPDATE members SET phone = ?, name = ?, birthday = ?, card = ?, tier = ?,"
-                   " active = ?, record_at = ?, hq_record_at = ? WHERE id = ?"
+        tx.execute("UPDATE members SET phone = ?, name = ?, birthday = ?, card = ?, qr = ?,"
+                   " tier = ?, active = ?, record_at = ?, hq_record_at = ? WHERE id = ?"
                    " AND COALESCE(record_at, 0) <= ?",
-                   (m["phone"], m["name"], m["birthday"], m["card"], m["tier"],
+                   (m["phone"], m["name"], m["birthday"], m["card"], m["qr"], m["tier"],
                     int(m["active"]), at, at, m["id"], at))
     return None
 

@@ -746,9 +746,8 @@ class Rebuild:
             miss.append(
                 f"members' phones and QR codes: the journal masks them, so the {members} "
                 "members came back with their points, balance and history under a masked "
-                "phone (138****5678#id) and a new QR code; found by card or id, and by phone "
-                "once head office's registry gave the record back (a lookup by phone on the "
-                "linked till asks it); old QR cards must be reissued")
+                "phone (138****5678#id), found by card or id; head office's registry sends "
+                "their records (phone, QR) with the master data when the till links")
         if self.coupons_unlisted:
             miss.append(f"{self.coupons_unlisted} coupons of big batches: the journal names "
                         "the first 100 codes of a batch only")
