@@ -251,8 +251,7 @@ class Rebuild:
             if t["method"] == "voucher" and t.get("ref"):
                 self.x("UPDATE vouchers SET used_sale=?, used_at=? WHERE code=?",
                        (sid, ev.at, t["ref"]))
-        if complete:
-            self.no_item.discard(sid)
+        self.no_item.discard(sid)  # its lines came from sale.completed (counted just above)
         self.report.restored["sales"] += 1
 
     def _completed_line(self, sid: str, ln: dict[str, Any]) -> None:

@@ -327,3 +327,64 @@ async def test_a_till_restored_twice_gets_its_whole_journal_across_both_epochs(h
             listed = await gw.call("sale.list")
         assert [s["receipt_no"][-4:] for s in listed["sales"]] == ["0004", "0003", "0002",
                                                                    "0001"]
+
+
+def test_events_from_before_schema_7_are_rebuilt_as_far_as_they_go_and_the_rest_reported(
+        tmp_path):
+    """A journal of an older till: what its events lack is named, never dropped silently;
+    and a rebuild run again (after one that failed) starts from the journal alone."""
+    from gatewayd.replication.restore import _derive
+    from gatewayd.store.db import Store
+    from protocol.codec import pack
+
+    cfg = make_config(tmp_path)
+    at = 1_767_225_600_000_000
+    old = [  # (kind, data) as gatewayd journaled them before schema 7
+        ("operator.added", {"id": "1001", "name": "李娜", "role": "cashier"}),
+        ("catalog.upserted", {"count": 1, "inserted": 1, "updated": 0, "skus": ["1001"],
+                              "source": "api"}),
+        ("sale.opened", {"sale_id": "s1", "till": "T01", "operator": "1001"}),
+        ("sale.line_added", {"sale_id": "s1", "line_id": "l1", "sku": "1001", "qty": 1000,
+                             "unit_price": None, "source": "sku", "barcode": None,
+                             "operator": "1001", "version": 1}),
+        ("sale.tendered", {"sale_id": "s1", "tender_id": "t1", "method": "cash",
+                           "amount": 500, "ref": None, "attempt_id": None,
+                           "operator": "1001", "version": 2}),
+        ("sale.completed", {
+            "sale_id": "s1", "receipt_no": "S001-T01-20260101-0007", "business_day": "20260101",
+            "shift_id": None, "operator": "1001", "total": 350, "subtotal": 350, "discount": 0,
+            "tax": [{"rate_bp": 1300, "net": 350, "tax": 40, "base": 310}], "rounding": 0,
+            "paid": 500, "change": 150, "tenders": [{"method": "cash", "amount": 500}],
+            "lines": [{"line_id": "l1", "sku": "1001", "qty": 1000, "net": 350}]}),
+        ("print.queued", {"job_id": "j1", "printer": "printer", "kind": "receipt",
+                          "ref": "S001-T01-20260101-0007"}),
+        ("token.added", {"id": "k1", "name": "pos-1", "role": "cashier"}),
+        ("future.kind", {"x": 1}),
+    ]
+    store = Store(cfg.store_path)
+    store.write_sync(lambda tx: tx.executemany(
+        "INSERT INTO journal(seq, at, kind, data) VALUES (?,?,?,?)",
+        [(i + 1, at + i, kind, pack(data)) for i, (kind, data) in enumerate(old)]))
+    store.close()
+    for _ in range(2):  # the second run clears what the first derived
+        report = _derive(cfg.store_path, cfg)
+    store = Store(cfg.store_path)
+    try:
+        assert store.one("SELECT COUNT(*) FROM operators")[0] == 0
+        sale = store.one("SELECT state, receipt_no, total FROM sales WHERE id='s1'")
+        assert tuple(sale) == ("completed", "S001-T01-20260101-0007", 350)
+        line = store.one("SELECT sku, name, net, gross FROM sale_lines WHERE id='l1'")
+        assert tuple(line) == ("1001", "1001", 350, 350)
+        assert store.one("SELECT last FROM receipt_counters WHERE business_day='20260101'"
+                         )[0] == 7  # the next receipt of that day is 0008
+        assert store.one("SELECT COUNT(*) FROM print_jobs")[0] == 0
+    finally:
+        store.close()
+    said = " | ".join(report.missing)
+    for what in ("the catalog: 1 catalog writes from before journal schema 7",
+                 "client tokens: 1 (pos-1)", "operators 1001: added before journal schema 7",
+                 "1 completed sales from before journal schema 7",
+                 "1 print jobs queued before journal schema 7",
+                 "1 events of kind future.kind"):
+        assert what in said, (what, said)
+    assert "not completed" not in said  # the sale's lines came from its completion
