@@ -204,6 +204,13 @@ async def test_events_hq_never_got_are_reported_and_alerted(hq, tmp_path, capsys
     assert f"events {acked + 1}..{acked + 7}" in alerts[0]["message"]
     assert "never reached head office" in alerts[0]["message"]
 
+    # a store in the way is replaced only with --force, and kept aside
+    argv = ("--data-dir", str(cfg.data_dir), "restore", "--from-hq", hq.base, restore_code(hq))
+    assert await run_cli(*argv) == 1
+    assert await run_cli(*argv, "--force") == 0
+    assert "previous store kept as" in capsys.readouterr().err
+    assert [p.name for p in cfg.data_dir.glob("gatewayd.db.before-restore-*")]
+
 
 async def test_bad_codes_a_revoked_till_and_a_store_in_the_way_are_refused(
         hq, tmp_path, capsys):
