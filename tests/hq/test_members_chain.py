@@ -388,3 +388,49 @@ async def test_a_member_reaches_every_till_with_master_data_and_works_offline(
         assert sale["member"] == member
         sale = await gw.call("sale.tender", {"method": "cash", "amount": 1000})
         assert sale["state"] == "completed" and sale["member_info"]["points"] == 3
+
+
+async def test_the_last_of_a_balance_raced_through_two_head_office_processes(
+        tmp_path, hq_dsn, nursery):
+    """Two head-office processes on one database (a load balancer sent T01 to one and T02
+    to the other): the member's ledger lock is the database's, so still one yes, one no."""
+    a = await start_hq(nursery, tmp_path / "hq", hq_dsn)
+    b = await start_hq(nursery, tmp_path / "hq", hq_dsn)
+    tills = []
+    for name, hq in (("T01", a), ("T02", b)):
+        d = await start(nursery, tmp_path / name, name)
+        await enroll_till(hq, d)
+        tills.append(d)
+    for d in tills:
+        with trio.fail_after(20):
+            while not d.app.replicator.online:
+                await trio.sleep(0.02)
+    t1, t2 = tills
+    async with connect(t1.url, t1.token("admin")) as gw:
+        await gw.call("catalog.upsert", {"items": ITEMS})
+    async with connect(t2.url, t2.token("admin")) as gw:
+        await gw.call("catalog.upsert", {"items": ITEMS})
+    member = await member_with_balance(a, t1, 500)
+    outcomes: list[str] = []
+
+    async def pay(d: Daemon) -> None:
+        async with connect(d.url, d.token("cashier")) as gw:
+            await gw.call("auth.login", CASHIER)
+            await gw.call("sale.add", {"sku": "1001"})
+            await gw.call("sale.member", {"code": PHONE})
+            try:
+                await gw.call("sale.tender", {"method": "stored_value", "amount": 350})
+                outcomes.append("paid")
+            except GatewayError as exc:
+                assert exc.code == "payment_declined"
+                outcomes.append("declined")
+
+    async with trio.open_nursery() as race:
+        race.start_soon(pay, t1)
+        race.start_soon(pay, t2)
+    assert sorted(outcomes) == ["declined", "paid"]
+    await synced(a, t1)
+    await synced(b, t2)
+    assert await hq_available(a, member) == 150
+    a.app.close()
+    b.app.close()
