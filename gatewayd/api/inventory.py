@@ -102,7 +102,13 @@ def register(reg: Registry, inv: InventoryService) -> None:
                     raise ProtocolError("conflict", f"count sheet {p.no} is already posted; "
                                         "nothing was changed", {"no": p.no, "state": "posted"})
             await ctx.require("manager", "stock.count.post")
+        store = None
+        if p.post:  # the store's figures, on an enrolled till: the count is the store's
+            draft = inv.doc(p.no) if p.no is not None else None
+            skus = {ln["sku"] for ln in lines} | {ln["sku"] for ln in (draft or {}).get(
+                "lines", [])}
+            store = await inv.store_figures(sorted(skus))
         approver = ctx.approver.id if ctx.approver else ctx.actor
         return await inv.write(lambda tx: inv.count(
             tx, p.no, lines, post=p.post, note=p.note, operator=ctx.actor,
-            approver=approver if p.post else None))
+            approver=approver if p.post else None, store=store))

@@ -125,32 +125,24 @@ def sale_voided(tx: HqTx, sale_id: str) -> None:
 
 
 # -- what a member has ---------------------------------------------------------------------------
-def _entries(tx: HqTx, member: str, ledger: str) -> int:
-    row = tx.one("SELECT COALESCE(SUM(delta), 0) AS s FROM member_entries WHERE member=?"
-                 " AND what=?", (member, ledger))
-    return int(row["s"]) if row else 0
-
-
-def _held(tx: HqTx, member: str, ledger: str, now: int, but: str | None = None) -> int:
-    row = tx.one("SELECT COALESCE(SUM(amount), 0) AS s FROM member_holds WHERE member=?"
-                 " AND ledger=? AND state='held' AND expires_at > ? AND id <> ?",
-                 (member, ledger, now, but or ""))
-    return int(row["s"]) if row else 0
-
-
-def _unheld(tx: HqTx, link_key: tuple[str, str, str], pending: list[repl.PendingEntry]) -> int:
-    """The asking till's entries (of this member) that head office does not hold yet."""
-    if not pending:
-        return 0
-    row = tx.one("SELECT acked_seq FROM till_epochs WHERE store=? AND till=? AND epoch=?",
-                 link_key)
-    acked = row["acked_seq"] if row else 0
-    return sum(p.delta for p in pending if p.seq > acked)
+def _figures(tx: HqTx, member: str, ledger: str, now: int,
+             link_key: tuple[str, str, str] | None = None) -> tuple[int, int, int]:
+    """(sum of the member's entries, its live holds, the asking till's seq head office
+    holds) in ONE statement: one snapshot, so a push committing an entry and settling its
+    hold in between can never be seen half (counted twice, or not at all)."""
+    row = tx.one(
+        "SELECT (SELECT COALESCE(SUM(delta), 0) FROM member_entries WHERE member=? AND what=?)"
+        " AS entries, (SELECT COALESCE(SUM(amount), 0) FROM member_holds WHERE member=? AND"
+        " ledger=? AND state='held' AND expires_at > ?) AS held, (SELECT acked_seq FROM"
+        " till_epochs WHERE store=? AND till=? AND epoch=?) AS acked",
+        (member, ledger, member, ledger, now, *(link_key or ("", "", ""))))
+    assert row is not None
+    return int(row["entries"]), int(row["held"]), int(row["acked"] or 0)
 
 
 def available(tx: HqTx, member: str, ledger: str, now: int | None = None) -> int:
-    now = now_us() if now is None else now
-    return _entries(tx, member, ledger) - _held(tx, member, ledger, now)
+    entries, held, _ = _figures(tx, member, ledger, now_us() if now is None else now)
+    return entries - held
 
 
 def member_row(tx: HqTx, member_id: str) -> dict[str, Any] | None:
@@ -208,9 +200,9 @@ def hold(tx: HqTx, store: str, till: str, epoch: str, frame: repl.Hold,
     seen = tx.one("SELECT * FROM member_holds WHERE id=?", (frame.id,))
     if seen is not None:
         return _again(seen, frame)
-    has = (_entries(tx, frame.member, frame.ledger)
-           + _unheld(tx, (store, till, epoch), frame.pending)
-           - _held(tx, frame.member, frame.ledger, now))
+    entries, held, acked = _figures(tx, frame.member, frame.ledger, now, (store, till, epoch))
+    # the asking till's own entries of this member that head office does not hold yet
+    has = entries + sum(p.delta for p in frame.pending if p.seq > acked) - held
     if has < frame.amount:
         noun = "stored-value balance" if frame.ledger == "balance" else "points"
         raise Refusal("payment_declined", f"not enough {noun} across the chain: has {has}, "

@@ -328,9 +328,14 @@ class Inventory:
 
     def count(self, tx: Tx, no: str | None, lines: list[dict], *, post: bool = False,
               note: str | None = None, operator: str | None = None,
-              approver: str | None = None) -> dict[str, Any]:
+              approver: str | None = None,
+              store: dict[str, Any] | None = None) -> dict[str, Any]:
         """Create or update a count sheet, and post it when ``post``. A posted sheet is final:
-        anything more is a conflict (and the transaction changes nothing)."""
+        anything more is a conflict (and the transaction changes nothing). `store`: on an
+        enrolled till, head office's answer for the sheet's items ({on_hand, till_seq}): the
+        count is the store's, so the variance is against the store's figure (head office's
+        plus this till's moves it did not hold), and head office's sum of every till's moves
+        becomes what was counted."""
         self._known(tx, [ln["sku"] for ln in lines])
         if no is None:
             if not lines:
@@ -359,8 +364,13 @@ class Inventory:
         posted = []
         moves = []
         for ln in saved:
-            got = tx.one("SELECT on_hand FROM stock WHERE sku = ?", (ln["sku"],))
-            expected = got[0] if got else 0
+            if store is not None:
+                expected = store["on_hand"].get(ln["sku"], 0) + tx.scalar(
+                    "SELECT COALESCE(SUM(qty), 0) FROM stock_moves WHERE sku = ? AND seq > ?",
+                    (ln["sku"], store["till_seq"]))
+            else:
+                got = tx.one("SELECT on_hand FROM stock WHERE sku = ?", (ln["sku"],))
+                expected = got[0] if got else 0
             variance = ln["counted"] - expected
             posted.append({**ln, "expected": expected, "variance": variance})
             if variance:
@@ -445,6 +455,19 @@ class InventoryService(Inventory):
         return {"on_hand": row["on_hand"] + own, "hq_on_hand": row["on_hand"], "own_moves": own,
                 "as_of": utc(row["as_of"]),
                 "age_s": round(max(0, time.time() * 1e6 - row["as_of"]) / 1e6, 3)}
+
+    async def store_figures(self, skus: list[str]) -> dict[str, Any] | None:
+        """Head office's figures of the store for `skus` ({on_hand, till_seq}), to post a
+        count against; None on a till on its own. An enrolled till that cannot ask refuses:
+        a count posted against one till's figure would set the store's stock wrong."""
+        if self.hq is None or not self.hq.enrolled:
+            return None
+        got = await self._ask(skus=skus)
+        if got is None:
+            raise ProtocolError("device_offline", "a count is posted against the store's "
+                                "figure, and head office cannot be reached now: save the "
+                                "sheet and post it when the link is back")
+        return {"on_hand": got["on_hand"], "till_seq": got["till_seq"]}
 
     async def incoming(self) -> list[dict[str, Any]]:
         """Transfers and deliveries on their way to this store (head office's list; none on

@@ -186,3 +186,33 @@ async def _err(coro) -> GatewayError:
     with pytest.raises(GatewayError) as exc:
         await coro
     return exc.value
+
+
+async def test_a_count_at_one_till_sets_the_store_figure(hq, tmp_path, nursery):
+    t1 = await start(hq, nursery, tmp_path / "t1", "S001", "T01")
+    t2 = await start(hq, nursery, tmp_path / "t2", "S001", "T02")
+    async with connect(t1.url, t1.token("manager")) as gw:
+        await gw.call("auth.login", MANAGER)
+        await gw.call("stock.receive", {"lines": [{"sku": "1001", "qty": 10000, "cost": 200}]})
+    async with connect(t2.url, t2.token("manager")) as gw:
+        await gw.call("auth.login", MANAGER)
+        for _ in range(3):
+            await gw.call("sale.add", {"sku": "1001"})
+        await gw.call("sale.tender", {"method": "cash", "amount": 2000})
+        await synced(hq, t1)
+        # the shelf holds 6: counted at T02, against the store's 7 (not T02's own -3)
+        got = await gw.call("stock.count", {"lines": [{"sku": "1001", "counted": 6000}],
+                                            "post": True})
+        assert got["lines"] == [{"sku": "1001", "counted": 6000, "expected": 7000,
+                                 "variance": -1000}]
+        assert (await gw.call("stock.get", {"sku": "1001"}))["store"]["on_hand"] == 6000
+        # head office away: a count cannot be posted against one till's figure
+        t2.app.replicator.state = "offline"  # the link's state as when it drops
+        e = await _err(gw.call("stock.count", {"lines": [{"sku": "1001", "counted": 5000}],
+                                               "post": True}))
+        assert e.code == "device_offline" and "save the sheet" in e.message
+        t2.app.replicator.state = "online"
+    await synced(hq, t2)
+    async with connect(hq.url, hq.token("viewer")) as gw:
+        got = await gw.call("hq.stock", {"store": "S001", "sku": "1001"})
+    assert got["items"][0]["on_hand"] == 6000
