@@ -48,7 +48,7 @@ AUDIT_ONLY = frozenset({
     "auth.login", "auth.logout", "auth.login.failed", "auth.approval.failed", "auth.flood",
     "auth.locked", "auth.approved", "auth.denied", "drawer.opened", "alert.raised",
     "pair.requested", "pair.approved", "pair.denied", "pair.collected", "hq.enrolled",
-    "stock.low", "member.reward", "refund.unreachable", "store.restored",
+    "stock.low", "member.reward", "store.restored",
 })
 PAYMENT_DONE = ("payment.approved", "payment.declined", "payment.cancelled", "payment.failed",
                 "payment.reversed")
@@ -385,12 +385,35 @@ class Rebuild:
                           part["original"], state)
 
     def on_refund_approved(self, ev: JournalEvent) -> None:
-        self.x("UPDATE payment_attempts SET state='approved', provider_ref=?, updated_at=?"
-               " WHERE id=?", (ev.data["provider_ref"], ev.at, ev.data["key"]))
+        d = ev.data
+        self.x("UPDATE payment_attempts SET state='approved', provider_ref=?, error=NULL,"
+               " updated_at=? WHERE id=?", (d["provider_ref"], ev.at, d["key"]))
+        if d["refund_id"] in self.refund_plans:
+            self.refund_plans[d["refund_id"]][1]["plan"]["approved"][d["key"]] = \
+                d["provider_ref"]
+
+    def on_refund_unreachable(self, ev: JournalEvent) -> None:
+        # the outcome is unknown: a retry sends this same key again, never a new one
+        self.x("UPDATE payment_attempts SET state='pending', error=?, updated_at=? WHERE id=?",
+               (ev.data["error"], ev.at, ev.data["key"]))
 
     def on_refund_declined(self, ev: JournalEvent) -> None:
+        """The attempt is final and, in the same transaction, the part got its next key (as
+        the returns service's `_new_keys` makes it: the original sale's next tender_n)."""
+        d = ev.data
         self.x("UPDATE payment_attempts SET state='declined', error=?, updated_at=? WHERE id=?",
-               (ev.data["reason"], ev.at, ev.data["key"]))
+               (d["reason"], ev.at, d["key"]))
+        entry = self.refund_plans.get(d["refund_id"])
+        if entry is None:
+            return
+        started = entry[1]
+        plan, sale_id = started["plan"], started["sale_id"]
+        part = next(i for i, key in plan["keys"].items() if key == d["key"])
+        n = self.tx.scalar("SELECT tender_n FROM sales WHERE id = ?", (sale_id,)) + 1
+        plan["keys"][part] = f"{sale_id}:{n}"
+        p = plan["parts"][int(part)]
+        self._attempt(ev, plan["keys"][part], sale_id, "refund", p["method"], p["amount"],
+                      p["original"], "pending")
 
     # -- shifts and days --------------------------------------------------------------------
     def on_shift_opened(self, ev: JournalEvent) -> None:

@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 import trio
 
-from clients.python.client import connect
+from clients.python.client import GatewayError, connect
 from gatewayd import cli
 from gatewayd.app import App
 from gatewayd.hq import restore as hq_restore
 from gatewayd.replication import link
 from gatewayd.replication import restore as till_restore
 from gatewayd.replication.restore import staging_path
+from gatewayd.sales.payments import PaymentResult
 from tests.conftest import Daemon, make_config
 from tests.hq.conftest import FAST_LINK, ITEMS, enroll_till, sell
 from tests.hq.faultproxy import FaultProxy
@@ -75,6 +76,8 @@ async def snapshot(gw, d: Daemon) -> dict:
             " FROM payment_attempts ORDER BY id")],
         "tender_n": [tuple(r) for r in d.app.store.all(
             "SELECT id, tender_n FROM sales ORDER BY id")],
+        "pending_refunds": [tuple(r) for r in d.app.store.all(
+            "SELECT id, sale_id, state, plan FROM pending_refunds ORDER BY id")],
     }
 
 
@@ -104,6 +107,18 @@ async def sell_a_day(d: Daemon) -> None:
         await gw.call("sale.add", {"sku": "1001", "qty": 1000})
         card = await gw.call("sale.tender", {"method": "card"})  # through the provider
         await gw.call("sale.refund", {"receipt_no": card["receipt_no"], "approve": MANAGER})
+        await gw.call("sale.add", {"sku": "1002", "qty": 1000})
+        card = await gw.call("sale.tender", {"method": "card"})
+        provider = d.app.sales.provider
+        real = provider.refund
+
+        async def declined(key, original, amount):
+            provider.refund = real
+            return PaymentResult("declined", message="risk control")
+
+        provider.refund = declined  # a refund left under way: its provider part declined
+        with pytest.raises(GatewayError, match="payment_declined"):
+            await gw.call("sale.refund", {"receipt_no": card["receipt_no"], "approve": MANAGER})
         await gw.call("sale.add", {"sku": "1001", "qty": 2000})  # the sale left open
         await gw.call("sale.add", {"sku": "1002", "qty": 1000})
 
@@ -125,11 +140,13 @@ async def test_a_lost_till_is_rebuilt_from_hq_and_sells_on_without_double_counti
         await hq.wait_acked("S001", "T01", acked)
         old_epoch = link.read(d.app.store).epoch
     assert before["current"]["state"] == "open" and len(before["current"]["lines"]) == 2
-    assert [(a["kind"], a["state"]) for a in before["attempts"]] == [
-        ("charge", "approved"), ("refund", "approved")]
+    states = sorted((a["kind"], a["state"]) for a in before["attempts"])
+    assert states[:3] == [("charge", "approved")] * 2 + [("refund", "approved")]
+    assert ("refund", "declined") in states
+    assert sorted(r[2] for r in before["pending_refunds"]) == ["done", "done", "pending"]
     voids = before["x"]["voids"]
     assert before["suspended"]["sales"] and voids["count"] == 1 == voids["lines"]
-    assert len(before["jobs"]) == 6 and {j["state"] for j in before["jobs"]} == {"queued"}
+    assert len(before["jobs"]) == 7 and {j["state"] for j in before["jobs"]} == {"queued"}
 
     shutil.rmtree(cfg.data_dir)  # the disk died
     code = restore_code(hq)
@@ -144,7 +161,8 @@ async def test_a_lost_till_is_rebuilt_from_hq_and_sells_on_without_double_counti
         restored = d.app.store.journal(after=acked)
         assert [e.kind for e in restored] == ["store.restored"]
         missing = restored[0].data["missing"]  # secrets; and what head office sends again
-        assert [m.split(":")[0] for m in missing] == [
+        assert missing[0].startswith("refund ") and "was under way" in missing[0]
+        assert [m.split(":")[0] for m in missing[1:]] == [
             "client tokens", "master data from head office (1 batches, up to version 1)",
             "members' phones and QR codes"]
         async with connect(d.url, d.token("admin")) as gw:
