@@ -3,7 +3,11 @@
 Real daemons as processes (`gatewayd run`, `gatewayd hq serve`), each till linked to HQ
 through tests/hq/faultproxy.py, which drops connections, cuts them in the middle of a frame,
 delays and partitions. Meanwhile tills and HQ are killed -9 at random and restarted, and
-HQ's database connections are killed (a PostgreSQL restart, as HQ sees it). Afterwards the
+HQ's PostgreSQL is stopped hard (`pg_ctl stop -m immediate`, a crash as the database sees it)
+and started again: a server of the test's own (tests/hq/pgserver.py), so nothing else that
+uses the machine's server is disturbed. Where no server binaries are installed, the test
+falls back to a database on the shared server and cuts HQ's connections to it instead, and
+says so. Afterwards the
 set of sales at HQ equals the union of the tills' sets, exactly, every event is stored once,
 and every store-day at HQ is complete and equals the sum of its Z reports.
 
@@ -21,13 +25,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import trio
 
 from clients.python.client import ConnectionLost, GatewayError, connect
 from gatewayd.hq import methods as hq_methods
 from gatewayd.hq.db import HqStore, open_backend
 from tests.daemon.test_process import free_port
-from tests.hq.conftest import ITEMS, pg_server
+from tests.hq import pgserver
+from tests.hq.conftest import ITEMS, PgDatabase, pg_server, require_pg
 
 TILLS = int(os.environ.get("GATEWAYD_SOAK_TILLS", "3"))
 SALES = int(os.environ.get("GATEWAYD_SOAK_SALES", "15"))
@@ -159,6 +165,31 @@ async def close_day(till: Till) -> str:
         return z["day"]
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def chaos_db(request):
+    """(dsn, server): (None, None) for SQLite; a private PostgreSQL server that the test may
+    stop and start; or, with no server binaries here, a database on the shared server (whose
+    connections the test cuts instead of restarting it) and None."""
+    if request.param == "sqlite":
+        yield None, None
+        return
+    why = pgserver.unavailable()
+    if why is None:
+        server = pgserver.PrivatePostgres()
+        try:
+            yield server.dsn, server
+        finally:
+            server.close()
+        return
+    require_pg()
+    print(f"soak: {why}: HQ's database connections are cut instead of restarting it")
+    db = PgDatabase()
+    try:
+        yield db.dsn, None
+    finally:
+        db.drop()
+
+
 def kill_db_connections(dsn: str) -> None:
     import psycopg
 
@@ -168,11 +199,14 @@ def kill_db_connections(dsn: str) -> None:
                      " AND pid <> pg_backend_pid()", (name,))
 
 
-async def test_every_sale_once_through_cuts_kills_and_partitions(tmp_path, hq_dsn, nursery):
+async def test_every_sale_once_through_cuts_kills_and_partitions(tmp_path, chaos_db, nursery):
     from tests.hq.faultproxy import FaultProxy
 
+    hq_dsn, pg = chaos_db
     rng = random.Random(SEED)
-    print(f"soak: {TILLS} tills x {SALES} sales, seed {SEED}")
+    started = time.monotonic()
+    print(f"soak: {TILLS} tills x {SALES} sales, seed {SEED}, "
+          f"{'PostgreSQL' if hq_dsn else 'SQLite'}")
     hq_port = free_port()
     hq_data = tmp_path / "hq"
     db = ["--db", hq_dsn] if hq_dsn else []
@@ -194,9 +228,13 @@ async def test_every_sale_once_through_cuts_kills_and_partitions(tmp_path, hq_ds
                 await gw.call("catalog.upsert", {"items": ITEMS})
             await arun("--config", str(t.cfg), "hq", "enroll", t.hq_url, code)
 
-        db_kills: list[int] = []
+        db_kills: list[int] = []  # one per restart (or cut)
 
         async def strike(victim: str) -> None:
+            with trio.CancelScope(shield=True):  # the end of the run waits for a restart
+                await _strike(victim)
+
+        async def _strike(victim: str) -> None:
             if victim == "hq":
                 hq.kill9()
                 await trio.sleep(rng.uniform(0, 0.5))
@@ -206,9 +244,16 @@ async def test_every_sale_once_through_cuts_kills_and_partitions(tmp_path, hq_ds
                 t.proc.kill9()
                 await trio.sleep(rng.uniform(0, 0.3))
                 t.proc.start()
-            elif hq_dsn:  # the database "restarts": every connection of HQ's is cut
-                kill_db_connections(hq_dsn)
+            elif pg is not None:  # the database crashes and comes back
+                await trio.to_thread.run_sync(pg.stop, "immediate")
+                await trio.sleep(rng.uniform(0, 1.0))
+                await trio.to_thread.run_sync(pg.start)
                 db_kills.append(1)
+            elif hq_dsn:  # no server of our own: every connection of HQ's is cut
+                await trio.to_thread.run_sync(kill_db_connections, hq_dsn)
+                db_kills.append(1)
+
+        first_round = trio.Event()
 
         async def chaos() -> None:
             async with trio.open_nursery() as n:
@@ -217,6 +262,8 @@ async def test_every_sale_once_through_cuts_kills_and_partitions(tmp_path, hq_ds
                 for victim in ("till", "hq", "db"):
                     await trio.sleep(rng.uniform(0.3, 1.0))
                     await strike(victim)
+                proxy.cut_mid_frame()
+                first_round.set()
                 while True:
                     await trio.sleep(rng.uniform(0.3, 2.0))
                     await strike(rng.choice(["hq", "till", "till", "db"]))
@@ -227,6 +274,7 @@ async def test_every_sale_once_through_cuts_kills_and_partitions(tmp_path, hq_ds
                 async with trio.open_nursery() as sellers:
                     for t in tills:
                         sellers.start_soon(sell_through_kills, t, SALES)
+                await first_round.wait()  # a small run may sell faster than that
                 chaos_scope.cancel()
         proxy.heal()
         if hq.proc.poll() is not None:
@@ -273,8 +321,12 @@ async def test_every_sale_once_through_cuts_kills_and_partitions(tmp_path, hq_ds
                 assert all(x["z_net"] == x["hq_net"] for x in report["tills"]), report
         finally:
             admin.close()
-        print(f"soak: faults {proxy.faults}, hq kills {hq.kills}, "
-              f"till kills {sum(t.proc.kills for t in tills)}, database cuts {len(db_kills)}")
+        events = sum(t.head()[1] for t in tills)
+        restart = "restarts" if pg is not None or not hq_dsn else "connection cuts"
+        print(f"soak: passed in {time.monotonic() - started:.0f} s: {len(union)} sales, "
+              f"{events} events at HQ; link faults {proxy.faults}, hq kills {hq.kills}, "
+              f"till kills {sum(t.proc.kills for t in tills)}, database {restart} "
+              f"{len(db_kills)}")
     finally:
         for t in tills:
             t.proc.stop()
