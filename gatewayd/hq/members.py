@@ -159,26 +159,32 @@ def find(tx: HqTx, code: str) -> dict[str, Any] | None:
     return None
 
 
-def snapshot(tx: HqTx, row: dict[str, Any]) -> dict[str, Any]:
+def snapshot(tx: HqTx, row: dict[str, Any],
+             link_key: tuple[str, str, str] | None = None) -> dict[str, Any]:
     """A member as a till caches it: the registry row, what it may spend now, and its
-    unused coupons."""
+    unused coupons; for the asking till (`link_key`), per ledger the seq of its journal
+    head office held for that figure (`till_seq`): the till adds its own entries after it."""
     now = now_us()
     coupons = tx.all(
         "SELECT c.code, c.amount, c.min_spend, c.valid_from, c.valid_to, c.source FROM coupons c"
         " LEFT JOIN coupon_uses u ON u.code=c.code WHERE c.member=? AND u.code IS NULL"
         " AND c.valid_to > ? ORDER BY c.valid_to", (row["id"], now))
-    return {"member": {k: (bool(row[k]) if k == "active" else row[k]) for k in MEMBER_COLS},
-            "balance": available(tx, row["id"], "balance", now),
-            "points": available(tx, row["id"], "points", now),
-            "coupons": coupons}
+    out: dict[str, Any] = {
+        "member": {k: (bool(row[k]) if k == "active" else row[k]) for k in MEMBER_COLS},
+        "coupons": coupons, "till_seq": {}}
+    for ledger in ("balance", "points"):
+        entries, held, acked = _figures(tx, row["id"], ledger, now, link_key)
+        out[ledger] = entries - held
+        out["till_seq"][ledger] = acked
+    return out
 
 
 # -- the link's requests ---------------------------------------------------------------------------
-def lookup(tx: HqTx, frame: repl.Lookup) -> dict[str, Any]:
+def lookup(tx: HqTx, link_key: tuple[str, str, str], frame: repl.Lookup) -> dict[str, Any]:
     row = find(tx, frame.code)
     if row is None:
         raise Refusal("not_found", "no member with that phone, card or QR code in the chain")
-    return snapshot(tx, row)
+    return snapshot(tx, row, link_key)
 
 
 def _same(hold: dict[str, Any], frame: repl.Hold) -> bool:
@@ -278,7 +284,7 @@ def answer(tx: HqTx, store: str, till: str, epoch: str,
         return release(tx, store, till, frame)
     if isinstance(frame, repl.PutMember):
         return put(tx, store, till, frame)
-    return lookup(tx, frame)
+    return lookup(tx, (store, till, epoch), frame)
 
 
 # -- hq.member.* ----------------------------------------------------------------------------
@@ -287,6 +293,7 @@ def view(tx: HqTx, code: str) -> dict[str, Any] | None:
     if row is None:
         return None
     out = snapshot(tx, row)
+    del out["till_seq"]
     out["member"]["store"] = row["store"]
     out["member"]["till"] = row["till"]
     out["holds"] = tx.all(

@@ -172,7 +172,7 @@ async def authorize(members: MemberService, which: str, member_id: str | None, s
     if member_id is not None and which != "coupon":
         pending = [repl.PendingEntry(seq=r["seq"], delta=r["delta"]) for r in members.store.all(
             "SELECT seq, delta FROM member_moves WHERE member_id = ? AND what = ? AND seq > ?"
-            " ORDER BY seq LIMIT 1000", (member_id, which, hq.acked))]
+            f" AND {ledger.NOT_HELD} ORDER BY seq LIMIT 1000", (member_id, which, hq.acked))]
     frame = repl.Hold(id=hold_id, member=member_id, ledger=which,  # type: ignore[arg-type]
                       amount=amount, sale_id=sale_id, code=code, pending=pending)
     try:

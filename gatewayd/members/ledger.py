@@ -642,7 +642,15 @@ def import_member(tx: Tx, snapshot: Mapping[str, Any]) -> str:
             " source, created_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
             (c["code"], m["id"], c["amount"], c["min_spend"], c["valid_from"], c["valid_to"],
              c["source"], tx.at))
-    sync(tx, m["id"], snapshot["balance"], snapshot["points"], "lookup")
+    # head office's figure holds this till's entries up to till_seq: ours after it are added
+    figures = {}
+    for what in ("balance", "points"):
+        after = snapshot.get("till_seq", {}).get(what)
+        own = 0 if after is None else tx.scalar(
+            "SELECT COALESCE(SUM(delta), 0) FROM member_moves WHERE member_id = ? AND what = ?"
+            f" AND seq > ? AND {NOT_HELD}", (m["id"], what, after))
+        figures[what] = max(0, snapshot[what] + own)
+    sync(tx, m["id"], figures["balance"], figures["points"], "lookup")
     return m["id"]
 
 
@@ -670,6 +678,12 @@ def apply_record(tx: Tx, m: Mapping[str, Any]) -> str | None:
                    (m["phone"], m["name"], m["birthday"], m["card"], m["qr"], m["tier"],
                     int(m["active"]), at, at, m["id"], at))
     return None
+
+
+# A tender head office held (its ledger entry's ref is the hold id): while the entry has not
+# reached head office, the hold already counts there, so the till must not count it again.
+NOT_HELD = ("NOT (reason = 'tender' AND ref IN (SELECT id FROM member_authorizations"
+            " WHERE mode = 'hq'))")
 
 
 def offline_taken(tx: Tx, member_id: str | None, ledger: str, day: str) -> int:
