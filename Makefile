@@ -47,6 +47,7 @@ test: $(STAMP) browser-deps shell-deps
 soak: $(STAMP)
 	GATEWAYD_FUZZ_FRAMES=100000 $(BIN)/python -m pytest -s tests/security/test_fuzz_frames.py
 	GATEWAYD_SOAK_TILLS=20 GATEWAYD_SOAK_SALES=500 $(BIN)/python -m pytest -s tests/hq/test_chaos.py
+	GATEWAYD_TEST_BACKLOG=245000 $(BIN)/python -m pytest -s tests/hq/test_backlog_memory.py
 	GATEWAYD_TEST_BIG_SALES=200000 GATEWAYD_TEST_IMPORT_ITEMS=200000 \
 	  $(BIN)/python -m pytest tests/store tests/sales/test_catalog_stage.py -q
 	$(MAKE) bench-growth

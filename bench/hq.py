@@ -70,25 +70,34 @@ async def timed_sale(gw):
 
 
 def sale_events(first_seq: int, at: int, n: int) -> list[dict]:
-    """`n` events of whole sales: the mix a till's journal carries."""
+    """`n` events of whole sales, valid journal events: the mix a till's journal carries."""
     out, seq = [], first_seq
     while len(out) < n:
         sid = str(uuid.uuid4())
         lines = [{"line_id": f"{sid[:8]}-{i}", "sku": f"69012345678{i}", "qty": 1000,
-                  "net": 350 + i} for i in range(3)]
+                  "net": 350 + i, "name": "可口可乐 330ml", "unit": "件"} for i in range(3)]
+        item = {"name": "可口可乐 330ml", "unit": "件", "list_price": 350, "member_price": None,
+                "tax_rate_bp": 1300, "category": "饮料"}
         for kind, data in [
             ("sale.opened", {"sale_id": sid, "till": "T01", "operator": "1001"}),
-            *[("sale.line_added", {"sale_id": sid, **ln, "unit_price": ln["net"]})
-              for ln in lines],
-            ("sale.tendered", {"sale_id": sid, "method": "cash", "amount": 2000}),
+            *[("sale.line_added", {"sale_id": sid, "line_id": ln["line_id"], "sku": ln["sku"],
+                                   "qty": 1000, "unit_price": None, "source": "barcode",
+                                   "barcode": ln["sku"], "operator": "1001", "version": i + 1,
+                                   "item": item}) for i, ln in enumerate(lines)],
+            ("sale.tendered", {"sale_id": sid, "tender_id": f"{sid[:8]}-t", "method": "cash",
+                               "amount": 2000, "ref": None, "attempt_id": None,
+                               "operator": "1001", "version": 4}),
             ("sale.completed", {"sale_id": sid, "receipt_no": f"S-T-20260512-{seq}",
-                                "business_day": "20260512", "total": 1053, "subtotal": 1053,
-                                "discount": 0, "tax": [{"rate_bp": 1300, "tax": 121}],
+                                "business_day": "20260512", "shift_id": None,
+                                "operator": "1001", "total": 1053, "subtotal": 1053,
+                                "discount": 0, "tax": [{"rate_bp": 1300, "net": 932,
+                                                        "tax": 121, "base": 932}],
                                 "rounding": 0, "paid": 2000, "change": 947,
                                 "tenders": [{"method": "cash", "amount": 2000}],
-                                "lines": lines, "operator": "1001"}),
-            ("stock.sold", {"kind": "sale", "sale_id": sid, "moves": [
-                {"sku": ln["sku"], "qty": -1000, "on_hand": 5} for ln in lines]}),
+                                "lines": lines}),
+            ("stock.sold", {"kind": "sale", "sale_id": sid, "receipt_no": f"S-T-{seq}",
+                            "moves": [{"sku": ln["sku"], "qty": -1000, "on_hand": 5}
+                                      for ln in lines]}),
         ]:
             out.append({"seq": seq, "at": at + seq, "kind": kind, "data": data})
             seq += 1
