@@ -8,7 +8,9 @@ bench-growth` sets 1,600,000: three years at 1,500 a day), generated once into
     growth.sale            a sale (5 sale.add + cash tender) on the big store vs a fresh
                            store                                                 <= 1.1x
     growth.sale.current    sale.current with no open sale, big store             < 2 ms
+                           (.vs_fresh: against the same call on the fresh store)
     growth.reprint         receipt.reprint of the last receipt, big store        < 2 ms
+                           (.vs_fresh: likewise)
     growth.write.floor     a one-event commit through the writer: what any write (the
                            reprint is one) pays before its own work
     growth.report.max      the slowest report (every sales/profit grouping, all history)
@@ -33,7 +35,7 @@ from pathlib import Path
 import trio
 
 from bench.bigstore import ITEMS, make_store
-from bench.harness import Row, Timing, time_async
+from bench.harness import Row, Timing, render_table, time_async
 
 SALES = int(os.environ.get("BENCH_GROWTH_SALES", "200000"))
 SALE_ROUNDS = int(os.environ.get("BENCH_GROWTH_SALE_ROUNDS", "200"))
@@ -119,12 +121,20 @@ async def _measure(big: Path, fresh: Path, work: Path) -> list[Row]:
         rows.append(Row("growth.sale", Timing.of(big_t), Timing.of(fresh_t), target=1.1,
                         note=f"{SALES} sales vs fresh"))
         current = await time_async(lambda: gw.call("sale.current"), 500, warmup=20)
+        current_fresh = await time_async(lambda: fresh_gw.call("sale.current"), 500,
+                                         warmup=20)
         rows.append(Row("growth.sale.current", value=current.p50 * 1e3,
                         value_p99=current.p99 * 1e3, unit="ms", limit=2))
+        rows.append(Row("growth.sale.current.vs_fresh", current, current_fresh,
+                        note="the same call on the fresh store, same run"))
         reprint = await time_async(lambda: gw.call("receipt.reprint", {}), 300, warmup=10)
+        reprint_fresh = await time_async(lambda: fresh_gw.call("receipt.reprint", {}), 300,
+                                         warmup=10)
         rows.append(Row("growth.reprint", value=reprint.p50 * 1e3,
                         value_p99=reprint.p99 * 1e3, unit="ms", limit=2,
                         note="a write: renders the receipt, queues it, journals"))
+        rows.append(Row("growth.reprint.vs_fresh", reprint, reprint_fresh,
+                        note="the same call on the fresh store, same run"))
         floor = await time_async(lambda: app.store.write(
             lambda tx: tx.append("bench.noop", {})), 300, warmup=10)
         rows.append(Row("growth.write.floor", value=floor.p50 * 1e3,
@@ -236,6 +246,8 @@ def run() -> list[Row]:
         shutil.copyfile(big, run_big)  # the runs sell into copies: the store stays as made
         shutil.copyfile(fresh, run_fresh)
         rows = trio.run(_measure, run_big, run_fresh, work)
+        # the figures so far, in case the long retention run below is cut short
+        _log("measured:\n" + render_table(rows))
         _log("retention on the big store (head office acknowledged everything)")
         rows.append(_retention(big, work))
         return rows
