@@ -26,6 +26,8 @@ from zoneinfo import ZoneInfo
 
 import trio
 
+from bench.harness import open_shift
+
 TEMPLATES = 40
 TZ = ZoneInfo("Asia/Shanghai")
 ITEMS = [{"sku": f"{100000 + i}", "name": f"商品 {i}", "price": 100 + (i * 37) % 5000,
@@ -129,6 +131,7 @@ async def _sell_templates(path: Path, seed: int) -> None:
                 for t in range(TEMPLATES):
                     await gw.call("auth.login", {"operator": OPERATORS[t % len(OPERATORS)],
                                                  "pin": "1234"})
+                    await open_shift(gw)
                     for _ in range(rng.randint(1, 8)):
                         await gw.call("sale.add", {"sku": rng.choice(ITEMS)["sku"],
                                                    "qty": rng.choice((1000, 1000, 2000))})

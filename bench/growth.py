@@ -35,7 +35,7 @@ from pathlib import Path
 import trio
 
 from bench.bigstore import ITEMS, make_store
-from bench.harness import Row, Timing, render_table, time_async
+from bench.harness import Row, Timing, open_shift, render_table, time_async
 
 SALES = int(os.environ.get("BENCH_GROWTH_SALES", "200000"))
 SALE_ROUNDS = int(os.environ.get("BENCH_GROWTH_SALE_ROUNDS", "200"))
@@ -90,6 +90,7 @@ async def _daemon(path: Path, data: Path, nursery):
 async def _client(connect, url, token, task_status=trio.TASK_STATUS_IGNORED):
     async with connect(url, token) as gw:
         await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        await open_shift(gw)
         task_status.started(gw)
         await trio.sleep_forever()
 

@@ -231,3 +231,12 @@ def render_table(rows: list[Row]) -> str:
 
 def print_table(rows: list[Row]) -> None:
     print(render_table(rows), flush=True)
+
+
+async def open_shift(gw, float_: int = 0) -> dict:
+    """The till's open shift; if there is none, the operator logged in on the client `gw`
+    opens one (shift.open), as a cashier does first thing: a sale is paid only in an open
+    shift (`[sale] require_shift`). The benchmarks and the tests that sell, but are about
+    something else, open theirs here."""
+    current = (await gw.call("shift.current"))["shift"]
+    return current if current is not None else await gw.call("shift.open", {"float": float_})

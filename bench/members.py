@@ -32,7 +32,7 @@ from pathlib import Path
 
 import trio
 
-from bench.harness import Row, Timing, hook_cost, time_sync
+from bench.harness import Row, Timing, hook_cost, open_shift, time_sync
 
 MEMBERS = int(os.environ.get("BENCH_MEMBERS", "1000000"))
 LOOKUPS = int(os.environ.get("BENCH_LOOKUPS", "20000"))
@@ -146,6 +146,7 @@ async def _sale(root: Path, n: int) -> dict[str, Timing]:
         async with connect(f"ws://127.0.0.1:{app.port}/ws", token, reconnect=False) as gw:
             await gw.call("catalog.upsert", {"items": ITEMS})
             await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+            await open_shift(gw)
             m = await gw.call("member.register", {"phone": "13812345678", "name": "王芳"})
             await gw.call("member.topup", {"code": m["phone"], "amount": 10_000_000})
             for i in range(2 * n + 20):

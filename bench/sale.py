@@ -30,7 +30,7 @@ from typing import Any
 
 import trio
 
-from bench.harness import Row, Timing
+from bench.harness import Row, Timing, open_shift
 from protocol.codec import pack
 
 Journal = Callable[[str, dict], int]  # (kind, data) -> seq
@@ -254,6 +254,7 @@ async def _measure(root: Path, n: int) -> dict:
         async with connect(url, token, reconnect=False) as gw:
             await gw.call("catalog.upsert", {"items": ITEMS})
             await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+            await open_shift(gw)
             await _protocol_sales(gw, 10, Steps())  # warm-up
             answers = [await gw.call("sale.add", {"barcode": it["barcodes"][0]})
                        for it in ITEMS]

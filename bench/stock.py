@@ -20,7 +20,7 @@ from pathlib import Path
 
 import trio
 
-from bench.harness import Row, Timing, hook_cost
+from bench.harness import Row, Timing, hook_cost, open_shift
 from bench.sale import ITEMS
 
 SALES = int(os.environ.get("BENCH_SALES", "200"))
@@ -53,6 +53,7 @@ async def _subject(root: Path, n: int) -> dict[str, Timing]:
             for it in ITEMS:
                 await gw.call("stock.threshold", {"sku": it["sku"], "threshold": 1000})
             await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+            await open_shift(gw)
             for i in range(2 * n + 20):
                 on = i % 2 == 0
                 hooks = app.sales.on_complete

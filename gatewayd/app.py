@@ -58,7 +58,6 @@ from gatewayd.store.check import check_store
 from gatewayd.store.db import Store
 from protocol.errors import ProtocolError
 from protocol.methods import SPECS, MethodSpec
-from protocol.roles import rank
 from protocol.version import SUBPROTOCOL
 
 log = logging.getLogger("gatewayd")
@@ -145,6 +144,7 @@ class App:
                           self.running_totals),
             policy=SalePolicy(business_day=self.shifts.ensure_day_open,
                               open_guard=self.shifts.ensure_day_open,
+                              pay_guard=self.shifts.ensure_shift_open,
                               shift_of=self.shifts.shift_of,
                               qty_guard=self.inventory.check_available,
                               member_pricing=member_sale.pricing),
@@ -242,8 +242,7 @@ class App:
         return auth.token_role(self.store, token)
 
     def required_role(self, spec: MethodSpec) -> str:
-        site = self.config.auth.require.get(spec.name)
-        return site if site and rank(site) > rank(spec.role) else spec.role
+        return spec.site_role(self.config.auth.require.get(spec.name))
 
     def health(self) -> dict[str, Any]:
         devices = {d["id"]: d["state"] for d in self.devices.list()}

@@ -130,8 +130,9 @@ class AuthConfig(Section):
     pair_requests_per_peer_minute: int = Field(default=3, ge=1)
     pair_requests_per_minute: int = Field(default=20, ge=1)
     pair_max_pending: int = Field(default=20, ge=1)
-    # Methods that need a higher role than their catalogue minimum at this site,
-    # e.g. {"drawer.open" = "supervisor"} makes a no-sale drawer open need approval.
+    # Methods that need another role than their catalogue's at this site, e.g.
+    # {"drawer.open" = "supervisor"} makes a no-sale drawer open need approval, and
+    # {"sale.refund" = "cashier"} lets cashiers refund (only down to a method's lowest_role).
     require: dict[str, Literal["cashier", "supervisor", "manager", "admin"]] = Field(
         default_factory=dict
     )
@@ -146,6 +147,10 @@ class AuthConfig(Section):
             raise ValueError(
                 f"no such method: {', '.join(unknown)} (method names as in docs/protocol.md)"
             )
+        too_low = [f"{name} needs at least {SPECS[name].site_role(role)}"
+                   for name, role in sorted(v.items()) if SPECS[name].site_role(role) != role]
+        if too_low:
+            raise ValueError(f"a site cannot lower this far: {'; '.join(too_low)}")
         return v
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from bench.harness import open_shift  # noqa: F401  (tests and benchmarks open shifts alike)
 from gatewayd import auth
 from gatewayd.app import App
 from gatewayd.config import Config

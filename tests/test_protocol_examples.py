@@ -29,7 +29,7 @@ from gatewayd import demo as demo_mod
 from gatewayd.app import App
 from protocol.methods import SPECS, MethodSpec
 from protocol.roles import rank
-from tests.conftest import Daemon, started
+from tests.conftest import Daemon, open_shift, started
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOP = ROOT / "demo" / "shop.toml"
@@ -252,6 +252,7 @@ PREPARE: dict[str, Callable[[Till], Awaitable[None]]] = {
     "sale.coupon": _a_coupon_sale,
     "stock.count": _a_count_sheet,
     "sale.refund": _a_receipt_to_refund,
+    "shift.open": _close_the_shift,  # the one the sales before were paid in
     "report.x": _a_shift,  # the shift of the examples before is closed
 }
 AFTERWARDS: dict[str, Callable[[Till], Awaitable[None]]] = {
@@ -273,7 +274,10 @@ async def till(tmp_path, nursery):
     with trio.fail_after(10):
         while any(dev["state"] != "online" for dev in app.devices.list()):
             await trio.sleep(0.05)
-    yield Till(daemon)
+    till = Till(daemon)
+    async with till.session(CASHIER) as gw:
+        await open_shift(gw)  # the examples' sales are paid in it
+    yield till
     await stop()
 
 

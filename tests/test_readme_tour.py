@@ -113,6 +113,7 @@ CHECKS: dict[str, Callable[..., None]] = {
     ".venv/bin/posctl call catalog.lookup query=hfsp": found_by_pinyin,
     ".venv/bin/gatewayd --data-dir .demo catalog export ~/catalog.csv": exported,
     ".venv/bin/posctl login 1001": shows(r"^logged in as 1001 "),
+    ".venv/bin/posctl shift open 500": shows(r"^state\s+open$", r"^float\s+500\.00$"),
     f".venv/bin/posctl sale add {BARCODE} --qty 2": shows("青岛啤酒经典500ml罐装",
                                                            r"^total\s+13\.00$"),
     ".venv/bin/posctl sale tender cash 20": shows("completed", r"^change\s+7\.00$"),

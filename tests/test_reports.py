@@ -17,6 +17,7 @@ from gatewayd import reports
 from gatewayd.inventory.service import Inventory, InventoryConfig
 from gatewayd.sales import catalog, running_totals
 from gatewayd.store.db import Store
+from tests.conftest import open_shift
 
 TZ = ZoneInfo("Asia/Shanghai")
 ITEMS = [
@@ -227,6 +228,7 @@ async def test_report_methods_on_a_daemon(daemon):
         await gw.call("catalog.upsert", {"items": ITEMS})
         await gw.call("stock.receive", {"lines": [{"sku": "A", "qty": 10_000, "cost": 180}]})
         await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        await open_shift(gw)
         sale = await gw.call("sale.add", {"sku": "A", "qty": 3000})
         await gw.call("sale.tender", {"method": "cash", "amount": sale["due"]})
         await gw.call("auth.logout")

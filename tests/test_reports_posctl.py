@@ -7,6 +7,7 @@ import json
 from clients.cli.commands.report import report_cell
 from clients.python.client import connect
 from tests.cli.conftest import posctl  # noqa: F401  (the fixture)
+from tests.conftest import open_shift
 
 ITEMS = [{"sku": "A", "name": "可乐", "price": 350, "category": "饮料", "cost": 200},
          {"sku": "B", "name": "苹果", "price": 1280, "unit": "kg", "category": "水果"}]
@@ -30,6 +31,7 @@ async def test_posctl_report_tables(daemon, posctl):  # noqa: F811
                                                                    "pin": "9999"})
         await gw.call("stock.receive", {"lines": [{"sku": "A", "qty": 20_000, "cost": 180}]})
         await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        await open_shift(gw)
         for sku, qty in (("A", 2000), ("B", 1500), ("A", 1000)):
             sale = await gw.call("sale.add", {"sku": sku, "qty": qty})
             await gw.call("sale.tender", {"method": "cash", "amount": sale["due"]})

@@ -19,6 +19,7 @@ from gatewayd.sales import catalog, running_totals
 from gatewayd.store.db import Store
 from gatewayd.store.migrations import migrate, migrations
 from tests import per_sale_reports as per_sale
+from tests.conftest import open_shift
 
 SALES_BY = ("hour", "day", "week", "cashier", "member", "item", "category")
 PROFIT_BY = ("day", "item", "category")
@@ -231,6 +232,7 @@ async def till(daemon):
         await gw.call("catalog.upsert", {"items": [{k: v for k, v in it.items()
                                                     if v is not None} for it in ITEMS]})
         await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        await open_shift(gw)
         gw.daemon = daemon
         yield gw
 

@@ -232,6 +232,8 @@ def anchor(name: str) -> str:
 def method_doc(spec: MethodSpec, call_id: int) -> list[str]:
     out = [f"### `{spec.name}`", "", spec.summary, ""]
     flags = [f"minimum role **{spec.role}**"]
+    if spec.lowest_role:
+        flags.append(f"a site may lower it to {spec.lowest_role} (`[auth] require`)")
     flags.append("needs a logged-in operator (`auth.login`)" if spec.needs_operator
                  else "no operator login needed")
     if spec.token_optional:
@@ -360,7 +362,8 @@ login, failure, lock, approval and denial is a journal event.
 
 Roles, lowest first: `viewer`, `cashier`, `supervisor`, `manager`, `admin`. A method names
 the lowest role that may call it; a site may raise a method's requirement in `[auth]
-require`, e.g. `"drawer.open" = "supervisor"`. Generated from the method catalogue:
+require`, e.g. `"drawer.open" = "supervisor"`, and lower the few that say so, e.g.
+`"sale.refund" = "cashier"`. Generated from the method catalogue:
 
 @ROLES@
 

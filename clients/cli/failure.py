@@ -77,6 +77,8 @@ def error_message(code: str, message: str, details: dict[str, Any] | None,
             lines.append(f"  {key}: {detail_text(value, tz)}")
     if details.get("login_required"):
         lines.append("  (log in with `posctl login`)")
+    if details.get("reason") == "no_shift":
+        lines.append("  (open one with `posctl shift open FLOAT`)")
     return "\n".join(lines)
 
 

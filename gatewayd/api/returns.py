@@ -47,4 +47,7 @@ def register(reg: Registry, svc: ReturnsService) -> None:
 
     @reg.method("sale.refund_mode")
     async def sale_refund_mode(ctx: CallContext, p: RefundModeParams) -> dict[str, Any]:
-        return svc.set_mode(p.enabled, p.whole, ctx.actor)
+        if p.enabled and p.whole:  # the next receipt scanned is refunded: a sale.refund
+            await ctx.require_as("sale.refund")
+        approver = ctx.approver.id if ctx.approver else None
+        return svc.set_mode(p.enabled, p.whole, ctx.actor, approver)

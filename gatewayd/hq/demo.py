@@ -55,6 +55,8 @@ async def shopper(app, token: str, seed: int,
     url = f"ws://127.0.0.1:{app.port}/ws"
     async with connect(url, token) as gw:
         await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        if (await gw.call("shift.current"))["shift"] is None:  # sales are paid in a shift
+            await gw.call("shift.open", {"float": 50_000})
         while True:
             await trio.sleep(rng.uniform(*every_s))
             try:

@@ -7,6 +7,7 @@
     max_qty = 999000                    # thousandths: 999 pieces (or 999 kg) per line
     max_unit_price = 10000000           # fen: ¥100,000 per unit; above is invalid_params
     max_change = 100000                 # fen: cash change above ¥1,000 is refused
+    require_shift = true                # a sale is paid only while a shift is open
     scale_layouts = ["21{I:5}{W:5}C", "20{I:5}{P:5}C"]   # default: catalog.DEFAULT_SCALE_LAYOUTS
     scale = "scale"                     # the weighing scale's device id (default: the first
                                         # scale; name it when a kiosk also has a bagging scale)
@@ -66,6 +67,9 @@ class SaleConfig(BaseModel):
     max_lines: int = Field(default=500, ge=1)
     # the most one voucher.issue may be worth (fen): a manager's slip cannot mint ¥1,000,000
     max_voucher: int = Field(default=100_000, ge=1)
+    # a sale is paid only while a shift is open on the till (shift.open), so every sale's
+    # cash is in a shift's count; a site without shifts (a card-only kiosk) turns it off
+    require_shift: bool = True
     scale_layouts: list[str] = Field(default_factory=lambda: list(DEFAULT_SCALE_LAYOUTS))
     scale: str | None = None  # device id of the scale items are weighed on; default: the first
     scale_timeout_ms: int = Field(default=2000, ge=0, le=30_000)

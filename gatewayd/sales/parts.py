@@ -81,6 +81,7 @@ class AuthorizedTender(Protocol):
 class SalePolicy:
     business_day: Callable[[Tx], str]  # YYYYMMDD of a completion; raises on a closed day
     open_guard: Callable[[Tx], Any]  # a sale opens or resumes: raises to refuse
+    pay_guard: Callable[[Tx], Any]  # a tender is taken (the sale may complete): raises to refuse
     shift_of: Callable[[Tx, str | None], str | None]  # the open shift of an operator
     # (sku, qty, qty of the item on the sale's other lines): raises to refuse
     qty_guard: Callable[[str, int, int], Any]
@@ -92,7 +93,8 @@ class SalePolicy:
         tz = ZoneInfo(timezone)
         return cls(business_day=lambda tx: datetime.fromtimestamp(tx.at / 1e6, tz)
                    .strftime("%Y%m%d"),
-                   open_guard=lambda tx: None, shift_of=lambda tx, operator: None,
+                   open_guard=lambda tx: None, pay_guard=lambda tx: None,
+                   shift_of=lambda tx, operator: None,
                    qty_guard=lambda sku, qty, in_sale: None,
                    member_pricing=lambda tx, member: None)
 

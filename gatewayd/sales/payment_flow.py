@@ -18,7 +18,7 @@ import trio
 
 from gatewayd.sales import paycodes
 from gatewayd.sales.config import SaleConfig
-from gatewayd.sales.parts import AuthorizedTender, TenderProvider
+from gatewayd.sales.parts import AuthorizedTender, SalePolicy, TenderProvider
 from gatewayd.sales.payments import (
     PaymentProvider,
     PaymentResult,
@@ -54,6 +54,7 @@ class PaymentFlow:
     provider: PaymentProvider
     tenders: dict[str, TenderProvider]
     tender_config: TenderConfig
+    policy: SalePolicy
     _pay_lock: trio.Lock
 
     if TYPE_CHECKING:
@@ -100,9 +101,14 @@ class PaymentFlow:
         async with self._pay_lock:
             return await self._local_tender(operator, CASH, amount, ref)
 
-    def _take(self, st: Loaded, method: str, amount: int | None, ref: str | None) -> Tender:
+    def _take(self, tx: Tx, st: Loaded, method: str, amount: int | None,
+              ref: str | None) -> Tender:
+        """A new tender, checked: the sale has lines and may be paid now (policy.pay_guard:
+        an open shift). An approved provider charge is recorded without it: the money is
+        taken by then."""
         if not st.live_lines:
             raise _err("conflict", "the sale is empty: nothing to pay")
+        self.policy.pay_guard(tx)
         state = TenderState(st.sale["total"],
                             tuple(Tender(t["method"], t["amount"]) for t in st.tenders))
         try:
@@ -150,7 +156,7 @@ class PaymentFlow:
                 def plan(tx: Tx) -> tuple[Loaded, int]:
                     st = self._require_active(tx)
                     take = provider.amount(tx, st, method, amount, due_of(st))
-                    self._take(st, method, take, ref)  # refused here, before head office
+                    self._take(tx, st, method, take, ref)  # refused here, before head office
                     return st, take
 
                 (st, take), _ = await self.store.write(plan)
@@ -159,7 +165,8 @@ class PaymentFlow:
             def fn(tx: Tx) -> dict[str, Any]:
                 st = self._require_active(tx)
                 take = bound.amount(tx, st, method, amount, due_of(st))
-                tender = self._take(st, method, take, getattr(bound, "tender_ref", None) or ref)
+                tender = self._take(tx, st, method, take,
+                                    getattr(bound, "tender_ref", None) or ref)
                 bound.take(tx, st, method, tender.amount)
                 self._insert_tender(tx, st, tender, operator)
                 return self._finish(tx, st, operator)
@@ -182,7 +189,7 @@ class PaymentFlow:
                             ref: str | None) -> dict[str, Any]:
         def fn(tx: Tx) -> dict[str, Any]:
             st = self._require_active(tx)
-            tender = self._take(st, method, amount, ref)
+            tender = self._take(tx, st, method, amount, ref)
             self._insert_tender(tx, st, tender, operator)
             return self._finish(tx, st, operator)
 
@@ -207,7 +214,7 @@ class PaymentFlow:
                 take = min(v["amount"], due if amount is None else amount)
                 if amount is not None and amount > v["amount"]:
                     raise _err("invalid_params", "more than the voucher is worth")
-                tender = self._take(st, "voucher", take, code)
+                tender = self._take(tx, st, "voucher", take, code)
                 tx.execute("UPDATE vouchers SET used_sale=?, used_at=? WHERE code=?",
                            (st.sale["id"], tx.at, code))
                 self._insert_tender(tx, st, tender, operator)
@@ -246,7 +253,7 @@ class PaymentFlow:
                         raise _err("conflict", "this payment code was already used "
                                    f"({seen['state']}); ask the customer to refresh it",
                                    key=seen["id"], state=seen["state"])
-                tender = self._take(st, method, amount, ref)
+                tender = self._take(tx, st, method, amount, ref)
                 n = st.sale["tender_n"] + 1
                 key = f"{st.sale['id']}:{n}"
                 st.sale["tender_n"] = n

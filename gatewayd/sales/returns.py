@@ -290,6 +290,7 @@ class ReturnsService:
         # refund mode: the next receipt number scanned is looked up (or refunded whole)
         self.refund_mode = False
         self.whole = False
+        self.whole_approver: str | None = None
         self.scan_route = ScanRoute(
             "receipt", lambda code: self.refund_mode and sales.is_receipt_no(code),
             self.on_receipt_scan)
@@ -690,18 +691,23 @@ class ReturnsService:
         return row["id"]
 
     # -- the scan router's refund mode -------------------------------------------------
-    def set_mode(self, enabled: bool, whole: bool, operator: str | None) -> dict[str, Any]:
+    def set_mode(self, enabled: bool, whole: bool, operator: str | None,
+                 approver: str | None = None) -> dict[str, Any]:
+        """`whole` refunds the next receipt scanned, so the caller (api/returns.py) has
+        checked the role sale.refund needs; `approver` is who approved it, if anyone."""
         self.refund_mode = enabled
         self.whole = whole if enabled else False
+        self.whole_approver = approver if self.whole else None
         out = {"enabled": enabled, "whole": self.whole, "operator": operator}
         self.publish("sale.refund_mode", out)
         return out
 
     async def on_receipt_scan(self, code: str, operator: str) -> None:
-        whole = self.whole
+        whole, approver = self.whole, self.whole_approver
         self.set_mode(False, False, operator)
         if whole:
-            await self.refund(operator, receipt_no=code.strip(), lines=None)
+            await self.refund(operator, receipt_no=code.strip(), lines=None,
+                              approver=approver)
             return
         self.publish("sale.refund_lookup", self.refundable(code.strip()))
 

@@ -362,6 +362,13 @@ class ShiftService:
         row = self.open_shift(tx)
         return row["id"] if row else None
 
+    def ensure_shift_open(self, tx: Tx) -> None:
+        """A sale is paid (and so completed) only in an open shift, so its cash is in a
+        shift's blind close (`[sale] require_shift`, on unless the site turns it off)."""
+        if self.sale_config.require_shift and self.open_shift(tx) is None:
+            raise _err("conflict", "no shift is open on this till: open one (shift.open with "
+                       "the float in the drawer) before taking payment", reason="no_shift")
+
     # -- a sale participant: completions and refunds take their shift from the policy ----
     def on_complete(self, tx: Tx, wire: dict[str, Any]) -> None:
         """The sale stamps its own shift and business day (SalePolicy.shift_of)."""

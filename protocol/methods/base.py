@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from protocol.codec import pack, unpack
-from protocol.roles import Role
+from protocol.roles import Role, rank
 
 Fen = Annotated[StrictInt, Field(description="money in fen (0.01 CNY)")]
 Qty = Annotated[StrictInt, Field(description="thousandths of the item's unit (grams for kg items)")]
@@ -67,6 +67,17 @@ class MethodSpec:
     demo_only: bool = False
     token_optional: bool = False  # may be called by a pairing client before it has a token
     result: type[Result] | None = None  # the model of the answer (docs, typedefs, checks)
+    # A site may lower `role` down to this in `[auth] require` (a refund is a supervisor's
+    # unless the store lets cashiers refund); None: `role` is a floor, only raised.
+    lowest_role: Role | None = None
+
+    def site_role(self, configured: str | None) -> str:
+        """The role this method needs at a site whose `[auth] require` names `configured`
+        for it: raised freely, lowered no further than `lowest_role`."""
+        floor = self.lowest_role or self.role
+        if configured is None:
+            return self.role
+        return configured if rank(configured) >= rank(floor) else floor
 
 
 SPECS: dict[str, MethodSpec] = {}

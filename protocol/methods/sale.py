@@ -396,7 +396,9 @@ method(
     "while the customer confirms (`payment.state` user_paying on `sale.updated`) and are "
     "cancelled on timeout. The same payment code twice is `conflict`. At due <= 0 the sale "
     "completes: receipt number, receipt queued, drawer opened for cash, display shows the "
-    "change.",
+    "change. A sale is paid only in an open shift: without one, `conflict` {reason: "
+    "no_shift} says to open it (`shift.open`) and nothing is taken (`[sale] require_shift`, "
+    "on by default).",
     errors=(*_SALE_ERRORS, "payment_declined"),
     example={"params": {"method": "cash", "amount": 2000},
              "result": {**_SALE, "state": "completed", "receipt_no": "S001-T01-20250301-0042",

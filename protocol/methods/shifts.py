@@ -239,7 +239,7 @@ class ShiftClosed(Shift):
 method(
     "sale.refund",
     SaleRefundParams,
-    "cashier",
+    "supervisor",
     "Refund a completed sale by `receipt_no`: all that is left of it, or `lines` "
     "[{line_id, qty}] (never more than sold minus already returned). The money goes back to "
     "the original tenders in proportion to what is left of each (cash from the drawer, which "
@@ -255,10 +255,13 @@ method(
     "`sale.tender {method: voucher, code}`. `no_receipt: true` with `lines` [{sku, qty, "
     "unit_price?}]: a cash return without receipt (manager approval). `post_void: true`: "
     "the till's last sale, whole (manager approval; counted as a post-void in the Z report). "
-    "A closed business day refuses with `conflict` {reason: day_closed}.",
+    "A closed business day refuses with `conflict` {reason: day_closed}. A supervisor's "
+    "unless the site lowers it (`[auth] require` `\"sale.refund\" = \"cashier\"`): a "
+    "cashier gets `approval_required` and calls again with `approve`.",
     errors=("not_found", "invalid_params", "conflict", "approval_required",
             "payment_declined"),
     needs_operator=True,
+    lowest_role="cashier",
     example={"params": {"receipt_no": "S001-T01-20260512-0007",
                         "lines": [{"line_id": "c41b…", "qty": 1000}]},
              "result": _REFUND},
@@ -283,7 +286,10 @@ method(
     "cashier",
     "Refund mode for the scan router: the next receipt barcode scanned publishes "
     "`sale.refund_lookup` (the `sale.refundable` answer) or, with `whole`, refunds all that "
-    "is left of it. The mode ends after one receipt; `sale.refund_mode` is published.",
+    "is left of it. The mode ends after one receipt; `sale.refund_mode` is published. "
+    "`whole` is a refund, so it needs what `sale.refund` needs: a cashier gets "
+    "`approval_required` and the approver is recorded on the refund the scan makes.",
+    errors=("approval_required",),
     needs_operator=True,
     example={"params": {"enabled": True}, "result": {"enabled": True, "whole": False,
                                                       "operator": "1001"}},

@@ -2,7 +2,8 @@
 
     demo     a fresh demo daemon (sample catalog loaded) on a free port; .call() drives it
              through the Python client (sim.*, sale.current, ...); .restart() kills and
-             starts it again on the same port and data directory
+             starts it again on the same port and data directory; .open_shift() opens the
+             cashier's shift (a sale is paid only in one) for a test about something else
     browser  one headless chromium for the session (never downloaded: /usr/bin/chromium)
     page     a new browser context per test; its end state is saved as
              tests/artifacts/<test>.png
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from bench.harness import open_shift
 from clients.python.client import GatewayError, connect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,6 +113,17 @@ class Demo:
                 return await gw.call(method, params or {})
 
         return trio.run(run)
+
+    def open_shift(self) -> None:
+        """The till's shift, opened by the demo cashier unless one is open: a sale is paid
+        only in an open shift (the checkout's own shift dialog: test_checkout.py)."""
+        async def run():
+            async with connect(f"ws://127.0.0.1:{self.port}/ws", self.token, name="browser-test",
+                               reconnect=False) as gw:
+                await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+                await open_shift(gw)
+
+        trio.run(run)
 
 
 @pytest.fixture

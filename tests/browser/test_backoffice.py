@@ -21,6 +21,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_backoffice_reports_sales_catalog_and_csv_errors(demo, page):
+    demo.open_shift()
     demo.call("sale.add", {"barcode": "6921168509256"}, login=CASHIER)
     demo.call("sale.add", {"barcode": "6928804011142"}, login=CASHIER)
     sale = demo.call("sale.tender", {"method": "cash", "amount": 1000}, login=CASHIER)

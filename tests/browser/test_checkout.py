@@ -37,6 +37,7 @@ def test_cashier_sale_by_keyboard_with_weighed_item_and_split_tender(demo, page,
     # A promotion the page must explain on the line (the daemon prices it).
     demo.call("promo.upsert", {"promotions": [
         {"id": "beer3", "kind": "qty_tier", "skus": ["100009"], "qty": 3, "price": 1800}]})
+    demo.open_shift()
     page.goto(demo.url("/"))
     login(page)
     scan = page.get_by_test_id("scan-input")
@@ -109,6 +110,58 @@ def test_cashier_sale_by_keyboard_with_weighed_item_and_split_tender(demo, page,
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("tender")).to_have_count(0)
     expect(lines(page)).to_have_count(0)
+
+
+def test_no_sale_is_paid_without_a_shift_and_a_refund_asks_a_supervisor_inline(demo, page):
+    """A sale is paid only in an open shift: the page says so, and a refused tender asks
+    for the float. A refund is a supervisor's: the cashier's F8 refund asks inline."""
+    page.goto(demo.url("/"))
+    login(page)
+    expect(page.get_by_test_id("shift")).to_contain_text("未开班")
+    expect(page.get_by_test_id("no-shift")).to_be_visible()
+    demo.call("sim.scan", {"data": WATER})
+    wait_lines(page, 1)
+    page.keyboard.press("Enter")  # the tender screen
+    expect(page.get_by_test_id("due")).to_have_text("¥2.00")
+    page.keyboard.press("Enter")  # cash: the daemon refuses, the page asks for the shift
+    dialog = page.get_by_test_id("dialog-shift_open")
+    expect(dialog).to_be_visible()
+    assert current(demo)["tenders"] == []
+    expect(dialog.get_by_test_id("dialog-input")).to_be_focused()
+    page.keyboard.type("500")
+    page.keyboard.press("Enter")
+    expect(dialog).to_have_count(0)
+    expect(page.get_by_test_id("shift")).to_contain_text("1001")
+    shift = demo.call("shift.current")["shift"]
+    assert shift["float"] == 50000 and shift["operator"] == "1001"
+
+    page.get_by_test_id("tender-amount").press("Enter")  # now the cash due is taken
+    expect(page.get_by_test_id("completed")).to_be_visible()
+    receipt = current(demo)["receipt_no"]
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("tender")).to_have_count(0)
+    expect(page.get_by_test_id("no-shift")).to_have_count(0)
+
+    page.keyboard.press("F8")
+    expect(page.get_by_test_id("refund-badge")).to_be_visible()
+    page.keyboard.type(receipt)
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("dialog-refund").get_by_test_id("refund-line")).to_have_count(1)
+    page.keyboard.press("a")  # all of it
+    page.keyboard.press("Enter")
+    approval = page.get_by_test_id("approval")
+    expect(approval).to_be_visible()
+    expect(approval).to_contain_text("退货")
+    expect(approval).to_contain_text("主管")  # a supervisor (or above) approves
+    assert demo.call("sale.refundable", {"receipt_no": receipt})["refunds"] == []
+    page.keyboard.type("9001")
+    page.keyboard.press("Enter")
+    page.keyboard.type("9999")
+    page.keyboard.press("Enter")
+    expect(approval).to_have_count(0)
+    expect(page.get_by_test_id("toast").filter(has_text="¥2.00")).to_be_visible()
+    refundable = demo.call("sale.refundable", {"receipt_no": receipt})
+    assert len(refundable["refunds"]) == 1 and refundable["lines"][0]["refundable"] == 0
 
 
 def test_manager_approval_for_price_override(demo, page):

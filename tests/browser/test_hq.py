@@ -80,6 +80,7 @@ def test_hq_dashboard_report_drilled_down_exported_and_a_till_going_offline(
         hq, tmp_path, page):
     till = Demo(tmp_path / "till", free_port())
     till.start()
+    till.open_shift()
     try:
         token = hq.enroll(till)
         sales = []

@@ -45,6 +45,10 @@ async def test_login_is_kept_for_the_following_commands_of_the_shell(demo, posct
     assert sale["state"] == "open" and sale["total"] == 1300 and sale["operator"] == "1001"
     assert sale["lines"][0]["qty"] == 2000
 
+    r = await posctl(*base(demo), "sale", "tender", "cash", "20")
+    assert r.rc == 1 and r.err.startswith("conflict: no shift is open")
+    assert "reason: no_shift" in r.err and "posctl shift open FLOAT" in r.err
+    assert (await posctl(*base(demo), "shift", "open", "0")).rc == 0
     r = await posctl(*base(demo), "sale", "tender", "cash", "20", "--json")
     assert r.rc == 0, r.err
     done = json.loads(r.out)
@@ -131,11 +135,14 @@ async def test_shift_open_and_blind_close(demo, posctl, stdin):
 async def test_refund_by_receipt(demo, posctl, stdin):
     stdin("1234\n")
     assert (await posctl(*base(demo), "login", "1001")).rc == 0
+    assert (await posctl(*base(demo), "shift", "open", "0")).rc == 0
     assert (await posctl(*base(demo), "sale", "add", "6901028068123")).rc == 0
     r = await posctl(*base(demo), "--json", "sale", "tender", "cash", "10")
     receipt = json.loads(r.out)["receipt_no"]
     printed = await receipts_printed(demo)
-    r = await posctl(*base(demo), "--json", "sale", "refund", receipt)
+    r = await posctl(*base(demo), "--json", "sale", "refund", receipt)  # a cashier asks
+    assert r.rc != 0 and "approval_required" in r.err and "--approve" in r.err
+    r = await posctl(*base(demo), "--json", "sale", "refund", receipt, "--approve", "9001:9999")
     assert r.rc == 0, r.err
     refund = json.loads(r.out)
     assert refund["kind"] == "refund" and refund["total"] == 650
@@ -160,6 +167,7 @@ async def test_used_coupon_says_when_in_the_store_timezone(demo, posctl, stdin):
     code = issued["codes"][0]
     stdin("1234\n")
     assert (await posctl(*base(demo), "login", "1001")).rc == 0
+    assert (await posctl(*base(demo), "shift", "open", "0")).rc == 0
     assert (await posctl(*base(demo), "sale", "add", "6901028068123")).rc == 0
     assert (await posctl(*base(demo), "call", "sale.coupon", f"code={code}")).rc == 0
     assert (await posctl(*base(demo), "sale", "tender", "cash", "10")).rc == 0

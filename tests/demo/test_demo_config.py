@@ -14,7 +14,7 @@ from clients.python.client import connect
 from gatewayd import demo as demo_mod
 from gatewayd.app import App
 from gatewayd.config import ConfigError
-from tests.conftest import Daemon, started
+from tests.conftest import Daemon, open_shift, started
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOP = ROOT / "demo" / "shop.toml"
@@ -75,6 +75,7 @@ async def add(gw, sku: str, n: int = 1):
 async def test_the_example_shop_promotions_rounding_tiers_and_rewards(shop):
     async with connect(shop.url, shop.admin) as gw:
         await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        await open_shift(gw)
 
         # 农夫山泉 3 for ¥5: three at ¥2.00 cost ¥5.00, explained on the line
         sale = await add(gw, "100001", 3)

@@ -25,7 +25,7 @@ from gatewayd.hq.service import HqApp, Limits
 from gatewayd.hq.tokens import add_token
 from gatewayd.replication.enroll import enroll
 from tests.cli.conftest import posctl  # noqa: F401  (the fixture, for `posctl info`)
-from tests.conftest import Daemon, make_config
+from tests.conftest import Daemon, make_config, open_shift
 
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_SKIP = "PostgreSQL half skipped"
@@ -174,6 +174,9 @@ async def enroll_till(hq: Hq, d: Daemon, ca_file: str | None = None) -> None:
 
 
 async def sell(gw, n: int, sku: str = "1001") -> list[dict]:
+    """`n` cash sales by the operator logged in on `gw`, in the till's shift (opened if none
+    is)."""
+    await open_shift(gw)
     out = []
     for _ in range(n):
         await gw.call("sale.add", {"sku": sku, "qty": 1000})

@@ -16,6 +16,7 @@ from gatewayd.hq import master
 from gatewayd.replication.master import MasterData
 from protocol import repl
 from protocol.codec import pack
+from tests.conftest import open_shift
 from tests.hq.conftest import ITEMS, enroll_till, start_hq, start_till
 
 APPLE = {"sku": "700001", "name": "红富士苹果", "unit": "kg", "price": 1280,
@@ -321,6 +322,7 @@ async def test_a_price_change_racing_a_sale_of_that_item_at_the_till(hq, tmp_pat
 
         async with connect(d.url, d.token("admin")) as gw:
             await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+            await open_shift(gw)
             async with trio.open_nursery() as race:
                 race.start_soon(sell_on, gw)
                 race.start_soon(change_price)
@@ -387,6 +389,7 @@ async def test_a_master_download_cut_mid_way_applies_nothing_and_resumes(
     assert d.app.catalog.count() == 2  # nothing of the download is in the catalog
     async with connect(d.url, d.token("admin")) as gw:
         await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        await open_shift(gw)
         sale = await gw.call("sale.add", {"sku": "1001"})
         assert sale["lines"][0]["unit_price"] == 350
         await gw.call("sale.tender", {"method": "cash", "amount": 5000})

@@ -17,7 +17,7 @@ from clients.python.client import GatewayError, connect
 from gatewayd.app import App
 from gatewayd.hq import members as hq_members
 from protocol import repl
-from tests.conftest import Daemon, make_config
+from tests.conftest import Daemon, make_config, open_shift
 from tests.hq.conftest import FAST_LINK, ITEMS, Hq, enroll_till, start_hq
 
 PHONE = "13812345678"
@@ -87,6 +87,7 @@ async def test_a_member_registered_at_t01_pays_with_stored_value_at_t02(hq, tmp_
         got = await gw.call("member.get", {"code": PHONE})  # unknown here: from head office
         assert got["id"] == member and got["balance"] == 1000 and got["name"] == "王芳"
         await gw.call("auth.login", CASHIER)
+        await open_shift(gw)
         await gw.call("sale.add", {"sku": "1001"})
         await gw.call("sale.member", {"code": PHONE})
         sale = await gw.call("sale.tender", {"method": "stored_value", "amount": 350})
@@ -106,6 +107,7 @@ async def test_a_member_registered_at_t01_pays_with_stored_value_at_t02(hq, tmp_
     # back at T01, the member's figure is the chain's once the member is at a sale
     async with connect(t1.url, t1.token("cashier")) as gw:
         await gw.call("auth.login", CASHIER)
+        await open_shift(gw)
         await gw.call("sale.add", {"sku": "1002"})
         sale = await gw.call("sale.member", {"code": PHONE})
         assert sale["member_info"]["balance"] == 650
@@ -126,6 +128,7 @@ async def test_two_tills_race_for_the_last_of_the_balance(hq, tmp_path, nursery)
     async def pay(d: Daemon) -> None:
         async with connect(d.url, d.token("cashier")) as gw:
             await gw.call("auth.login", CASHIER)
+            await open_shift(gw)
             await gw.call("sale.add", {"sku": "1001"})
             await gw.call("sale.member", {"code": PHONE})
             try:
@@ -149,6 +152,7 @@ async def test_a_void_releases_the_hold(hq, tmp_path, nursery):
     member = await member_with_balance(hq, t1, 1000)
     async with connect(t2.url, t2.token("cashier")) as gw:
         await gw.call("auth.login", CASHIER)
+        await open_shift(gw)
         await gw.call("sale.add", {"sku": "1001"})
         await gw.call("sale.add", {"sku": "1001"})
         await gw.call("sale.member", {"code": PHONE})
@@ -204,6 +208,7 @@ async def test_one_coupon_at_two_tills_is_spent_once(hq, tmp_path, nursery):
     async def spend(d: Daemon) -> None:
         async with connect(d.url, d.token("cashier")) as gw:
             await gw.call("auth.login", CASHIER)
+            await open_shift(gw)
             await gw.call("sale.add", {"sku": "1001"})
             try:
                 sale = await gw.call("sale.coupon", {"code": "SPRING2026"})
@@ -243,6 +248,7 @@ async def test_with_head_office_unreachable_the_offline_limit_bounds_the_loss(
             assert health["member_tenders"]["mode"] == "offline"
             assert health["member_tenders"]["offline_stored_value"] == 300
             await gw.call("auth.login", CASHIER)
+            await open_shift(gw)
             await gw.call("sale.add", {"sku": "1001"})
             await gw.call("sale.member", {"code": PHONE})
             sale = await gw.call("sale.tender", {"method": "stored_value", "amount": 300})
@@ -269,6 +275,7 @@ async def test_offline_refuse_is_the_default(tmp_path, hq_dsn, nursery):
             await trio.sleep(0.02)
     async with connect(t1.url, t1.token("cashier")) as gw:
         await gw.call("auth.login", CASHIER)
+        await open_shift(gw)
         await gw.call("sale.add", {"sku": "1001"})
         await gw.call("sale.member", {"code": PHONE})  # known here: works offline
         before = t1.app.store.last_seq
@@ -300,6 +307,7 @@ async def test_one_coupon_at_two_tills_with_head_office_unreachable(tmp_path, hq
                 await trio.sleep(0.02)
         async with connect(d.url, d.token("cashier")) as gw:
             await gw.call("auth.login", CASHIER)
+            await open_shift(gw)
             await gw.call("sale.add", {"sku": "1001"})
             sale = await gw.call("sale.coupon", {"code": "SPRING2026"})
             assert sale["authorization"]["mode"] == "offline"
@@ -334,6 +342,7 @@ async def test_offline_coupons_are_refused_by_default(tmp_path, hq_dsn, nursery)
             await trio.sleep(0.02)
     async with connect(t1.url, t1.token("cashier")) as gw:
         await gw.call("auth.login", CASHIER)
+        await open_shift(gw)
         await gw.call("sale.add", {"sku": "1001"})
         e = await err(gw.call("sale.coupon", {"code": "SPRING2026"}))
         assert e.code == "payment_declined" and e.details["policy"] == "refuse"
@@ -344,6 +353,7 @@ async def test_points_are_held_online_like_stored_value(hq, tmp_path, nursery):
     t1, t2 = await chain(hq, nursery, tmp_path, point_value=10)
     async with connect(t1.url, t1.token("manager")) as gw:
         await gw.call("auth.login", MANAGER)
+        await open_shift(gw)
         await gw.call("member.register", {"phone": PHONE, "name": "王芳"})
         await gw.call("sale.member", {"code": PHONE})
         for _ in range(30):
@@ -354,6 +364,7 @@ async def test_points_are_held_online_like_stored_value(hq, tmp_path, nursery):
     assert await hq_available(hq, member, "points") == 105
     async with connect(t2.url, t2.token("cashier")) as gw:
         await gw.call("auth.login", CASHIER)
+        await open_shift(gw)
         await gw.call("sale.add", {"sku": "1001"})
         await gw.call("sale.member", {"code": PHONE})
         sale = await gw.call("sale.tender", {"method": "points", "amount": 350})  # 35 points
@@ -363,6 +374,7 @@ async def test_points_are_held_online_like_stored_value(hq, tmp_path, nursery):
     assert await hq_available(hq, member, "points") == 70
     async with connect(t1.url, t1.token("cashier")) as gw:
         await gw.call("auth.login", CASHIER)
+        await open_shift(gw)
         for _ in range(30):
             await gw.call("sale.add", {"sku": "1001"})
         await gw.call("sale.member", {"code": PHONE})
@@ -392,6 +404,7 @@ async def test_a_member_reaches_every_till_with_master_data_and_works_offline(
     async with connect(t2.url, t2.token("cashier")) as gw:
         assert (await gw.call("member.get", {"code": PHONE}))["id"] == member
         await gw.call("auth.login", CASHIER)
+        await open_shift(gw)
         await gw.call("sale.add", {"sku": "1001"})
         sale = await gw.call("sale.member", {"code": PHONE})
         assert sale["member"] == member
@@ -425,6 +438,7 @@ async def test_the_last_of_a_balance_raced_through_two_head_office_processes(
     async def pay(d: Daemon) -> None:
         async with connect(d.url, d.token("cashier")) as gw:
             await gw.call("auth.login", CASHIER)
+            await open_shift(gw)
             await gw.call("sale.add", {"sku": "1001"})
             await gw.call("sale.member", {"code": PHONE})
             try:

@@ -80,6 +80,7 @@ async def test_a_reopened_day_is_replayed_at_head_office(hq, tmp_path, nursery):
         await gw.call("catalog.upsert", {"items": ITEMS})
         await gw.call("auth.login", MANAGER)
         await sell(gw, 2)
+        await gw.call("shift.close", {"counted": 700})
         z1 = await gw.call("day.close", {})
         day = z1["day"]
         await synced(hq, d)
@@ -90,6 +91,7 @@ async def test_a_reopened_day_is_replayed_at_head_office(hq, tmp_path, nursery):
         reopened = hq.app.store.read_sync(lambda tx: hq_methods.day(tx, "S001", day))
         assert not reopened["complete"] and not reopened["tills"][0]["closed"]
         await sell(gw, 1)
+        await gw.call("shift.close", {"counted": 350})
         z2 = await gw.call("day.close", {})
     await synced(hq, d)
     again = hq.app.store.read_sync(lambda tx: hq_methods.day(tx, "S001", day))

@@ -11,7 +11,7 @@ import trio
 from clients.python.client import GatewayError, connect
 from gatewayd.app import App
 from gatewayd.hq.replenish import order_qty
-from tests.conftest import Daemon, make_config
+from tests.conftest import Daemon, make_config, open_shift
 from tests.hq.conftest import FAST_LINK, ITEMS, enroll_till
 
 MANAGER = {"operator": "9001", "pin": "9999"}
@@ -40,6 +40,7 @@ async def test_a_suggestion_becomes_a_purchase_order_the_store_receives(hq, tmp_
             await trio.sleep(0.02)
     async with connect(b.url, b.token("manager")) as gw:
         await gw.call("auth.login", MANAGER)
+        await open_shift(gw)
         await gw.call("stock.receive", {"lines": [{"sku": "1001", "qty": 10000, "cost": 200}]})
         for sku in ("1001", "1001", "1001", "1002", "1002"):
             await gw.call("sale.add", {"sku": sku})

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from clients.python.client import connect
 from gatewayd.hq import reports
-from tests.conftest import started
+from tests.conftest import open_shift, started
 from tests.hq.conftest import ITEMS, enroll_till, sell, start_till, till_config
 from tests.hq.test_projections import MANAGER, rows
 
@@ -24,6 +24,7 @@ async def test_reports_equal_the_sales_they_sum(hq, tmp_path, nursery):
     async with connect(d.url, d.token("admin")) as gw:
         await gw.call("catalog.upsert", {"items": ITEMS})
         await gw.call("auth.login", MANAGER)
+        await open_shift(gw)
         await gw.call("stock.receive", {"lines": [{"sku": "1001", "qty": 10000, "cost": 200}]})
         await gw.call("stock.receive", {"lines": [{"sku": "1001", "qty": 10000, "cost": 301}]})
         await gw.call("member.register", {"phone": "13812345678", "name": "王芳"})
@@ -107,6 +108,7 @@ async def test_the_aggregates_are_the_sums_of_many_sales(hq, tmp_path, nursery):
     async with connect(d.url, d.token("admin")) as gw:
         await gw.call("catalog.upsert", {"items": ITEMS})
         await gw.call("auth.login", MANAGER)
+        await open_shift(gw)
         for i in range(12):
             await gw.call("sale.add", {"sku": ITEMS[i % 2]["sku"], "qty": 1000 * (1 + i % 3)})
             await gw.call("sale.tender", {"method": "cash", "amount": 10000})

@@ -12,7 +12,7 @@ import trio
 
 from clients.python.client import GatewayError, connect
 from gatewayd.app import App
-from tests.conftest import Daemon, make_config
+from tests.conftest import Daemon, make_config, open_shift
 from tests.hq.conftest import FAST_LINK, ITEMS, Hq, enroll_till
 
 MANAGER = {"operator": "9001", "pin": "9999"}
@@ -46,6 +46,7 @@ async def test_a_store_figure_is_every_till_and_each_till_says_how_old(hq, tmp_p
         await gw.call("stock.receive", {"lines": [{"sku": "1001", "qty": 10000, "cost": 200}]})
     async with connect(t2.url, t2.token("cashier")) as gw:
         await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        await open_shift(gw)
         for _ in range(3):
             await gw.call("sale.add", {"sku": "1001"})
         sale = await gw.call("sale.tender", {"method": "cash", "amount": 2000})
@@ -68,6 +69,7 @@ async def test_a_store_figure_is_every_till_and_each_till_says_how_old(hq, tmp_p
     # head office away: the till shows the last figure, its own moves since, and its age
     async with connect(t1.url, t1.token("cashier")) as gw:
         await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        await open_shift(gw)
         before = (await gw.call("stock.get", {"sku": "1001"}))["store"]
         assert before["on_hand"] == 7000
         # the link's state as when it drops (head office cannot be asked; the till's own
@@ -196,6 +198,7 @@ async def test_a_count_at_one_till_sets_the_store_figure(hq, tmp_path, nursery):
         await gw.call("stock.receive", {"lines": [{"sku": "1001", "qty": 10000, "cost": 200}]})
     async with connect(t2.url, t2.token("manager")) as gw:
         await gw.call("auth.login", MANAGER)
+        await open_shift(gw)
         for _ in range(3):
             await gw.call("sale.add", {"sku": "1001"})
         await gw.call("sale.tender", {"method": "cash", "amount": 2000})

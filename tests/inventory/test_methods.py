@@ -7,6 +7,7 @@ import trio
 
 from clients.python.client import GatewayError, connect
 from gatewayd.inventory.stock import replay
+from tests.conftest import open_shift
 
 ITEMS = [
     {"sku": "1001", "name": "可口可乐 330ml", "price": 350, "cost": 200,
@@ -24,6 +25,7 @@ async def gw(daemon):
         await admin.call("catalog.upsert", {"items": ITEMS})
     async with connect(daemon.url, daemon.token("supervisor")) as gw:
         await gw.call("auth.login", {"operator": "8001", "pin": "8888"})
+        await open_shift(gw)
         gw.daemon = daemon
         yield gw
 
@@ -203,6 +205,7 @@ async def test_negative_stock_refused_by_config(tmp_path, nursery):
             await gw.call("stock.receive", {"lines": [{"sku": "1001", "qty": 3000,
                                                        "cost": 1}]})
             await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+            await open_shift(gw)
             seq = app.store.journal_seq()
             with pytest.raises(GatewayError) as err:  # refused when it is scanned
                 await gw.call("sale.add", {"sku": "1001", "qty": 4000})

@@ -33,6 +33,7 @@ from gatewayd.members.config import parse_members_config
 from gatewayd.sales.catalog import upsert
 from gatewayd.store.db import JournalEvent, Store
 from protocol.codec import unpack
+from tests.conftest import open_shift
 from tests.crashkit import live_once
 from tests.daemon.test_process import free_port
 
@@ -73,6 +74,7 @@ class Till:
     async def cycle(self) -> None:
         async def setup(gw) -> None:
             await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+            await open_shift(gw)
             self.in_flight = None
 
         await live_once(self.cfg, self.port, self.token, setup, self.script,

@@ -23,7 +23,7 @@ MANAGER = {"operator": "9001", "pin": "9999"}
 @pytest.fixture
 async def till(tmp_path, nursery):
     from gatewayd.app import App
-    from tests.conftest import Daemon, make_config
+    from tests.conftest import Daemon, make_config, open_shift
 
     app = App(make_config(tmp_path, members=MEMBERS))
     await nursery.start(app.run)
@@ -36,6 +36,7 @@ async def till(tmp_path, nursery):
         await gw.call("catalog.upsert", {"items": ITEMS})
     async with connect(daemon.url, daemon.token("cashier")) as gw:
         await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        await open_shift(gw)
         gw.daemon = daemon
         gw.admin = admin
         yield gw

@@ -16,6 +16,7 @@ from gatewayd.sales import catalog_stage
 from gatewayd.sales.barcodes import ean13_check_digit
 from gatewayd.sales.catalog import Catalog, import_csv, upsert
 from gatewayd.store.db import Store
+from tests.conftest import open_shift
 
 IMPORT_ITEMS = int(os.environ.get("GATEWAYD_TEST_IMPORT_ITEMS", "20000"))  # make soak: 200k
 SELL = [{"sku": "K1", "name": "可乐", "price": 350, "barcodes": ["6901234567892"]},
@@ -143,6 +144,7 @@ async def test_a_big_import_while_selling_fails_no_call(daemon, tmp_path):
     async with connect(daemon.url, daemon.token("admin")) as gw:
         await gw.call("catalog.upsert", {"items": SELL})
         await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        await open_shift(gw)
         log = open(tmp_path / "import.log", "wb")  # closed below, after the process
         proc = await trio.lowlevel.open_process(
             [sys.executable, "-m", "gatewayd", "--config", str(cfg), "catalog", "import",
@@ -184,6 +186,7 @@ async def test_a_big_catalog_upsert_is_staged_and_sales_go_on(daemon):
             connect(daemon.url, daemon.token("admin")) as office:
         await gw.call("catalog.upsert", {"items": SELL})
         await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        await open_shift(gw)
         report = {}
 
         async def upsert() -> None:

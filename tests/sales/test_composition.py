@@ -59,6 +59,7 @@ async def test_participants_take_part_in_the_sales_transaction(store):
     parts = SaleParts(participants=(members, inventory),
                       policy=SalePolicy(business_day=policy.business_day,
                                         open_guard=policy.open_guard,
+                                        pay_guard=policy.pay_guard,
                                         shift_of=policy.shift_of,
                                         qty_guard=inventory.check_available,
                                         member_pricing=members.pricing),

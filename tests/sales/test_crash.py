@@ -35,6 +35,7 @@ from gatewayd import auth
 from gatewayd.sales.catalog import upsert
 from gatewayd.sales.payments import SimulatedProvider
 from gatewayd.store.db import Store
+from tests.conftest import open_shift
 from tests.crashkit import live_once, wait_ready
 from tests.daemon.test_process import free_port
 
@@ -83,6 +84,7 @@ class Till:
         async def setup(gw) -> None:
             await self.check(gw)
             await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+            await open_shift(gw)
 
         await live_once(self.cfg, self.port, self.token, setup, self.script, self.kill_delay,
                         (ConnectionLost, OSError))

@@ -9,7 +9,7 @@ import trio
 from clients.python.client import GatewayError, connect
 from gatewayd.app import App
 from gatewayd.sales.payments import ProviderUnavailable, SimulatedProvider
-from tests.conftest import Daemon, make_config
+from tests.conftest import Daemon, make_config, open_shift
 
 ALIPAY = "281234567890123456"  # 18 digits, prefix 28
 ALIPAY2 = "251234567890123456"
@@ -29,6 +29,7 @@ async def pay(tmp_path, nursery):
         await admin.call("voucher.issue", {"code": "V1", "amount": 500})
         async with connect(d.url, d.token("cashier")) as gw:
             await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+            await open_shift(gw)
             gw.app, gw.admin, gw.sim = app, admin, app.sales.provider
             yield gw
     app.close()

@@ -1,6 +1,9 @@
 """Returns through the protocol (a real daemon in-process, tests/conftest.py): refunds by
 receipt, partial and repeated, to the original tenders, provider faults, exchanges, returns
-without a receipt, post-voids, the refund hooks and the scan router's refund mode."""
+without a receipt, post-voids, the refund hooks and the scan router's refund mode.
+
+A refund is a supervisor's (tests/security/test_cash_control.py has a cashier asking for
+one): here a supervisor serves at the till, sells and refunds."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from gatewayd.app import App
 from gatewayd.sales.money import allocate
 from gatewayd.sales.payments import ProviderUnavailable
 from protocol.codec import unpack
-from tests.conftest import Daemon, make_config
+from tests.conftest import Daemon, make_config, open_shift
 
 ITEMS = [
     {"sku": "1001", "name": "可口可乐 330ml", "price": 350, "tax_rate_bp": 1300,
@@ -23,6 +26,7 @@ ITEMS = [
 ]
 ALIPAY = "281234567890123456"
 ALIPAY2 = "251234567890123456"
+SUPERVISOR = {"operator": "8001", "pin": "8888"}
 MANAGER = {"operator": "9001", "pin": "9999"}
 
 
@@ -31,12 +35,13 @@ async def till(tmp_path, nursery):
     app = App(make_config(tmp_path, sale={"payment_poll_s": 0.02, "payment_timeout_s": 0.3}))
     await nursery.start(app.run)
     d = Daemon(app)
-    d.operator("1001", "cashier", "1234")
+    d.operator("8001", "supervisor", "8888")
     d.operator("9001", "manager", "9999")
     async with connect(d.url, d.token("admin")) as admin:
         await admin.call("catalog.upsert", {"items": ITEMS})
-        async with connect(d.url, d.token("cashier")) as gw:
-            await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        async with connect(d.url, d.token("supervisor")) as gw:
+            await gw.call("auth.login", SUPERVISOR)
+            await open_shift(gw)
             gw.app, gw.admin, gw.sim = app, admin, app.sales.provider
             yield gw
     app.close()
@@ -171,7 +176,7 @@ async def test_login_is_needed(till):
 
 
 def _token(gw) -> str:
-    return Daemon(gw.app).token("cashier")
+    return Daemon(gw.app).token("supervisor")
 
 
 # -- back to the original tenders ----------------------------------------------------------
@@ -233,14 +238,13 @@ async def test_provider_failure_then_retry_refunds_once(till):
     assert app.store.one("SELECT SUM(returned_qty) FROM sale_lines")[0] == 0
     att = app.store.one("SELECT * FROM payment_attempts WHERE kind='refund'")
     assert att["state"] == "pending" and att["id"] == err.details["key"]
-    # while it is pending: other lines conflict, and the day cannot close
+    # while it is pending: other lines conflict, and the shift (so the day) cannot close
     line = sale["lines"][0]["line_id"]
     err2 = await expect("conflict", gw.call("sale.refund", {
         "receipt_no": sale["receipt_no"], "lines": [{"line_id": line, "qty": 1000}]}))
     assert err2.details["refund_id"] == pending_id
-    async with connect(gw.url, gw.admin.token) as sup:
-        err3 = await expect("conflict", sup.call("day.close"))
-        assert err3.details["reason"] == "refund_pending"
+    err3 = await expect("conflict", gw.call("shift.close", {"counted": 0}))
+    assert err3.details["reason"] == "refund_pending"
     # the retry: the same key again; the provider answers its first refund
     ref = await gw.call("sale.refund", {"receipt_no": sale["receipt_no"]})
     assert ref["id"] == pending_id and ref["tenders"][0]["amount"] == -4990
@@ -416,6 +420,7 @@ async def test_receipt_scan_in_refund_mode(till):
 async def test_refund_on_a_closed_day_is_refused(till):
     gw, app = till, till.app
     sale = await sell(gw, [("1001", 1000)], [{"method": "cash"}])
+    await gw.call("shift.close", {"counted": 350})
     async with connect(gw.url, gw.admin.token) as admin:
         await admin.call("day.close")
     before = snapshot(app)
@@ -458,13 +463,14 @@ async def test_pending_refund_survives_a_restart_and_the_retry_refunds_once(tmp_
                 async with connect(d.url, d.token("admin")) as admin:
                     await admin.call("catalog.upsert", {"items": ITEMS})
                 async with connect(d.url, d.token("admin")) as gw:
-                    await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+                    await gw.call("auth.login", SUPERVISOR)
                     return await fn(app, gw)
             finally:
                 nursery.cancel_scope.cancel()
                 app.close()
 
     async def sell_and_fail(app, gw):
+        await open_shift(gw)
         sale = await sell(gw, [("3001", 1000)], [{"code": ALIPAY}])
         app.sales.provider.refund = Flaky(app.sales.provider)
         err = await expect("payment_declined", gw.call("sale.refund",
@@ -481,7 +487,7 @@ async def test_pending_refund_survives_a_restart_and_the_retry_refunds_once(tmp_
             e["op"] for e in sim.ledger if e["op"].startswith("refund")]
 
     app0 = App(make_config(tmp_path, sale=cfg))
-    Daemon(app0).operator("1001", "cashier", "1234")
+    Daemon(app0).operator("8001", "supervisor", "8888")
     app0.close()
     sale, key = await session(sell_and_fail)
     ref, refunded, ops = await session(retry)

@@ -6,6 +6,7 @@ import pytest
 
 from clients.python.client import GatewayError, connect
 from gatewayd.sales.barcodes import ean13_check_digit
+from tests.conftest import open_shift
 
 ITEMS = [
     {"sku": "1001", "name": "可口可乐 330ml", "price": 350, "tax_rate_bp": 1300,
@@ -32,6 +33,7 @@ async def till(daemon):
         await gw.call("catalog.upsert", {"items": ITEMS})
     async with connect(daemon.url, daemon.token("cashier")) as gw:
         await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        await open_shift(gw)
         gw.daemon = daemon
         gw.admin = admin
         yield gw
@@ -316,6 +318,7 @@ async def test_cash_rounding_drop_fen(tmp_path, nursery):
         await gw.call("catalog.upsert", {"items": [
             {"sku": "x", "name": "X", "price": 1234}]})
         await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        await open_shift(gw)
         sale = await gw.call("sale.add", {"sku": "x"})
         assert sale["due"] == 1234 and sale["cash_due"] == 1230
         done = await gw.call("sale.tender", {"method": "cash"})

@@ -93,7 +93,7 @@ async def test_blind_close_shows_expected_only_after_the_count(till):
     s3 = await sell(gw, [("3001", 1000)], [{"code": ALIPAY[0]}])
     await gw.call("sale.refund", {"receipt_no": s1["receipt_no"],
                                   "lines": [{"line_id": s1["lines"][0]["line_id"],
-                                             "qty": 1000}]})
+                                             "qty": 1000}], "approve": SUPERVISOR})
     await expect("invalid_params", gw.call("shift.cash", {"amount": 0, "reason": "x"}))
     await expect("invalid_params", gw.call("shift.cash", {"amount": 100, "reason": ""}))
     pin = await gw.call("shift.cash", {"amount": 5000, "reason": "找零备用 change"})
@@ -139,19 +139,23 @@ async def test_blind_close_shows_expected_only_after_the_count(till):
 
 async def test_sales_are_stamped_with_the_open_shift(till):
     gw, app = till, till.app
-    before = await sell(gw, [("4001", 1000)], [{"method": "cash"}])
+    # a sale is rung up before the shift opens, but paid (completed) only in it
+    before = await gw.call("sale.add", {"sku": "4001"})
+    err = await expect("conflict", gw.call("sale.tender", {"method": "cash"}))
+    assert err.details["reason"] == "no_shift" and "shift.open" in err.message
     shift = await gw.call("shift.open", {"float": 0})
+    assert (await gw.call("sale.tender", {"method": "cash"}))["id"] == before["id"]
     during = await sell(gw, [("4001", 1000)], [{"method": "cash"}])
     await gw.call("sale.add", {"sku": "1001"})
     voided = await gw.call("sale.void", {"reason": "left", "approve": MANAGER})
     rows = {r["id"]: r["shift_id"] for r in app.store.all("SELECT id, shift_id FROM sales")}
-    assert rows[before["id"]] is None and rows[during["id"]] == shift["id"]
+    assert rows[before["id"]] == rows[during["id"]] == shift["id"]
     assert rows[voided["id"]] == shift["id"]
     tenders = app.store.all("SELECT shift_id FROM sale_tenders WHERE sale_id=?",
                             (during["id"],))
     assert [t["shift_id"] for t in tenders] == [shift["id"]]
     x = await gw.call("report.x", {"approve": SUPERVISOR})
-    assert x["sales"]["count"] == 1 and x["voids"]["count"] == 1
+    assert x["sales"]["count"] == 2 and x["voids"]["count"] == 1
 
 
 # -- Z report ------------------------------------------------------------------------------
@@ -199,8 +203,10 @@ async def test_z_report_against_an_independent_sum(till):
     # refunds: partial to split tenders, whole in cash
     refunds.append(await gw.call("sale.refund", {
         "receipt_no": sales[1]["receipt_no"],
-        "lines": [{"line_id": sales[1]["lines"][0]["line_id"], "qty": 1000}]}))
-    refunds.append(await gw.call("sale.refund", {"receipt_no": sales[0]["receipt_no"]}))
+        "lines": [{"line_id": sales[1]["lines"][0]["line_id"], "qty": 1000}],
+        "approve": SUPERVISOR}))
+    refunds.append(await gw.call("sale.refund", {"receipt_no": sales[0]["receipt_no"],
+                                                 "approve": SUPERVISOR}))
     # a second cashier
     await gw.call("auth.login", {"operator": "1002", "pin": "4321"})
     sales.append(await sell(gw, [("4001", 3000)], [{"method": "cash", "amount": 450}]))
@@ -285,7 +291,9 @@ async def test_day_close_and_reopen(till):
         await expect("conflict", sup.call("day.reopen", {"approve": MANAGER}))
         # selling again; the day closes a second time with a new Z
         await gw.call("sale.resume", {"id": suspended})
+        await gw.call("shift.open", {"float": 0})
         await gw.call("sale.tender", {"method": "cash"})
+        await gw.call("shift.close", {"counted": 190})
         z2 = await sup.call("day.close")
         assert z2["closes"] == 2 and z2["sales"]["count"] == 2
         assert app.store.journal_seq() > before

@@ -3,6 +3,7 @@
 import pytest
 
 from clients.python import GatewayError, connect
+from tests.conftest import open_shift
 
 
 async def test_operator_list_never_shows_a_pin(daemon):
@@ -27,6 +28,7 @@ async def test_sale_list_summarises_the_days_sales(daemon):
             {"sku": "A", "name": "苹果汁", "unit": "pc", "price": 350},
             {"sku": "B", "name": "面包", "unit": "pc", "price": 800}])
         await gw.call("auth.login", operator="1001", pin="1234")
+        await open_shift(gw)
         receipts = []
         for skus, method in ((["A", "B", "A"], "cash"), (["B"], "card")):
             for sku in skus:

@@ -12,6 +12,7 @@ import pytest
 
 from clients.python.client import GatewayError, connect
 from gatewayd.inventory.stock import set_threshold
+from tests.conftest import open_shift
 
 ITEMS = [{"sku": "1001", "name": "可口可乐 330ml", "price": 350, "barcodes": ["6901234567892"],
           "plu": "1001"},
@@ -79,6 +80,7 @@ async def till(daemon):
     async with connect(daemon.url, daemon.token("admin")) as gw:
         await gw.call("catalog.upsert", {"items": ITEMS})
         await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        await open_shift(gw)
         for _ in range(3):  # some history, so that "the last" has something to choose from
             await gw.call("sale.add", {"sku": "1001"})
             await gw.call("sale.tender", {"method": "cash", "amount": 1000})

@@ -449,6 +449,17 @@ function ScanInput() {
   </div>`;
 }
 
+// A sale is paid only in an open shift: a till without one says so where the sale will be,
+// with the button that asks for the float (as Alt+S and a refused tender do).
+function NoShift() {
+  useLang();
+  return html`<div class="no-shift card" data-testid="no-shift">
+    <span>⚠ ${t('shift.needed')}</span>
+    <button class="primary" data-testid="open-shift" onMouseDown=${e => e.preventDefault()}
+      onClick=${() => prompt('shift_open')}>${t('shift.open_title')} <kbd>Alt+S</kbd></button>
+  </div>`;
+}
+
 function Lines() {
   useLang();
   const s = store.use();
@@ -460,6 +471,7 @@ function Lines() {
   }, [s.selected, sale && sale.lines.length]);
   if (!sale || !sale.lines.length) {
     return html`<div class="lines empty" data-testid="lines">
+      ${s.shift && !s.shift.shift && s.mode === 'sale' && html`<${NoShift} />`}
       <div class="empty-hint">
         <div class="big-icon">🛒</div>
         <div>${s.mode === 'refund' ? t('refund.hint') : t('sale.empty')}</div>
@@ -599,7 +611,8 @@ function TenderScreen() {
   const sale = s.sale;
   const ref = useRef();
   const [busy, setBusy] = useState(false);
-  useEffect(() => { ref.current && ref.current.focus(); });
+  // the amount box keeps the focus, except from a dialog over it (the shift's float, an approval)
+  useEffect(() => { if (!s.dialog && !approvals.state.open) ref.current && ref.current.focus(); });
   if (!s.tender || !sale) return null;
   const completed = sale.state === 'completed';
   const due = sale.due ?? sale.total;

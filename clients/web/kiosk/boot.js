@@ -422,6 +422,10 @@ function App() {
     hint: t('kiosk.setup_hint'),
     onLogin: async (operator, pin) => {
       const who = await gw.call('auth.login', { operator, pin });
+      // a sale is paid only in an open shift: setting the kiosk up opens the till's shift
+      // (no float: the kiosk takes no cash) unless one is open already
+      const current = await gw.call('shift.current', {});
+      if (!current.shift) await gw.call('shift.open', { float: 0 });
       localStorage.setItem(KIOSK_KEY, JSON.stringify({ operator, pin }));
       store.set({ operator: who, screen: 'attract' });
       await loadProduce();
