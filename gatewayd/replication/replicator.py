@@ -45,7 +45,6 @@ from gatewayd.replication.config import LinkConfig
 from gatewayd.replication.master import MasterData
 from gatewayd.store.db import Store, now_us
 from protocol import repl
-from protocol.codec import unpack
 from protocol.repl import REPL_SUBPROTOCOL, Cursor, ReplConnection, ReplProtocolError, Side
 
 log = logging.getLogger("gatewayd.replication")
@@ -312,9 +311,8 @@ class Replicator:
         rows = self._reader.execute(
             "SELECT seq, at, kind, data FROM journal WHERE seq > ? ORDER BY seq LIMIT ?",
             (after, self.cfg.batch_events)).fetchall()
-        events = [{"seq": s, "at": at, "kind": k, "data": unpack(d)} for s, at, k, d in rows]
-        push = repl.take_batch(epoch, events, self.cfg.batch_events, self.cfg.batch_bytes)
-        return push, (repl.encode(push) if push is not None else b"")
+        taken = repl.take_push(epoch, rows, self.cfg.batch_events, self.cfg.batch_bytes)
+        return taken if taken is not None else (None, b"")
 
     async def _saver(self) -> None:
         """The acked cursor into the store, coalesced: the journal may be pruned up to it."""

@@ -127,14 +127,18 @@ def test_cursor_moves_on_acks_rewinds_on_resend_and_rejects_nonsense():
         c.on_resend(7)  # HQ asking again for what it acknowledged
 
 
-def test_take_batch_is_bounded_by_count_and_bytes_but_never_empty():
+def test_take_push_is_bounded_by_count_and_bytes_but_never_empty():
     events = [ev(s, 1000) for s in range(1, 101)]
-    p = repl.take_batch("e1", events, 10, 1 << 20)
+    rows = [(e["seq"], e["at"], e["kind"], pack(e["data"])) for e in events]
+    p, frame = repl.take_push("e1", rows, 10, 1 << 20)
     assert [e.seq for e in p.events] == list(range(1, 11))
-    p = repl.take_batch("e1", events, 100, 5000)
-    assert 1 <= len(p.events) < 5 and len(repl.encode(p)) <= 5000
-    huge = [ev(1, 10_000)]
-    assert len(repl.take_batch("e1", huge, 10, 5000).events) == 1
-    assert repl.take_batch("e1", [], 10, 5000) is None
-    again = repl.decode(repl.encode(p), Side.TILL)
-    assert again == p
+    p, frame = repl.take_push("e1", rows, 100, 5000)
+    assert 1 <= len(p.events) < 5 and len(frame) <= 5000
+    huge = [(1, 1, "sale.completed", pack(ev(1, 10_000)["data"]))]
+    assert len(repl.take_push("e1", huge, 10, 5000)[0].events) == 1
+    assert repl.take_push("e1", [], 10, 5000) is None
+    # the frame, made without decoding the events, is the push with every event whole
+    again = repl.decode(frame, Side.TILL)
+    assert again == repl.Push(epoch="e1", from_seq=1,
+                              events=[repl.JournalRecord(**e) for e in events[:len(p.events)]])
+    assert frame == repl.encode(again)
