@@ -34,6 +34,7 @@ import datetime as dt
 import logging
 import os
 import sqlite3
+import time
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -48,7 +49,13 @@ log = logging.getLogger("gatewayd.retention")
 
 BATCH = 200  # sales per delete transaction: a few ms of the writer each
 CHUNK = 256  # journal events per compressed archive row
-VACUUM_PAGES = 2000  # pages freed per incremental_vacuum transaction (8 MB)
+# Pages freed per incremental_vacuum transaction: adapted so one step holds the writer for
+# about VACUUM_STEP_S. Freeing a page at the end of the file is cheap; moving a page still in
+# use into a hole is not, and a store of years after its first run is all holes: 2000 pages
+# a step took about 9 s on the 1.6M-sale bench store (docs/bench.md), a sale's busy timeout.
+VACUUM_PAGES = (16, 256, 4000)  # least, first, most
+VACUUM_STEP_S = 0.05
+VACUUM_PAUSE_S = 0.02  # between steps: a waiting sale takes the writer
 DAY_US = 86_400_000_000
 
 # The tables of a sale, and how to find its rows (sales themselves by id).
@@ -447,21 +454,37 @@ def archive_print_jobs(store: Any, read: sqlite3.Connection, directory: Path, be
 
 def vacuum(store: Any, read: sqlite3.Connection,
            should_stop: Callable[[], bool] = lambda: False) -> int:
-    """Give free pages back to the file system in small steps (auto_vacuum=INCREMENTAL
+    """Give free pages back to the file system in short steps (auto_vacuum=INCREMENTAL
     stores; a store from before it only reuses them until it is converted:
-    gatewayd/store/vacuum.py)."""
+    gatewayd/store/vacuum.py). Each step is sized to hold the writer about VACUUM_STEP_S,
+    with a pause between steps, so sales go on meanwhile."""
     freed = 0
     if read.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
         return 0
+    pages = VACUUM_PAGES[1]
     while not should_stop() and read.execute("PRAGMA freelist_count").fetchone()[0] > 0:
         before = read.execute("PRAGMA freelist_count").fetchone()[0]
-        store.write_sync(lambda tx: tx.execute(f"PRAGMA incremental_vacuum({VACUUM_PAGES})")
+        started = time.monotonic()
+        store.write_sync(lambda tx, n=pages: tx.execute(f"PRAGMA incremental_vacuum({n})")
                          .fetchall())
+        pages = vacuum_step(pages, time.monotonic() - started)
         after = read.execute("PRAGMA freelist_count").fetchone()[0]
         if after >= before:
             break
         freed += before - after
+        time.sleep(VACUUM_PAUSE_S)
     return freed
+
+
+def vacuum_step(pages: int, seconds: float) -> int:
+    """The next step's pages, from how long `pages` took: halved when over VACUUM_STEP_S,
+    doubled when well under, within VACUUM_PAGES."""
+    least, _, most = VACUUM_PAGES
+    if seconds > VACUUM_STEP_S:
+        return max(least, pages // 2)
+    if seconds < VACUUM_STEP_S / 4:
+        return min(most, pages * 2)
+    return pages
 
 
 def run(store: Any, directory: Path, policy: Policy, tz: ZoneInfo, now_us: int,

@@ -203,3 +203,15 @@ async def test_an_archived_sale_is_still_read_refunded_and_reprinted(archived_ti
     assert reprint["receipt_no"] == gw.refunded and reprint["reprints"] >= 1
     health = await gw.call("system.health")
     assert health["retention"]["last_archived"]["sales"] > 0
+
+
+def test_a_vacuum_step_is_sized_to_hold_the_writer_briefly():
+    """A step that took long halves the next (a store of years is all holes: moving pages
+    is slow), a quick one doubles it, within the bounds."""
+    least, first, most = retention.VACUUM_PAGES
+    step = retention.VACUUM_STEP_S
+    assert retention.vacuum_step(first, 9.0) == first // 2
+    assert retention.vacuum_step(least, 9.0) == least
+    assert retention.vacuum_step(first, step / 10) == first * 2
+    assert retention.vacuum_step(most, 0.0) == most
+    assert retention.vacuum_step(first, step * 0.8) == first
