@@ -5,8 +5,9 @@
   through `hq.catalog.upsert` on `gatewayd.v1`; per change and till, the time from the call
   to the till's commit of that version. Target p99 < 2 s. The baseline beside it is the
   same client's `hq.tills` round trip (a read at HQ, no till involved).
-- master.download: a till with a small catalog enrolls to a head office holding ITEMS items
-  in one version (a first download): the time until the whole catalog is switched in.
+- master.download: a till with a small catalog enrolls to a head office (`gatewayd hq
+  serve` in its own process, as in a chain) holding ITEMS items in one version (a first
+  download): the time until the whole catalog is switched in.
 - master.download.sale: sale.add + sale.tender through the protocol on that till while the
   download is received, staged and switched in, vs the same till idle just before. Target
   <= 1.2x.
@@ -22,6 +23,7 @@ import tempfile
 import time
 from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 
 import trio
 
@@ -88,22 +90,38 @@ async def _visible(tmp: Path) -> tuple[Timing, Timing]:
 
 # -- a first download of a big catalog while the till sells ----------------------------------------
 async def _download(tmp: Path) -> tuple[Timing, Timing, float]:
+    """Head office runs as `gatewayd hq serve` in its own process, as in a chain (its work of
+    reading and sending the version is not the till's); the till is measured in this one."""
+    import socket
+    import subprocess
+    import sys
+
     from clients.python.client import connect
     from gatewayd import auth
     from gatewayd.app import App
     from gatewayd.config import Config
     from gatewayd.hq import master
-    from gatewayd.hq.service import HqApp
+    from gatewayd.hq.db import HqStore, open_backend
     from gatewayd.sales.catalog.validation import ItemIn
 
-    hq = HqApp(tmp / "hq", None, listen="127.0.0.1:0")
+    hq_store = HqStore(open_backend(tmp / "hq", None))
     items = [ItemIn(sku=f"{690000000 + i}", name=f"商品 {i}", price=100 + i % 900,
                     barcodes=[f"{690000000 + i}"]) for i in range(ITEMS - 1)]
     items.append(ItemIn(sku="1001", name="可乐", price=350))
-    hq.store.write_sync(partial(master.commit, changes=[
+    hq_store.write_sync(partial(master.commit, changes=[
         master.Change("item", it.sku, it.model_dump()) for it in items], actor="bench",
         source="bench"))
     del items
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gatewayd", "hq", "serve", "--listen", f"127.0.0.1:{port}",
+         "--data", str(tmp / "hq")], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        text=True)
+    assert server.stdout is not None
+    server.stdout.readline()  # "gatewayd hq on ws://...": listening
+    hq = SimpleNamespace(store=hq_store, port=port)  # what enroll_store uses of it
     cfg = Config.model_validate({"server": {"listen": "127.0.0.1:0"},
                                  "data_dir": str(tmp / "till"), "hq": {"poll_s": 0.02}})
     app = App(cfg)
@@ -111,26 +129,29 @@ async def _download(tmp: Path) -> tuple[Timing, Timing, float]:
     (_, token), _ = app.store.write_sync(lambda tx: auth.add_token(tx, "bench", "admin"))
     idle, busy = [], []
     clock = time.perf_counter
-    async with trio.open_nursery() as nursery:
-        await nursery.start(app.run)
-        await nursery.start(hq.run)
-        async with connect(f"ws://127.0.0.1:{app.port}/ws", token, reconnect=False) as gw:
-            sale = await timed_sale(gw)
-            for _ in range(20):
-                await sale()  # warm-up
-            for _ in range(200):
-                idle.append(await sale())
-            started = clock()
-            enroll_store(hq, app.store, cfg.till)
-            with trio.fail_after(1800):
-                while app.master.version() < 1:
-                    busy.append(await sale())
-                    await trio.sleep(0.01)
-            took = clock() - started
-            assert app.catalog.count() == ITEMS
-        nursery.cancel_scope.cancel()
-    app.close()
-    hq.close()
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(app.run)
+            async with connect(f"ws://127.0.0.1:{app.port}/ws", token, reconnect=False) as gw:
+                sale = await timed_sale(gw)
+                for _ in range(20):
+                    await sale()  # warm-up
+                for _ in range(200):
+                    idle.append(await sale())
+                started = clock()
+                enroll_store(hq, app.store, cfg.till)
+                with trio.fail_after(1800):
+                    while app.master.version() < 1:
+                        busy.append(await sale())
+                        await trio.sleep(0.01)
+                took = clock() - started
+                assert app.catalog.count() == ITEMS
+            nursery.cancel_scope.cancel()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        app.close()
+        hq_store.close()
     return Timing.of(busy), Timing.of(idle), took
 
 

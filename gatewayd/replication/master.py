@@ -29,10 +29,12 @@ error that stops the version (nothing applied, the link shows it), never skipped
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import trio
@@ -190,12 +192,11 @@ class MasterData:
         if frame.version <= self.version():
             return None  # applied already (a resend after a cut link)
         if frame.changes:
-            rows = [(frame.version, c["pos"], pack(c)) for c in frame.changes]
-
-            def stage(tx: Tx) -> None:
+            def stage(tx: Tx) -> None:  # on the writer thread: the packing too
                 tx.execute("DELETE FROM master_incoming WHERE version<>?", (frame.version,))
                 tx.executemany("INSERT OR REPLACE INTO master_incoming(version, pos, change)"
-                               " VALUES (?,?,?)", rows)
+                               " VALUES (?,?,?)",
+                               [(frame.version, c["pos"], pack(c)) for c in frame.changes])
 
             await self.store.write(stage)
         if frame.more:
@@ -238,18 +239,19 @@ class MasterData:
             "SELECT COUNT(*) FROM master_incoming WHERE version=?", (version,)).fetchone()[0])
         if count < STAGE_ITEMS:
             return None
-        changes = readers.run_sync(lambda snap: _incoming(snap, version))
-        check_kinds(changes)
-        due, held = _split(changes, now)
-        if sum(1 for c in due if c["kind"] == "item") < STAGE_ITEMS:
-            return None
-        return self._apply_staged(version, due, held), held
+        with _collections_held():
+            changes = readers.run_sync(lambda snap: _incoming(snap, version))
+            check_kinds(changes)
+            due, held = _split(changes, now)
+            if sum(1 for c in due if c["kind"] == "item") < STAGE_ITEMS:
+                return None
+            items = [_item(c) for c in due if c["kind"] == "item"]
+        return self._apply_staged(version, due, held, items), held
 
     def _apply_staged(self, version: int, due: list[dict[str, Any]],
-                      held: list[dict[str, Any]]) -> Counter[str]:
+                      held: list[dict[str, Any]], items: list[ItemIn]) -> Counter[str]:
         """The items staged and switched in by the catalog's import; the rest of the version
         goes in the switch's transaction."""
-        items = [_item(c) for c in due if c["kind"] == "item"]
         others = [c for c in due if c["kind"] != "item"]
         kinds: Counter[str] = Counter()
 
@@ -320,6 +322,20 @@ class MasterData:
 
         kinds, _ = await self.store.write(fn)
         self._announce(kinds)
+
+
+@contextmanager
+def _collections_held() -> Iterator[None]:
+    """No cyclic garbage collection while a big version's objects are made: each full
+    collection would walk them all, holding the GIL (the event loop, a sale) for 100+ ms.
+    They hold no cycles; reference counting frees them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _incoming(src: Any, version: int) -> list[dict[str, Any]]:
