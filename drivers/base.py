@@ -73,7 +73,7 @@ class Transport:
 @dataclass
 class DeviceInfo:
     id: str
-    kind: str  # scanner | scale | printer | drawer | display
+    kind: str  # scanner | scale | printer | drawer | display | label
     driver: str  # codec name, e.g. "toledo8217", "escpos", "cd5220"
     transport: str  # "serial:/dev/pos/scale", "tcp:10.0.0.9:9100", "usb:04b8:0202", ...
     state: DeviceState = "offline"

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-DeviceKind = Literal["scanner", "scale", "printer", "drawer", "display"]
+DeviceKind = Literal["scanner", "scale", "printer", "drawer", "display", "label"]
 
 
 class SerialSettings(BaseModel):

@@ -18,6 +18,7 @@ DRIVERS: dict[tuple[str, str], str] = {
     ("drawer", "serial"): "drivers.drawer.device:SerialDrawer",
     ("display", "cd5220"): "drivers.display.device:CD5220Display",
     ("display", "epson"): "drivers.display.device:EpsonDisplay",
+    ("label", "tspl"): "drivers.label.device:TsplLabelPrinter",
 }
 
 

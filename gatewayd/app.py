@@ -45,6 +45,7 @@ from gatewayd.sales.catalog.repository import Catalog, compile_scale_layouts
 from gatewayd.sales.config import load_promotions
 from gatewayd.sales.parts import SaleParts, SalePolicy
 from gatewayd.sales.payments import SimulatedProvider
+from gatewayd.sales.price_labels import LabelService
 from gatewayd.sales.returns import ReturnsService
 from gatewayd.sales.running_totals import RunningTotals
 from gatewayd.sales.scan import ScanRouter, paycode_route
@@ -161,6 +162,10 @@ class App:
         self.returns = ReturnsService(store, self.sales, publish=publish, devices=devices,
                                       printing=self.printing)
         self.member_checkout = MemberCheckout(self.members, self.sales)
+        sales = self.sales
+        self.labels = LabelService(self.catalog, devices, publish=publish,
+                                   promotions=lambda: sales.promotions,
+                                   tz=ZoneInfo(till.timezone))
         # what a scanned code is, in this order; anything else is an item (sale.add)
         self.scan_router = ScanRouter(self.sales, self.bus, publish, routes=(
             self.returns.scan_route, paycode_route(self.sales), self.member_checkout.scan_route))
@@ -196,6 +201,7 @@ class App:
         api.returns.register(reg, self.returns)
         api.members.register(reg, self.members, self.member_checkout)
         api.inventory.register(reg, self.inventory)
+        api.labels.register(reg, self.labels)
         api.reports.register(reg, store, ZoneInfo(self.config.till.timezone))
         api.backup.register(reg, self.maintenance)
         if self.sims is not None:

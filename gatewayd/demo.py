@@ -116,6 +116,8 @@ def sim_devices(data_dir: Path) -> dict:
         "display": {"kind": "display", "driver": "cd5220", "transport": f"serial:{dev}/display",
                     "serial": {"baudrate": 9600},
                     "options": {"idle": "欢迎光临 Welcome", "encoding": "gb18030"}},
+        "label": {"kind": "label", "driver": "tspl", "transport": f"serial:{dev}/label",
+                  "serial": {"baudrate": 115200}, "options": {"width_mm": 40, "height_mm": 30}},
     }
 
 
@@ -124,6 +126,7 @@ class SimSet:
 
     def __init__(self, data_dir: Path):
         from drivers.sim.display import DisplaySim
+        from drivers.sim.label import TsplLabelPrinterSim
         from drivers.sim.printer import EscposPrinterSim
         from drivers.sim.runner import PtySim
         from drivers.sim.scale import Toledo8217Sim
@@ -136,6 +139,7 @@ class SimSet:
             "scale": PtySim(Toledo8217Sim(), dev / "scale"),
             "printer": PtySim(EscposPrinterSim(width=48), dev / "printer"),
             "display": PtySim(DisplaySim("cd5220", encoding="gb18030"), dev / "display"),
+            "label": PtySim(TsplLabelPrinterSim(), dev / "label"),
         }
 
     def sim(self, name: str):

@@ -208,6 +208,10 @@ async def _paper_back(till: Till) -> None:
     await till.call("sim.printer", {"paper": "ok"}, None)
 
 
+async def _label_paper_back(till: Till) -> None:
+    await till.call("sim.label", {"paper": "ok"}, None)
+
+
 async def _member_active(till: Till) -> None:
     await till.call("member.update", {"code": "13812345678", "active": True}, None)
 
@@ -257,6 +261,7 @@ PREPARE: dict[str, Callable[[Till], Awaitable[None]]] = {
 }
 AFTERWARDS: dict[str, Callable[[Till], Awaitable[None]]] = {
     "sim.printer": _paper_back,  # the example empties the paper
+    "sim.label": _label_paper_back,  # so does this one, the label printer's
     "member.update": _member_active,  # the example deactivates the member
     "sale.coupon": _pay_the_rest,
     "sale.refund_mode": _refund_mode_off,

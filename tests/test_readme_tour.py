@@ -53,7 +53,7 @@ def ok_json(r: Ran) -> None:
 
 def online(r: Ran) -> None:
     rows = {line.split()[0]: line.split()[2] for line in r.out.splitlines()[1:]}
-    assert rows == dict.fromkeys(["scanner", "scale", "printer", "drawer", "display"],
+    assert rows == dict.fromkeys(["scanner", "scale", "printer", "drawer", "display", "label"],
                                  "online"), r.out
 
 
@@ -119,6 +119,7 @@ CHECKS: dict[str, Callable[..., None]] = {
     ".venv/bin/posctl sale tender cash 20": shows("completed", r"^change\s+7\.00$"),
     ".venv/bin/posctl logout": shows(r"^logged out 1001$"),
     ".venv/bin/posctl report hourly": shows("Asia/Shanghai", r"13\.00"),
+    ".venv/bin/posctl label print 100003 700001": shows(r"^2 labels of 2 items printed on label$"),
 }
 GAVE_UP = "gave up waiting after: "
 NOT_RUN_HERE = {"make demo"}  # the test starts it itself (on a free port)

@@ -11,6 +11,7 @@ from gatewayd.api import (
     demo,
     devices,
     inventory,
+    labels,
     members,
     printing,
     reports,
@@ -20,5 +21,5 @@ from gatewayd.api import (
     system,
 )
 
-__all__ = ["alerts", "backup", "catalog", "demo", "devices", "inventory", "members", "printing",
-           "reports", "returns", "sales", "shifts", "system"]
+__all__ = ["alerts", "backup", "catalog", "demo", "devices", "inventory", "labels",
+           "members", "printing", "reports", "returns", "sales", "shifts", "system"]

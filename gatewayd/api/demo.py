@@ -13,6 +13,7 @@ from protocol.methods import (
     NoParams,
     SimDeviceParams,
     SimDrawerParams,
+    SimLabelParams,
     SimPrinterParams,
     SimReceiptsParams,
     SimScanParams,
@@ -82,6 +83,23 @@ def register(reg: Registry, sims: SimSet, devices: DeviceManager) -> None:
         chosen = receipts[-p.last:] if p.last else receipts
         return {"receipts": [{**r.as_dict(), "raw": bytes(r.raw)} for r in chosen],
                 "count": sim.receipt_count}
+
+    @reg.method("sim.label")
+    async def sim_label(ctx: CallContext, p: SimLabelParams) -> dict[str, Any]:
+        r = runner(None, "label")
+        if p.paper is not None:
+            r.sim.set_paper(p.paper == "ok")
+        if p.head is not None:
+            r.sim.set_head(p.head == "open")
+        r.poke()
+        return {"ok": True, "paper": r.sim.paper, "head_open": r.sim.head_open}
+
+    @reg.method("sim.labels")
+    async def sim_labels(ctx: CallContext, p: SimReceiptsParams) -> dict[str, Any]:
+        sim = runner(None, "label").sim
+        chosen = sim.labels[-p.last:] if p.last else sim.labels
+        return {"labels": [{"size": lb["size"], "lines": lb["lines"]} for lb in chosen],
+                "count": sim.label_count}
 
     @reg.method("sim.display")
     async def sim_display(ctx: CallContext, p: NoParams) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Devices: the list, the scale, the printer, the drawer, the customer display."""
+"""Devices: the list, the scale, the printer, the drawer, the customer display, the label
+printer."""
 
 from __future__ import annotations
 
@@ -40,6 +41,20 @@ class DisplayShowParams(OptionalDeviceParams):
     lines: list[StrictStr] = Field(min_length=1, max_length=2)
 
 
+class LabelPrintParams(OptionalDeviceParams):
+    skus: list[StrictStr] = Field(min_length=1, max_length=1000,
+                                  description="the items, one label design each, in order")
+    copies: StrictInt = Field(default=1, ge=1, le=99, description="labels of each item")
+
+
+class LabelPrinted(Result):
+    device: StrictStr
+    skus: list[StrictStr] = Field(description="the items printed, in order")
+    labels: StrictInt = Field(description="labels printed in all (skus x copies)")
+    result: Literal["printed", "sent"] = Field(
+        description="printed: the printer said so; sent: a printer without status")
+
+
 DeviceState = Literal["offline", "online", "error"]
 
 
@@ -47,7 +62,7 @@ class Device(Result):
     """A configured device (DESIGN §6)."""
 
     id: StrictStr
-    kind: StrictStr = Field(description="scanner, scale, printer, drawer, display")
+    kind: StrictStr = Field(description="scanner, scale, printer, drawer, display, label")
     driver: StrictStr = Field(description="the codec, e.g. toledo8217, escpos, cd5220")
     transport: StrictStr = Field(description="e.g. serial:/dev/pos/scale, tcp:10.0.0.9:9100")
     state: DeviceState
@@ -265,5 +280,20 @@ method(
     example={"params": {"lines": ["欢迎光临", "Welcome"]}, "result": {"ok": True}},
     result=Ok,
 )
-
-
+method(
+    "label.print",
+    LabelPrintParams,
+    "cashier",
+    "Print price labels (价签) on the label printer (TSPL): per item its name, price in "
+    "yuan per unit, the promotion price while one is live (with the list price), and its "
+    "barcode (EAN-13, else the sku as CODE128); `copies` of each. Every sku is looked up "
+    "first: an unknown one is `not_found` {skus} and nothing prints. Batches of 20 items; "
+    "`label.progress` {device, done, total} is published after each. A printer with its "
+    "head open or out of paper refuses a batch (`device_busy` {reason, printed}: the skus "
+    "confirmed before it); `device_offline` likewise.",
+    errors=("not_found", "device_busy", "device_offline", "invalid_params"),
+    example={"params": {"skus": ["100003", "700001"], "copies": 2},
+             "result": {"device": "label", "skus": ["100003", "700001"], "labels": 4,
+                        "result": "printed"}},
+    result=LabelPrinted,
+)

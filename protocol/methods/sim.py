@@ -37,6 +37,28 @@ class SimReceiptsParams(Params):
     last: StrictInt | None = Field(default=None, ge=1)
 
 
+class SimLabelParams(Params):
+    paper: Literal["ok", "empty"] | None = None
+    head: Literal["open", "closed"] | None = None
+
+
+class SimLabelState(Result):
+    ok: Literal[True]
+    paper: StrictBool = Field(description="paper in the printer")
+    head_open: StrictBool
+
+
+class SimLabel(Result):
+    size: StrictStr = Field(description="the SIZE of the label, e.g. 40 mm x 30 mm")
+    lines: list[StrictStr] = Field(
+        description="its elements in reading order: texts, [BARCODE type:data], [QR:data]")
+
+
+class SimLabels(Result):
+    labels: list[SimLabel]
+    count: StrictInt = Field(description="labels printed in all")
+
+
 _demo = {"demo_only": True}
 class SimPrinterResult(Result):
     ok: Literal[True]
@@ -142,5 +164,25 @@ method(
     example={"params": {"device": "scale"}, "result": {"ok": True}},
     result=Ok,
 )
-
-
+method(
+    "sim.label",
+    SimLabelParams,
+    "cashier",
+    "Paper or print head of the simulated label printer.",
+    **_demo,
+    example={"params": {"paper": "empty"}, "result": {"ok": True, "paper": False,
+                                                      "head_open": False}},
+    result=SimLabelState,
+)
+method(
+    "sim.labels",
+    SimReceiptsParams,
+    "viewer",
+    "What the simulated label printer printed: each label's size and rendered lines.",
+    **_demo,
+    example={"params": {"last": 1},
+             "result": {"labels": [{"size": "40 mm x 30 mm", "lines": [
+                 "可口可乐330ml罐装", "¥3.00", "/件", "[BARCODE EAN13:6928804011142]"]}],
+                        "count": 1}},
+    result=SimLabels,
+)

@@ -35,7 +35,7 @@ def test_a_file_merges_over_the_demo_defaults(tmp_path):
     assert cfg.devices["scale"].driver == "cas"
     assert cfg.devices["scale"].transport == "tcp:127.0.0.1:9"
     assert cfg.devices["scale"].serial is None or cfg.devices["scale"].serial.baudrate == 9600
-    assert set(cfg.devices) == {"scanner", "scale", "printer", "drawer", "display"}
+    assert set(cfg.devices) == {"scanner", "scale", "printer", "drawer", "display", "label"}
     assert cfg.devices["printer"].transport.startswith("serial:")
     # the command line wins over the file
     assert demo_mod.prepare(tmp_path / "data", "127.0.0.1:8799", file).server.listen.endswith(

@@ -22,7 +22,7 @@ async def wait_for(gw, topic, pred, timeout=5.0):
 async def test_every_device_online_and_listed(demo):
     async with connect(demo.url, demo.admin) as gw:
         devices = {d["id"]: d for d in (await gw.call("devices.list"))["devices"]}
-        assert set(devices) == {"scanner", "scale", "printer", "drawer", "display"}
+        assert set(devices) == {"scanner", "scale", "printer", "drawer", "display", "label"}
         assert all(d["state"] == "online" for d in devices.values())
         assert devices["printer"]["status"]["paper"] == "ok"
 
@@ -86,7 +86,7 @@ async def test_paper_out_mid_receipt_reprints_whole_and_marked(demo):
     assert [e.data["job_id"] for e in done].count(job["job_id"]) == 1
 
 
-@pytest.mark.parametrize("device", ["scanner", "scale", "printer", "display"])
+@pytest.mark.parametrize("device", ["scanner", "scale", "printer", "display", "label"])
 async def test_unplug_and_plug_every_device(demo, device):
     async with connect(demo.url, demo.admin) as gw:
         await gw.subscribe(["devices"])
@@ -113,7 +113,7 @@ async def test_silent_scale_read_ends_in_device_offline(demo):
 
 async def test_garbage_on_serial_lines_is_counted_in_metrics(demo):
     runners = demo.app.sims.runners
-    for name in ("scanner", "scale", "printer", "display"):
+    for name in ("scanner", "scale", "printer", "display", "label"):
         runners[name]._queue(b"\xff\xfe garbage \x00\x13\x37" * 4)
     async with connect(demo.url, demo.admin) as gw:
         await trio.sleep(1.0)
@@ -123,4 +123,4 @@ async def test_garbage_on_serial_lines_is_counted_in_metrics(demo):
         lambda: urllib.request.urlopen(demo.http + "/metrics", timeout=5).read().decode())
     garbage = {line.split('"')[1]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                if line.startswith("gatewayd_device_garbage_bytes{")}
-    assert garbage["scale"] > 0 and garbage["printer"] > 0
+    assert garbage["scale"] > 0 and garbage["printer"] > 0 and garbage["label"] > 0

@@ -1,4 +1,4 @@
-"""The devices: `posctl devices` (a table), `print-test`, `drawer`, `display`."""
+"""The devices: `posctl devices` (a table), `print-test`, `drawer`, `display`, `label print`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 from typing import Any
 
-from clients.cli.commands import add_approve, approve_param, command
+from clients.cli.commands import add_approve, approve_param, command, group
 from clients.cli.connection import Session
 from clients.cli.failure import EXIT_DEVICE
 from clients.cli.output import dumps, out, table
@@ -169,6 +169,24 @@ def cmd_display(args: argparse.Namespace) -> Any:
     return _ok_command("display.show", {"lines": lines}, "shown")(args)
 
 
+def cmd_label_print(args: argparse.Namespace) -> Any:
+    s = Session(args)
+    params: dict[str, Any] = {"skus": args.skus, "copies": args.copies}
+    if args.device:
+        params["device"] = args.device
+
+    async def body(gw):
+        result = await s.call(gw, "label.print", params)
+        if args.json:
+            out(dumps(result))
+        else:
+            n = len(result["skus"])
+            out(f"{result['labels']} labels of {n} item{'s' if n != 1 else ''} "
+                f"{result['result']} on {result['device']}")
+
+    return s.run(body)
+
+
 def register(sub: Any) -> None:
     d = command(sub, "devices", help="a table of devices, their state and status",
                 examples=["posctl devices", "posctl devices --strict || echo 'a device is down'"])
@@ -194,3 +212,13 @@ def register(sub: Any) -> None:
     ds.add_argument("line2", nargs="?")
     ds.add_argument("--device", help="display id")
     ds.set_defaults(fn=cmd_display)
+
+    lb = group(sub, "label", help="price labels (价签) on the label printer",
+               examples=["posctl label print 100003 700001 --copies 2"])
+    lp = command(lb, "print", help="print the price labels of items, by sku",
+                 examples=["posctl label print 100003 700001 --copies 2",
+                           "posctl label print 100003 --device label2 --json"])
+    lp.add_argument("skus", nargs="+", metavar="SKU")
+    lp.add_argument("--copies", type=int, default=1, help="labels of each item (default 1)")
+    lp.add_argument("--device", help="label printer id (default: the first)")
+    lp.set_defaults(fn=cmd_label_print)

@@ -174,7 +174,7 @@ export interface DeviceIdParams {
 
 export interface Device {
   id: string;
-  /** scanner, scale, printer, drawer, display */
+  /** scanner, scale, printer, drawer, display, label */
   kind: string;
   /** the codec, e.g. toledo8217, escpos, cd5220 */
   driver: string;
@@ -257,7 +257,7 @@ export interface PrintJobCancelled {
 
 export interface PrinterStatus {
   id: string;
-  /** scanner, scale, printer, drawer, display */
+  /** scanner, scale, printer, drawer, display, label */
   kind: string;
   /** the codec, e.g. toledo8217, escpos, cd5220 */
   driver: string;
@@ -287,6 +287,25 @@ export interface DisplayShowParams {
   device?: string | null;
   /** min length 1; max length 2 */
   lines: string[];
+}
+
+export interface LabelPrintParams {
+  approve?: Approve | null;
+  device?: string | null;
+  /** the items, one label design each, in order min length 1; max length 1000 */
+  skus: string[];
+  /** labels of each item ≥ 1; ≤ 99 */
+  copies?: number;
+}
+
+export interface LabelPrinted {
+  device: string;
+  /** the items printed, in order */
+  skus: string[];
+  /** labels printed in all (skus x copies) */
+  labels: number;
+  /** printed: the printer said so; sent: a printer without status */
+  result: "printed" | "sent";
 }
 
 export interface SimScanParams {
@@ -339,6 +358,25 @@ export interface SimDisplay {
 export interface SimDeviceParams {
   approve?: Approve | null;
   device: string;
+}
+
+export interface SimLabelParams {
+  approve?: Approve | null;
+  paper?: "ok" | "empty" | null;
+  head?: "open" | "closed" | null;
+}
+
+export interface SimLabelState {
+  ok: true;
+  /** paper in the printer */
+  paper: boolean;
+  head_open: boolean;
+}
+
+export interface SimLabels {
+  labels: SimLabel[];
+  /** labels printed in all */
+  count: number;
 }
 
 export interface CatalogLookupParams {
@@ -1744,6 +1782,13 @@ export interface SimReceipt {
   raw: Uint8Array;
 }
 
+export interface SimLabel {
+  /** the SIZE of the label, e.g. 40 mm x 30 mm */
+  size: string;
+  /** its elements in reading order: texts, [BARCODE type:data], [QR:data] */
+  lines: string[];
+}
+
 export interface Item {
   sku: string;
   name: string;
@@ -2432,6 +2477,7 @@ export interface Methods {
   "drawer.open": { params: OptionalDeviceParams; result: Ok };
   "drawer.status": { params: OptionalDeviceParams; result: DrawerStatus };
   "display.show": { params: DisplayShowParams; result: Ok };
+  "label.print": { params: LabelPrintParams; result: LabelPrinted };
   "sim.scan": { params: SimScanParams; result: Ok };
   "sim.weigh": { params: SimWeighParams; result: Ok };
   "sim.printer": { params: SimPrinterParams; result: SimPrinterResult };
@@ -2440,6 +2486,8 @@ export interface Methods {
   "sim.display": { params: NoParams; result: SimDisplay };
   "sim.unplug": { params: SimDeviceParams; result: Ok };
   "sim.plug": { params: SimDeviceParams; result: Ok };
+  "sim.label": { params: SimLabelParams; result: SimLabelState };
+  "sim.labels": { params: SimReceiptsParams; result: SimLabels };
   "catalog.lookup": { params: CatalogLookupParams; result: CatalogLookupResult };
   "catalog.list": { params: CatalogListParams; result: CatalogList };
   "catalog.upsert": { params: CatalogUpsertParams; result: CatalogUpsertResult };
