@@ -20,7 +20,7 @@ when the sale reaches head office; lines of items with no known cost add their a
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -138,23 +138,35 @@ def deltas(tx: HqTx) -> Deltas:
 
 def unit_costs(tx: HqTx, store: str, skus: Iterable[str]) -> dict[str, int]:
     """The items' costs at the store (those that have one), read once per transaction."""
+    return unit_costs_later(tx, store, skus)()
+
+
+def unit_costs_later(tx: HqTx, store: str, skus: Iterable[str]) -> Callable[[], dict[str, int]]:
+    """`unit_costs`, asked now and read when called: on PostgreSQL both of its queries go to
+    the server with the next statement that waits (one round trip, not two more)."""
     known = deltas(tx).costs
     skus = list(skus)
     wanted = sorted({sku for sku in skus if (store, sku) not in known})
     if wanted:
-        rows = tx.all(f"SELECT sku, cost FROM item_costs WHERE store=? AND sku IN"
-                      f" ({', '.join('?' * len(wanted))})", [store, *wanted])
-        found: dict[str, int | None] = {r["sku"]: r["cost"] for r in rows}
-        missing = [sku for sku in wanted if sku not in found]
-        if missing:  # never received at this store: the cost in head office's catalog, if any
-            for r in tx.all(f"SELECT key, data FROM master_current WHERE kind='item' AND"
-                            f" scope='' AND key IN ({', '.join('?' * len(missing))})", missing):
+        marks = ", ".join("?" * len(wanted))
+        held = tx.all_later(f"SELECT sku, cost FROM item_costs WHERE store=? AND sku IN"
+                            f" ({marks})", [store, *wanted])
+        # never received at this store: the cost in head office's catalog, if any
+        listed = tx.all_later(f"SELECT key, data FROM master_current WHERE kind='item' AND"
+                              f" scope='' AND key IN ({marks})", wanted)
+
+    def read() -> dict[str, int]:
+        if wanted:
+            found: dict[str, int | None] = {r["sku"]: r["cost"] for r in held()}
+            for r in listed():
                 cost = unpack(bytes(r["data"])).get("cost")
-                if isinstance(cost, int):
+                if r["key"] not in found and isinstance(cost, int):
                     found[r["key"]] = cost
-        for sku in wanted:
-            known[(store, sku)] = found.get(sku)
-    return {sku: c for sku in skus if (c := known[(store, sku)]) is not None}
+            for sku in wanted:
+                known.setdefault((store, sku), found.get(sku))
+        return {sku: c for sku in skus if (c := known[(store, sku)]) is not None}
+
+    return read
 
 
 def received(tx: HqTx, store: str, lines: list[dict], moves: list[dict],

@@ -124,6 +124,14 @@ class HqTx:
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return self.backend.all(self.conn, sql, params)
 
+    def all_later(self, sql: str, params: Sequence[Any] = ()) -> Callable[[], list[dict[str, Any]]]:
+        """Ask now, read the rows when called: in a PostgreSQL write the query waits in the
+        pipeline and goes to the server with the next statement that waits (several reads,
+        one round trip). Elsewhere it runs now."""
+        if self.backend.for_update:  # PostgreSQL
+            self._queue()
+        return self.backend.all_later(self.conn, sql, params)
+
     def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         rows = self.all(sql, params)
         return rows[0] if rows else None
@@ -163,6 +171,11 @@ class Backend:
 
     def insert(self, conn: Any, insert: Insert, rows: Sequence[tuple[Any, ...]]) -> None:
         self.executemany(conn, insert.sql(), rows)
+
+    def all_later(self, conn: Any, sql: str,
+                  params: Sequence[Any]) -> Callable[[], list[dict[str, Any]]]:
+        rows = self.all(conn, sql, params)
+        return lambda: rows
 
     def insert_new(self, conn: Any, insert: Insert, rows: Sequence[tuple[Any, ...]],
                    key: str) -> set[Any]:
@@ -271,6 +284,10 @@ class PostgresBackend(Backend):
 
     def insert(self, conn, insert: Insert, rows: Sequence[tuple[Any, ...]]) -> None:
         conn.execute(self._unnest_sql(conn, insert), [list(c) for c in zip(*rows, strict=True)])
+
+    def all_later(self, conn, sql, params) -> Callable[[], list[dict[str, Any]]]:
+        cur = conn.execute(_pg(sql), params)  # queued: fetched with the next sync
+        return cur.fetchall
 
     def insert_new(self, conn, insert: Insert, rows: Sequence[tuple[Any, ...]],
                    key: str) -> set[Any]:

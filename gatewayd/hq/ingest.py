@@ -226,14 +226,16 @@ def _lost_by_restore(tx: HqTx, hello: repl.Hello) -> list[Alert]:
 def apply_push(tx: HqTx, link: Link, push: repl.Push) -> repl.Ack | repl.Resend:
     """Store and project what is new in `push`; the ack to send once this commits."""
     key = (link.store, link.till, link.epoch)
-    till = tx.one("SELECT credential_hash, revoked_at FROM tills WHERE store=? AND till=?",
-                  key[:2])
+    # both reads in one round trip on PostgreSQL: the till's row goes with the lock's
+    tills = tx.all_later("SELECT credential_hash, revoked_at FROM tills WHERE store=? AND"
+                         " till=?", key[:2])
+    row = tx.lock_for_update(
+        "SELECT acked_seq, head_seq FROM till_epochs WHERE store=? AND till=? AND epoch=?", key)
+    till = next(iter(tills()), None)
     if till is None or till["revoked_at"] is not None or (
             bytes(till["credential_hash"] or b"") != link.credential_hash):
         raise ReplProtocolError("unauthenticated",
                                 f"till {link.store}/{link.till} is revoked or re-enrolled")
-    row = tx.lock_for_update(
-        "SELECT acked_seq, head_seq FROM till_epochs WHERE store=? AND till=? AND epoch=?", key)
     assert row is not None  # made by hello
     held = row["acked_seq"]
     plan = repl.plan_push(held, push)

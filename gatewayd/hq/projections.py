@@ -112,7 +112,10 @@ class Projection:
             fn(self, ev)
 
     def write(self, tx: HqTx) -> None:
-        self.new_sales = tx.insert_new(SALES, self.sales, "sale_id")
+        costs = aggregates.unit_costs_later(tx, self.store, self.skus) if self.skus else None
+        self.new_sales = tx.insert_new(SALES, self.sales, "sale_id")  # the costs' answer too
+        if costs is not None:
+            self._costs = costs()
         for sale_id in self.new_sales:
             for insert, row in self.sale_rows[sale_id]:
                 self.add(insert, [row])
