@@ -24,7 +24,7 @@ from drivers.label.device import LabelPrinterNotReady, TsplLabelPrinter
 from drivers.manager import DeviceManager
 from drivers.sim.label import TsplLabelPrinterSim
 from drivers.sim.loopback import LoopbackTransport
-from drivers.sim.runner import PtySim
+from drivers.sim.runner import PtySim, TcpSim
 
 LABEL = Label(40, 30, (Text(16, 16, "可口可乐"), Text(16, 46, "￥3.00", mul=2),
                        Barcode(16, 98, "6928804011142", type="EAN13")), copies=2)
@@ -232,3 +232,23 @@ async def test_through_a_pty_and_the_manager_unplugged_and_back(tmp_path, nurser
     await online(dev)
     assert await dev.print_labels([LABEL]) == "printed"
     assert sim.label_count == 4
+
+
+async def test_a_network_label_printer_on_port_9100(nursery):
+    sim = TsplLabelPrinterSim(labels_per_s=40)
+    tcp = await nursery.start(TcpSim(sim).run)
+    cfg = DeviceConfig(kind="label", driver="tspl", transport=tcp.transport_spec,
+                       options={"poll_s": 0.05})
+    manager = DeviceManager({"label": cfg}, emit=lambda topic, data: None)
+    await nursery.start(manager.run)
+    dev = manager.get("label")
+    await online(dev)
+    assert await dev.print_labels([LABEL]) == "printed"
+    sim.set_paper(False)
+    with trio.fail_after(5):
+        while not dev.status.paper_out:
+            await trio.sleep(0.01)
+    with pytest.raises(LabelPrinterNotReady) as err:
+        await dev.print_labels([LABEL])
+    assert err.value.reason == "paper_empty" and sim.label_count == 2
+
