@@ -38,3 +38,16 @@ async def test_the_seeded_chain_reports_exactly(hq):
     assert {f"month_store.sales.{by}" for by in ("store", "item", "tender")} <= names
     assert "year_chain.members" in names and "items_vs_raw" in names
     assert all((r.value is not None and r.value > 0) or r.subject for r in measured)
+    [check] = [r for r in measured if r.name.endswith("items_vs_raw")]
+    assert check.note.endswith("equal"), check.note  # every item, however many
+
+
+async def test_the_raw_check_compares_every_item_past_a_ranking_limit(hq):
+    chain = hqreports.Chain(stores=1, days=31, lines=40000)  # > 1000 items sold in a month
+    hqreports.seed(hq.app.store, chain, progress=lambda m: None)
+    [n] = rows(hq, "SELECT COUNT(DISTINCT sku) AS n FROM agg_items_month")
+    assert n["n"] > 1000
+    import random
+
+    row = hqreports._items_vs_raw(hq.app.store, chain, hq.app.store.name, random.Random(1))
+    assert row.note.endswith("equal"), row.note
