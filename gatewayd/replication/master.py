@@ -239,14 +239,14 @@ class MasterData:
             "SELECT COUNT(*) FROM master_incoming WHERE version=?", (version,)).fetchone()[0])
         if count < STAGE_ITEMS:
             return None
-        with _collections_held():
+        with _collections_held():  # while its objects live: made, staged, switched in
             changes = readers.run_sync(lambda snap: _incoming(snap, version))
             check_kinds(changes)
             due, held = _split(changes, now)
             if sum(1 for c in due if c["kind"] == "item") < STAGE_ITEMS:
                 return None
             items = [_item(c) for c in due if c["kind"] == "item"]
-        return self._apply_staged(version, due, held, items), held
+            return self._apply_staged(version, due, held, items), held
 
     def _apply_staged(self, version: int, due: list[dict[str, Any]],
                       held: list[dict[str, Any]], items: list[ItemIn]) -> Counter[str]:
@@ -326,7 +326,7 @@ class MasterData:
 
 @contextmanager
 def _collections_held() -> Iterator[None]:
-    """No cyclic garbage collection while a big version's objects are made: each full
+    """No cyclic garbage collection while a big version's objects live (seconds): each full
     collection would walk them all, holding the GIL (the event loop, a sale) for 100+ ms.
     They hold no cycles; reference counting frees them."""
     enabled = gc.isenabled()
