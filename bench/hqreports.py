@@ -43,7 +43,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from bench.harness import Row, Timing
-from gatewayd.hq import aggregates, reports
+from gatewayd.hq import aggregates, replenish, reports
 from gatewayd.hq.db import HqStore, HqTx, open_backend
 
 LINES = int(os.environ.get("GATEWAYD_BENCH_HQR_LINES", "200000"))
@@ -215,7 +215,7 @@ REPORTS: list[tuple[str, Callable[..., Any]]] = [
     ("members", lambda tx, a, b, s: reports.members(tx, a, b, s)),
     ("stock", lambda tx, a, b, s: reports.stock(tx, a, b, s)),
     ("transfers", lambda tx, a, b, s: reports.transfer_differences(tx, a, b, s)),
-    ("replenish", lambda tx, a, b, s: reports.replenish(tx, s, today=dt.date.fromisoformat(b))),
+    ("replenish", lambda tx, a, b, s: replenish.report(tx, s, today=dt.date.fromisoformat(b))),
 ]
 PER_STORE = {"replenish"}  # one store's plan by definition: no chain-wide row
 

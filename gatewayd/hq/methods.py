@@ -143,8 +143,8 @@ async def _report(store: HqStore, name: str, params: dict[str, Any]) -> Table:
         "members": lambda tx: reports.members(tx, **rng),
         "stock": lambda tx: reports.stock(tx, **rng),
         "transfers": lambda tx: reports.transfer_differences(tx, **rng),
-        "replenish": lambda tx: reports.replenish(tx, params["store"], params["days"],
-                                                  params["cover_days"]),
+        "replenish": lambda tx: replenish.report(tx, params["store"], params["days"],
+                                                    params["cover_days"]),
     }[name]
     try:
         return await store.read(run)

@@ -154,7 +154,7 @@ def _months(start: dt.date, end: dt.date) -> tuple[list[str], list[tuple[dt.date
     return months, edges
 
 
-def _item_sums(tx: HqTx, start: dt.date, end: dt.date,
+def item_sums(tx: HqTx, start: dt.date, end: dt.date,
                store: str | None) -> dict[str, list[int]]:
     """sku -> [qty, amount, cost, lines] between start and end: whole months from the monthly
     sums (the chain's own for the chain), the days at the edges from the daily ones."""
@@ -193,7 +193,7 @@ def _catalog(tx: HqTx, skus: list[str] | None = None) -> dict[str, dict[str, Any
 
 def _items(tx: HqTx, t: Table, start: dt.date, end: dt.date, store: str | None,
            limit: int) -> Table:
-    sums = _item_sums(tx, start, end, store)
+    sums = item_sums(tx, start, end, store)
     total = sum(v[1] for v in sums.values())
     ranked = sorted(sums.items(), key=lambda kv: (-kv[1][1], kv[0]))[:limit]
     names = _catalog(tx, [sku for sku, _ in ranked])
@@ -216,7 +216,7 @@ def _categories(tx: HqTx, t: Table, start: dt.date, end: dt.date, store: str | N
     catalog = _catalog(tx)
     by: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     items: dict[str, int] = defaultdict(int)
-    for sku, v in _item_sums(tx, start, end, store).items():
+    for sku, v in item_sums(tx, start, end, store).items():
         cat = catalog.get(sku, {}).get("category") or "-"
         for i in range(4):
             by[cat][i] += v[i]
@@ -326,7 +326,7 @@ def stock(tx: HqTx, day_from: str | None = None, day_to: str | None = None,
     levels = tx.all("SELECT s.store, s.sku, s.on_hand, c.cost FROM agg_stock s LEFT JOIN"
                     f" item_costs c ON c.store=s.store AND c.sku=s.sku {cond}", args)
     if store:
-        sold = _item_sums(tx, start, end, store)
+        sold = item_sums(tx, start, end, store)
         rows = []
         for r in levels:
             qty, _, cogs, _ = sold.get(r["sku"], (0, 0, 0, 0))
@@ -406,36 +406,4 @@ def transfer_differences(tx: HqTx, day_from: str | None = None, day_to: str | No
                  ("sku", "商品 sku", "text"), ("sent", "发出数 sent", "qty"),
                  ("received", "实收数 received", "qty"), ("difference", "差异 difference", "qty"),
                  ("value", "差异金额 value", "money")]
-    return t
-
-
-def replenish(tx: HqTx, store: str, days: int = 28, cover_days: int = 14,
-              today: dt.date | None = None) -> Table:
-    """补货建议 for one store: per item sold in the last `days` days, the average daily sales,
-    on-hand and in transit to the store; suggest enough for `cover_days` days of sales:
-    ceil(daily × cover_days) − on-hand − in transit, in whole units, when above zero."""
-    end = today or dt.datetime.now(CHAIN_TZ).date()
-    start = end - dt.timedelta(days=days - 1)
-    t = Table("hq_replenish", f"Replenishment · {store}", [], day_from=start.isoformat(),
-              day_to=end.isoformat(), tz=str(CHAIN_TZ))
-    sold = _item_sums(tx, start, end, store)
-    on_hand = {r["sku"]: int(r["on_hand"]) for r in tx.all(
-        "SELECT sku, on_hand FROM agg_stock WHERE store=?", (store,))}
-    transit = hq_stock.in_transit(tx, store)
-    rows: list[dict[str, Any]] = []
-    for sku, (qty, _, _, _) in sold.items():
-        if qty <= 0:
-            continue
-        need = -(-qty * cover_days // days)  # ceil, thousandths
-        have = on_hand.get(sku, 0) + transit.get(sku, 0)
-        suggest = -(-(need - have) // 1000) * 1000 if need > have else 0
-        if suggest:
-            rows.append({"sku": sku, "daily": div_round(qty, days), "on_hand": on_hand.get(sku, 0),
-                         "in_transit": transit.get(sku, 0), "suggest": suggest})
-    rows.sort(key=lambda r: (-r["suggest"], r["sku"]))
-    t.rows = rows
-    t.totals = {"items": len(rows)}
-    t.columns = [("sku", "商品 sku", "text"), ("daily", "日均销量 daily", "qty"),
-                 ("on_hand", "库存 on hand", "qty"), ("in_transit", "在途 in transit", "qty"),
-                 ("suggest", "建议补货 suggest", "qty")]
     return t

@@ -453,9 +453,10 @@ class HqReportSalesParams(HqReportRange):
 
 class HqReplenishParams(Params):
     store: Name
-    days: StrictInt = Field(default=28, ge=1, le=366, description="sales history to average")
-    cover_days: StrictInt = Field(default=14, ge=1, le=366,
-                                  description="days of sales the stock should cover")
+    days: StrictInt = Field(default=28, ge=1, le=366, description="sales history to average "
+                            "(business days to today)")
+    cover_days: StrictInt = Field(default=14, ge=1, le=366, description="days of sales the "
+                                  "stock should cover, for an item without a rule")
 
 
 class HqReportExportParams(Params):
@@ -539,13 +540,17 @@ method(
     "hq.report.replenish",
     HqReplenishParams,
     "viewer",
-    "补货建议 for one store: per item it sold in the last `days` days, the average daily sales, "
-    "on-hand and in transit to it, and the quantity to order so that the stock covers "
-    "`cover_days` days of sales (whole units, only when above zero). " + _HQ_TABLE,
+    "补货建议 for one store: `hq.replenish.suggest` over the last `days` days as a table, "
+    "the items to order (suggested above zero): per item its average daily sales, on-hand, "
+    "in transit to the store, the quantity to order, supplier and why. An item's rule "
+    "(`hq.replenish.rules`) applies; an item sold without one keeps `cover_days` days of "
+    "sales (+ its supplier's lead time). Whole packs of the supplier, whole units without "
+    "one. " + _HQ_TABLE,
     errors=("invalid_params",),
     example={"params": {"store": "S001"}, "result": {"name": "hq_replenish", "rows": [
         {"sku": "700001", "daily": 2500, "on_hand": 8000, "in_transit": 0,
-         "suggest": 27000}]}},
+         "suggest": 27000, "supplier": None,
+         "why": "14 days of cover + 0 days lead time at 2500/day: 35000"}]}},
     result=Table,
 )
 method(
@@ -827,15 +832,17 @@ class HqReplenishRulesParams(Params):
 class HqReplenishSuggestParams(Params):
     store: Name
     window_days: StrictInt = Field(default=28, ge=1, le=365, description="the sales rate's "
-                                   "window")
+                                   "window: business days to today")
 
 
 class Suggestion(Result):
     sku: StrictStr
     on_hand: StrictInt
     in_transit: StrictInt
-    rate_per_day: StrictInt | float = Field(description="qty units sold per day (sales less "
-                                            "refunds) over the window")
+    sold: StrictInt = Field(description="qty units sold (sales less refunds, not below 0) in "
+                            "the window")
+    rate_per_day: StrictInt | float = Field(description="qty units sold per day over the "
+                                            "window")
     min: StrictInt | None
     max: StrictInt | None
     days_of_cover: StrictInt | None
@@ -907,7 +914,8 @@ method(
     "rate over the window, and the quantity to order (whole packs of its supplier), with why.",
     example={"params": {"store": "S002"}, "result": {"store": "S002", "window_days": 28,
                                                     "suggestions": [{
-        "sku": "700001", "on_hand": 10000, "in_transit": 0, "rate_per_day": 3000, "min": 12000,
+        "sku": "700001", "on_hand": 10000, "in_transit": 0, "sold": 84000,
+        "rate_per_day": 3000, "min": 12000,
         "max": 48000, "days_of_cover": None, "supplier": "SUP01", "lead_time_days": 2,
         "cost": 210, "suggested": 48000,
         "why": "at or below min 12000: up to max 48000"}]}},

@@ -62,6 +62,12 @@ async def test_a_suggestion_becomes_a_purchase_order_the_store_receives(hq, tmp_
         # 1002: sold 2 in 28 days, never received: back to zero and 9 days of cover, packed
         assert got["1002"]["on_hand"] == -2000 and got["1002"]["suggested"] == 3000
         assert got["1002"]["supplier"] == "SUP01" and got["1002"]["lead_time_days"] == 2
+        assert (got["1001"]["sold"], got["1002"]["sold"]) == (3000, 2000)
+        # the report the HQ page charts is the same computation, rules and packs included
+        plan = {r["sku"]: r for r in (await gw.call(
+            "hq.report.replenish", {"store": "S002"}))["rows"]}
+        assert {sku: (r["suggest"], r["supplier"], r["why"]) for sku, r in plan.items()} == {
+            sku: (g["suggested"], g["supplier"], g["why"]) for sku, g in got.items()}
         po = await gw.call("hq.po.create", {"store": "S002", "supplier": "SUP01"})
         assert po["kind"] == "purchase" and po["state"] == "in_transit"
         assert po["lines"] == [{"sku": "1001", "sent": 18000}, {"sku": "1002", "sent": 3000}]

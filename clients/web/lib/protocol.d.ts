@@ -1545,9 +1545,9 @@ export interface HqReplenishParams {
   approve?: Approve | null;
   /** min length 1; max length 64 */
   store: string;
-  /** sales history to average ≥ 1; ≤ 366 */
+  /** sales history to average (business days to today) ≥ 1; ≤ 366 */
   days?: number;
-  /** days of sales the stock should cover ≥ 1; ≤ 366 */
+  /** days of sales the stock should cover, for an item without a rule ≥ 1; ≤ 366 */
   cover_days?: number;
 }
 
@@ -1679,7 +1679,7 @@ export interface HqReplenishSuggestParams {
   approve?: Approve | null;
   /** min length 1; max length 64 */
   store: string;
-  /** the sales rate's window ≥ 1; ≤ 365 */
+  /** the sales rate's window: business days to today ≥ 1; ≤ 365 */
   window_days?: number;
 }
 
@@ -2390,7 +2390,9 @@ export interface Suggestion {
   sku: string;
   on_hand: number;
   in_transit: number;
-  /** qty units sold per day (sales less refunds) over the window */
+  /** qty units sold (sales less refunds, not below 0) in the window */
+  sold: number;
+  /** qty units sold per day over the window */
   rate_per_day: number;
   min: number | null;
   max: number | null;
