@@ -221,23 +221,27 @@ def test_online_backup_while_writing(tmp_path):
     assert progress and progress[-1][0] == progress[-1][1]
 
 
-async def test_the_checkpointer_takes_the_wal_off_the_writer(tmp_path, monkeypatch):
-    """While `Store.checkpoints` runs, no commit of the writer copies the WAL back (its
-    auto-checkpoint is off); the task does, after CHECKPOINT_COMMITS commits."""
+async def test_the_checkpointer_empties_the_wal_when_the_till_is_quiet(tmp_path, monkeypatch):
+    """`Store.checkpoints` copies the WAL back once no commit came for CHECKPOINT_IDLE_S,
+    never while commits keep coming; the writer's own 1000-page auto-checkpoint stays the
+    bound for a till that never pauses."""
     from gatewayd.store import db
 
-    monkeypatch.setattr(db, "CHECKPOINT_COMMITS", 20)
+    monkeypatch.setattr(db, "CHECKPOINT_IDLE_S", 1.5)
     store = Store(tmp_path / "t.db")
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(store.checkpoints)
-            assert store._w.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
-            for i in range(25):
+            assert store._w.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+            for i in range(25):  # commits closer together than the quiet time
                 await store.write(lambda tx, i=i: tx.append("test.event", {"i": i}))
+                await trio.sleep(0.1)
             assert store.checkpointed == 0
             with trio.fail_after(10):
                 while store.checkpointed == 0:
                     await trio.sleep(0.1)
+            wal = store._w.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            assert wal[1] == wal[2], "the quiet checkpoint left frames in the WAL"
             nursery.cancel_scope.cancel()
     finally:
         store.close()
