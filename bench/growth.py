@@ -42,6 +42,8 @@ SALE_ROUNDS = int(os.environ.get("BENCH_GROWTH_SALE_ROUNDS", "200"))
 # 0: skip the retention row (on 1.6M sales its incremental vacuum takes hours here: the live
 # size is known when the archiving ends, the file shrinks long after; docs/bench.md)
 RETENTION = os.environ.get("BENCH_GROWTH_RETENTION", "1") != "0"
+# 0: skip the backup row (two backups of the whole big store: minutes at 1.6M sales)
+BACKUP = os.environ.get("BENCH_GROWTH_BACKUP", "1") != "0"
 PRINTER = {"printer": {"kind": "printer", "driver": "escpos", "transport": "tcp:127.0.0.1:9"}}
 REPORTS = [("report.sales", {"by": by}) for by in
            ("hour", "day", "week", "cashier", "member", "item", "category")] + \
@@ -156,9 +158,10 @@ async def _measure(big: Path, fresh: Path, work: Path) -> list[Row]:
         reporting = await _rtt_while_reporting(connect, gw)
         rows.append(Row("growth.rtt.reporting", reporting, idle, target=1.5,
                         note="system.info while reports run vs idle"))
-        quiet, selling = await _backups(app, gw, work)
-        rows.append(Row("growth.backup.selling", value=selling / quiet, unit="x", limit=2,
-                        note=f"quiet {quiet:.1f} s, selling 1/s {selling:.1f} s"))
+        if BACKUP:
+            quiet, selling = await _backups(app, gw, work)
+            rows.append(Row("growth.backup.selling", value=selling / quiet, unit="x", limit=2,
+                            note=f"quiet {quiet:.1f} s, selling 1/s {selling:.1f} s"))
         nursery.cancel_scope.cancel()
     return rows
 

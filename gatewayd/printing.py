@@ -205,6 +205,7 @@ class PrintQueue:
             await event.wait()
 
     async def _print(self, dev, job) -> None:
+        dev.require_online()  # before the render: no receipt rendered for a printer that is away
         document = unpack(job["document"])
         reprint = job["attempts"] > 0  # an earlier attempt may have printed part of it
         items: Receipt = receipt_from_dicts(document)
@@ -213,7 +214,6 @@ class PrintQueue:
         if not any(isinstance(i, Cut) for i in items.items):
             items.add(Feed(3), Cut())
         data = render(items, dev.width, dev.encoding)
-        dev.require_online()
         attempt = job["attempts"] + 1
 
         def started(tx: Tx) -> None:
