@@ -147,6 +147,7 @@ def test_no_sale_is_paid_without_a_shift_and_a_refund_asks_a_supervisor_inline(d
     page.keyboard.type(receipt)
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("dialog-refund").get_by_test_id("refund-line")).to_have_count(1)
+    expect(page.get_by_test_id("dialog-refund")).to_be_focused()  # the keys go to the dialog
     page.keyboard.press("a")  # all of it
     page.keyboard.press("Enter")
     approval = page.get_by_test_id("approval")
