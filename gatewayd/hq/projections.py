@@ -318,10 +318,14 @@ def day_reopened(out: Projection, ev: JournalRecord) -> None:
           "sale.price_overridden", "sale.discount", "drawer.opened", "receipt.reprinted",
           "store.restored")
 def audit(out: Projection, ev: JournalRecord) -> None:
-    d = ev.data
+    # the audit trail is for reading: the PIN's hash stays in the event (a restore needs it)
+    d = {k: v for k, v in ev.data.items() if k not in _SECRETS}
     actor = d.get("operator") or d.get("approver") or d.get("id")
     out.add(TILL_AUDIT, [(out.store, out.till, out.epoch, ev.seq, ev.at, ev.kind,
                           actor if isinstance(actor, str) else None, pack(d))])
+
+
+_SECRETS = frozenset({"pin_hash", "pin_salt"})
 
 
 # -- for the reports and the live view of the tills ---------------------------------------------
