@@ -80,6 +80,9 @@ class HqTx:
         # run just before the commit, in the transaction (aggregates write their sums once
         # per transaction, not once per event)
         self.before_commit: list[Callable[[HqTx], None]] = []
+        # alerts raised in this transaction (ingest.raise_alert), for the caller to publish
+        # on `hq.alert` once it has committed
+        self.alerts: list[Any] = []
         self.queue = ExitStack()  # the pipeline, from the first statement that may wait
         self._queueing = False
 

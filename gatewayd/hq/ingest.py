@@ -65,6 +65,8 @@ class Link:
 
 
 def raise_alert(tx: HqTx, alert: Alert) -> None:
+    """Store `alert`; the transaction's caller publishes `tx.alerts` after the commit."""
+    tx.alerts.append(alert)
     tx.execute("INSERT INTO alerts(id, at, kind, store, till, message) VALUES (?,?,?,?,?,?)",
                (uuid.uuid4().hex, now_us(), alert.kind, alert.store, alert.till, alert.message))
 

@@ -29,6 +29,7 @@ from protocol.repl import ReplConnection, ReplProtocolError, Side
 if TYPE_CHECKING:
     from websockets.trio.server import ServerConnection
 
+    from gatewayd.hq.db import HqTx
     from gatewayd.hq.service import HqApp
 
 log = logging.getLogger("gatewayd.hq.link")
@@ -122,7 +123,9 @@ async def _stream(hq: HqApp, ws: ServerConnection, conn: ReplConnection, link: i
             continue
         assert isinstance(frame, repl.Push)
         repl.check_push(frame, link.epoch, limits.max_push_events)
-        answer = await hq.store.write(partial(ingest.apply_push, link=link, push=frame))
+        answer, alerts = await hq.store.write(partial(_apply_push, link=link, push=frame))
+        for alert in alerts:  # raised by the projections (a coupon or transfer twice)
+            hq.alert(alert)
         live.pushes += 1
         if isinstance(answer, repl.Resend):
             hq.metrics.inc("gatewayd_hq_resends_total")
@@ -134,6 +137,11 @@ async def _stream(hq: HqApp, ws: ServerConnection, conn: ReplConnection, link: i
                 hq.till_changed(link.store, link.till)
         async with sending:
             await ws.send(conn.send(answer))
+
+
+def _apply_push(tx: HqTx, link: ingest.Link,
+                push: repl.Push) -> tuple[repl.Ack | repl.Resend, list[ingest.Alert]]:
+    return ingest.apply_push(tx, link, push), tx.alerts
 
 
 async def _send_master(hq: HqApp, ws: ServerConnection, conn: ReplConnection,

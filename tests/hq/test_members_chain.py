@@ -319,11 +319,19 @@ async def test_one_coupon_at_two_tills_with_head_office_unreachable(tmp_path, hq
     app = HqApp(tmp_path / "hq", hq_dsn, listen=f"127.0.0.1:{port}")
     await nursery.start(app.run)
     hq.app = app
-    await synced(hq, t1)
-    await synced(hq, t2)
-    alerts = await app.store.read(lambda tx: tx.all(
-        "SELECT till, message FROM alerts WHERE kind='coupon_spent_twice'"))
-    assert len(alerts) == 1 and "SPRING2026" in alerts[0]["message"]
+    async with connect(hq.url, hq.token("viewer")) as client:
+        await client.subscribe(["hq.alert"], since=0)  # from this process's first event
+        await synced(hq, t1)
+        await synced(hq, t2)
+        alerts = await app.store.read(lambda tx: tx.all(
+            "SELECT till, message FROM alerts WHERE kind='coupon_spent_twice'"))
+        assert len(alerts) == 1 and "SPRING2026" in alerts[0]["message"]
+        while True:  # published on hq.alert like every other head-office alert
+            ev = await client.next_event("hq.alert", timeout=10)
+            if ev["data"]["kind"] == "coupon_spent_twice":
+                break
+        assert ev["data"]["message"] == alerts[0]["message"]
+        assert ev["data"]["till"] == alerts[0]["till"]
     app.close()
 
 

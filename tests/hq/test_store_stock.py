@@ -144,10 +144,14 @@ async def test_a_transfer_confirmed_twice_offline_counts_once(hq, tmp_path, nurs
             await gw.call("stock.transfer", {"direction": "in", "peer": "S001",
                                              "ref": sent["no"], "lines": [
                 {"sku": "1001", "qty": 5000}]})
-    b2.app.replicator.state = "online"
-    await synced(hq, b1)
-    await synced(hq, b2)
     async with connect(hq.url, hq.token("viewer")) as gw:
+        await gw.subscribe(["hq.alert"])  # the double confirmation is published as it lands
+        b2.app.replicator.state = "online"
+        await synced(hq, b1)
+        await synced(hq, b2)
+        ev = await gw.next_event("hq.alert", timeout=10)
+        assert ev["data"]["kind"] == "transfer_confirmed_twice"
+        assert (ev["data"]["store"], sent["no"] in ev["data"]["message"]) == ("S002", True)
         (t,) = (await gw.call("hq.transfers", {"store": "S002"}))["transfers"]
         stock_b = await gw.call("hq.stock", {"store": "S002"})
     assert t["confirmations"] == 2 and t["differences"] == 0
