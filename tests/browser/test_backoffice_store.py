@@ -1,11 +1,13 @@
 """The store back office in a real browser against `gatewayd demo`: goods received and a
 stocktake posted with its variances, a member registered and topped up, and the catalog
-imported from an Excel file (refused per row, then accepted), edited and exported."""
+imported from an Excel file (refused per row, then accepted), edited and exported; price labels
+printed on the demo's TSPL label printer simulator (refused while it is out of paper)."""
 
 from __future__ import annotations
 
 import io
 import os
+import time
 
 import openpyxl
 import pytest
@@ -246,8 +248,25 @@ def test_transfers_writeoff_shift_and_day_close(demo, page):
     assert demo.call("shift.current")["day"]["state"] == "open"
 
 
-def test_price_labels_picked_and_printed_or_said_unavailable(demo, page):
-    _, water, _ = signed_in_with_stock(demo, page)
+def paper(demo, state: str) -> None:
+    """The label printer simulator's paper set, and waited for until the driver's status
+    poll has seen it (a batch is refused or sent on the status the driver last read)."""
+    demo.call("sim.label", {"paper": state})
+    deadline = time.monotonic() + 10
+    while demo.call("devices.get", {"id": "label"})["status"].get("paper") != state:
+        assert time.monotonic() < deadline, f"the label printer's paper not {state} in 10 s"
+        time.sleep(0.1)
+
+
+def test_price_labels_picked_and_printed_on_the_label_printer(demo, page):
+    """The demo till's label printer is the TSPL simulator behind a pty: what is asserted is
+    what the simulator parsed off the serial line and printed, not what the page asked for."""
+    coke, water, _ = signed_in_with_stock(demo, page)
+    served = {m["name"] for m in demo.call("system.methods")["methods"]}
+    assert "label.print" in served
+    items = {i["sku"]: i for i in demo.call("catalog.list", {"skus": [coke, water]})["items"]}
+    printed_before = demo.call("sim.labels")["count"]
+
     page.keyboard.press("Alt+P")
     scan(page, "labels", COKE)
     # by name: a search with several answers offers them to pick from
@@ -261,11 +280,27 @@ def test_price_labels_picked_and_printed_or_said_unavailable(demo, page):
     expect(lines).to_have_count(2)
     expect(page.locator(f'[data-testid="labels-line"][data-sku="{water}"]')).to_be_visible()
     page.get_by_test_id("labels-copies").fill("2")
-    served = {m["name"] for m in demo.call("system.methods")["methods"]}
+
+    # Out of paper: the page says why, and nothing is printed.
+    paper(demo, "empty")
     button = page.get_by_test_id("labels-print")
-    if "label.print" in served:
-        button.click()
-        expect(page.get_by_test_id("labels-done")).to_be_visible()
-    else:  # a daemon without the label printer's method: the screen says so, nothing is sent
-        expect(page.get_by_test_id("unavailable")).to_contain_text("label.print")
-        expect(button).to_be_disabled()
+    button.click()
+    expect(page.get_by_test_id("toast").filter(has_text="paper_empty")).to_be_visible()
+    expect(page.get_by_test_id("labels-done")).to_have_count(0)
+    assert demo.call("sim.labels")["count"] == printed_before
+
+    # Paper back: two copies of each label come out of the printer.
+    paper(demo, "ok")
+    expect(button).to_be_enabled()
+    button.click()
+    expect(page.get_by_test_id("labels-done")).to_be_visible()
+    got = demo.call("sim.labels", {"last": 4})
+    assert got["count"] == printed_before + 4
+    want = []
+    for sku, barcode in ((coke, COKE), (water, WATER)):
+        item = items[sku]
+        assert item["unit"] == "pc"
+        want += [[item["name"], f"￥{item['price'] // 100}.{item['price'] % 100:02d}", "/件",
+                  f"[BARCODE EAN13:{barcode}]"]] * 2
+    assert [lb["lines"] for lb in got["labels"]] == want
+    assert {lb["size"] for lb in got["labels"]} == {"40 mm x 30 mm"}
