@@ -47,6 +47,8 @@ class Printer(Protocol):
 
     def add_status_listener(self, callback: Callable[[], None]) -> None: ...
 
+    def require_ready(self) -> None: ...
+
 
 def pick(devices: Devices, kind: str, device_id: str | None) -> Device:
     """The named device, or the first one of that kind."""

@@ -9,6 +9,12 @@ say; a job found `printing` after a failure or a restart was
 interrupted, so it is printed again whole, headed 重打印 REPRINT — never lost, never
 silently doubled.
 
+A printer that is away (offline, out of paper, cover open) is found so before a job is
+rendered or attempted; the job waits, retried every RETRY_S and at every wake, and its
+`print.failed` is journaled once per cause (when the job first meets it, when the cause
+changes, when an attempt fails), never at every retry: the printer's absence is its device's
+status and alert, and a day offline must not grow the journal (docs/devices.md).
+
 No poison job: a document a client sends (`printer.print`) is validated completely before it
 is queued (every element's fields against their types, then rendered once), so a bad one is
 `invalid_params` at the call and nothing is queued. The documents the daemon builds itself
@@ -205,7 +211,9 @@ class PrintQueue:
             await event.wait()
 
     async def _print(self, dev, job) -> None:
-        dev.require_online()  # before the render: no receipt rendered for a printer that is away
+        # before the render and the attempt: a printer that is away, out of paper or with its
+        # cover open is the device's status, not an attempt of the job's
+        dev.require_ready()
         document = unpack(job["document"])
         reprint = job["attempts"] > 0  # an earlier attempt may have printed part of it
         items: Receipt = receipt_from_dicts(document)
@@ -217,8 +225,10 @@ class PrintQueue:
         attempt = job["attempts"] + 1
 
         def started(tx: Tx) -> None:
-            tx.execute("UPDATE print_jobs SET state='printing', attempts=?, updated_at=? "
-                       "WHERE id=? AND state IN ('queued','printing')",
+            # last_error is why the job waits since its last attempt: a fault of this one
+            # is journaled even when an earlier attempt failed the same way
+            tx.execute("UPDATE print_jobs SET state='printing', attempts=?, last_error=NULL,"
+                       " updated_at=? WHERE id=? AND state IN ('queued','printing')",
                        (attempt, now_us(), job["id"]))
             tx.append("print.started", {"job_id": job["id"], "attempt": attempt,
                                         "reprint": reprint})
@@ -262,6 +272,16 @@ class PrintQueue:
         return held
 
     async def _failed(self, job, reason: str) -> None:
+        """The printer cannot take the job now (away, out of paper, cover open): journaled
+        once per cause, when the job first meets it or the cause changes. A retry that finds
+        the same cause again writes nothing: the printer being away is the device's status
+        (`devices.status`, the printer alert), and the job shows it in `printer.jobs` as its
+        last_error; a day offline would otherwise journal a failure every RETRY_S."""
+        # read again: an attempt begun since `job` was read cleared it
+        now = self.store.one("SELECT last_error FROM print_jobs WHERE id=?", (job["id"],))
+        if now is None or now["last_error"] == reason:
+            return
+
         def mark(tx: Tx) -> None:
             tx.execute("UPDATE print_jobs SET last_error=?, updated_at=? WHERE id=?",
                        (reason, now_us(), job["id"]))

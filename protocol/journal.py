@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from protocol.methods.shifts import ReportFigures
 
-JOURNAL_SCHEMA_VERSION = 7
+JOURNAL_SCHEMA_VERSION = 8
 SCHEMA_CHANGES: dict[int, str] = {
     1: "the first declared schema: every kind journaled by gatewayd 0.1",
     2: "print.done.confirmed (false: sent to a printer without status); print.failed.error "
@@ -49,6 +49,9 @@ SCHEMA_CHANGES: dict[int, str] = {
        "print.queued gains document; member.registered gains birthday; member.updated "
        "gains values (but the phone, masked as ever); new kinds catalog.items (the items of "
        "a catalog write) and store.restored",
+    8: "print.failed is journaled once per job and cause (the job first meets it, the cause "
+       "changes, or an attempt fails), no longer at every retry while the printer is away; "
+       "no field changed",
 }
 
 Fen = StrictInt
@@ -580,6 +583,12 @@ class PrintDone(EventData):
 
 @event("print.failed")
 class PrintFailed(EventData):
+    """The job could not print: once per job and cause, when the job first meets the cause,
+    when the cause changes (paper out, then the cover open) and when an attempt fails. A
+    retry that finds the printer away for the same cause journals nothing (schema 8; before
+    it, one at every retry, about every 2 s). The job waits in the queue meanwhile; reason `job`
+    is counted towards `print.held`."""
+
     job_id: Str
     reason: Str = Field(description="the printer's (paper_empty, cover_open, offline, error) "
                         "or `job`: the job itself failed")

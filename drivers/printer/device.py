@@ -309,6 +309,13 @@ class EscposPrinter(Device):
                            "without confirmation that they printed"})
 
     # -- commands ---------------------------------------------------------------------------
+    def require_ready(self) -> None:
+        """DeviceOffline or PrinterNotReady (paper out, cover open, not answering) when a job
+        sent now would not print: what `print_bytes` checks first, for a caller that has work
+        to do before it (the print queue renders and journals the attempt)."""
+        self.require_online()
+        self._check_ready()
+
     def _check_ready(self) -> None:
         if self.no_status:
             return

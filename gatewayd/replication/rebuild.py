@@ -649,7 +649,7 @@ class Rebuild:
     def on_print_started(self, ev: JournalEvent) -> None:
         # 'queued' rather than 'printing': the printer loop prints it again from the top,
         # as it does after any restart mid-job
-        self.x("UPDATE print_jobs SET attempts=?, updated_at=? WHERE id=?",
+        self.x("UPDATE print_jobs SET attempts=?, last_error=NULL, updated_at=? WHERE id=?",
                (ev.data["attempt"], ev.at, ev.data["job_id"]))
 
     def on_print_done(self, ev: JournalEvent) -> None:
