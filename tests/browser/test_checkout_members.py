@@ -1,8 +1,11 @@
 """The checkout's member side and its refunds in a real browser against `gatewayd demo`: the
-attached member shown from the daemon's `member_info`, a payment by coupon and stored value,
-and a refund of some lines of a receipt (part of one line's quantity)."""
+attached member shown from the daemon's `member_info`, a payment by coupon and stored value, a
+payment part by the member's points and the rest in cash, and a refund of some lines of a
+receipt (part of one line's quantity)."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -73,6 +76,78 @@ def test_member_shown_and_paid_by_coupon_and_stored_value(demo, page):
     # Behind the change screen the member card shows what the sale left the member with.
     expect(card.get_by_test_id("member-balance")).to_have_text(yuan(after["balance"]))
     expect(card.get_by_test_id("member-points")).to_contain_text(str(after["points"]))
+
+
+def test_member_pays_part_with_points_and_the_rest_in_cash(demo, page):
+    demo.call("member.register", {"phone": PHONE, "name": "王芳"}, login=CASHIER)
+    if demo.call("shift.current")["shift"] is None:  # a till may take payment only in a shift
+        demo.call("shift.open", {"float": 0}, login=CASHIER)
+    # The member's points come from an earlier purchase of theirs: ten beers paid in cash.
+    for _ in range(10):
+        demo.call("sale.add", {"barcode": BEER}, login=CASHIER)
+    demo.call("sale.member", {"code": PHONE}, login=CASHIER)
+    first = demo.call("sale.tender", {"method": "cash", "amount": 10000}, login=CASHIER)
+    before = demo.call("member.get", {"code": PHONE})
+    points = before["points"]
+    assert first["state"] == "completed" and points == first["member_info"]["points"] >= 60
+
+    page.goto(demo.url("/"))
+    login(page)
+    demo.call("sim.scan", {"data": BEER})
+    demo.call("sim.scan", {"data": COKE})
+    expect(page.get_by_test_id("line")).to_have_count(2)
+    page.keyboard.type(PHONE)
+    page.keyboard.press("F9")
+    card = page.get_by_test_id("member")
+    expect(card.get_by_test_id("member-name")).to_contain_text("王芳")
+    expect(card.get_by_test_id("member-points")).to_have_text(str(points))
+    sale = demo.call("sale.current")
+    point_value = before["points_value"] // points  # fen a point is worth as a tender
+    spent = 60 * point_value  # fen: sixty points
+
+    # In the tender screen F9 is the points tender: the amount typed, F9; the rest in exact
+    # cash (F1).
+    page.keyboard.press("Enter")
+    amount = page.get_by_test_id("tender-amount")
+    expect(amount).to_be_focused()
+    expect(page.get_by_test_id("method-points")).to_contain_text(str(points))
+    page.keyboard.type(f"{spent // 100}.{spent % 100:02d}")
+    page.keyboard.press("F9")
+    expect(page.get_by_test_id("due")).to_have_text(yuan(sale["total"] - spent))
+    expect(page.get_by_test_id("tender-row").first).to_contain_text(yuan(spent))
+    # The points on the button are read again from the daemon after the tender.
+    expect(page.get_by_test_id("method-points")).to_contain_text(str(points - 60))
+    page.keyboard.press("F1")
+    expect(page.get_by_test_id("completed")).to_be_visible()
+
+    done = demo.call("sale.current")
+    assert done["state"] == "completed" and done["id"] == sale["id"]
+    assert [(t["method"], t["amount"]) for t in done["tenders"]] == [
+        ("points", spent), ("cash", sale["total"] - spent)]
+    history = demo.call("member.history", {"code": PHONE})
+    earned = next(p["points"] for p in history["purchases"] if p["sale_id"] == sale["id"])
+    # what the cash paid earns points, what the points paid does not (the demo: a point a yuan)
+    assert earned == (sale["total"] - spent) * before["points_multiplier_bp"] // 1_000_000 > 0
+    after = demo.call("member.get", {"code": PHONE})
+    assert after["points"] == points - 60 + earned
+    assert any(m["delta"] == -60 and m["sale_id"] == sale["id"] for m in history["points"]), \
+        history["points"]
+    expect(card.get_by_test_id("member-points")).to_contain_text(str(after["points"]))
+    expect(card.get_by_test_id("member-points")).to_contain_text(f"+{earned}")
+
+    # The printed receipt (the printer simulator's) shows the points tender and the cash.
+    deadline = time.monotonic() + 10
+    text = ""
+    while done["receipt_no"] not in text:
+        assert time.monotonic() < deadline, f"receipt {done['receipt_no']} not printed: {text}"
+        time.sleep(0.2)
+        receipts = demo.call("sim.receipts", {"last": 1})["receipts"]
+        text = "\n".join(ln["text"] for ln in receipts[0]["lines"]) if receipts else ""
+    tender_lines = [ln for ln in text.splitlines() if ln.startswith(("积分 Points", "现金"))]
+    assert len(tender_lines) == 2, text
+    assert tender_lines[0].endswith(f"{spent // 100}.{spent % 100:02d}"), text
+    cash = sale["total"] - spent
+    assert tender_lines[1].endswith(f"{cash // 100}.{cash % 100:02d}"), text
 
 
 def test_partial_line_refund_after_opening_a_shift(demo, page):
