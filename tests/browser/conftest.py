@@ -44,9 +44,13 @@ def free_port() -> int:
 
 
 class Demo:
-    def __init__(self, data: Path, port: int):
+    """`config`: a TOML file merged over the demo's defaults (`gatewayd --config F demo`),
+    e.g. another store's `[till]`; the CLI commands run against it too."""
+
+    def __init__(self, data: Path, port: int, config: Path | None = None):
         self.data = data
         self.port = port
+        self.config = config
         self.proc: subprocess.Popen | None = None
         self.log = data.parent / f"{data.name}.log"
         self.token = ""
@@ -59,8 +63,13 @@ class Demo:
         return f"{self.http}{path}" + (f"#token={self.token}" if token else "")
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([*GATEWAYD, "--data-dir", str(self.data), *args],
-                              capture_output=True, text=True, timeout=60, cwd=ROOT)
+        return subprocess.run(
+            [*GATEWAYD, *self.config_args, "--data-dir", str(self.data), *args],
+            capture_output=True, text=True, timeout=60, cwd=ROOT)
+
+    @property
+    def config_args(self) -> list[str]:
+        return ["--config", str(self.config)] if self.config else []
 
     def start(self) -> None:
         self.data.mkdir(parents=True, exist_ok=True)
@@ -88,7 +97,8 @@ class Demo:
         """Start the demo process on this port and data, without waiting for it."""
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [*GATEWAYD, "demo", "--listen", f"127.0.0.1:{self.port}", "--data", str(self.data)],
+                [*GATEWAYD, *self.config_args, "demo", "--listen", f"127.0.0.1:{self.port}",
+                 "--data", str(self.data)],
                 stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:

@@ -2,11 +2,14 @@
 tender authorized online by head office shows it at the checkout; a delivery head office
 sends shows in the back office's transfers as on its way, taken and confirmed with what was
 counted (head office then reports the difference); a purchase order of head office's is
-received against in the back office's receiving."""
+received against in the back office's receiving; a transfer out posted at one store's back
+office reaches head office, is listed at the other store's back office as on its way, and is
+confirmed there with a different count (head office's transfer report shows the difference)."""
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import trio
@@ -19,6 +22,7 @@ from tests.browser.test_hq import HqServer
 CASHIER = ("1001", "1234")
 MANAGER = ("9001", "9999")
 BEER = "6901028068123"  # 青岛啤酒经典500ml罐装
+COKE = "6928804011142"  # 可口可乐330ml罐装
 PHONE = "13812345678"
 
 pytestmark = pytest.mark.browser
@@ -132,3 +136,103 @@ def test_stored_value_held_online_a_delivery_confirmed_and_a_purchase_order_rece
     expect(page.get_by_test_id("doc-no")).to_contain_text("RCV")
     rcv = till.call("stock.doc", {"no": page.get_by_test_id("doc-no").inner_text()})
     assert (rcv["supplier"], rcv["ref"], rcv["lines"][0]["qty"]) == ("SUP01", po["no"], 12000)
+
+
+@pytest.fixture
+def two_stores(tmp_path):
+    """Head office with a demo till of store S001 and one of store S002 (its `[till]` in a
+    config file merged over the demo's), both enrolled the real way; HQ's admin token."""
+    hq = HqServer(tmp_path / "hq", free_port())
+    hq.start()
+    config = tmp_path / "s002.toml"
+    config.write_text('[till]\nstore = "S002"\ntill = "T01"\nname = "demo S002/T01"\n')
+    a = Demo(tmp_path / "till-a", free_port())
+    b = Demo(tmp_path / "till-b", free_port(), config=config)
+    try:
+        with ThreadPoolExecutor(2) as pool:  # two daemons starting at once: a few s less
+            list(pool.map(Demo.start, (a, b)))
+        token = hq.enroll(a, "S001", "T01")
+        hq.enroll(b, "S002", "T01")
+        yield hq, a, b, token
+    finally:
+        b.stop()
+        a.stop()
+        hq.stop()
+
+
+def test_transfer_out_at_one_store_received_at_another_with_a_difference(two_stores, page):
+    hq, a, b, token = two_stores
+    for till in (a, b):
+        until(lambda t=till: t.call("system.health")["replication"]["state"] == "online",
+              "the till's link is up")
+    assert b.call("system.info")["till"] == {"store": "S002", "till": "T01"}
+    coke = a.call("catalog.lookup", {"barcode": COKE})["item"]["sku"]
+    a_before = a.call("stock.get", {"sku": coke})["on_hand"]
+    b_before = b.call("stock.get", {"sku": coke})["on_hand"]
+
+    # Store A's back office: five cokes out to S002.
+    page.goto(a.url("/backoffice.html"))
+    login(page, *MANAGER)
+    page.keyboard.press("Alt+Y")
+    page.get_by_test_id("transfer-peer").fill("S002")
+    code = page.get_by_test_id("transfer-code")
+    code.fill(COKE)
+    code.press("Enter")
+    qty = page.locator(f'[data-testid="transfer-line"][data-sku="{coke}"]').get_by_test_id(
+        "transfer-qty")
+    expect(qty).to_be_visible()
+    qty.fill("5")
+    page.get_by_test_id("transfer-post").click()
+    expect(page.get_by_test_id("doc-no")).to_contain_text("TRO")
+    tro = page.get_by_test_id("doc-no").inner_text().strip()
+    sent = a.call("stock.doc", {"no": tro})
+    assert (sent["kind"], sent["peer"], sent["lines"][0]["qty"]) == ("transfer_out", "S002", 5000)
+    assert a.call("stock.get", {"sku": coke})["on_hand"] == a_before - 5000
+
+    # A's till replicates it; head office holds it as on its way from S001 to S002.
+    def at_hq(state: str):
+        got = hq_call(hq, token, "hq.transfers", {"store": "S002"})["transfers"]
+        return next((x for x in got if x["no"] == tro and x["state"] == state), None)
+
+    in_transit = until(lambda: at_hq("in_transit"), "head office holds the transfer")
+    assert (in_transit["from_store"], in_transit["to_store"]) == ("S001", "S002")
+
+    # Store B's back office lists it as on its way (asked of head office); taken, four of the
+    # five are counted and confirmed.
+    page.goto(b.url("/backoffice.html"))
+    login(page, *MANAGER)
+    page.keyboard.press("Alt+Y")
+    row = page.get_by_test_id("incoming-row").filter(has_text=tro)
+    expect(row).to_contain_text("S001")
+    row.get_by_test_id("incoming-take").click()
+    expect(page.get_by_test_id("transfer-peer")).to_have_value("S001")
+    counted = page.locator(f'[data-testid="transfer-line"][data-sku="{coke}"]').get_by_test_id(
+        "transfer-qty")
+    expect(counted).to_have_value("5")
+    counted.fill("4")
+    page.get_by_test_id("transfer-post").click()
+    expect(page.get_by_test_id("doc-no")).to_contain_text("TRI")
+    tri = b.call("stock.doc", {"no": page.get_by_test_id("doc-no").inner_text().strip()})
+    assert (tri["kind"], tri["peer"], tri["ref"]) == ("transfer_in", "S001", tro)
+    assert [(ln["sku"], ln["qty"]) for ln in tri["lines"]] == [(coke, 4000)]
+    assert b.call("stock.get", {"sku": coke})["on_hand"] == b_before + 4000
+    expect(row.get_by_test_id("incoming-take")).to_have_count(0)
+
+    # Head office: received, one short, on its transfer report (the page's).
+    done = until(lambda: at_hq("received"), "head office holds the transfer as received")
+    assert [(ln["sku"], ln["sent"], ln["received"], ln["difference"])
+            for ln in done["lines"]] == [(coke, 5000, 4000, -1000)]
+    page.goto(f"http://127.0.0.1:{hq.port}/#token={token}")
+    page.get_by_test_id("tab-reports").click()
+    page.get_by_test_id("kind-transfers").click()
+    expect(page.get_by_test_id("report")).to_have_attribute("data-kind", "transfers")
+    line = page.get_by_test_id("report-row").filter(has_text=tro)
+    expect(line).to_have_count(1)
+    cells = line.locator("td")
+    expect(cells.nth(2)).to_have_text("S001")
+    expect(cells.nth(3)).to_have_text("S002")
+    expect(cells.nth(4)).to_have_text("received")
+    expect(cells.nth(6)).to_have_text(coke)
+    expect(cells.nth(7)).to_have_text("5")
+    expect(cells.nth(8)).to_have_text("4")
+    expect(cells.nth(9)).to_have_text("-1")
