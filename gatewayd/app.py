@@ -39,6 +39,7 @@ from gatewayd.members.ledger import TENDER_METHODS as MEMBER_TENDERS
 from gatewayd.members.service import MemberService
 from gatewayd.metrics import Metrics
 from gatewayd.printing import PrintQueue
+from gatewayd.replication.central import SETTING_KINDS, CentralSettings
 from gatewayd.replication.master import MasterData
 from gatewayd.replication.replicator import Replicator
 from gatewayd.sales.catalog.repository import Catalog, compile_scale_layouts
@@ -121,10 +122,15 @@ class App:
         then the background tasks they own, started in run()'s nursery in this order."""
         cfg, store, publish, devices = self.config, self.store, self.emit, self.devices
         till = cfg.till
+        # the [sale] and [members] the services share: the file's, with head office's central
+        # settings laid over them (gatewayd/replication/central.py); laid again as they change
+        self.central = CentralSettings(store, cfg.sale, cfg.members)
+        self.central.load()
+        sale_cfg, members_cfg = self.central.sale, self.central.members
         self.sims = SimSet(cfg.data_dir) if self.demo else None
         self.catalog = Catalog(store, compile_scale_layouts(cfg.sale.scale_layouts))
         self.printing = PrintQueue(store, devices, publish)
-        self.shifts = ShiftService(store, till, cfg.sale, publish=publish, devices=devices,
+        self.shifts = ShiftService(store, till, sale_cfg, publish=publish, devices=devices,
                                    printing=self.printing)
         # master data from head office: applied as it comes, held changes at their time
         self.master = MasterData(store, publish, local_items=cfg.hq.local_items,
@@ -132,7 +138,7 @@ class App:
         # the journal up to head office, once enrolled (DESIGN §8); never in a sale's way.
         # Members and stock ask it online (a stored-value hold, the store's figures).
         self.replicator = Replicator(store, till, cfg.hq, publish, self.master)
-        self.members = MemberService(store, cfg.members, till.timezone, publish,
+        self.members = MemberService(store, members_cfg, till.timezone, publish,
                                      cash_taken=self.shifts.cash_taken, hq=self.replicator)
         member_sale = MemberParticipant(self.members)
         self.inventory = InventoryService(store, till.store, till.till, cfg.inventory,
@@ -154,7 +160,7 @@ class App:
         sim = cfg.sale.payment_sim
         provider = SimulatedProvider(sim.outcome, sim.polls,
                                      path=cfg.data_dir / "payment-sim.jsonl")
-        self.sales = SaleService(store, cfg.sale, till, catalog=self.catalog, provider=provider,
+        self.sales = SaleService(store, sale_cfg, till, catalog=self.catalog, provider=provider,
                                  parts=parts, publish=publish, devices=devices,
                                  printing=self.printing,
                                  promotions=load_promotions(cfg.promotions),
@@ -211,6 +217,9 @@ class App:
         """Head office's changes are in the store: what is read once and kept, read again."""
         if "promo" in kinds:
             self.sales.reload_promotions()
+        if kinds & SETTING_KINDS:
+            self.central.load()
+            self.sales.settings_changed()
 
     def _session_operator(self) -> str | None:
         """The operator logged in on a connection to this till, for scans to act for."""

@@ -9,7 +9,8 @@ transaction that logs it (`master_head` is locked, so two HQ processes never han
 version twice) and updates `master_current`, the state HQ edits against.
 
 A change is `{pos, kind, key, data, effective_at?}`; `kind` names the entity (`item`,
-`price`, `promo`, `operator`; another helper's entities fit the same shape) and `scope`
+`price`, `promo`, `operator`, `member`, `tax` per category, the central settings `payment`
+and `config` keyed by their names: gatewayd/replication/central.py) and `scope`
 (kept at HQ, not sent) says which stores it is for: every store, one store, or a price zone.
 A till is sent the changes for its store, in version order (`read_part`).
 """
@@ -25,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, Valida
 
 from gatewayd.auth import check_role, hash_pin
 from gatewayd.hq.db import HqTx, now_us
+from gatewayd.replication.central import check_setting, check_tax_rate
 from gatewayd.sales.catalog.csvfile import parse_csv
 from gatewayd.sales.catalog.validation import PRICE_CAP, row_error, validate_items
 from gatewayd.sales.promotions import PromotionError, parse_promotions
@@ -166,6 +168,46 @@ def operator_changes(tx: HqTx, operators: Sequence[Any]) -> list[Change]:
                                               "pin_salt": salt}))
     if errors:
         raise MasterError(errors, "operators")
+    return out
+
+
+def tax_changes(rates: Sequence[Any], effective_at: int | None) -> list[Change]:
+    """Tax rates per item category, for every store (gatewayd/replication/central.py)."""
+    out, errors, seen = [], [], set()
+    for row, raw in enumerate(rates):
+        category = raw.get("category") if isinstance(raw, dict) else None
+        try:
+            data = check_tax_rate(raw)
+        except ValidationError as exc:
+            err = exc.errors(include_url=False)[0]
+            errors.append({"row": row, "id": category,
+                           "field": ".".join(map(str, err["loc"])), "error": err["msg"]})
+            continue
+        if data["category"] in seen:
+            errors.append({"row": row, "id": category, "field": "category",
+                           "error": f"category {category!r} twice in the batch"})
+            continue
+        seen.add(data["category"])
+        out.append(Change("tax", data["category"], data, None, effective_at))
+    if errors:
+        raise MasterError(errors, "tax rates")
+    return out
+
+
+def setting_changes(kind: str, settings: dict[str, Any],
+                    effective_at: int | None) -> list[Change]:
+    """Central `payment` or `config` settings, checked by the till's own config model; a
+    nil value gives the setting back to each till's config file."""
+    out, errors = [], []
+    for row, (key, raw) in enumerate(settings.items()):
+        try:
+            value = check_setting(kind, key, raw)
+        except ValueError as exc:
+            errors.append({"row": row, "id": key, "field": key, "error": str(exc)})
+            continue
+        out.append(Change(kind, key, {"key": key, "value": value}, None, effective_at))
+    if errors:
+        raise MasterError(errors, f"{kind} settings")
     return out
 
 

@@ -226,8 +226,9 @@ def _entry(e: dict[str, Any]) -> dict[str, Any]:
 
 
 def bind_master(registry: Registry, hq: HqApp) -> None:
-    """hq.catalog.*, hq.promo.*, hq.operator.*: batches versioned in gatewayd/hq/master.py,
-    then every link of this process is woken to send them (the others' within a poll)."""
+    """hq.catalog.*, hq.promo.*, hq.operator.*, hq.tax.*, hq.payment.*, hq.config.*: batches
+    versioned in gatewayd/hq/master.py, then every link of this process is woken to send them
+    (the others' within a poll)."""
     store = hq.store
 
     def actor(ctx: CallContext) -> str:
@@ -316,6 +317,35 @@ def bind_master(registry: Registry, hq: HqApp) -> None:
         return {"operators": [{"id": e["key"], "name": e["data"]["name"],
                                "role": e["data"]["role"], "active": e["data"]["active"],
                                "version": e["version"]} for e in rows]}
+
+    @registry.method("hq.tax.upsert")
+    async def hq_tax_upsert(ctx: CallContext, p) -> dict[str, Any]:
+        at = _us(p.effective_at)
+        return await versioned(ctx, lambda tx: master.tax_changes(p.rates, at), p.effective_at)
+
+    @registry.method("hq.tax.list")
+    async def hq_tax_list(ctx: CallContext, p) -> dict[str, Any]:
+        rows = await store.read(lambda tx: master.current(tx, "tax"))
+        return {"rates": [{**e["data"], "version": e["version"],
+                           "effective_at": _ts(e["effective_at"])} for e in rows]}
+
+    def settings_methods(kind: str) -> None:
+        @registry.method(f"hq.{kind}.set")
+        async def hq_settings_set(ctx: CallContext, p) -> dict[str, Any]:
+            at = _us(p.effective_at)
+            return await versioned(ctx, lambda tx: master.setting_changes(kind, p.settings, at),
+                                   p.effective_at)
+
+        @registry.method(f"hq.{kind}.get")
+        async def hq_settings_get(ctx: CallContext, p) -> dict[str, Any]:
+            rows = await store.read(lambda tx: master.current(tx, kind))
+            return {"settings": [{"key": e["key"], "value": e["data"]["value"],
+                                  "version": e["version"],
+                                  "effective_at": _ts(e["effective_at"])}
+                                 for e in rows if e["data"]["value"] is not None]}
+
+    settings_methods("payment")
+    settings_methods("config")
 
     @registry.method("hq.member.get")
     async def hq_member_get(ctx: CallContext, p) -> dict[str, Any]:

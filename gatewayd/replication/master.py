@@ -39,6 +39,7 @@ from typing import Any
 
 import trio
 
+from gatewayd.replication import central
 from gatewayd.sales.catalog.repository import write_rows
 from gatewayd.sales.catalog.validation import ItemIn
 from gatewayd.sales.catalog_stage import CHUNK, import_items
@@ -99,8 +100,13 @@ APPLIERS: dict[str, Callable[[Tx, dict[str, Any]], None]] = {
     "promo": _apply_promo,
     "operator": _apply_operator,
     "member": _apply_member,
+    # tax rates per category and central settings: gatewayd/replication/central.py
+    "tax": central.apply_tax,
+    "payment": lambda tx, data: central.apply_setting(tx, "payment", data),
+    "config": lambda tx, data: central.apply_setting(tx, "config", data),
 }
-CATALOG_KINDS = frozenset({"item", "price"})  # their changes bump the catalog's version
+# their changes bump the catalog's version (a category's tax rate is read with its items)
+CATALOG_KINDS = frozenset({"item", "price", "tax"})
 KIND_OWNS = {"item": "item", "price": "item", "promo": "promo", "operator": "operator"}
 
 
@@ -182,6 +188,9 @@ class MasterData:
 
     def status(self) -> dict[str, Any]:
         out: dict[str, Any] = {"version": self.version(), "held": self.held()}
+        hq_sets = central.summary(self.store)
+        if hq_sets is not None:
+            out["central"] = hq_sets
         if self.error:
             out["error"] = self.error
         return out
@@ -292,7 +301,8 @@ class MasterData:
 
     def _announce(self, kinds: Counter[str]) -> None:
         if CATALOG_KINDS & kinds.keys():
-            self.publish("catalog.updated", {"count": kinds["item"] + kinds["price"]})
+            self.publish("catalog.updated",
+                         {"count": kinds["item"] + kinds["price"] + kinds["tax"]})
         if self.changed is not None and kinds:
             self.changed(set(kinds))
 

@@ -2,6 +2,7 @@
 
     [sale]
     cash_rounding = "drop_fen"          # none | drop_fen | drop_jiao | half_up_jiao (抹零)
+    tenders = ["cash", "wechat", "alipay"]  # the tender methods taken here (default: all)
     tax_mode = "inclusive"              # inclusive (default) | exclusive
     max_cashier_discount_percent = 10   # WHOLE percent; above it a supervisor approves
     max_qty = 999000                    # thousandths: 999 pieces (or 999 kg) per line
@@ -58,6 +59,9 @@ class PaymentSimConfig(BaseModel):
 class SaleConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     cash_rounding: Literal["none", "drop_fen", "drop_jiao", "half_up_jiao"] = "none"
+    # the tender methods this till takes (None: every one); another is refused at sale.tender
+    tenders: list[Literal["cash", "card", "mobile", "alipay", "wechat", "stored_value",
+                          "voucher", "points"]] | None = None
     tax_mode: Literal["inclusive", "exclusive"] = "inclusive"
     rounding: Literal["half_up", "half_even", "down", "up"] = "half_up"
     max_cashier_discount_percent: int = Field(default=10, ge=0, le=100)

@@ -81,6 +81,11 @@ class PaymentFlow:
                            field="code")
         if amount is not None and amount <= 0:
             raise _err("invalid_params", "amount must be > 0", field="amount")
+        enabled = self.cfg.tenders  # [sale] tenders, or head office's payment settings
+        if enabled is not None and method not in enabled:
+            raise _err("invalid_params", f"{method} is not taken at this till (tenders "
+                       f"taken: {', '.join(enabled) or 'none'})", field="method",
+                       method=method, tenders=list(enabled))
         if method in ("alipay", "wechat"):
             if code is None:
                 raise _err("invalid_params", f"{method} needs the customer's payment code")

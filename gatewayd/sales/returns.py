@@ -470,9 +470,13 @@ class ReturnsService:
             sku = x.get("sku")
             if sku is None:
                 raise _err("invalid_params", "each line needs a sku", field="lines")
-            item = tx.one("SELECT * FROM items WHERE sku=?", (sku,))
-            if item is None:
+            found = tx.one("SELECT * FROM items WHERE sku=?", (sku,))
+            if found is None:
                 raise _err("not_found", f"no item with sku {sku!r}", sku=sku)
+            item = dict(found)  # at its category's tax rate when head office set one
+            rate = tx.one("SELECT rate_bp FROM tax_rates WHERE category=?", (item["category"],))
+            if rate is not None:
+                item["tax_rate_bp"] = rate["rate_bp"]
             qty, price = x["qty"], x.get("unit_price")
             price = item["price"] if price is None else price
             if qty <= 0 or qty > cfg.max_qty:

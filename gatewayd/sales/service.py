@@ -126,8 +126,7 @@ class SaleService(SaleWire, PaymentFlow, CustomerDisplay):
         self.stored_promotions: tuple[Promotion, ...] = ()
         self.tz = ZoneInfo(self.till.timezone)
         self.layouts = compile_scale_layouts(self.cfg.scale_layouts)
-        self.pricing_config = PricingConfig(self.cfg.tax_mode, self.cfg.rounding)
-        self.tender_config = TenderConfig(self.cfg.cash_rounding, self.cfg.max_change)
+        self.settings_changed()
         self._pay_lock = trio.Lock()
         self._display_send, self._display_recv = trio.open_memory_channel[
             tuple[str, Any]](64)
@@ -141,6 +140,11 @@ class SaleService(SaleWire, PaymentFlow, CustomerDisplay):
     # ------------------------------------------------------------------ small helpers
     def now(self) -> datetime:
         return datetime.now(self.tz)
+
+    def settings_changed(self) -> None:
+        """`self.cfg` changed (head office's central settings): what is derived from it."""
+        self.pricing_config = PricingConfig(self.cfg.tax_mode, self.cfg.rounding)
+        self.tender_config = TenderConfig(self.cfg.cash_rounding, self.cfg.max_change)
 
     def reload_promotions(self) -> None:
         """The stored promotions, read again (after promo.upsert, or head office's)."""

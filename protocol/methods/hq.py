@@ -440,6 +440,128 @@ method(
 )
 
 
+class HqTaxUpsertParams(Params):
+    rates: list[dict[str, Any]] = Field(
+        min_length=1, max_length=1000,
+        description="`{category, rate_bp, name?, active?}`: every item of the category sells "
+        "at rate_bp (0..10000) at every till, whatever its own tax_rate_bp; `active: false` "
+        "withdraws the category's rate (the items' own rates again)")
+    effective_at: Effective = None
+
+
+class HqTaxRate(Result):
+    category: StrictStr
+    rate_bp: StrictInt
+    name: StrictStr | None
+    active: StrictBool
+    version: StrictInt
+    effective_at: datetime | None
+
+
+class HqTaxList(Result):
+    rates: list[HqTaxRate]
+
+
+class HqSettingsParams(Params):
+    settings: dict[StrictStr, Any] = Field(
+        min_length=1, max_length=50,
+        description="setting -> value, each checked as the till's config file takes it; a "
+        "nil value gives the setting back to each till's own config")
+    effective_at: Effective = None
+
+
+class HqSetting(Result):
+    key: StrictStr
+    value: Any
+    version: StrictInt
+    effective_at: datetime | None
+
+
+class HqSettings(Result):
+    settings: list[HqSetting] = Field(description="the settings head office sets (those given "
+                                      "back to the tills' files are left out)")
+
+
+_SETTINGS_DOC = (" Head office's value wins over each till's config file for every setting it "
+                 "sent; the rest stay the till's. A bad value refuses the whole batch "
+                 "(`invalid_params`, details `{errors: [{row, id, field, error}], "
+                 "error_count}`) with nothing versioned; otherwise it gets the chain's next "
+                 "master version and reaches every till like the catalog.")
+method(
+    "hq.tax.upsert",
+    HqTaxUpsertParams,
+    "manager",
+    "Tax rates per item category for every store: a till sells every item of the category "
+    "at head office's rate, whatever the item's own `tax_rate_bp` (local items included)."
+    + _BATCH_DOC,
+    errors=_BATCH_ERRORS,
+    example={"params": {"rates": [{"category": "食品", "rate_bp": 900, "name": "农产品 9%"}],
+                        "effective_at": "2026-07-01T00:00:00+08:00"},
+             "result": {"version": 17, "count": 1, "effective_at": "2026-06-30T16:00:00Z"}},
+    result=HqMasterBatch,
+)
+method(
+    "hq.tax.list",
+    NoParams,
+    "viewer",
+    "Every category's tax rate head office holds, with its version and effective time.",
+    example={"params": {}, "result": {"rates": [{
+        "category": "食品", "rate_bp": 900, "name": "农产品 9%", "active": True,
+        "version": 17, "effective_at": "2026-06-30T16:00:00Z"}]}},
+    result=HqTaxList,
+)
+method(
+    "hq.payment.set",
+    HqSettingsParams,
+    "admin",
+    "Payment settings for every till: `tenders` (the tender methods taken: cash, card, "
+    "mobile, alipay, wechat, stored_value, voucher, points; another is refused at "
+    "sale.tender), `cash_rounding` (抹零: none, drop_fen, drop_jiao, half_up_jiao), "
+    "`max_change` (fen: the most cash change a tender may give), "
+    "`offline_stored_value` and `offline_points` (\"refuse\" or a limit per member per day), "
+    "`offline_coupons` (\"refuse\" or \"allow\")." + _SETTINGS_DOC,
+    errors=_BATCH_ERRORS,
+    example={"params": {"settings": {"tenders": ["cash", "wechat", "alipay"],
+                                     "cash_rounding": "drop_jiao",
+                                     "offline_stored_value": 5000}},
+             "result": {"version": 18, "count": 3, "effective_at": None}},
+    result=HqMasterBatch,
+)
+method(
+    "hq.payment.get",
+    NoParams,
+    "viewer",
+    "The payment settings head office sets, with their versions.",
+    example={"params": {}, "result": {"settings": [
+        {"key": "cash_rounding", "value": "drop_jiao", "version": 18, "effective_at": None}]}},
+    result=HqSettings,
+)
+method(
+    "hq.config.set",
+    HqSettingsParams,
+    "manager",
+    "Till settings a chain sets once for every till: `receipt_header` and `receipt_footer` "
+    "(lists of lines), `receipt_qr` (the receipt's QR content, `{receipt_no}` replaced), "
+    "`require_shift` (a sale is paid only in an open shift), `max_cashier_discount_percent` "
+    "(whole percent a cashier may give without approval), `max_voucher` (fen)."
+    + _SETTINGS_DOC,
+    errors=_BATCH_ERRORS,
+    example={"params": {"settings": {"receipt_header": ["欢迎光临 示例连锁"],
+                                     "require_shift": True}},
+             "result": {"version": 19, "count": 2, "effective_at": None}},
+    result=HqMasterBatch,
+)
+method(
+    "hq.config.get",
+    NoParams,
+    "viewer",
+    "The till settings head office sets, with their versions.",
+    example={"params": {}, "result": {"settings": [
+        {"key": "require_shift", "value": True, "version": 19, "effective_at": None}]}},
+    result=HqSettings,
+)
+
+
 class HqReportRange(Params):
     from_: BusinessDay | None = Field(default=None, alias="from")
     to: BusinessDay | None = None

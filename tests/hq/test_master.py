@@ -439,8 +439,8 @@ async def test_a_version_held_whole_but_not_applied_is_finished_on_connect(
 
 
 async def test_the_documented_examples_of_the_master_methods_run_at_head_office(hq):
-    """Each hq.catalog/promo/operator example of docs/protocol.md, sent as written (its
-    times as msgpack timestamps), answers with the keys its example shows."""
+    """Each hq.catalog/promo/operator/tax/payment/config example of docs/protocol.md, sent as
+    written (its times as msgpack timestamps), answers with the keys its example shows."""
     from protocol.methods import SPECS
 
     def wire(value):
@@ -451,9 +451,10 @@ async def test_the_documented_examples_of_the_master_methods_run_at_head_office(
             return [wire(v) for v in value]
         return value
 
-    names = [n for n in SPECS if n.split(".")[:2] in (["hq", "catalog"], ["hq", "promo"],
-                                                       ["hq", "operator"])]
-    assert len(names) == 9
+    names = [n for n in SPECS if n.split(".")[:2] in (
+        ["hq", "catalog"], ["hq", "promo"], ["hq", "operator"], ["hq", "tax"], ["hq", "payment"],
+        ["hq", "config"])]
+    assert len(names) == 15
     async with connect(hq.url, hq.token("admin")) as client:
         for name in names:
             example = SPECS[name].example

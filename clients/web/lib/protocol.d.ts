@@ -1522,6 +1522,31 @@ export interface HqOperatorList {
   operators: HqOperatorRow[];
 }
 
+export interface HqTaxUpsertParams {
+  approve?: Approve | null;
+  /** `{category, rate_bp, name?, active?}`: every item of the category sells at rate_bp (0..10000) at every till, whatever its own tax_rate_bp; `active: false` withdraws the category's rate (the items' own rates again) min length 1; max length 1000 */
+  rates: Record<string, unknown>[];
+  /** when the change takes effect on the tills (UTC); nil or absent: at once. A till holds a change until then, offline or not */
+  effective_at?: Date | null;
+}
+
+export interface HqTaxList {
+  rates: HqTaxRate[];
+}
+
+export interface HqSettingsParams {
+  approve?: Approve | null;
+  /** setting -> value, each checked as the till's config file takes it; a nil value gives the setting back to each till's own config min length 1; max length 50 */
+  settings: Record<string, unknown>;
+  /** when the change takes effect on the tills (UTC); nil or absent: at once. A till holds a change until then, offline or not */
+  effective_at?: Date | null;
+}
+
+export interface HqSettings {
+  /** the settings head office sets (those given back to the tills' files are left out) */
+  settings: HqSetting[];
+}
+
 export interface HqReportSalesParams {
   approve?: Approve | null;
   from?: string | null;
@@ -2271,6 +2296,22 @@ export interface HqOperatorRow {
   version: number;
 }
 
+export interface HqTaxRate {
+  category: string;
+  rate_bp: number;
+  name: string | null;
+  active: boolean;
+  version: number;
+  effective_at: Date | null;
+}
+
+export interface HqSetting {
+  key: string;
+  value: unknown;
+  version: number;
+  effective_at: Date | null;
+}
+
 export interface HqMemberRecord {
   id: string;
   /** masked below supervisor */
@@ -2562,6 +2603,12 @@ export interface Methods {
   "hq.promo.list": { params: NoParams; result: HqPromoList };
   "hq.operator.upsert": { params: HqOperatorUpsertParams; result: HqMasterBatch };
   "hq.operator.list": { params: NoParams; result: HqOperatorList };
+  "hq.tax.upsert": { params: HqTaxUpsertParams; result: HqMasterBatch };
+  "hq.tax.list": { params: NoParams; result: HqTaxList };
+  "hq.payment.set": { params: HqSettingsParams; result: HqMasterBatch };
+  "hq.payment.get": { params: NoParams; result: HqSettings };
+  "hq.config.set": { params: HqSettingsParams; result: HqMasterBatch };
+  "hq.config.get": { params: NoParams; result: HqSettings };
   "hq.report.sales": { params: HqReportSalesParams; result: Table };
   "hq.report.members": { params: HqReportRange; result: Table };
   "hq.report.stock": { params: HqReportRange; result: Table };

@@ -271,8 +271,12 @@ def compile_scale_layouts(texts: Iterable[str]) -> tuple[ScaleLayout, ...]:
     return tuple(out)
 
 
+# an item's tax rate is its category's when head office set one (tax_rates: master data,
+# gatewayd/replication/central.py), else its own
 _SELECT = (
-    "SELECT i.sku, i.name, i.unit, i.price, i.member_price, i.tax_rate_bp, i.category, i.cost,"
+    "SELECT i.sku, i.name, i.unit, i.price, i.member_price,"
+    " COALESCE((SELECT t.rate_bp FROM tax_rates t WHERE t.category = i.category),"
+    " i.tax_rate_bp) AS tax_rate_bp, i.category, i.cost,"
     " i.active, i.plu, i.pinyin, i.image, i.updated_at,"
     " (SELECT group_concat(code, '|') FROM barcodes c WHERE c.sku = i.sku) AS barcodes"
 )

@@ -1,0 +1,152 @@
+"""Head office's tax rates and central settings (DESIGN §8), shared by head office (which checks
+a batch with `check_setting` / `check_tax_rate` before versioning it) and the till (which
+stores what head office sent and lays it over its own config file).
+
+Three master kinds:
+
+    tax       key: an item category; data {category, rate_bp, name?, active}. Every item of
+              that category sells at `rate_bp` at every till, whatever the item's own
+              `tax_rate_bp` says; `active: false` withdraws it (the items' own rates again).
+    payment   key: a setting of CENTRAL["payment"]; data {key, value}
+    config    key: a setting of CENTRAL["config"]; data {key, value}
+
+A setting's value is checked by the till's own config model (`[sale]`, `[members]`), so head
+office refuses what a till's config file would refuse. `value: nil` gives the setting back to
+each till's config file. On the till, head office's value wins over the file's for every
+setting it sent (`CentralSettings.load`, at start and after each master version or held
+change that brings one).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
+
+from gatewayd.members.config import MembersConfig
+from gatewayd.sales.config import SaleConfig
+from protocol.codec import pack, unpack
+
+log = logging.getLogger("gatewayd.replication.central")
+
+# kind -> setting -> (the till's config section, its field there)
+CENTRAL: dict[str, dict[str, tuple[str, str]]] = {
+    "payment": {
+        "tenders": ("sale", "tenders"),
+        "cash_rounding": ("sale", "cash_rounding"),
+        "max_change": ("sale", "max_change"),
+        "offline_stored_value": ("members", "offline_stored_value"),
+        "offline_points": ("members", "offline_points"),
+        "offline_coupons": ("members", "offline_coupons"),
+    },
+    "config": {
+        "receipt_header": ("sale", "receipt_header"),
+        "receipt_footer": ("sale", "receipt_footer"),
+        "receipt_qr": ("sale", "receipt_qr"),
+        "require_shift": ("sale", "require_shift"),
+        "max_cashier_discount_percent": ("sale", "max_cashier_discount_percent"),
+        "max_voucher": ("sale", "max_voucher"),
+    },
+}
+SETTING_KINDS = frozenset(CENTRAL)
+_MODELS: dict[str, type[BaseModel]] = {"sale": SaleConfig, "members": MembersConfig}
+
+
+def check_setting(kind: str, key: str, value: Any) -> Any:
+    """`value` as the till's config model takes it (None: back to each till's file);
+    ValueError says what is wrong."""
+    if key not in CENTRAL[kind]:
+        raise ValueError(f"{key!r} is not a central {kind} setting; one of "
+                         f"{', '.join(CENTRAL[kind])}")
+    if value is None:
+        return None
+    section, field = CENTRAL[kind][key]
+    try:
+        model = _MODELS[section].model_validate({field: value}, strict=True)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        raise ValueError(err["msg"].removeprefix("Value error, ")) from None
+    return getattr(model, field)
+
+
+class TaxRateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    category: StrictStr = Field(min_length=1, max_length=64)
+    rate_bp: StrictInt = Field(ge=0, le=10000)
+    name: StrictStr | None = Field(default=None, max_length=64)
+    active: StrictBool = True
+
+
+def check_tax_rate(raw: Any) -> dict[str, Any]:
+    """A tax rate as the till applies it; pydantic's ValidationError on a bad one."""
+    return TaxRateIn.model_validate(raw).model_dump()
+
+
+# -- on the till ---------------------------------------------------------------------------
+def apply_tax(tx: Any, data: dict[str, Any]) -> None:
+    if data.get("active", True):
+        tx.execute("INSERT INTO tax_rates(category, rate_bp, name) VALUES (?,?,?)"
+                   " ON CONFLICT(category) DO UPDATE SET rate_bp=excluded.rate_bp,"
+                   " name=excluded.name", (data["category"], data["rate_bp"], data.get("name")))
+    else:
+        tx.execute("DELETE FROM tax_rates WHERE category=?", (data["category"],))
+
+
+def apply_setting(tx: Any, kind: str, data: dict[str, Any]) -> None:
+    if data["value"] is None:
+        tx.execute("DELETE FROM central_settings WHERE kind=? AND key=?", (kind, data["key"]))
+    else:
+        tx.execute("INSERT OR REPLACE INTO central_settings(kind, key, value) VALUES (?,?,?)",
+                   (kind, data["key"], pack(data["value"])))
+
+
+class CentralSettings:
+    """The `[sale]` and `[members]` sections the till's services share: copies of the config
+    file's, with head office's settings laid over them. `load()` lays them again (a setting
+    head office gave back returns to the file's value)."""
+
+    def __init__(self, store: Any, sale: SaleConfig, members: MembersConfig):
+        self.store = store
+        self.file = {"sale": sale, "members": members}
+        self.sale = sale.model_copy(deep=True)
+        self.members = members.model_copy(deep=True)
+        self.sections: dict[str, BaseModel] = {"sale": self.sale, "members": self.members}
+        self.from_hq: dict[str, dict[str, Any]] = {}
+
+    def load(self) -> dict[str, dict[str, Any]]:
+        rows = self.store.all("SELECT kind, key, value FROM central_settings")
+        held = {(r["kind"], r["key"]): unpack(r["value"]) for r in rows}
+        out: dict[str, dict[str, Any]] = {}
+        for kind, settings in CENTRAL.items():
+            for key, (section, field) in settings.items():
+                own = getattr(self.file[section], field)
+                if (kind, key) in held:
+                    try:
+                        value = check_setting(kind, key, held[(kind, key)])
+                    except ValueError as exc:  # a newer head office's value: keep the file's
+                        log.error("head office's %s.%s cannot be used here (%s); the config "
+                                  "file's stays", kind, key, exc)
+                        value = own
+                    else:
+                        out.setdefault(kind, {})[key] = value
+                        if value != own:
+                            log.info("%s.%s from head office (%r) wins over the config "
+                                     "file's [%s] %s (%r)", kind, key, value, section, field,
+                                     own)
+                else:
+                    value = own
+                setattr(self.sections[section], field, value)
+        self.from_hq = out
+        return out
+
+
+def summary(store: Any) -> dict[str, Any] | None:
+    """What head office sets on this till (nil: nothing): its settings and the categories it
+    gave a tax rate."""
+    settings = [f"{r['kind']}.{r['key']}" for r in store.all(
+        "SELECT kind, key FROM central_settings ORDER BY kind, key")]
+    taxes = [r["category"] for r in store.all("SELECT category FROM tax_rates ORDER BY category")]
+    if not settings and not taxes:
+        return None
+    return {"settings": settings, "tax_categories": taxes}
