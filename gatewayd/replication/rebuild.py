@@ -756,7 +756,9 @@ class Rebuild:
             miss.append(
                 f"master data from head office ({self.master_batches} batches, up to version "
                 f"{self.master_version}): the journal records the batches, not their items, "
-                "prices, promotions and operators; the restored till says master version 0 and "
+                "prices, promotions, operators, tax rates and central settings (until they "
+                "come again, the config file's settings apply); the restored till says master "
+                "version 0 and "
                 "head office sends it all again when it links: start the daemon linked before "
                 "selling")
         if self.cached_members:
