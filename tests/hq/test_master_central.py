@@ -185,3 +185,23 @@ async def test_central_settings_are_laid_over_the_file_again_when_the_daemon_sta
     central = CentralSettings(d.app.store, file.sale, file.members)
     assert central.load() == {"payment": {"cash_rounding": "drop_fen"}}
     assert (central.sale.cash_rounding, file.sale.cash_rounding) == ("drop_fen", "none")
+
+
+async def test_a_scheduled_tax_rate_goes_in_on_time_and_the_scanned_item_follows(
+        hq, tmp_path, nursery):
+    """Held until its time like a scheduled price; the scan cache lets go of the old rate."""
+    d = await linked_till(hq, tmp_path, nursery)
+    rice = {**FOOD[0], "barcodes": ["6901234567892"]}
+    async with connect(d.url, d.token("admin")) as gw:
+        await gw.call("catalog.upsert", {"items": [rice]})
+    assert d.app.catalog.by_barcode("6901234567892").tax_rate_bp == 1300  # cached now
+    async with connect(hq.url, hq.token("manager")) as client:
+        at = datetime.now(UTC) + timedelta(seconds=2)
+        await client.call("hq.tax.upsert", {"rates": [{"category": "食品", "rate_bp": 900}],
+                                            "effective_at": at})
+    await wait_for(lambda: d.app.master.version() == 1)
+    assert d.app.master.held() == 1
+    assert d.app.catalog.by_barcode("6901234567892").tax_rate_bp == 1300  # not yet
+    await wait_for(lambda: d.app.catalog.by_barcode("6901234567892").tax_rate_bp == 900,
+                   timeout=10)
+    assert journal_kinds(d, "master.effective")[-1]["kinds"] == {"tax": 1}
