@@ -56,6 +56,9 @@ REPRINT_MARK = "*** 重打印 REPRINT ***"
 RETRY_S = 2.0
 MAX_RENDER_FAILURES = 3
 FAILED_RETRY_S = 1.0
+# at start a printer is still being opened: wait this long for it to answer (or to say why
+# it cannot print) before its absence counts as a cause, journaled again at every restart
+START_GRACE_S = 10.0
 JOB_STATES = ("queued", "printing", "held", "done", "sent", "cancelled")
 
 
@@ -93,6 +96,15 @@ def enqueue(tx: Tx, printer: str, document: list[dict[str, Any]], *, kind: str =
 def lines_document(lines: list[str]) -> list[dict[str, Any]]:
     return [*({"type": "text", "text": line} for line in lines), {"type": "feed", "n": 3},
             {"type": "cut"}]
+
+
+def _not_ready(dev) -> str | None:
+    """Why `dev` cannot print now (offline, paper_empty, ...), None when it can."""
+    try:
+        dev.require_ready()
+    except (PrinterNotReady, DeviceOffline) as exc:
+        return getattr(exc, "reason", "offline")
+    return None
 
 
 class PrintQueue:
@@ -172,6 +184,9 @@ class PrintQueue:
     async def _printer_loop(self, dev) -> None:
         pid = dev.info.id
         alerted: str | None = None
+        with trio.move_on_after(START_GRACE_S):
+            while _not_ready(dev) == "offline":
+                await self._sleep(pid, None)  # the printer's status listener wakes it
         while True:
             job = self.store.one(
                 "SELECT * FROM print_jobs WHERE printer=? AND state IN ('queued','printing') "

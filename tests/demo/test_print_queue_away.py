@@ -9,7 +9,9 @@ from __future__ import annotations
 import trio
 
 from clients.python import connect
+from gatewayd import demo as demo_mod
 from gatewayd import printing
+from gatewayd.app import App
 from gatewayd.printing import REPRINT_MARK
 
 
@@ -108,3 +110,49 @@ async def test_a_changed_cause_is_journaled_again_and_nothing_is_attempted_meanw
         assert (await gw.call("printer.jobs"))["jobs"][0]["last_error"] == "cover_open"
         await gw.call("sim.printer", cover="closed")
         await _printed_once(app, gw, job, "paper and cover")
+
+
+async def test_a_restart_with_the_printer_still_away_journals_no_second_failure(
+        tmp_path, monkeypatch):
+    """The cause is kept with the job in the store, so a restart does not journal it again."""
+    monkeypatch.setattr(printing, "RETRY_S", 0.05)
+    cfg = demo_mod.prepare(tmp_path / "demo", "127.0.0.1:0")
+    job: list[str] = []
+
+    async def run_once(body) -> None:
+        app = App(cfg, demo=True)
+        assert app.sims is not None
+        app.sims.sim("printer").set_paper("empty")  # out of paper from the start
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(app.run)
+                seen = _count_retries(app)
+                await body(app, seen)
+                nursery.cancel_scope.cancel()
+        finally:
+            app.close()
+
+    def failures(app) -> list[str]:
+        return [d["reason"] for k, d in _events(app, job[0]) if k == "print.failed"]
+
+    async def first(app, seen) -> None:
+        job.append((await app.store.write(lambda tx: printing.enqueue(
+            tx, "printer", printing.lines_document(["across a restart"]))))[0])
+        app.printing.wake()
+        await _retries(seen, 5)
+        assert set(seen) == {"paper_empty"} and failures(app) == ["paper_empty"]
+
+    async def second(app, seen) -> None:
+        await _retries(seen, 5)
+        assert set(seen) == {"paper_empty"} and failures(app) == ["paper_empty"]
+        assert app.printing.job(job[0])["state"] == "queued"
+        app.sims.sim("printer").set_paper("ok")
+        app.sims.runners["printer"].poke()
+        with trio.fail_after(15):
+            while app.printing.job(job[0])["state"] != "done":
+                await trio.sleep(0.05)
+        kinds = [k for k, _ in _events(app, job[0])]
+        assert kinds == ["print.queued", "print.failed", "print.started", "print.done"]
+
+    await run_once(first)
+    await run_once(second)
