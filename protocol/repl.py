@@ -8,7 +8,7 @@ two pure cores beside it decide what each end does with a frame:
 - `plan_push` (head office): given the highest contiguous seq it holds for (store, till,
   epoch) and a `push`, which events are new, how many are duplicates, or which seq to ask
   for again when the push leaves a gap;
-- `Cursor` and `take_push` (the till): what to send next, bounded by count and bytes, and
+- `Cursor` and `frame_push` (the till): what to send next, bounded by count and bytes, and
   what an `ack` or a `resend` does to that.
 
 Enrollment rides the same subprotocol: `enroll {code, store, till, epoch}` answered by
@@ -364,7 +364,7 @@ class ReplConnection:
         self.their_side = Side.HQ if our_side is Side.TILL else Side.TILL
         self.state = State.IDLE
 
-    def _advance(self, side: Side, frame: Frame) -> None:
+    def _advance(self, side: Side, frame: Frame | _Typed) -> None:
         nxt = TRANSITIONS.get((side, self.state, frame.type))
         if nxt is None:
             raise ReplProtocolError(
@@ -376,6 +376,11 @@ class ReplConnection:
         """The bytes to send for `frame` (`encoded`: already made off the event loop)."""
         self._advance(self.our_side, frame)
         return encoded if encoded is not None else encode(frame)
+
+    def send_push(self, framed: FramedPush) -> bytes:
+        """The bytes of a push framed off the event loop (`frame_push`)."""
+        self._advance(self.our_side, _PUSH_TYPE)
+        return framed.frame
 
     def receive(self, raw: bytes | str) -> Frame:
         frame = decode(raw, self.their_side)
@@ -461,39 +466,74 @@ class Cursor:
     def on_push(self, push: Push) -> None:
         self.sent = push.events[-1].seq
 
+    def on_sent(self, last_seq: int) -> None:
+        self.sent = last_seq
+
 
 _PACKB = msgpack.Packer(use_bin_type=True, datetime=True).pack
+
+
+@dataclass(frozen=True)
+class FramedPush:
+    """A push's frame made from journal rows as they are (`frame_push`), with what the
+    sender's cursor needs to know of it."""
+
+    frame: bytes
+    from_seq: int
+    last_seq: int
+    count: int
+
+
+@dataclass(frozen=True)
+class _Typed:
+    type: str
+
+
+_PUSH_TYPE = _Typed("push")
+
+
+def frame_push(
+    epoch: str, rows: list[tuple[int, int, str, bytes]], max_events: int, max_bytes: int
+) -> FramedPush | None:
+    """The frame of the push of the longest prefix of journal `rows` (seq, at, kind, data: the
+    msgpack the journal holds) within both bounds. The first event always goes, even alone
+    over `max_bytes` (it cannot be split; HQ's limit is set above it).
+
+    The events are not decoded, nor is a model made of each: each one's data goes into the
+    frame as the journal holds it, so reading a week's backlog costs the till little CPU (the
+    replicator's worker thread shares the GIL, and the CPU, with the sales)."""
+    chunks: list[bytes] = []
+    size = 64  # the frame's own keys
+    last = 0
+    for seq, at, kind, data in rows[:max_events]:
+        chunk = b"".join((b"\x84\xa3seq", _PACKB(seq), b"\xa2at", _PACKB(at), b"\xa4kind",
+                          _PACKB(kind), b"\xa4data", data))
+        if chunks and size + len(chunk) > max_bytes:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        last = seq
+    if not chunks:
+        return None
+    first = rows[0][0]
+    head = {"type": "push", "epoch": epoch, "from_seq": first}
+    frame = b"".join((b"\x84", *(_PACKB(k) + _PACKB(v) for k, v in head.items()),
+                      _PACKB("events"), msgpack.Packer().pack_array_header(len(chunks)),
+                      *chunks))
+    return FramedPush(frame, first, last, len(chunks))
 
 
 def take_push(
     epoch: str, rows: list[tuple[int, int, str, bytes]], max_events: int, max_bytes: int
 ) -> tuple[Push, bytes] | None:
-    """The push of the longest prefix of journal `rows` (seq, at, kind, data: the msgpack the
-    journal holds) within both bounds, and its frame's bytes. The first event always goes,
-    even alone over `max_bytes` (it cannot be split; HQ's limit is set above it).
-
-    The events are not decoded: each one's data goes into the frame as the journal holds it,
-    so reading a week's backlog costs the till little CPU (the replicator's worker thread
-    shares the GIL with the sales). The Push returned names the events (seq, at, kind) for
-    the sender's cursor; their data is in the bytes only."""
-    chunks: list[bytes] = []
-    taken: list[JournalRecord] = []
-    size = 64  # the frame's own keys
-    for seq, at, kind, data in rows[:max_events]:
-        chunk = b"".join((b"\x84\xa3seq", _PACKB(seq), b"\xa2at", _PACKB(at), b"\xa4kind",
-                          _PACKB(kind), b"\xa4data", data))
-        if taken and size + len(chunk) > max_bytes:
-            break
-        chunks.append(chunk)
-        taken.append(JournalRecord.model_construct(seq=seq, at=at, kind=kind, data={}))
-        size += len(chunk)
-    if not taken:
+    """`frame_push`, with a Push naming the events (seq, at, kind; their data is in the
+    bytes only)."""
+    framed = frame_push(epoch, rows, max_events, max_bytes)
+    if framed is None:
         return None
-    head = {"type": "push", "epoch": epoch, "from_seq": taken[0].seq}
-    frame = b"".join((b"\x84", *(_PACKB(k) + _PACKB(v) for k, v in head.items()),
-                      _PACKB("events"), msgpack.Packer().pack_array_header(len(chunks)),
-                      *chunks))
-    return Push.model_construct(epoch=epoch, from_seq=taken[0].seq, events=taken), frame
+    taken = [JournalRecord.model_construct(seq=seq, at=at, kind=kind, data={})
+             for seq, at, kind, _ in rows[:framed.count]]
+    return Push.model_construct(epoch=epoch, from_seq=framed.from_seq, events=taken), framed.frame
 
 
 def error(code: ErrorCode, message: str) -> Error:

@@ -142,3 +142,12 @@ def test_take_push_is_bounded_by_count_and_bytes_but_never_empty():
     assert again == repl.Push(epoch="e1", from_seq=1,
                               events=[repl.JournalRecord(**e) for e in events[:len(p.events)]])
     assert frame == repl.encode(again)
+    # frame_push, what the replicator sends: the same frame, no model per event
+    framed = repl.frame_push("e1", rows, 100, 5000)
+    assert framed is not None and framed.frame == frame
+    assert (framed.from_seq, framed.last_seq, framed.count) == (1, len(p.events), len(p.events))
+    ten = repl.frame_push("e1", rows[20:], 10, 1 << 20)
+    assert ten is not None and (ten.from_seq, ten.last_seq, ten.count) == (21, 30, 10)
+    till = ReplConnection(Side.TILL)
+    with pytest.raises(ReplProtocolError):
+        till.send_push(ten)  # a push before the link says hello
