@@ -23,6 +23,10 @@ Why a thread of our own rather than `trio.to_thread`: a commit waits on fsync, s
 run on the event loop, but the hop to another thread is paid on every write. The writer
 blocks on a queue and wakes the waiting task through a pipe that trio watches; that is about
 half the cost of a `to_thread` round trip (bench/journal.py).
+
+Riders (`Store.ride`): a change too small to be worth a commit of its own (the replicator's
+acknowledged cursor) rides in the next write's transaction, whoever writes: a commit of its
+own costs an fsync, and a sale's write queued behind it would wait for that fsync.
 """
 
 from __future__ import annotations
@@ -214,6 +218,8 @@ class Store:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None  # started by the first write()
         self._wake_r, self._wake_w = os.pipe()
+        self._riders: dict[str, Callable[[Tx], None]] = {}  # see ride()
+        self._riders_lock = threading.Lock()
         os.set_blocking(self._wake_r, False)
         self._closed = False
 
@@ -228,6 +234,8 @@ class Store:
                 last = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()[0]
                 tx = Tx(conn, last, self.check_schema)
                 result = fn(tx)
+                if self._riders:
+                    self._run_riders(tx)
                 conn.execute("COMMIT")
             except BaseException as exc:
                 if conn.in_transaction:
@@ -243,6 +251,31 @@ class Store:
                 except Exception:  # committed already: the write stands, whatever a hook does
                     log.exception("an on_commit hook failed")
             return result, tx.events
+
+    def ride(self, key: str, fn: Callable[[Tx], None]) -> None:
+        """Run `fn` in the next write's transaction, after that write's own function, whoever
+        writes (a rider, see the module docstring). The last `fn` given for a `key` replaces
+        one that has not run yet. It runs in a savepoint: a rider that raises is logged and
+        undone, and never fails the write it rode on. A write that rolls back drops its
+        riders; `fn` may use `tx.on_commit` to learn that it went in."""
+        with self._riders_lock:
+            self._riders[key] = fn
+
+    def riding(self, key: str) -> bool:
+        """A rider for `key` waits for the next write."""
+        return key in self._riders
+
+    def _run_riders(self, tx: Tx) -> None:
+        with self._riders_lock:
+            riders, self._riders = self._riders, {}
+        for key, fn in riders.items():
+            tx.execute("SAVEPOINT rider")
+            try:
+                fn(tx)
+            except Exception:
+                tx.execute("ROLLBACK TO rider")
+                log.exception("the rider %s failed; the write it rode on goes on", key)
+            tx.execute("RELEASE rider")
 
     def _note_storage_failure(self, exc: BaseException) -> None:
         """A write that failed for the disk's sake (full, I/O error, read-only), not for its

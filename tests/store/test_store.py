@@ -110,6 +110,52 @@ async def test_a_failed_async_write_raises_and_the_writer_goes_on(tmp_path):
     assert [e.kind for e in store.journal()] == ["ok"] and events[0].seq == 1
 
 
+async def test_a_rider_goes_in_the_next_write_and_never_fails_it(tmp_path):
+    """Store.ride: a small change (the replicator's acked cursor) rides in the next write's
+    transaction instead of a commit (an fsync) of its own; the last one set for a key wins; a
+    rider that raises is undone alone; a write that rolls back takes its riders with it."""
+    store = Store(tmp_path / "t.db")
+    store.write_sync(lambda tx: tx.execute("CREATE TABLE marks(key TEXT PRIMARY KEY, n INT)"))
+    commits = store.commits
+    saved = []
+
+    def mark(tx, name):
+        tx.execute("INSERT INTO marks(key, n) VALUES (?, 1)"
+                   " ON CONFLICT(key) DO UPDATE SET n=n+1", (name,))
+        tx.on_commit(lambda: saved.append(name))
+
+    store.ride("k", partial(mark, name="stale"))
+    store.ride("k", partial(mark, name="first"))  # replaces the one that has not run
+    assert store.riding("k") and store.commits == commits  # nothing written yet
+    await store.write(lambda tx: tx.append("sale", {}))
+    assert not store.riding("k") and saved == ["first"] and store.commits == commits + 1
+    assert store.one("SELECT n FROM marks WHERE key='first'")[0] == 1
+    assert store.one("SELECT 1 FROM marks WHERE key='stale'") is None
+
+    def broken(tx):
+        tx.execute("INSERT INTO marks(key, n) VALUES ('broken', 1)")
+        raise RuntimeError("a rider that fails")
+
+    store.ride("b", broken)
+    store.ride("k", partial(mark, name="first"))
+    (_, events) = await store.write(lambda tx: tx.append("sale", {}))
+    assert events[0].seq == 2 and saved == ["first", "first"]  # the write went on
+    assert store.one("SELECT 1 FROM marks WHERE key='broken'") is None  # undone alone
+
+    def refused(tx):
+        tx.append("sale", {})
+        raise ValueError("the sale's own failure")
+
+    store.ride("k", partial(mark, name="lost"))
+    with pytest.raises(ValueError):
+        await store.write(refused)
+    # the rider ran after the write's function, which failed: it waits for the next one
+    assert store.riding("k")
+    await store.write(lambda tx: tx.append("sale", {}))
+    assert saved == ["first", "first", "lost"] and not store.riding("k")
+    assert [e.seq for e in store.journal()] == [1, 2, 3]
+
+
 def test_one_store_serves_several_trio_runs(tmp_path):
     store = Store(tmp_path / "t.db")
     for i in range(3):
