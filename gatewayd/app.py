@@ -32,6 +32,7 @@ from gatewayd.auth import Auth
 from gatewayd.bus import Bus
 from gatewayd.config import Config
 from gatewayd.demo import SimSet
+from gatewayd.foreground import Foreground
 from gatewayd.inventory.service import InventoryService
 from gatewayd.maintenance import Maintenance
 from gatewayd.members.checkout import MemberCheckout, MemberParticipant
@@ -92,6 +93,9 @@ class App:
             config.store_path, readers=config.store.readers,
             read_deadline_s=config.store.read_deadline_s, archive_dir=config.archive_dir)
         self.bus = Bus(config.server.replay_buffer)
+        # calls in flight and sales open, for background work to keep out of their way
+        self.foreground = Foreground()
+        self.bus.attach(self.foreground)
         a = config.auth
         self.auth = Auth(
             self.store, a.lock_after_failures, a.lock_minutes,
@@ -137,7 +141,8 @@ class App:
                                  changed=self._master_changed)
         # the journal up to head office, once enrolled (DESIGN §8); never in a sale's way.
         # Members and stock ask it online (a stored-value hold, the store's figures).
-        self.replicator = Replicator(store, till, cfg.hq, publish, self.master)
+        self.replicator = Replicator(store, till, cfg.hq, publish, self.master,
+                                     foreground=self.foreground)
         self.members = MemberService(store, members_cfg, till.timezone, publish,
                                      cash_taken=self.shifts.cash_taken, hq=self.replicator)
         member_sale = MemberParticipant(self.members)

@@ -45,6 +45,21 @@ NO_DEVICES: Devices = _NoDevices()
 
 
 
+class Foreground(Protocol):
+    """What the till is doing for a person now (gatewayd.foreground.Foreground), for
+    background work to keep out of its way: the replicator catching up a backlog."""
+
+    @property
+    def selling(self) -> bool:
+        """A sale is open at this till."""
+        ...
+
+    async def quiet(self, settle_s: float, max_wait_s: float) -> None:
+        """Return once no client call is in flight and none ended within `settle_s`, or after
+        `max_wait_s` whatever the till is doing."""
+        ...
+
+
 class HqUnavailable(Exception):
     """Head office cannot be asked now: the till is not connected, or it did not answer in
     time. The caller applies its offline policy."""

@@ -27,4 +27,11 @@ class LinkConfig(BaseModel):
                                      "before the offline policy applies")
     save_ack_s: float = Field(default=1.0, gt=0, description="how often the acked cursor is "
                               "written to the store")
+    selling_events: int = Field(default=100, ge=1, le=2000, description="while a sale is "
+                                "open: events a push takes, and in flight at most")
+    yield_settle_s: float = Field(default=0.005, ge=0, description="a push waits until no "
+                                  "client call has been in flight for this long")
+    yield_max_s: float = Field(default=0.05, ge=0, description="and waits at most this "
+                               "long for that, then goes anyway (a till that is never quiet "
+                               "still catches up)")
 

@@ -4,15 +4,21 @@
       │                       by another process is picked up within `poll` seconds)
       └─ one link at a time:  hello {master_version, staged} -> welcome {acked_seq}; then
            ├─ sender          journal events after the cursor, in pushes bounded by count and
-           │                  bytes, at most `window` in flight; read and encoded on a worker
+           │                  bytes, at most `window` in flight; read and framed on a worker
            │                  thread with its own read connection, so a backlog of a week
-           │                  never holds the event loop (sales go on at full speed)
+           │                  never holds the event loop. It keeps out of the sales' way
+           │                  (gatewayd/foreground.py): a push waits while a client's call
+           │                  is in flight (`yield_max_s` at most, then goes anyway), and while
+           │                  a sale is open pushes are small (`selling_events`), one at a time
            ├─ receiver        ack -> cursor forward; resend -> cursor back; reply -> the request
            │                  waiting for it (`request`); error -> close;
            │                  master -> handed to the master task
            ├─ master          each `master` part to MasterData (gatewayd/replication/
            │                  master.py), and `applied {version}` once a version is in
-           └─ saver           writes the acked cursor to the store at most once a second
+           └─ saver           the acked cursor into the store at most once a second, riding
+                              in the next write's transaction (a sale's): a commit of its own
+                              would put an fsync ahead of the sale's; alone only after a
+                              second in which the till wrote nothing
 On any failure the link is dropped and opened again after a backoff (doubling, jittered).
 
 The till never waits for head office: a sale commits to the local store and this task
@@ -39,11 +45,11 @@ from websockets.trio.client import connect
 from websockets.typing import Subprotocol
 
 from gatewayd.config import TillConfig
-from gatewayd.ports import HqUnavailable
+from gatewayd.ports import Foreground, HqUnavailable
 from gatewayd.replication import link
 from gatewayd.replication.config import LinkConfig
 from gatewayd.replication.master import MasterData
-from gatewayd.store.db import Store, now_us
+from gatewayd.store.db import Store, Tx, now_us
 from protocol import repl
 from protocol.repl import REPL_SUBPROTOCOL, Cursor, ReplConnection, ReplProtocolError, Side
 
@@ -59,6 +65,7 @@ LINK_FAILURES = (OSError, ConnectionClosed, InvalidHandshake, ReplProtocolError,
 DECODE_OFF_LOOP = 16 << 10  # frames bigger than this are decoded on a worker thread
 MASTER_QUEUE = 4  # master parts received and not yet staged (then the receiver waits)
 OPEN_TIMEOUT_S = 10
+ACK_RIDER = "replication.acked"  # Store.ride key of the acked cursor
 
 
 @dataclass
@@ -80,8 +87,10 @@ class Refused(Exception):
 
 class Replicator:
     def __init__(self, store: Store, till: TillConfig, cfg: LinkConfig,
-                 publish: Callable[[str, dict[str, Any]], None], master: MasterData):
+                 publish: Callable[[str, dict[str, Any]], None], master: MasterData,
+                 foreground: Foreground | None = None):
         self.store = store
+        self.foreground = foreground  # None: nothing to keep out of the way of
         self.master = master
         self.till = till
         self.cfg = cfg
@@ -290,38 +299,71 @@ class Replicator:
     async def _sender(self, ws, conn: ReplConnection, cursor: Cursor, epoch: str,
                       sending: trio.Lock) -> None:
         cfg = self.cfg
-        limit = cfg.window * cfg.batch_events
         while True:
-            if cursor.sent < self.store.last_seq and cursor.in_flight() < limit:
-                push, encoded = await trio.to_thread.run_sync(
-                    self._read_batch, epoch, cursor.sent, limiter=self._read_limit)
-                if push is not None:
+            if cursor.sent < self.store.last_seq and cursor.in_flight() < self._room():
+                deadline = trio.current_time() + cfg.yield_max_s
+                await self._yield(deadline)
+                selling = self.foreground is not None and self.foreground.selling
+                if cursor.in_flight() >= self._room():
+                    continue  # a sale opened while it waited: one push at a time
+                framed = await trio.to_thread.run_sync(
+                    self._read_batch, epoch, cursor.sent,
+                    cfg.selling_events if selling else cfg.batch_events,
+                    limiter=self._read_limit)
+                if framed is not None:
+                    await self._yield(deadline)  # a call that came while it was read first
                     async with sending:
-                        await ws.send(conn.send(push, encoded))
-                    cursor.on_push(push)
+                        await ws.send(conn.send_push(framed))
+                    cursor.on_sent(framed.last_seq)
                     continue
             with trio.move_on_after(cfg.poll_s):
                 await self._wake.wait()
 
-    def _read_batch(self, epoch: str, after: int) -> tuple[repl.Push | None, bytes]:
-        """On a worker thread: the next push after `after`, and its bytes."""
+    def _room(self) -> int:
+        """Events that may be in flight: one small push while a sale is open."""
+        if self.foreground is not None and self.foreground.selling:
+            return self.cfg.selling_events
+        return self.cfg.window * self.cfg.batch_events
+
+    async def _yield(self, deadline: float) -> None:
+        """Wait while a client's call is in flight (a cashier waits for it), until `deadline`
+        at the latest (`yield_max_s` a push): the catch-up goes on under a till that is
+        never quiet."""
+        if self.foreground is not None:
+            left = deadline - trio.current_time()
+            if left > 0:
+                await self.foreground.quiet(self.cfg.yield_settle_s, left)
+
+    def _read_batch(self, epoch: str, after: int, max_events: int) -> repl.FramedPush | None:
+        """On a worker thread: the next push after `after`, framed."""
         if self._reader is None:
             self._reader = sqlite3.connect(f"file:{self.store.path}?mode=ro", uri=True,
                                            check_same_thread=False)
         rows = self._reader.execute(
             "SELECT seq, at, kind, data FROM journal WHERE seq > ? ORDER BY seq LIMIT ?",
-            (after, self.cfg.batch_events)).fetchall()
-        taken = repl.take_push(epoch, rows, self.cfg.batch_events, self.cfg.batch_bytes)
-        return taken if taken is not None else (None, b"")
+            (after, max_events)).fetchall()
+        return repl.frame_push(epoch, rows, max_events, self.cfg.batch_bytes)
 
     async def _saver(self) -> None:
-        """The acked cursor into the store, coalesced: the journal may be pruned up to it."""
+        """The acked cursor into the store, coalesced: the journal may be pruned up to it. It
+        rides in the next write (Store.ride); when a second went by and nothing wrote, the
+        till is quiet, and it is written alone."""
         while True:
             await trio.sleep(self.cfg.save_ack_s)
             seq = self.acked
-            if seq > self._saved:
-                await self.store.write(partial(link.save_ack, seq=seq))
-                self._saved = seq
+            if seq <= self._saved:
+                continue
+            if self.store.riding(ACK_RIDER):
+                await self.store.write(partial(self._save_ack, seq=seq))
+            else:
+                self.store.ride(ACK_RIDER, partial(self._save_ack, seq=seq))
+
+    def _save_ack(self, tx: Tx, seq: int) -> None:
+        link.save_ack(tx, seq)
+        tx.on_commit(partial(self._ack_saved, seq))
+
+    def _ack_saved(self, seq: int) -> None:
+        self._saved = max(self._saved, seq)
 
 
 def _ts(us: int | None):

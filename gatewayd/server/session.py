@@ -42,6 +42,7 @@ from websockets.protocol import OPEN
 from drivers.base import DeviceBusy, DeviceOffline
 from gatewayd.auth import Caller
 from gatewayd.bus import SNAPSHOT_TOPICS, BusEvent, matches, websocket_binary
+from gatewayd.foreground import Foreground
 from gatewayd.server.registry import CallContext
 from gatewayd.store.reader import ReadTimeout
 from protocol.codec import decode_client_frame, frame_id, pack, validation_details
@@ -152,6 +153,8 @@ class Session:
         self._socket = ws.stream.socket if isinstance(ws.stream, trio.SocketStream) else None
         # a call's slot: released by its task, or by the writer once its queued answer is sent
         self.limiter = trio.Semaphore(cfg.max_calls_in_flight)
+        # told of each call, for background work to keep out of its way (gatewayd/foreground.py)
+        self.foreground: Foreground | None = getattr(app, "foreground", None)
         self.topics = set()
         self.token_role: str | None = None
         self.token_id: str | None = None
@@ -414,6 +417,9 @@ class Session:
         started = time.perf_counter()
         outcome = "ok"
         answer: bytes | None = None  # None: cancelled before it had one
+        foreground = self.foreground
+        if foreground is not None:
+            foreground.call_started()
         try:
             result = await self.dispatch(call)
             answer = pack({"type": "result", "id": call.id, "result": result})
@@ -441,6 +447,8 @@ class Session:
         finally:
             if answer is None or not self._answer(answer):
                 self.limiter.release()  # else the writer releases it once the answer is sent
+            if foreground is not None:
+                foreground.call_ended()
             metrics = self.app.metrics
             known = call.method if call.method in self.app.registry.handlers else "(unknown)"
             metrics.inc("gatewayd_calls_total", method=known, outcome=outcome)

@@ -8,6 +8,7 @@ import trio
 
 from clients.python.client import connect
 from gatewayd.hq import ingest
+from tests.conftest import open_shift
 from tests.hq.conftest import ITEMS, enroll_till, sell, start_hq, start_till
 
 
@@ -116,11 +117,11 @@ async def test_a_week_offline_catches_up_in_bounded_pushes_while_selling(hq, tmp
     pushes = []
     real_read = d.app.replicator._read_batch
 
-    def spy(epoch, after):
-        push, encoded = real_read(epoch, after)
-        if push is not None:
-            pushes.append((len(push.events), len(encoded)))
-        return push, encoded
+    def spy(epoch, after, max_events):
+        framed = real_read(epoch, after, max_events)
+        if framed is not None:
+            pushes.append((framed.count, len(framed.frame)))
+        return framed
 
     d.app.replicator._read_batch = spy
     await enroll_till(hq, d)
@@ -138,3 +139,57 @@ async def test_a_week_offline_catches_up_in_bounded_pushes_while_selling(hq, tmp
     assert max(n for n, _ in pushes) <= 100
     assert max(b for _, b in pushes) <= d.app.replicator.cfg.batch_bytes
     assert len(pushes) >= 40
+
+
+async def test_the_catch_up_keeps_out_of_a_call_and_an_open_sale_and_still_finishes(
+        hq, tmp_path, nursery):
+    """A push waits while a client's call is in flight; while a sale is open pushes are
+    small and one at a time; between sales it sends at full size; it finishes the backlog."""
+    d = await start_till(nursery, tmp_path / "till", batch_events=400, window=4,
+                         selling_events=50, yield_max_s=30)
+    backlog = [("print.failed", {"job_id": f"job-{i}", "reason": "x"}) for i in range(3000)]
+    d.app.store.write_sync(lambda tx: [tx.append(k, v) for k, v in backlog])
+    rep, fg = d.app.replicator, d.app.foreground
+    reads = []
+    real_read = rep._read_batch
+
+    def spy(epoch, after, max_events):
+        in_flight = after - rep.acked
+        framed = real_read(epoch, after, max_events)
+        if framed is not None:
+            reads.append((max_events, framed.count, in_flight))
+        return framed
+
+    rep._read_batch = spy
+    async with connect(d.url, d.token("admin")) as gw:
+        await gw.call("catalog.upsert", {"items": ITEMS})
+        await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        await open_shift(gw)
+        fg.call_started()  # a cashier's call that takes its time (a card terminal, say)
+        await enroll_till(hq, d)
+        with trio.fail_after(10):
+            while rep.state != "online":
+                await trio.sleep(0.01)
+        await trio.sleep(0.5)
+        assert reads == [] and rep.acked == 0  # nothing read or sent while it ran
+        await gw.call("sale.add", {"sku": "1001", "qty": 1000})  # a customer at the till
+        fg.call_ended()
+        with trio.fail_after(20):
+            while rep.acked < 500:
+                await trio.sleep(0.01)
+        assert reads and all(n == 50 and c <= 50 and f == 0 for n, c, f in reads)  # small,
+        # and one at a time
+        sale = await gw.call("sale.tender", {"method": "cash", "amount": 1000})
+        assert sale["state"] == "completed"
+    await hq.wait_acked("S001", "T01", d.app.store.last_seq)
+    assert reads[-1][0] == 400 and max(c for _, c, _ in reads) == 400  # full size between
+    assert max(f for _, _, f in reads) > 0  # sales, several in flight
+
+
+async def test_a_till_that_is_never_quiet_still_catches_up(hq, tmp_path, nursery):
+    d = await start_till(nursery, tmp_path / "till", batch_events=200, yield_max_s=0.02)
+    backlog = [("print.failed", {"job_id": f"job-{i}", "reason": "x"}) for i in range(2000)]
+    d.app.store.write_sync(lambda tx: [tx.append(k, v) for k, v in backlog])
+    d.app.foreground.call_started()  # and never ends
+    await enroll_till(hq, d)
+    await hq.wait_acked("S001", "T01", d.app.store.last_seq, timeout=20)
