@@ -169,9 +169,11 @@ def script(commands: list[str], out: Path) -> tuple[str, dict[int, str]]:
         if command == ".venv/bin/posctl watch":
             lines.append(f"{command} >{o} 2>{e} </dev/null & pid{n}=$!")
             background.append(n)
-        elif command.endswith(" -f"):  # follows until Ctrl-C: give it a moment, then ^C
-            lines.append(f"timeout --preserve-status -s INT 3 {command} >{o} 2>{e}; "
-                         f"echo $? >{rc}")
+        elif command.endswith(" -f"):  # follows until Ctrl-C: ^C once it is following
+            # (a fixed delay sent ^C to a program still importing on a loaded machine)
+            following = shlex.quote(f"until [ -s {o} ]; do sleep 0.1; done")
+            lines.append(f"{command} >{o} 2>{e} & pid{n}=$!; timeout 30 bash -c {following}; "
+                         f"sleep 0.5; kill -INT $pid{n}; wait $pid{n}; echo $? >{rc}")
         else:
             lines.append(f"{command} >{o} 2>{e}; echo $? >{rc}")
         if command in WAIT_AFTER:
