@@ -56,6 +56,10 @@ async def arun(*args: str, stdin: str | None = None) -> str:
     return await trio.to_thread.run_sync(lambda: run(*args, stdin=stdin))
 
 
+def _tail(log: Path, lines: int = 40) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
+
+
 class Proc:
     """A daemon process that can be killed -9 and started again the same way."""
 
@@ -294,16 +298,24 @@ async def test_every_sale_once_through_cuts_kills_and_partitions(tmp_path, chaos
         # every till catches up
         admin = HqStore(open_backend(hq_data, hq_dsn))
         try:
-            with trio.fail_after(120):
-                for t in tills:
-                    epoch, head = t.head()
-                    while True:
-                        row = admin.read_sync(lambda tx, t=t, e=epoch: tx.one(
-                            "SELECT acked_seq FROM till_epochs WHERE store=? AND till=? AND"
-                            " epoch=?", (t.store_id, t.till_id, e)))
-                        if row and row["acked_seq"] >= head:
-                            break
-                        await trio.sleep(0.1)
+            row = None
+            try:
+                with trio.fail_after(120):
+                    for t in tills:
+                        epoch, head = t.head()
+                        while True:
+                            row = admin.read_sync(lambda tx, t=t, e=epoch: tx.one(
+                                "SELECT acked_seq FROM till_epochs WHERE store=? AND till=?"
+                                " AND epoch=?", (t.store_id, t.till_id, e)))
+                            if row and row["acked_seq"] >= head:
+                                break
+                            await trio.sleep(0.1)
+            except trio.TooSlowError:
+                # say which till is behind and what it and head office last logged
+                raise AssertionError(
+                    f"{t.store_id}/{t.till_id} not caught up in 120 s: head office holds "
+                    f"{row}, the till's head is {head}\n-- till log:\n{_tail(t.proc.log)}"
+                    f"\n-- head office log:\n{_tail(hq.log)}") from None
             held = admin.read_sync(lambda tx: {r["sale_id"] for r in tx.all(
                 "SELECT sale_id FROM sales WHERE kind='sale'")})
             union: set[str] = set()
