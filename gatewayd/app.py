@@ -223,8 +223,11 @@ class App:
         if "promo" in kinds:
             self.sales.reload_promotions()
         if kinds & SETTING_KINDS:
+            before = (self.central.members.tiers, self.central.members.tier_window_days)
             self.central.load()
             self.sales.settings_changed()
+            if (self.central.members.tiers, self.central.members.tier_window_days) != before:
+                self.members.rules_changed()  # members re-tiered by the new table
 
     def _session_operator(self) -> str | None:
         """The operator logged in on a connection to this till, for scans to act for."""

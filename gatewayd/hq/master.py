@@ -9,8 +9,9 @@ transaction that logs it (`master_head` is locked, so two HQ processes never han
 version twice) and updates `master_current`, the state HQ edits against.
 
 A change is `{pos, kind, key, data, effective_at?}`; `kind` names the entity (`item`,
-`price`, `promo`, `operator`, `member`, `tax` per category, the central settings `payment`
-and `config` keyed by their names: gatewayd/replication/central.py) and `scope`
+`price`, `promo`, `operator`, `member`, `tax` per category, the central settings `payment`,
+`config` and `members` (member tiers and rules) keyed by their names:
+gatewayd/replication/central.py) and `scope`
 (kept at HQ, not sent) says which stores it is for: every store, one store, or a price zone.
 A till is sent the changes for its store, in version order (`read_part`).
 """
@@ -196,8 +197,8 @@ def tax_changes(rates: Sequence[Any], effective_at: int | None) -> list[Change]:
 
 def setting_changes(kind: str, settings: dict[str, Any],
                     effective_at: int | None) -> list[Change]:
-    """Central `payment` or `config` settings, checked by the till's own config model; a
-    nil value gives the setting back to each till's config file."""
+    """Central `payment`, `config` or `members` settings, checked by the till's own config
+    model; a nil value gives the setting back to each till's config file."""
     out, errors = [], []
     for row, (key, raw) in enumerate(settings.items()):
         try:

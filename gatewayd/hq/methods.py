@@ -226,9 +226,9 @@ def _entry(e: dict[str, Any]) -> dict[str, Any]:
 
 
 def bind_master(registry: Registry, hq: HqApp) -> None:
-    """hq.catalog.*, hq.promo.*, hq.operator.*, hq.tax.*, hq.payment.*, hq.config.*: batches
-    versioned in gatewayd/hq/master.py, then every link of this process is woken to send them
-    (the others' within a poll)."""
+    """hq.catalog.*, hq.promo.*, hq.operator.*, hq.tax.*, hq.payment.*, hq.config.*,
+    hq.members.* (member tiers and rules): batches versioned in gatewayd/hq/master.py, then
+    every link of this process is woken to send them (the others' within a poll)."""
     store = hq.store
 
     def actor(ctx: CallContext) -> str:
@@ -346,6 +346,7 @@ def bind_master(registry: Registry, hq: HqApp) -> None:
 
     settings_methods("payment")
     settings_methods("config")
+    settings_methods("members")
 
     @registry.method("hq.member.get")
     async def hq_member_get(ctx: CallContext, p) -> dict[str, Any]:

@@ -657,8 +657,10 @@ def import_member(tx: Tx, snapshot: Mapping[str, Any]) -> str:
 def apply_record(tx: Tx, m: Mapping[str, Any]) -> str | None:
     """Head office's record of a member (registered or edited at another till, `updated_at`
     when that till changed it): inserted (ledgers empty until head office gives them) or
-    updated, unless this till changed the member since (its own record goes up). Returns
-    the id of another member here with that phone or card, which blocks it."""
+    updated, unless this till changed the member since (its own record goes up). A member
+    this till holds keeps its tier: the till computes it by its tier rules (recompute_tier),
+    and the record's is only what its till had when it last sent it. Returns the id of
+    another member here with that phone or card, which blocks it."""
     clash = tx.one("SELECT id FROM members WHERE id <> ? AND (phone = ? OR (card IS NOT NULL"
                    " AND card = ?))", (m["id"], m["phone"], m["card"]))
     if clash is not None:
@@ -673,9 +675,9 @@ def apply_record(tx: Tx, m: Mapping[str, Any]) -> str | None:
              int(m["active"]), tx.at, tx.at, at, at))
     else:
         tx.execute("UPDATE members SET phone = ?, name = ?, birthday = ?, card = ?, qr = ?,"
-                   " tier = ?, active = ?, record_at = ?, hq_record_at = ? WHERE id = ?"
+                   " active = ?, record_at = ?, hq_record_at = ? WHERE id = ?"
                    " AND COALESCE(record_at, 0) <= ?",
-                   (m["phone"], m["name"], m["birthday"], m["card"], m["qr"], m["tier"],
+                   (m["phone"], m["name"], m["birthday"], m["card"], m["qr"],
                     int(m["active"]), at, at, m["id"], at))
     return None
 

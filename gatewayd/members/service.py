@@ -52,6 +52,7 @@ class MemberService:
         # the link to head office (an enrolled till): members of other tills, online holds
         self.hq = hq
         self._record_changed = trio.Event()
+        self._rules_changed = trio.Event()  # run_daily recomputes the tiers at once
 
     # -- reads ------------------------------------------------------------------------------
     def find(self, code: str) -> sqlite3.Row | None:
@@ -297,16 +298,25 @@ class MemberService:
                         task_status=None) -> None:
         """The owned task that keeps tiers and points honest for members who stop buying:
         spend ages out of the tier window and points expire without any sale. Runs once a
-        minute after start (start-up stays fast), then every day at `hour` local time."""
-        import trio
-
+        minute after start (start-up stays fast), then every day at `hour` local time, and
+        at once when the tier rules change (`rules_changed`)."""
         if task_status is not None:
             task_status.started()
-        await trio.sleep(first_after_s)
+        await self._until_rules_change(first_after_s)
         while True:
             result = await self.recompute()
             self.emit("members.recomputed", result)
-            await trio.sleep(seconds_until(datetime.now(self.tz), hour))
+            await self._until_rules_change(seconds_until(datetime.now(self.tz), hour))
+
+    def rules_changed(self) -> None:
+        """The tiers or the tier window changed (head office's `members` settings): every
+        member's tier is recomputed now, not at the next daily run."""
+        self._rules_changed.set()
+
+    async def _until_rules_change(self, seconds: float) -> None:
+        with trio.move_on_after(seconds):
+            await self._rules_changed.wait()
+        self._rules_changed = trio.Event()
 
     async def recompute(self, member_id: str | None = None, batch: int = 2000) -> dict[str, Any]:
         """Expire due points and recompute tiers: one member, or all in batches of `batch`

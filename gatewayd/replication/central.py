@@ -2,19 +2,22 @@
 a batch with `check_setting` / `check_tax_rate` before versioning it) and the till (which
 stores what head office sent and lays it over its own config file).
 
-Three master kinds:
+Four master kinds:
 
     tax       key: an item category; data {category, rate_bp, name?, active}. Every item of
               that category sells at `rate_bp` at every till, whatever the item's own
               `tax_rate_bp` says; `active: false` withdraws it (the items' own rates again).
     payment   key: a setting of CENTRAL["payment"]; data {key, value}
     config    key: a setting of CENTRAL["config"]; data {key, value}
+    members   key: a setting of CENTRAL["members"] (member tiers and rules); data {key, value}
 
 A setting's value is checked by the till's own config model (`[sale]`, `[members]`), so head
-office refuses what a till's config file would refuse. `value: nil` gives the setting back to
-each till's config file. On the till, head office's value wins over the file's for every
-setting it sent (`CentralSettings.load`, at start and after each master version or held
-change that brings one).
+office refuses what a till's config file would refuse: each as a whole section (the other
+fields the model's defaults), so the section's rules hold too (a tier table's first tier has
+min_spend 0, its ids are unique). `value: nil` gives the setting back to each till's config
+file. On the till, head office's value wins over the file's for every setting it sent
+(`CentralSettings.load`, at start and after each master version or held change that brings
+one).
 """
 
 from __future__ import annotations
@@ -48,14 +51,29 @@ CENTRAL: dict[str, dict[str, tuple[str, str]]] = {
         "max_cashier_discount_percent": ("sale", "max_cashier_discount_percent"),
         "max_voucher": ("sale", "max_voucher"),
     },
+    # member tiers and rules: the member service reads them at each use (a member's tier
+    # discount, the points a sale earns, a reward); a new tier table re-tiers the members
+    "members": {key: ("members", key) for key in (
+        "tiers", "points_per_yuan", "point_value", "points_excluded_categories",
+        "points_no_earn_methods", "points_expire_days", "tier_window_days",
+        "birthday_benefit", "birthday_coupon", "referral_points", "referral_coupon",
+        "topup_bonus", "rewards")},
 }
 SETTING_KINDS = frozenset(CENTRAL)
 _MODELS: dict[str, type[BaseModel]] = {"sale": SaleConfig, "members": MembersConfig}
 
 
 def check_setting(kind: str, key: str, value: Any) -> Any:
-    """`value` as the till's config model takes it (None: back to each till's file);
-    ValueError says what is wrong."""
+    """`value` as the till's config model takes it, as it is sent (plain data; None: back to
+    each till's file); ValueError says what is wrong."""
+    checked = _checked(kind, key, value)
+    if isinstance(checked, list):
+        return [_plain(v) for v in checked]
+    return _plain(checked)
+
+
+def _checked(kind: str, key: str, value: Any) -> Any:
+    """`value` as the till's config model holds it (models for tiers, rewards, coupons)."""
     if key not in CENTRAL[kind]:
         raise ValueError(f"{key!r} is not a central {kind} setting; one of "
                          f"{', '.join(CENTRAL[kind])}")
@@ -66,8 +84,15 @@ def check_setting(kind: str, key: str, value: Any) -> Any:
         model = _MODELS[section].model_validate({field: value}, strict=True)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
-        raise ValueError(err["msg"].removeprefix("Value error, ")) from None
+        msg = err["msg"].removeprefix("Value error, ")
+        if len(err["loc"]) > 1:  # where in a list or table: tiers.1.discount_bp
+            msg = f"{'.'.join(map(str, err['loc']))}: {msg}"
+        raise ValueError(msg) from None
     return getattr(model, field)
+
+
+def _plain(value: Any) -> Any:
+    return value.model_dump() if isinstance(value, BaseModel) else value
 
 
 class TaxRateIn(BaseModel):
@@ -123,7 +148,7 @@ class CentralSettings:
                 own = getattr(self.file[section], field)
                 if (kind, key) in held:
                     try:
-                        value = check_setting(kind, key, held[(kind, key)])
+                        value = _checked(kind, key, held[(kind, key)])
                     except ValueError as exc:  # a newer head office's value: keep the file's
                         log.error("head office's %s.%s cannot be used here (%s); the config "
                                   "file's stays", kind, key, exc)

@@ -104,6 +104,7 @@ APPLIERS: dict[str, Callable[[Tx, dict[str, Any]], None]] = {
     "tax": central.apply_tax,
     "payment": lambda tx, data: central.apply_setting(tx, "payment", data),
     "config": lambda tx, data: central.apply_setting(tx, "config", data),
+    "members": lambda tx, data: central.apply_setting(tx, "members", data),
 }
 # their changes bump the catalog's version (a category's tax rate is read with its items)
 CATALOG_KINDS = frozenset({"item", "price", "tax"})

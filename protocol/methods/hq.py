@@ -560,6 +560,37 @@ method(
         {"key": "require_shift", "value": True, "version": 19, "effective_at": None}]}},
     result=HqSettings,
 )
+method(
+    "hq.members.set",
+    HqSettingsParams,
+    "manager",
+    "Member tiers and rules for every till, as the till's `[members]` section: `tiers` "
+    "(`[{id, name, min_spend, discount_bp?, member_price?, points_multiplier_bp?}]`, lowest "
+    "first, the first with min_spend 0, spends increasing, ids unique; a till re-tiers its "
+    "members at once), `tier_window_days`, `points_per_yuan`, `point_value` (fen per point), "
+    "`points_excluded_categories`, `points_no_earn_methods`, `points_expire_days`, "
+    "`birthday_benefit`, `birthday_coupon` and `referral_coupon` (`{amount, min_spend?, "
+    "valid_days?}` or nil), `referral_points`, `topup_bonus` (`[{min, bonus}]`), `rewards` "
+    "(`[{id, name, points, coupon?}]`, ids unique). A setting is given whole (a tier table "
+    "replaces the till's)." + _SETTINGS_DOC,
+    errors=_BATCH_ERRORS,
+    example={"params": {"settings": {
+        "tiers": [{"id": "normal", "name": "普通", "min_spend": 0},
+                  {"id": "gold", "name": "金卡", "min_spend": 500000, "discount_bp": 300,
+                   "points_multiplier_bp": 20000}],
+        "points_per_yuan": 2}},
+        "result": {"version": 20, "count": 2, "effective_at": None}},
+    result=HqMasterBatch,
+)
+method(
+    "hq.members.get",
+    NoParams,
+    "viewer",
+    "The member tiers and rules head office sets, with their versions.",
+    example={"params": {}, "result": {"settings": [
+        {"key": "points_per_yuan", "value": 2, "version": 20, "effective_at": None}]}},
+    result=HqSettings,
+)
 
 
 class HqReportRange(Params):

@@ -205,3 +205,131 @@ async def test_a_scheduled_tax_rate_goes_in_on_time_and_the_scanned_item_follows
     await wait_for(lambda: d.app.catalog.by_barcode("6901234567892").tax_rate_bp == 900,
                    timeout=10)
     assert journal_kinds(d, "master.effective")[-1]["kinds"] == {"tax": 1}
+
+
+# -- member tiers and rules (`hq.members.set`) ---------------------------------------------------
+TIERS = [{"id": "normal", "name": "普通", "min_spend": 0},
+         {"id": "vip", "name": "贵宾", "min_spend": 3000, "discount_bp": 1000,
+          "points_multiplier_bp": 20000}]
+MEMBER = "13812345678"
+
+
+async def member_sale(gw, sku: str = "3001") -> dict:
+    await gw.call("sale.add", {"sku": sku})
+    await gw.call("sale.member", {"code": MEMBER})
+    sale = await gw.call("sale.tender", {"method": "cash", "amount": 10000})
+    assert sale["state"] == "completed"
+    return sale
+
+
+async def test_member_tiers_and_rules_from_hq_retier_a_member_and_set_discount_and_points(
+        hq, tmp_path, nursery):
+    d = await linked_till(hq, tmp_path, nursery)
+    async with connect(d.url, d.token("admin")) as gw, \
+            connect(hq.url, hq.token("manager")) as client:
+        await gw.call("catalog.upsert", {"items": FOOD})
+        await gw.call("auth.login", {"operator": "9001", "pin": "9999"})
+        member = (await gw.call("member.register", {"phone": MEMBER, "name": "王芳"}))["id"]
+        await open_shift(gw)
+        # the till's own rules: ¥39.90 at the lowest tier earns 39 points (1 per yuan)
+        sale = await member_sale(gw)
+        assert (sale["total"], sale["member_info"]["points_earned"]) == (3990, 39)
+        got = await gw.call("member.get", {"code": MEMBER})
+        assert (got["tier"], got["points"]) == ("normal", 39)
+        with pytest.raises(GatewayError) as err:
+            await gw.call("member.redeem", {"code": MEMBER, "reward": "c5"})
+        assert err.value.code == "not_found"
+        got = await client.call("hq.members.set", {"settings": {
+            "tiers": TIERS, "points_per_yuan": 2,
+            "rewards": [{"id": "c5", "name": "5元券", "points": 50,
+                         "coupon": {"amount": 500, "valid_days": 30}}]}})
+        assert (got["count"], got["effective_at"]) == (3, None)
+        version = got["version"]  # after the member's record (kind `member`) head office sent
+        # laid over the till's [members] without a restart, and the member re-tiered at once
+        # by the new table (¥39.90 spent is over vip's ¥30)
+        await wait_for(lambda: d.app.members.config.points_per_yuan == 2)
+        await wait_for(lambda: d.app.store.scalar(
+            "SELECT tier FROM members WHERE id=?", (member,)) == "vip")
+        assert journal_kinds(d, "member.tier")[-1]["after"] == "vip"
+        assert d.app.config.members.points_per_yuan == 1  # the file's config is left as it was
+        got = await gw.call("member.get", {"code": MEMBER})
+        assert (got["tier"], got["tier_name"], got["discount_bp"]) == ("vip", "贵宾", 1000)
+        # the tier's 10 % off, and 2 points per yuan x2 on what is paid (¥35.91): 143
+        sale = await member_sale(gw)
+        assert (sale["total"], sale["member_info"]["points_earned"]) == (3591, 143)
+        # head office's reward is redeemable at the till
+        got = await gw.call("member.redeem", {"code": MEMBER, "reward": "c5"})
+        assert (got["points"], got["points_after"]) == (50, 39 + 143 - 50)
+        assert got["coupon"]
+        health = await gw.call("system.health")
+        assert health["replication"]["master"]["central"]["settings"] == [
+            "members.points_per_yuan", "members.rewards", "members.tiers"]
+        held = (await client.call("hq.members.get"))["settings"]
+        assert [(s["key"], s["version"]) for s in held] == [
+            ("points_per_yuan", version), ("rewards", version), ("tiers", version)]
+        assert held[2]["value"][1]["discount_bp"] == 1000
+        # the tier table given back: the file's three tiers again, vip is gone (its members
+        # fall to the lowest tier) and a sale earns 1 point per yuan again
+        await client.call("hq.members.set", {"settings": {"tiers": None,
+                                                          "points_per_yuan": None}})
+        await wait_for(lambda: d.app.members.config.points_per_yuan == 1)
+        await wait_for(lambda: d.app.store.scalar(
+            "SELECT tier FROM members WHERE id=?", (member,)) == "normal")
+        sale = await member_sale(gw)
+        assert (sale["total"], sale["member_info"]["points_earned"]) == (3990, 39)
+
+
+async def test_a_bad_tier_table_or_member_rule_is_refused_whole_before_it_is_versioned(hq):
+    async with connect(hq.url, hq.token("manager")) as client:
+        bad = [
+            ({"tiers": [{"id": "normal", "name": "普通", "min_spend": 100}],
+              "points_per_yuan": 2}, "tiers", "the first (lowest) tier must have min_spend 0"),
+            ({"tiers": [*TIERS, {"id": "vip", "name": "金卡", "min_spend": 9000}]}, "tiers",
+             "tiers: ids must be unique"),
+            ({"tiers": [TIERS[0], {**TIERS[1], "discount_bp": 20000}]}, "tiers",
+             "tiers.1.discount_bp: "),
+            ({"tiers": [TIERS[1], TIERS[0]]}, "tiers", "min_spend 0"),
+            ({"rewards": [{"id": "r", "name": "R", "points": 10}] * 2}, "rewards",
+             "rewards: ids must be unique"),
+            ({"point_value": 0, "referral_coupon": {"amount": 100}}, "point_value",
+             "greater than or equal to 1"),
+            ({"qr_prefix": "X:"}, "qr_prefix", "not a central members setting"),
+        ]
+        for settings, key, error in bad:
+            with pytest.raises(GatewayError) as err:
+                await client.call("hq.members.set", {"settings": settings})
+            assert err.value.code == "invalid_params"
+            errors = err.value.details["errors"]
+            assert [e["id"] for e in errors] == [key], errors
+            assert error in errors[0]["error"], errors
+        assert hq.app.store.read_sync(master.head) == 0  # nothing versioned
+        assert hq.app.store.read_sync(lambda tx: master.current(tx, "members")) == []
+    async with connect(hq.url, hq.token("viewer")) as viewer:
+        with pytest.raises(GatewayError) as err:
+            await viewer.call("hq.members.set", {"settings": {"points_per_yuan": 2}})
+        assert err.value.code in ("forbidden", "approval_required")
+
+
+async def test_a_scheduled_tier_table_goes_in_on_time_and_retiers_the_members(
+        hq, tmp_path, nursery):
+    d = await linked_till(hq, tmp_path, nursery)
+    async with connect(d.url, d.token("admin")) as gw:
+        await gw.call("catalog.upsert", {"items": FOOD})
+        await gw.call("auth.login", {"operator": "9001", "pin": "9999"})
+        member = (await gw.call("member.register", {"phone": MEMBER, "name": "王芳"}))["id"]
+        await open_shift(gw)
+        await member_sale(gw)
+        async with connect(hq.url, hq.token("manager")) as client:
+            at = datetime.now(UTC) + timedelta(seconds=2)
+            got = await client.call("hq.members.set", {"settings": {"tiers": TIERS},
+                                                       "effective_at": at})
+        await wait_for(lambda: d.app.master.version() == got["version"])
+        assert d.app.master.held() == 1
+        got = await gw.call("member.get", {"code": MEMBER})
+        assert (got["tier"], got["discount_bp"]) == ("normal", 0)  # not yet
+        await wait_for(lambda: d.app.store.scalar(
+            "SELECT tier FROM members WHERE id=?", (member,)) == "vip", timeout=10)
+        assert datetime.now(UTC) >= at
+        assert journal_kinds(d, "master.effective")[-1]["kinds"] == {"members": 1}
+        sale = await member_sale(gw)
+        assert sale["total"] == 3591  # the new tier's 10 % off

@@ -2609,6 +2609,8 @@ export interface Methods {
   "hq.payment.get": { params: NoParams; result: HqSettings };
   "hq.config.set": { params: HqSettingsParams; result: HqMasterBatch };
   "hq.config.get": { params: NoParams; result: HqSettings };
+  "hq.members.set": { params: HqSettingsParams; result: HqMasterBatch };
+  "hq.members.get": { params: NoParams; result: HqSettings };
   "hq.report.sales": { params: HqReportSalesParams; result: Table };
   "hq.report.members": { params: HqReportRange; result: Table };
   "hq.report.stock": { params: HqReportRange; result: Table };
