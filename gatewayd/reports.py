@@ -32,8 +32,6 @@ cost); ``days_idle`` since the last sale; ``slow``: on hand and unsold for ``slo
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -165,26 +163,50 @@ def _share(part: int, whole: int) -> int:
 
 
 # -- sales -------------------------------------------------------------------------------------
+# The tables are computed by SQLite, rows in their final order with every column, and Python
+# only names the columns: a report runs on a reader thread (gatewayd/store/reader.py), and
+# SQLite lets go of the GIL while it steps where a Python loop over the rows would hold it,
+# making the event loop wait (docs/bench.md, growth.rtt.reporting).
 SALES_COLS = [("sales", "sales", "int"), ("refunds", "refunds", "int"),
               ("amount", "amount", "money"), ("avg_ticket", "avg ticket", "money"),
               ("share_bp", "share", "bp")]
 
 
-def _bucketed(rows: Iterable[Any], total: int) -> list[dict[str, Any]]:
-    """(key, sales, refunds, amount) rows -> the report's buckets."""
-    return [{"key": k, "sales": sales, "refunds": refunds, "amount": amount,
-             "avg_ticket": _avg(amount, sales), "share_bp": _share(amount, total)}
-            for k, sales, refunds, amount in rows]
+def _div(n: str, d: str) -> str:
+    """SQL of `div_round(n, d)` (half up, symmetric around zero) for integers, 0 when `d` is 0
+    (as `_avg` and `_share`)."""
+    return (f"(CASE WHEN ({d}) = 0 THEN 0 ELSE (CASE WHEN (({n}) < 0) = (({d}) < 0) THEN 1"
+            f" ELSE -1 END) * ((2 * abs({n}) + abs({d})) / (2 * abs({d}))) END)")
 
 
-def _sales_by(store: Reads, key: str, start: dt.date, end: dt.date) -> list[Any]:
-    if key == "day":  # one row a day
-        return store.all("SELECT day, sales, refunds, amount FROM totals_days"
-                         " WHERE day BETWEEN ? AND ?", (_bd(start), _bd(end)))
-    rows, params = Span.of(start, end).rows(
-        "totals_sales", "hour, operator, member, sales, refunds, amount")
-    return store.all(f"SELECT {key}, SUM(sales), SUM(refunds), SUM(amount) FROM {rows}"
-                     f" GROUP BY 1", params)
+def _sql_iso(bd: str) -> str:
+    """SQL of `_iso`: YYYYMMDD -> YYYY-MM-DD."""
+    return f"(substr({bd}, 1, 4) || '-' || substr({bd}, 5, 2) || '-' || substr({bd}, 7, 2))"
+
+
+def _named(store: Reads, keys: tuple[str, ...], sql: str, params: list[Any]
+           ) -> list[dict[str, Any]]:
+    return [dict(zip(keys, r, strict=True)) for r in store.all(sql, params)]
+
+
+def _buckets(store: Reads, grouped: str, params: list[Any], head: dict[str, str],
+             order: str, total: int, limit: int) -> list[dict[str, Any]]:
+    """`grouped` gives (k, s, r, a): a bucket's key, sales, refunds and amount; `head` the
+    bucket's own columns (SQL over k), after the sales columns."""
+    keys = ("sales", "refunds", "amount", "avg_ticket", "share_bp", *head)
+    cols = ", ".join(["s", "r", "a", _div("a", "s"), _div("a * 10000", "tot"),
+                      *(f'{sql} AS "{key}"' for key, sql in head.items())])
+    return _named(store, keys, f"SELECT {cols} FROM (SELECT ? AS tot) CROSS JOIN ({grouped})"
+                               f" ORDER BY {order} LIMIT ?", [total, *params, limit])
+
+
+# WEEKDAYS[date.weekday()] of a YYYY-MM-DD day (%w: 0 is Sunday)
+_WEEKDAY = "substr('日一二三四五六', strftime('%w', {iso}) + 1, 1)"
+# The Monday of a YYYYMMDD day as a Julian day number: JDN mod 7 is 0 on a Monday. A week
+# is named by its Thursday's year and week (ISO 8601); a JDN at midnight is JDN - 0.5.
+_MONDAY = "(CAST(julianday({iso}) + 0.5 AS INTEGER) / 7 * 7)"
+_WEEK = ("(strftime('%Y', m + 2.5) || '-W' || printf('%02d',"
+         " (CAST(strftime('%j', m + 2.5) AS INTEGER) - 1) / 7 + 1))")
 
 
 def sales_report(store: Reads, tz: ZoneInfo, by: str, day_from: str | None = None,
@@ -195,82 +217,72 @@ def sales_report(store: Reads, tz: ZoneInfo, by: str, day_from: str | None = Non
     _require_totals(store, tz)
     t = Table(f"sales_by_{by}", f"Sales by {by}", [], day_from=start.isoformat(),
               day_to=end.isoformat(), tz=str(tz))
+    days = [_bd(start), _bd(end)]
+    span = Span.of(start, end)
     if by in ("hour", "day", "week", "cashier", "member"):
         n_sales, n_refunds, total = store.all(
             "SELECT COALESCE(SUM(sales), 0), COALESCE(SUM(refunds), 0),"
-            " COALESCE(SUM(amount), 0) FROM totals_days WHERE day BETWEEN ? AND ?",
-            (_bd(start), _bd(end)))[0]
+            " COALESCE(SUM(amount), 0) FROM totals_days WHERE day BETWEEN ? AND ?", days)[0]
         t.totals = {"sales": n_sales, "refunds": n_refunds, "amount": total,
                     "avg_ticket": _avg(total, n_sales)}
-        if by == "hour":
-            buckets = _bucketed(_sales_by(store, "hour", start, end), total)
-            for b in buckets:
-                b["hour"] = f"{b.pop('key'):02d}:00"
-            buckets.sort(key=lambda b: b["hour"])
-            t.columns = [("hour", "hour", "text"), *SALES_COLS]
-            if buckets:
-                peak = max(buckets, key=lambda b: (b["amount"], b["sales"]))
-                t.totals["peak_hour"] = peak["hour"]
-        elif by == "day":
-            buckets = _bucketed(_sales_by(store, "day", start, end), total)
-            for b in buckets:
-                bd = b.pop("key")
-                b["day"] = _iso(bd)
-                b["weekday"] = WEEKDAYS[dt.date.fromisoformat(b["day"]).weekday()]
-            buckets.sort(key=lambda b: b["day"])
-            t.columns = [("day", "day", "text"), ("weekday", "周", "text"), *SALES_COLS]
+        sums = "SUM(sales) AS s, SUM(refunds) AS r, SUM(amount) AS a"
+        if by == "day":  # one row a day
+            grouped, params = ("SELECT day AS k, sales AS s, refunds AS r, amount AS a"
+                               " FROM totals_days WHERE day BETWEEN ? AND ?"), days
         elif by == "week":
-            weeks: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-            for bd, sales, refunds, amount in _sales_by(store, "day", start, end):
-                y, w, _ = dt.date.fromisoformat(_iso(bd)).isocalendar()
-                week = weeks[f"{y}-W{w:02d}"]
-                week[0] += sales
-                week[1] += refunds
-                week[2] += amount
-            buckets = _bucketed(((k, *v) for k, v in weeks.items()), total)
-            for b in buckets:
-                b["week"] = b.pop("key")
-                monday = dt.date.fromisocalendar(int(b["week"][:4]), int(b["week"][6:]), 1)
-                b["starts"] = monday.isoformat()
-            buckets.sort(key=lambda b: b["week"])
-            t.columns = [("week", "week", "text"), ("starts", "starts", "text"), *SALES_COLS]
-        elif by == "cashier":
-            names = {r["id"]: r["name"] for r in store.all("SELECT id, name FROM operators")}
-            buckets = _bucketed(_sales_by(store, "operator", start, end), total)
-            for b in buckets:
-                b["cashier"] = b.pop("key")
-                b["name"] = names.get(b["cashier"], "")
-            buckets.sort(key=lambda b: (-b["amount"], b["cashier"]))
-            t.columns = [("cashier", "cashier", "text"), ("name", "name", "text"), *SALES_COLS]
+            grouped, params = (
+                f"SELECT {_WEEK} AS k, date(m - 0.5) AS st, {sums} FROM"
+                f" (SELECT {_MONDAY.format(iso=_sql_iso('day'))} AS m, sales, refunds, amount"
+                f"  FROM totals_days WHERE day BETWEEN ? AND ?) GROUP BY m"), days
         else:
-            buckets = _bucketed(_sales_by(store, "member", start, end), total)
-            for b in buckets:
-                b["customer"] = "member" if b.pop("key") else "non-member"
-            buckets.sort(key=lambda b: b["customer"])
-            t.columns = [("customer", "customer", "text"), *SALES_COLS]
+            column = {"hour": "hour", "cashier": "operator", "member": "member"}[by]
+            union, params = span.rows("totals_sales", "hour, operator, member, sales, refunds,"
+                                                      " amount")
+            grouped = f"SELECT {column} AS k, {sums} FROM {union} GROUP BY 1"
+        head, order = {
+            "hour": ({"hour": "printf('%02d:00', k)"}, "k"),
+            "day": ({"day": _sql_iso("k"), "weekday": _WEEKDAY.format(iso=_sql_iso("k"))}, "k"),
+            "week": ({"week": "k", "starts": "st"}, "k"),
+            "cashier": ({"cashier": "k",
+                         "name": "COALESCE((SELECT name FROM operators WHERE id = k), '')"},
+                        "a DESC, k"),
+            "member": ({"customer": "CASE WHEN k THEN 'member' ELSE 'non-member' END"},
+                       '"customer"'),
+        }[by]
+        # the peak hour is of all hours, whatever the limit
+        buckets = _buckets(store, grouped, params, head, order, total,
+                           -1 if by == "hour" else limit)
+        if by == "hour" and buckets:
+            peak = max(buckets, key=lambda b: (b["amount"], b["sales"]))
+            t.totals["peak_hour"] = peak["hour"]
+        t.columns = {"hour": [("hour", "hour", "text")],
+                     "day": [("day", "day", "text"), ("weekday", "周", "text")],
+                     "week": [("week", "week", "text"), ("starts", "starts", "text")],
+                     "cashier": [("cashier", "cashier", "text"), ("name", "name", "text")],
+                     "member": [("customer", "customer", "text")]}[by] + SALES_COLS
         t.rows = buckets[:limit]
         return t
     if by not in ("item", "category"):
         raise ReportError(f"unknown grouping {by!r}")
-    items, params = Span.of(start, end).rows("totals_items", ITEM_COLS)
+    items, params = span.rows("totals_items", ITEM_COLS)
     if by == "item":
-        rows = [{"sku": r[0], "name": r[1], "qty": r[2], "amount": r[3], "refunded": r[4]}
-                for r in store.all(
-                    f"SELECT t.sku, COALESCE(i.name, MAX(t.name)), SUM(t.qty), SUM(t.amount),"
-                    f" SUM(t.refunded) FROM {items} t LEFT JOIN items i ON i.sku = t.sku"
-                    f" GROUP BY t.sku", params)]
+        keys: tuple[str, ...] = ("sku", "name", "qty", "amount", "refunded")
+        grouped = ("SELECT t.sku AS sku, COALESCE(i.name, MAX(t.name)) AS name, SUM(t.qty) AS qty,"
+                   f" SUM(t.amount) AS amount, SUM(t.refunded) AS refunded FROM {items} t"
+                   " LEFT JOIN items i ON i.sku = t.sku GROUP BY t.sku")
     else:
-        rows = [{"category": r[0], "lines": r[1], "amount": r[2], "refunded": r[3]}
-                for r in store.all(
-                    f"SELECT category, SUM(lines), SUM(amount), SUM(refunded) FROM {items}"
-                    f" GROUP BY category", params)]
-    total = sum(a["amount"] for a in rows)
-    rows.sort(key=lambda a: (-a["amount"], a.get("sku") or a["category"]))
-    for i, a in enumerate(rows, 1):
-        a["rank"] = i
-        a["share_bp"] = _share(a["amount"], total)
-    t.rows = rows[:limit]
-    t.totals = {"amount": total, "refunded": sum(a["refunded"] for a in rows)}
+        keys = ("category", "lines", "amount", "refunded")
+        grouped = ("SELECT category, SUM(lines) AS lines, SUM(amount) AS amount,"
+                   f" SUM(refunded) AS refunded FROM {items} GROUP BY category")
+    ranked = (f"SELECT *, ROW_NUMBER() OVER (ORDER BY amount DESC, {keys[0]}) AS rk,"
+              f" SUM(amount) OVER () AS tot, SUM(refunded) OVER () AS tot_refunded"
+              f" FROM ({grouped})")
+    rows = store.all(f"SELECT {', '.join(keys)}, rk, {_div('amount * 10000', 'tot')},"
+                     f" tot, tot_refunded FROM ({ranked}) ORDER BY rk LIMIT ?",
+                     [*params, limit])
+    t.rows = [dict(zip((*keys, "rank", "share_bp"), r[:-2], strict=True)) for r in rows]
+    t.totals = {"amount": rows[0][-2] if rows else 0,
+                "refunded": rows[0][-1] if rows else 0}
     money = [("amount", "amount", "money"), ("refunded", "refunded", "money"),
              ("share_bp", "share", "bp")]
     t.columns = ([("rank", "#", "int"), ("sku", "sku", "text"), ("name", "name", "text"),
@@ -283,15 +295,19 @@ def sales_report(store: Reads, tz: ZoneInfo, by: str, day_from: str | None = Non
 
 # -- profit ------------------------------------------------------------------------------------
 ITEM_COLS = "sku, category, name, lines, qty, amount, refunded, tax, cost"
-# {items}: the Span's rows of totals_items; a day's row of totals_days has lines > 0 when
-# the day has any in totals_items
+# (head columns, their SQL, the rows with amount, tax and cost); {items}: the Span's rows of
+# totals_items. A day's row of totals_days has lines > 0 when the day has any in totals_items.
 _PROFIT_KEYS = {
-    "day": ("SELECT day, gross, tax, cost FROM totals_days WHERE day BETWEEN ? AND ?"
+    "day": (("day",), _sql_iso("day"),
+            "SELECT day, gross AS amount, tax, cost FROM totals_days WHERE day BETWEEN ? AND ?"
             " AND lines > 0"),
-    "item": ("SELECT t.sku, COALESCE(i.name, MAX(t.name)), SUM(t.amount), SUM(t.tax),"
-             " SUM(t.cost) FROM {items} t LEFT JOIN items i ON i.sku = t.sku GROUP BY t.sku"),
-    "category": ("SELECT category, SUM(amount), SUM(tax), SUM(cost) FROM {items}"
-                 " GROUP BY category"),
+    "item": (("sku", "name"), "sku, name",
+             "SELECT t.sku AS sku, COALESCE(i.name, MAX(t.name)) AS name, SUM(t.amount) AS amount,"
+             " SUM(t.tax) AS tax, SUM(t.cost) AS cost FROM {items} t"
+             " LEFT JOIN items i ON i.sku = t.sku GROUP BY t.sku"),
+    "category": (("category",), "category",
+                 "SELECT category, SUM(amount) AS amount, SUM(tax) AS tax, SUM(cost) AS cost"
+                 " FROM {items} GROUP BY category"),
 }
 
 
@@ -303,29 +319,21 @@ def profit_report(store: Reads, tz: ZoneInfo, by: str = "day", day_from: str | N
     _require_totals(store, tz)
     if by not in _PROFIT_KEYS:
         raise ReportError(f"unknown grouping {by!r}")
+    keys, head, grouped = _PROFIT_KEYS[by]
     if by == "day":
-        sql, params = _PROFIT_KEYS[by], [_bd(start), _bd(end)]
+        params: list[Any] = [_bd(start), _bd(end)]
     else:
         items, params = Span.of(start, end).rows("totals_items", ITEM_COLS)
-        sql = _PROFIT_KEYS[by].format(items=items)
-    rows = []
-    for r in store.all(sql, params):
-        if by == "day":
-            head, (amount, tax, cost) = {"day": _iso(r[0])}, r[1:]
-        elif by == "item":
-            head, (amount, tax, cost) = {"sku": r[0], "name": r[1]}, r[2:]
-        else:
-            head, (amount, tax, cost) = {"category": r[0]}, r[1:]
-        rows.append({**head, "amount": amount, "tax": tax, "revenue": amount - tax,
-                     "cost": cost})
-    for a in rows:
-        a["profit"] = a["revenue"] - a["cost"]
-        a["margin_bp"] = _share(a["profit"], a["revenue"])
-    if by == "day":
-        rows.sort(key=lambda a: a["day"])
-    else:
-        rows.sort(key=lambda a: (-a["profit"], next(iter(a.values()))))
-    totals = {k: sum(a[k] for a in rows) for k in ("amount", "tax", "revenue", "cost")}
+        grouped = grouped.format(items=items)
+    order = "day" if by == "day" else f"amount - tax - cost DESC, {keys[0]}"
+    rows = store.all(
+        f"SELECT {head}, amount, tax, amount - tax, cost, amount - tax - cost,"
+        f" {_div('(amount - tax - cost) * 10000', 'amount - tax')},"
+        f" SUM(amount) OVER (), SUM(tax) OVER (), SUM(cost) OVER ()"
+        f" FROM ({grouped}) ORDER BY {order} LIMIT ?", [*params, limit])
+    names = (*keys, "amount", "tax", "revenue", "cost", "profit", "margin_bp")
+    amount, tax, cost = rows[0][-3:] if rows else (0, 0, 0)
+    totals = {"amount": amount, "tax": tax, "revenue": amount - tax, "cost": cost}
     totals["profit"] = totals["revenue"] - totals["cost"]
     totals["margin_bp"] = _share(totals["profit"], totals["revenue"])
     head_cols = {"day": [("day", "day", "text")],
@@ -336,7 +344,8 @@ def profit_report(store: Reads, tz: ZoneInfo, by: str = "day", day_from: str | N
         [*head_cols, ("amount", "amount", "money"), ("tax", "tax", "money"),
          ("revenue", "revenue", "money"), ("cost", "cost", "money"),
          ("profit", "profit", "money"), ("margin_bp", "margin", "bp")],
-        rows[:limit], totals, start.isoformat(), end.isoformat(), str(tz))
+        [dict(zip(names, r[:-3], strict=True)) for r in rows], totals, start.isoformat(),
+        end.isoformat(), str(tz))
 
 
 # -- inventory ---------------------------------------------------------------------------------

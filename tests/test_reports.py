@@ -248,3 +248,33 @@ async def test_report_methods_on_a_daemon(daemon):
         with pytest.raises(GatewayError) as err:
             await gw.call("report.profit", {})
         assert err.value.code in ("forbidden", "approval_required")
+
+
+def test_the_reports_sql_weeks_weekdays_and_rounding_are_pythons():
+    """The reports compute in SQLite (gatewayd/reports.py): its ISO weeks and weekdays
+    are Python's for every day of 1999-2041 (years of 52 and 53 weeks), and its `_div` is
+    `div_round` (half up, symmetric) for every sign."""
+    import sqlite3
+
+    from gatewayd.sales.money import div_round
+
+    conn = sqlite3.connect(":memory:")
+    iso = reports._sql_iso("bd")
+    days = conn.execute(
+        "WITH RECURSIVE d(x) AS (SELECT '1999-01-01' UNION ALL SELECT date(x, '+1 day')"
+        " FROM d WHERE x < '2041-12-31') SELECT bd, " + reports._WEEK + ", date(m - 0.5), "
+        + reports._WEEKDAY.format(iso=iso) + " FROM (SELECT bd, "
+        + reports._MONDAY.format(iso=iso) + " AS m FROM (SELECT replace(x, '-', '') AS bd"
+        " FROM d))").fetchall()
+    assert len(days) == 15706
+    for bd, week, monday, weekday in days:
+        day = dt.date(int(bd[:4]), int(bd[4:6]), int(bd[6:]))
+        y, w, wd = day.isocalendar()
+        assert (week, monday, weekday) == (f"{y}-W{w:02d}",
+                                          (day - dt.timedelta(days=wd - 1)).isoformat(),
+                                          reports.WEEKDAYS[wd - 1]), bd
+    pairs = [(n, d) for n in range(-25, 26) for d in range(-7, 8)]
+    pairs += [(10**15 + 1, 2), (-(10**15) - 1, 2), (7, 10**9)]
+    got = conn.execute("SELECT " + ", ".join(reports._div(str(n), str(d)) for n, d in pairs)
+                       ).fetchone()
+    assert list(got) == [div_round(n, d) if d else 0 for n, d in pairs]
