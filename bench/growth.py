@@ -16,18 +16,26 @@ bench-growth` sets 1,600,000: three years at 1,500 a day), generated once into
                            reprint against it, rounds alternating)
     growth.report.max      the slowest report (every sales/profit grouping, all history)
                                                                                  < 200 ms
-    growth.rtt.reporting   system.info round trip while reports run back to back vs idle
+    growth.rtt.reporting   system.info round trip while a client in another process
+                           (bench/report_client.py) runs reports back to back vs idle
                                                                                  <= 1.5x
     growth.backup.selling  a backup of the big store while a client sells one sale a
                            second vs the same backup quiet                       <= 2x
+    growth.import.selling  a sale while `gatewayd catalog import` (another process) stages
+                           200,000 items into the big store vs sales just before and after
+                                                                                 <= 2x
+    growth.import.failed   calls that failed meanwhile                           0
     growth.live_store      the big store's live size after retention, head office having
                            acknowledged everything                               <= 1 GB
 """
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -45,6 +53,10 @@ SALE_ROUNDS = int(os.environ.get("BENCH_GROWTH_SALE_ROUNDS", "200"))
 RETENTION = os.environ.get("BENCH_GROWTH_RETENTION", "1") != "0"
 # 0: skip the backup row (two backups of the whole big store: minutes at 1.6M sales)
 BACKUP = os.environ.get("BENCH_GROWTH_BACKUP", "1") != "0"
+# 0: skip the import rows (writing and importing 200,000 items: a minute or two)
+IMPORT = os.environ.get("BENCH_GROWTH_IMPORT", "1") != "0"
+RTT_CALLS = 1000  # system.info calls idle and as many while reporting: enough for a p99
+IMPORT_IDLE = 150  # sales before the import and as many after it: the baseline
 PRINTER = {"printer": {"kind": "printer", "driver": "escpos", "transport": "tcp:127.0.0.1:9"}}
 REPORTS = [("report.sales", {"by": by}) for by in
            ("hour", "day", "week", "cashier", "member", "item", "category")] + \
@@ -118,7 +130,7 @@ async def _measure(big: Path, fresh: Path, work: Path) -> list[Row]:
     rows: list[Row] = []
     async with trio.open_nursery() as nursery:
         _, fresh_gw, _ = await _daemon(fresh, work / "fresh", nursery)
-        app, gw, connect = await _daemon(big, work / "big", nursery)
+        app, gw, _ = await _daemon(big, work / "big", nursery)
         await _sales(gw, 10)  # warm both
         await _sales(fresh_gw, 10)
         big_t, fresh_t = [], []
@@ -166,10 +178,13 @@ async def _measure(big: Path, fresh: Path, work: Path) -> list[Row]:
                 slowest, name = t.p99, f"{method} {params['by']}"
         rows.append(Row("growth.report.max", value=slowest * 1e3, unit="ms", limit=200,
                         note=f"all history; slowest: {name}"))
-        idle = await time_async(lambda: gw.call("system.info"), 300, warmup=20)
-        reporting = await _rtt_while_reporting(connect, gw)
+        idle = await time_async(lambda: gw.call("system.info"), RTT_CALLS, warmup=20)
+        reporting, rate = await _rtt_while_reporting(app, gw)
         rows.append(Row("growth.rtt.reporting", reporting, idle, target=1.5,
-                        note="system.info while reports run vs idle"))
+                        note=f"system.info while another process runs reports vs idle;"
+                             f" {rate}"))
+        if IMPORT:
+            rows += await _import_while_selling(app, gw, work)
         if BACKUP:
             quiet, selling = await _backups(app, gw, work)
             rows.append(Row("growth.backup.selling", value=selling / quiet, unit="x", limit=2,
@@ -178,21 +193,79 @@ async def _measure(big: Path, fresh: Path, work: Path) -> list[Row]:
     return rows
 
 
-async def _rtt_while_reporting(connect, gw) -> Timing:
-    stop = trio.Event()
+async def _rtt_while_reporting(app, gw) -> tuple[Timing, str]:
+    """system.info while bench/report_client.py, a process of its own as the back office's
+    browser is, runs the reports back to back: what the daemon's reports cost its other
+    clients, not what a client in this process pays to unpack their answers."""
+    from gatewayd import auth
 
-    async def reports() -> None:
-        async with connect() as manager:
-            while not stop.is_set():
-                for method, params in REPORTS:
-                    await manager.call(method, {**params, "from": "2000-01-01"})
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(reports)
+    (_, token), _ = app.store.write_sync(lambda tx: auth.add_token(tx, "reports", "admin"))
+    proc = await trio.lowlevel.open_process(
+        [sys.executable, "-m", "bench.report_client", f"ws://127.0.0.1:{app.port}/ws", token],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=Path(__file__).resolve().parents[1])
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        out = b""
+        while b"ready\n" not in out:
+            got = await proc.stdout.receive_some()
+            if not got:
+                raise RuntimeError("bench.report_client exited before it was ready")
+            out += got
         await trio.sleep(0.2)
-        t = await time_async(lambda: gw.call("system.info"), 300)
-        stop.set()
-    return t
+        t = await time_async(lambda: gw.call("system.info"), RTT_CALLS)
+        await proc.stdin.send_all(b"\n")
+        while got := await proc.stdout.receive_some():
+            out += got
+        await proc.wait()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    done = json.loads(out.decode().strip().splitlines()[-1])
+    if done["failed"]:
+        raise RuntimeError(f"reports failed: {done['failed']}")
+    return t, f"{done['reports'] / done['seconds']:.0f} reports/s"
+
+
+async def _import_while_selling(app, gw, work: Path) -> list[Row]:
+    """`gatewayd catalog import` of 200,000 items (bench/catalog.py's file) in another
+    process, into the big store while a cashier sells without pause; the baseline is the
+    same sales just before and just after it."""
+    from bench.catalog import N_ITEMS, _write_csv
+
+    src = work / "items.csv"
+    _write_csv(src, random.Random(42))
+    data = work / "import"
+    data.mkdir(exist_ok=True)
+    cfg = data / "gatewayd.toml"
+    cfg.write_text(f'data_dir = "{data}"\n[store]\npath = "{app.store.path}"\n',
+                   encoding="utf-8")
+    idle = (await _sales(gw, IMPORT_IDLE)).samples
+    during, failed = [], []
+    log = open(data / "import.log", "wb")
+    t0 = time.perf_counter()
+    proc = await trio.lowlevel.open_process(
+        [sys.executable, "-m", "gatewayd", "--config", str(cfg), "catalog", "import", str(src)],
+        stdout=log, stderr=subprocess.STDOUT)
+    i = 0
+    while proc.poll() is None:
+        i += 1
+        s0 = time.perf_counter()
+        try:
+            await _sale(gw, i)
+            during.append(time.perf_counter() - s0)
+        except Exception as exc:  # GatewayError or a dropped connection: a failed call
+            failed.append(f"{type(exc).__name__}: {exc}")  # the next sale goes on with it
+    seconds = time.perf_counter() - t0
+    log.close()
+    if proc.returncode != 0:
+        raise RuntimeError("catalog import failed: "
+                           + (data / "import.log").read_text(encoding="utf-8")[-2000:])
+    idle += (await _sales(gw, IMPORT_IDLE)).samples
+    return [Row("growth.import.selling", Timing.of(during), Timing.of(idle), target=2.0,
+                note=f"{len(during)} sales during a {seconds:.0f} s import of {N_ITEMS}"
+                     f" items vs {len(idle)} just before and after"),
+            Row("growth.import.failed", value=len(failed), unit="calls", limit=1,
+                note="; ".join(failed[:3]) or "calls that failed during the import")]
 
 
 async def _backups(app, gw, work: Path) -> tuple[float, float]:
