@@ -14,7 +14,12 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
-from gatewayd.sales.catalog.repository import _store_checks, journal_upsert, write_rows
+from gatewayd.sales.catalog.repository import (
+    _store_checks,
+    item_events,
+    journal_upsert,
+    write_rows,
+)
 from gatewayd.sales.catalog.validation import CatalogError, ItemIn
 from gatewayd.sales.catalog.validation import row_error as _error
 from gatewayd.store.db import now_us
@@ -53,6 +58,7 @@ def import_items(store: Any, items: Sequence[ItemIn], rows: Sequence[int], sourc
     if errors:
         raise CatalogError(errors)
     skus = [it.sku for it in items]
+    events = item_events(items)  # dumped and packed now, not while the switch holds the lock
     staging = Staging(store, TABLES, VERSION)
     for _attempt in range(ATTEMPTS):
         try:
@@ -63,7 +69,7 @@ def import_items(store: Any, items: Sequence[ItemIn], rows: Sequence[int], sourc
             report = {"count": len(items), "inserted": new, "updated": len(items) - new,
                       "barcodes_moved": moved_count, "moved": moved, "source": source}
             report["seq"] = staging.switch(partial(_switched, report=report, items=items,
-                                                   also=also))
+                                                   events=events, also=also))
             break
         except Changed:
             if progress:
@@ -81,9 +87,10 @@ def import_items(store: Any, items: Sequence[ItemIn], rows: Sequence[int], sourc
 
 
 def _switched(tx: Any, report: dict[str, Any], items: Sequence[ItemIn],
+              events: Sequence[tuple[dict[str, Any], bytes]],
               also: Callable[[Any], None] | None) -> int:
     """The switch's own writes: the events (and the version bump), and `also`'s."""
-    seq = journal_upsert(tx, report, items)
+    seq = journal_upsert(tx, report, items, events)
     if also is not None:
         also(tx)
     return seq

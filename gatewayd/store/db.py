@@ -132,8 +132,11 @@ class Tx:
         next write starts: for an in-memory copy that must never run ahead of the store."""
         self.committed.append(fn)
 
-    def append(self, kind: str, data: dict[str, Any]) -> int:
-        packed = pack(data)
+    def append(self, kind: str, data: dict[str, Any], packed: bytes | None = None) -> int:
+        """`packed`: `pack(data)` made beforehand, outside the transaction (a big event's
+        packing need not hold the write lock)."""
+        if packed is None:
+            packed = pack(data)
         if self.check_schema:
             journal.check(kind, unpack(packed))
         self.seq += 1
