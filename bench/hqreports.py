@@ -3,13 +3,20 @@ straight into HQ's tables, then every report timed for a month of one store and 
 year of the whole chain, on SQLite and on PostgreSQL.
 
 The seed writes what the replication apply writes (gatewayd/hq/projections.py): `sales`,
-`sale_lines`, `sale_tenders`, `hq_members`, `item_costs`, and the report aggregates summed by
-the apply's own `aggregates.Deltas` (written by its `flush`, in the seeding transaction), in
-bulk: `executemany` on SQLite, `COPY` on PostgreSQL. Stock: each store's on-hand
-(`agg_stock`: an opening stock, less every line sold) is seeded, not the stock move rows it
-sums (no report reads them); no transfers are seeded (that report reads the few there are).
+`sale_lines`, `sale_tenders`, `hq_members`, `item_costs`, `stock_moves`, `transfers`, and the
+report aggregates summed by the apply's own `aggregates.Deltas` (written by its `flush`, in
+the seeding transaction), in bulk: `executemany` on SQLite, `COPY` on PostgreSQL.
 Sales are spread over the opening hours with lunch and evening peaks, 1-7 lines each, 40 %
 with a member, 2 % refunded, paid by cash, Alipay, WeChat or card.
+Stock, as the tills journal it: an opening count (`stock.counted`) of every item; each sale
+and refund line's move (`stock.sold`); a weekly restock of every item below a week of its
+sales, up to three weeks' (a delivery from the distribution centre DC01, received with
+`stock.transferred` in, and for one item in five a purchase order from SUP01 received with
+`stock.received`, at the item's cost, so its moving average stays that cost); about two
+transfers a week from each store to another (`stock.transferred` out, received one to three
+days later, the last days' still in transit). 3 % of delivery, order and transfer lines are
+counted one piece short or over: those are the transfer report's rows. `agg_stock` is the
+sum of the moves, through `Deltas.stock`, as the apply adds them.
 
 Size: GATEWAYD_BENCH_HQR_LINES sale lines in all (default 200,000 for a quick run; the
 issue's figure is 20,000,000: `make bench-hq-reports`), over GATEWAYD_BENCH_HQR_STORES
@@ -45,6 +52,7 @@ from urllib.parse import urlsplit, urlunsplit
 from bench.harness import Row, Timing
 from gatewayd.hq import aggregates, replenish, reports
 from gatewayd.hq.db import HqStore, HqTx, open_backend
+from protocol.codec import pack
 
 LINES = int(os.environ.get("GATEWAYD_BENCH_HQR_LINES", "200000"))
 STORES = int(os.environ.get("GATEWAYD_BENCH_HQR_STORES", "50"))
@@ -64,6 +72,12 @@ SALE_COLS = ("store", "sale_id", "till", "epoch", "seq", "at", "kind", "receipt_
              "business_day", "shift_id", "operator", "refund_of", "total", "subtotal",
              "discount", "tax", "rounding", "paid", "change_due", "member")
 LINE_COLS = ("store", "sale_id", "pos", "line_id", "sku", "qty", "amount")
+MOVE_COLS = ("store", "till", "epoch", "seq", "pos", "at", "kind", "sku", "qty", "ref")
+TRANSFER_COLS = ("no", "kind", "from_store", "to_store", "sent_at", "sent_till", "lines",
+                 "state", "received_no", "received_till", "received_at", "received",
+                 "confirmations")
+UNIT = 1000  # qty is in thousandths: one piece
+DIFFER = 0.03  # share of the lines received that are counted one piece short or over
 TENDER_COLS = ("store", "sale_id", "pos", "method", "amount", "ref")
 
 
@@ -99,6 +113,127 @@ class Chain:
         self.tenders = [m for m, w in TENDERS for _ in range(w)]
         self.tiers = [t for t, w in TIERS for _ in range(w)]
         self.member_days: dict[str, list[str]] = {}  # member -> [first, last] purchase day
+        # stock: a week of an item's expected sales at a store is its reorder point, three
+        # weeks' its maximum (whole pieces; at least 2 and 8)
+        units_a_day = self.sales_per_store_day * AVG_LINES * 2  # 1-3 pieces a line
+        total_w = self.cum_weights[-1]
+        prev = 0.0
+        self.reorder: list[int] = []
+        self.top: list[int] = []
+        for w in self.cum_weights:
+            rate = units_a_day * (w - prev) / total_w
+            prev = w
+            low = max(2, -(-int(rate * 7 * 10) // 10))
+            self.reorder.append(low * UNIT)
+            self.top.append((low + max(6, int(rate * 14))) * UNIT)
+        self.on_hand: dict[str, list[int]] = {}
+        self.seq: dict[str, int] = dict.fromkeys(self.stores, 0)
+        self.transfers: list[tuple] = []  # rows of `transfers`, written at the end
+        self.stats = {"moves": 0, "transfers": 0, "differences": 0, "in_transit": 0}
+        # transfers between stores, planned for the year: (store, day) -> [(at, move kind,
+        # ref, [(sku, signed qty)])]
+        self.plan: dict[tuple[str, dt.date], list[tuple]] = {}
+        if len(self.stores) > 1:
+            for si, s in enumerate(self.stores):
+                for di, day in enumerate(self.days):
+                    if self.rng.random() < 2 / 7:
+                        self._plan_transfer(s, si, di, day)
+
+    def _next_seq(self, store: str) -> int:
+        self.seq[store] += 1
+        return self.seq[store]
+
+    def _counted(self, lines: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        """What the receiving store counts: now and then a piece short or over."""
+        out = []
+        for sku, qty in lines:
+            if self.rng.random() < DIFFER:
+                qty = max(0, qty + self.rng.choice((-UNIT, UNIT)))
+                self.stats["differences"] += 1
+            out.append((sku, qty))
+        return out
+
+    def _plan_transfer(self, s: str, si: int, di: int, day: dt.date) -> None:
+        rng = self.rng
+        peer = self.stores[(si + rng.randrange(1, len(self.stores))) % len(self.stores)]
+        bd = day.strftime("%Y%m%d")
+        no = f"{s}-TRO-{bd}"
+        idx = sorted(set(rng.choices(self.sku_ids, cum_weights=self.cum_weights,
+                                     k=rng.randint(3, 20))))
+        sent = [(f"{i:06d}", UNIT * rng.randint(1, 6)) for i in idx]
+        sent_at = self._at(day, 10)
+        self.plan.setdefault((s, day), []).append(
+            (sent_at, "stock.transferred", no, [(sku, -q) for sku, q in sent]))
+        arrives = di + rng.randint(1, 3)
+        pack_sent = pack([{"sku": sku, "qty": q} for sku, q in sent])
+        self.stats["transfers"] += 1
+        if arrives >= len(self.days):  # still on its way at the year's end
+            self.stats["in_transit"] += 1
+            self.transfers.append((no, "transfer", s, peer, sent_at, "T01", pack_sent,
+                                   "in_transit", None, None, None, None, 0))
+            return
+        day_in = self.days[arrives]
+        got = self._counted(sent)
+        rno, got_at = f"{peer}-TRI-{day_in.strftime('%Y%m%d')}-{s}", self._at(day_in, 15)
+        self.plan.setdefault((peer, day_in), []).append(
+            (got_at, "stock.transferred", rno, got))
+        self.transfers.append((no, "transfer", s, peer, sent_at, "T01", pack_sent, "received",
+                               rno, "T01", got_at,
+                               pack([{"sku": sku, "qty": q} for sku, q in got]), 1))
+
+    @staticmethod
+    def _at(day: dt.date, hour: int) -> int:
+        return int(dt.datetime.combine(day, dt.time(hour), aggregates.CHAIN_TZ).timestamp()
+                   * 1_000_000)
+
+    def _moves(self, store: str, at: int, kind: str, ref: str, lines: list[tuple[str, int]],
+               deltas: aggregates.Deltas, out: dict[str, list[tuple]]) -> None:
+        """One stock event's moves: rows of `stock_moves`, and into `deltas` as the apply
+        adds them; the store's simulated on-hand follows."""
+        seq = self._next_seq(store)
+        out["moves"].extend((store, "T01", "bench", seq, p, at, kind, sku, q, ref)
+                            for p, (sku, q) in enumerate(lines))
+        deltas.stock(store, [{"sku": sku, "qty": q} for sku, q in lines])
+        stock = self.on_hand[store]
+        for sku, q in lines:
+            stock[int(sku)] += q
+        self.stats["moves"] += len(lines)
+
+    def stock_day(self, store: str, day: dt.date, deltas: aggregates.Deltas,
+                  out: dict[str, list[tuple]]) -> None:
+        """The day's stock documents other than sales: the opening count on the first day,
+        the weekly restock (its weekday is the store's), transfers out and in."""
+        bd = day.strftime("%Y%m%d")
+        if store not in self.on_hand:
+            self.on_hand[store] = [0] * SKUS
+            opening = [(f"{i:06d}", UNIT * self.rng.randint(self.reorder[i] // UNIT,
+                                                            self.top[i] // UNIT))
+                       for i in range(SKUS)]
+            self._moves(store, self._at(day, 6), "stock.counted", f"{store}-CNT-{bd}", opening,
+                        deltas, out)
+        elif day.weekday() == self.stores.index(store) % 7:
+            stock = self.on_hand[store]
+            want = [(f"{i:06d}", -(-(self.top[i] - q) // UNIT) * UNIT)
+                    for i, q in enumerate(stock) if q < self.reorder[i]]
+            sent_at, got_at = self._at(day, 6), self._at(day, 7)
+            for kind, src, lines in (
+                    ("delivery", "DC01", [x for x in want if int(x[0]) % 5]),
+                    ("purchase", "SUP01", [x for x in want if not int(x[0]) % 5])):
+                if not lines:
+                    continue
+                no = f"{'DLV' if kind == 'delivery' else 'PO'}-{bd}-{store}"
+                rno = f"{store}-{'TRI' if kind == 'delivery' else 'RCV'}-{bd}"
+                got = self._counted(lines)
+                self._moves(store, got_at,
+                            "stock.transferred" if kind == "delivery" else "stock.received",
+                            rno, got, deltas, out)
+                self.transfers.append((
+                    no, kind, src, store, sent_at, None,
+                    pack([{"sku": sku, "qty": q} for sku, q in lines]), "received", rno,
+                    "T01", got_at, pack([{"sku": sku, "qty": q} for sku, q in got]), 1))
+                self.stats["transfers"] += 1
+        for at, kind, ref, lines in self.plan.pop((store, day), []):
+            self._moves(store, at, kind, ref, lines, deltas, out)
 
     def member_rows(self) -> list[tuple]:
         out = []
@@ -118,6 +253,7 @@ class Chain:
         """One store's business day: its sales, lines and tenders into `out`, their sums
         into `deltas` exactly as the apply adds them. Returns the lines made."""
         rng, bd = self.rng, day.strftime("%Y%m%d")
+        self.stock_day(store, day, deltas, out)
         midnight = dt.datetime.combine(day, dt.time(), aggregates.CHAIN_TZ).timestamp()
         n_sales = max(1, int(self.sales_per_store_day * rng.uniform(0.8, 1.2)))
         made = 0
@@ -137,7 +273,8 @@ class Chain:
                 rng.random() < 0.4) else None
             method = rng.choice(self.tenders)
             paid = total if method != "cash" else -(-total // 1000) * 1000
-            out["sales"].append((store, sale_id, "T01", "bench", n, at, "sale",
+            out["sales"].append((store, sale_id, "T01", "bench", self._next_seq(store), at,
+                                 "sale",
                                  f"{store}-T01-{bd}-{n + 1:04d}", bd, None, "1001", None,
                                  total, total, 0, tax, 0, paid, paid - total, member))
             out["lines"].extend((store, sale_id, p, f"{sale_id}-{p}", sku, qty, amount)
@@ -146,7 +283,8 @@ class Chain:
             hour_local = aggregates.local_hour(at)
             deltas.sale(store, bd, hour_local, "sale", total, 0, tax, lines,
                         [(method, total)])
-            deltas.stock(store, [{"sku": sku, "qty": -qty} for sku, qty, _, _ in lines])
+            self._moves(store, at + 1, "stock.sold", sale_id,
+                        [(sku, -qty) for sku, qty, _, _ in lines], deltas, out)
             if member:
                 deltas.member_sale(store, bd, hour_local, member, "sale", total)
                 seen = self.member_days.setdefault(member, [bd, bd])
@@ -157,7 +295,8 @@ class Chain:
             back = [(sku, -qty, -amount, cost) for sku, qty, amount, cost in lines[:1]]
             money = sum(a for _, _, a, _ in back)
             rid = f"{sale_id}-R"
-            out["sales"].append((store, rid, "T01", "bench", 0, at + 60_000_000, "refund",
+            out["sales"].append((store, rid, "T01", "bench", self._next_seq(store),
+                                 at + 60_000_000, "refund",
                                  f"{rid}", bd, None, "1001", sale_id, money, money, 0, 0, 0,
                                  0, 0, None))
             out["lines"].extend((store, rid, p, f"{rid}-{p}", sku, qty, amount)
@@ -165,6 +304,8 @@ class Chain:
             out["tenders"].append((store, rid, 0, "cash", money, None))
             deltas.sale(store, bd, aggregates.local_hour(at + 60_000_000), "refund", money, 0,
                         0, back, [("cash", money)])
+            self._moves(store, at + 60_000_001, "stock.sold", rid,
+                        [(sku, -qty) for sku, qty, _, _ in back], deltas, out)
             made += len(back)
         return made
 
@@ -175,32 +316,27 @@ def seed(store: HqStore, chain: Chain, progress: Callable[[str], None] = print) 
     t0 = time.monotonic()
     store.write_sync(lambda tx: bulk(tx, "item_costs", ("store", "sku", "cost"), [
         (s, f"{i:06d}", c) for s in chain.stores for i, c in enumerate(chain.costs)]))
-
-    def opening(tx: HqTx) -> None:  # each store's stock before the year; its sales move it
-        deltas = aggregates.deltas(tx)
-        for s in chain.stores:
-            deltas.stock(s, [{"sku": f"{i:06d}", "qty": 1000 * chain.rng.randint(0, 400)}
-                             for i in range(SKUS)])
-
-    store.write_sync(opening)
     months: dict[str, list[dt.date]] = {}
     for day in chain.days:
         months.setdefault(day.strftime("%Y%m"), []).append(day)
     for si, s in enumerate(chain.stores):
         for days in months.values():
             def month(tx: HqTx, s: str = s, days: list[dt.date] = days) -> int:
-                out: dict[str, list[tuple]] = {"sales": [], "lines": [], "tenders": []}
+                out: dict[str, list[tuple]] = {"sales": [], "lines": [], "tenders": [],
+                                               "moves": []}
                 deltas = aggregates.deltas(tx)
                 n = sum(chain.store_day(s, day, deltas, out) for day in days)
                 bulk(tx, "sales", SALE_COLS, out["sales"])
                 bulk(tx, "sale_lines", LINE_COLS, out["lines"])
                 bulk(tx, "sale_tenders", TENDER_COLS, out["tenders"])
+                bulk(tx, "stock_moves", MOVE_COLS, out["moves"])
                 return n
 
             made += store.write_sync(month)
         rate = made / max(1e-9, time.monotonic() - t0)
-        progress(f"  seeded {si + 1}/{len(chain.stores)} stores, {made:,} lines "
-                 f"({rate:,.0f} lines/s)")
+        progress(f"  seeded {si + 1}/{len(chain.stores)} stores, {made:,} lines, "
+                 f"{chain.stats['moves']:,} stock moves ({rate:,.0f} lines/s)")
+    store.write_sync(lambda tx: bulk(tx, "transfers", TRANSFER_COLS, chain.transfers))
     members = chain.member_rows()
     store.write_sync(lambda tx: bulk(tx, "hq_members", (
         "member", "store", "tier", "registered", "first_day", "last_day"), members))
@@ -309,6 +445,14 @@ def _open(backend: str, root: Path) -> tuple[HqStore, Callable[[], None]]:
     return store, drop
 
 
+def _size(store: HqStore, root: Path) -> int:
+    """The database's size on disk, bytes."""
+    if store.name == "postgresql":
+        return int(store.read_sync(lambda tx: tx.all(
+            "SELECT pg_database_size(current_database()) AS n"))[0]["n"])
+    return sum(f.stat().st_size for f in (root / "hq").glob("hq.db*"))
+
+
 def backends() -> Iterator[str]:
     for b in BACKENDS:
         if b == "postgresql":
@@ -336,10 +480,15 @@ def run() -> list[Row]:
                 t0 = time.monotonic()
                 made = seed(store, chain, lambda m: print(m, file=sys.stderr, flush=True))
                 took = time.monotonic() - t0
+                st = chain.stats
                 rows.append(Row(f"hqr.{backend}.seed", value=made / took, unit="lines/s",
-                                note=f"{made:,} lines, {len(chain.stores)} stores, "
-                                     f"{len(chain.days)} days in {took:.0f} s; in the "
-                                     f"hqr.*_store/_chain rows p50 is the median and the "
+                                note=f"{made:,} lines, {st['moves']:,} stock moves, "
+                                     f"{st['transfers']:,} transfers and deliveries "
+                                     f"({st['differences']:,} lines counted differently, "
+                                     f"{st['in_transit']} in transit), "
+                                     f"{len(chain.stores)} stores, {len(chain.days)} days in "
+                                     f"{took:.0f} s, {_size(store, root) / 1e9:.1f} GB; in "
+                                     f"the hqr.*_store/_chain rows p50 is the median and the "
                                      f"p99 column is the p95"))
                 rows += measure(store, chain, backend)
             finally:
