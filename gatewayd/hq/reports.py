@@ -368,6 +368,23 @@ def stock(tx: HqTx, day_from: str | None = None, day_to: str | None = None,
     return t
 
 
+def _differing(found: dict[str, Any]) -> list[dict[str, Any]]:
+    """A transfer's lines the report shows: all of them while in transit; once received,
+    those whose count differs from what was sent (by sku, as `hq.transfers` has them)."""
+    if found["state"] != "received":
+        return list(hq_stock.transfer_view(found)["lines"])
+    sent, got = unpack(found["lines"]), unpack(found["received"])
+    skus = [ln["sku"] for ln in sent]
+    if skus == [ln["sku"] for ln in got] and len(set(skus)) == len(skus):
+        # the same items in the same order (a till confirms the lines it was sent): compare
+        # them pairwise, without the per-sku sums a year of deliveries would cost
+        return sorted(({"sku": a["sku"], "sent": a["qty"], "received": b["qty"],
+                        "difference": b["qty"] - a["qty"]}
+                       for a, b in zip(sent, got, strict=True) if a["qty"] != b["qty"]),
+                      key=lambda ln: ln["sku"])
+    return [ln for ln in hq_stock.transfer_view(found)["lines"] if ln["difference"]]
+
+
 def transfer_differences(tx: HqTx, day_from: str | None = None, day_to: str | None = None,
                          store: str | None = None, today: dt.date | None = None) -> Table:
     """Transfers and deliveries sent in the range (to or from `store`), one row per item:
@@ -386,16 +403,15 @@ def transfer_differences(tx: HqTx, day_from: str | None = None, day_to: str | No
     for found in tx.all(f"SELECT * FROM transfers WHERE {cond}sent_at >= ? AND sent_at < ? AND"
                         " (state <> 'received' OR received <> lines) ORDER BY sent_at DESC",
                         [*args, lo, hi]):
-        tr = hq_stock.transfer_view(found)
-        costs = unit_costs(tx, tr["to_store"], [ln["sku"] for ln in tr["lines"]])
-        for ln in tr["lines"]:
+        lines = _differing(found)
+        costs = unit_costs(tx, found["to_store"], [ln["sku"] for ln in lines])
+        sent_at = dt.datetime.fromtimestamp(found["sent_at"] / 1e6, CHAIN_TZ)
+        for ln in lines:
             diff = ln.get("difference")
-            if tr["state"] == "received" and not diff:
-                continue
             unit = costs.get(ln["sku"])
-            rows.append({"no": tr["no"], "kind": tr["kind"], "from_store": tr["from_store"],
-                         "to_store": tr["to_store"], "state": tr["state"],
-                         "sent_at": tr["sent_at"].astimezone(CHAIN_TZ).strftime("%Y-%m-%d %H:%M"),
+            rows.append({"no": found["no"], "kind": found["kind"],
+                         "from_store": found["from_store"], "to_store": found["to_store"],
+                         "state": found["state"], "sent_at": sent_at.strftime("%Y-%m-%d %H:%M"),
                          "sku": ln["sku"], "sent": ln["sent"], "received": ln.get("received"),
                          "difference": diff,
                          "value": div_round(diff * unit, 1000) if diff and unit is not None
