@@ -400,11 +400,15 @@ def transfer_differences(tx: HqTx, day_from: str | None = None, day_to: str | No
     # a transfer received with exactly the lines sent (the same packed bytes) has no line
     # that differs: left out in SQL, so a year of a chain's deliveries is not unpacked
     cond, args = ("(from_store=? OR to_store=?) AND ", [store, store]) if store else ("", [])
-    for found in tx.all(f"SELECT * FROM transfers WHERE {cond}sent_at >= ? AND sent_at < ? AND"
-                        " (state <> 'received' OR received <> lines) ORDER BY sent_at DESC",
-                        [*args, lo, hi]):
-        lines = _differing(found)
-        costs = unit_costs(tx, found["to_store"], [ln["sku"] for ln in lines])
+    shown = [(found, _differing(found)) for found in tx.all(
+        f"SELECT * FROM transfers WHERE {cond}sent_at >= ? AND sent_at < ? AND"
+        " (state <> 'received' OR received <> lines) ORDER BY sent_at DESC", [*args, lo, hi])]
+    wanted: dict[str, set[str]] = defaultdict(set)  # costs read once per receiving store
+    for found, lines in shown:
+        wanted[found["to_store"]].update(ln["sku"] for ln in lines)
+    store_costs = {s: unit_costs(tx, s, skus) for s, skus in wanted.items()}
+    for found, lines in shown:
+        costs = store_costs[found["to_store"]]
         sent_at = dt.datetime.fromtimestamp(found["sent_at"] / 1e6, CHAIN_TZ)
         for ln in lines:
             diff = ln.get("difference")
