@@ -291,3 +291,32 @@ async def test_the_checkpointer_empties_the_wal_when_the_till_is_quiet(tmp_path,
             nursery.cancel_scope.cancel()
     finally:
         store.close()
+
+
+def test_the_start_up_check_of_a_large_store_stops_at_its_deadline(tmp_path, caplog):
+    """PRAGMA quick_check runs inside one VDBE step, where no progress handler is called: the
+    deadline must interrupt it from outside, or a big store's start-up waits for all of it."""
+    import logging
+
+    from gatewayd.store.check import check_store
+
+    path = tmp_path / "big.db"
+    Store(path).close()
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn.execute("CREATE TABLE filler (k INTEGER PRIMARY KEY, v BLOB)")
+    conn.execute("CREATE INDEX filler_v ON filler(v)")
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO filler (v) VALUES (randomblob(200))",
+                     ((),) * 300_000)  # ~130 MB with its index: far more than 1 ms to check
+    conn.execute("COMMIT")
+    conn.close()
+    t0 = time.perf_counter()
+    assert check_store(path, 60) is None  # checked to the end: ok
+    whole = time.perf_counter() - t0
+    with caplog.at_level(logging.WARNING, logger="gatewayd.store"):
+        t0 = time.perf_counter()
+        assert check_store(path, 0.001) is None
+        stopped = time.perf_counter() - t0
+    assert "quick_check stopped after 0.001 s" in caplog.text
+    # stopped at its deadline, not after the b-trees' check (most of the whole check's time)
+    assert stopped < whole / 4, (stopped, whole)
