@@ -159,4 +159,5 @@ def check(path: Path | str, progress: Progress | None = None, *,
         return problems
     finally:
         timer.cancel()
+        timer.join()  # an interrupt already under way ends before the connection closes
         conn.close()
