@@ -430,6 +430,39 @@ def plan_push(held: int, push: Push) -> PushPlan:
     return PushPlan(push.events[skip:], min(skip, len(push.events)), None)
 
 
+def push_data(raw: bytes) -> list[bytes] | None:
+    """Each event's `data` in a push frame `raw` (one that `decode` accepted), in order, as
+    the bytes the till sent: its journal's msgpack (`frame_push`). HQ stores those instead of
+    packing the decoded data again. The frame is walked, not decoded (about half the CPU of
+    packing the events again); None when it is not a map holding an `events` array of maps."""
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=len(raw) + 1)
+    unpacker.feed(raw)
+    key, skip, tell, map_header = unpacker.unpack, unpacker.skip, unpacker.tell, \
+        unpacker.read_map_header
+    out = None
+    try:
+        for _ in range(map_header()):  # a key given twice: the last wins, as in decode
+            if key() != "events":
+                skip()
+                continue
+            out = []
+            for _ in range(unpacker.read_array_header()):
+                start = end = 0
+                for _ in range(map_header()):
+                    if key() == "data":
+                        start = tell()
+                        skip()
+                        end = tell()
+                    else:
+                        skip()
+                if not end:
+                    return None
+                out.append(raw[start:end])
+    except (ValueError, msgpack.UnpackException):  # not what decode accepted
+        return None
+    return out
+
+
 # -- the till: what to send next ------------------------------------------------------------
 @dataclass
 class Cursor:

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from gatewayd.hq.db import HqTx
+from gatewayd.hq.db import HqTx, Insert
 from gatewayd.sales.money import div_round
 from gatewayd.till import TillConfig
 from protocol.codec import unpack
@@ -117,12 +117,10 @@ def _upsert(tx: HqTx, table: str, keys: tuple[str, ...], cols: tuple[str, ...],
             rows: dict) -> None:
     if not rows:
         return
-    names = ", ".join((*keys, *cols))
-    marks = ", ".join("?" * (len(keys) + len(cols)))
     sets = ", ".join(f"{c}={table}.{c}+excluded.{c}" for c in cols)
-    tx.executemany(
-        f"INSERT INTO {table}({names}) VALUES ({marks}) ON CONFLICT ({', '.join(keys)})"
-        f" DO UPDATE SET {sets}", [(*k, *v) for k, v in rows.items()])
+    # one statement (keys are distinct: no row is updated twice by it)
+    tx.insert(Insert(table, (*keys, *cols), f"({', '.join(keys)}) DO UPDATE SET {sets}"),
+              [(*k, *v) for k, v in rows.items()])
 
 
 def deltas(tx: HqTx) -> Deltas:

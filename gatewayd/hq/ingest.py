@@ -26,7 +26,7 @@ log = logging.getLogger("gatewayd.hq.ingest")
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud, typed by hand
 CODE_HOURS = 72
 CLOCK_SKEW_ALERT_US = 5 * 60 * 1_000_000
-EVENTS = Insert("events", ("store", "till", "epoch", "seq", "at", "kind", "data"))
+EVENTS = Insert("events", ("store", "till", "epoch", "seq", "at", "kind", "data"), fresh=True)
 
 
 def digest(secret: str) -> bytes:
@@ -225,8 +225,17 @@ def _lost_by_restore(tx: HqTx, hello: repl.Hello) -> list[Alert]:
 
 
 # -- push ----------------------------------------------------------------------------------------
-def apply_push(tx: HqTx, link: Link, push: repl.Push) -> repl.Ack | repl.Resend:
-    """Store and project what is new in `push`; the ack to send once this commits."""
+def apply_push(tx: HqTx, link: Link, push: repl.Push, raw: bytes | None = None,
+               fresh: bool = True) -> repl.Ack | repl.Resend:
+    """Store and project what is new in `push`; the ack to send once this commits.
+
+    `raw`: the frame `push` was decoded from; each event's data is stored as the till sent
+    it (its journal's bytes) rather than packed again. Exactly once: the epoch row is locked
+    and its acked seq read first, and only events above it are new (`plan_push`). No
+    transaction stores an event without moving the acked seq past it, so the events and the
+    rows keyed by them cannot be there yet: they go in by `HqTx.insert_fresh` (COPY on
+    PostgreSQL). Should one be there all the same (`RowsExist`), the caller applies the push
+    again with `fresh` False, every insert with its ON CONFLICT, so the link never wedges."""
     key = (link.store, link.till, link.epoch)
     # both reads in one round trip on PostgreSQL: the till's row goes with the lock's
     tills = tx.all_later("SELECT credential_hash, revoked_at FROM tills WHERE store=? AND"
@@ -245,11 +254,17 @@ def apply_push(tx: HqTx, link: Link, push: repl.Push) -> repl.Ack | repl.Resend:
         return repl.Resend(from_seq=plan.resend_from)
     if not plan.new:
         return repl.Ack(seq=held)
-    tx.insert(EVENTS, [(*key, ev.seq, ev.at, ev.kind, pack(ev.data)) for ev in plan.new])
+    sent = repl.push_data(raw) if raw is not None else None
+    if sent is not None and len(sent) == len(push.events):
+        data = sent[plan.duplicates:]
+    else:  # a push made here (tests), or a frame that is not the push: pack the data
+        data = [pack(ev.data) for ev in plan.new]
     projection = Projection(*key)
+    projection.add(EVENTS, [(*key, ev.seq, ev.at, ev.kind, d)
+                            for ev, d in zip(plan.new, data, strict=True)])
     for ev in plan.new:
         projection.project(ev)
-    projection.write(tx)
+    projection.write(tx, fresh)  # the events with the rows keyed by them
     last = plan.new[-1]
     tx.send(
         "UPDATE till_epochs SET acked_seq=?, acked_at=?, head_seq=?, last_contact=?"

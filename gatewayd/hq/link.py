@@ -21,6 +21,7 @@ import trio
 from websockets.exceptions import ConnectionClosed
 
 from gatewayd.hq import ingest, master, members, restore, stock
+from gatewayd.hq.db import RowsExist
 from gatewayd.replication.replicator import first_failure
 from protocol import repl
 from protocol.codec import pack
@@ -121,9 +122,16 @@ async def _stream(hq: HqApp, ws: ServerConnection, conn: ReplConnection, link: i
             async with sending:
                 await ws.send(conn.send(reply))
             continue
-        assert isinstance(frame, repl.Push)
+        assert isinstance(frame, repl.Push) and isinstance(raw, bytes)
         repl.check_push(frame, link.epoch, limits.max_push_events)
-        answer, alerts = await hq.store.write(partial(_apply_push, link=link, push=frame))
+        try:
+            answer, alerts = await hq.store.write(partial(_apply_push, link=link, push=frame,
+                                                          raw=raw))
+        except RowsExist as exc:  # not new after all (a row put there by hand?): rolled back
+            log.warning("link %s: push from %d applied again with ON CONFLICT: %s",
+                        _who(live, ws), frame.from_seq, exc)
+            answer, alerts = await hq.store.write(partial(_apply_push, link=link, push=frame,
+                                                          raw=raw, fresh=False))
         for alert in alerts:  # raised by the projections (a coupon or transfer twice)
             hq.alert(alert)
         live.pushes += 1
@@ -139,9 +147,9 @@ async def _stream(hq: HqApp, ws: ServerConnection, conn: ReplConnection, link: i
             await ws.send(conn.send(answer))
 
 
-def _apply_push(tx: HqTx, link: ingest.Link,
-                push: repl.Push) -> tuple[repl.Ack | repl.Resend, list[ingest.Alert]]:
-    return ingest.apply_push(tx, link, push), tx.alerts
+def _apply_push(tx: HqTx, link: ingest.Link, push: repl.Push, raw: bytes,
+                fresh: bool = True) -> tuple[repl.Ack | repl.Resend, list[ingest.Alert]]:
+    return ingest.apply_push(tx, link, push, raw, fresh), tx.alerts
 
 
 async def _send_master(hq: HqApp, ws: ServerConnection, conn: ReplConnection,

@@ -32,13 +32,15 @@ SALES = Insert("sales", (
     "store", "sale_id", "till", "epoch", "seq", "at", "kind", "receipt_no", "business_day",
     "shift_id", "operator", "refund_of", "total", "subtotal", "discount", "tax", "rounding",
     "paid", "change_due"))
-SALE_LINES = Insert("sale_lines", ("store", "sale_id", "pos", "line_id", "sku", "qty", "amount"))
-SALE_TENDERS = Insert("sale_tenders", ("store", "sale_id", "pos", "method", "amount", "ref"))
+SALE_LINES = Insert("sale_lines", ("store", "sale_id", "pos", "line_id", "sku", "qty", "amount"),
+                    fresh=True)
+SALE_TENDERS = Insert("sale_tenders", ("store", "sale_id", "pos", "method", "amount", "ref"),
+                      fresh=True)
 STOCK_MOVES = Insert("stock_moves", (
-    "store", "till", "epoch", "seq", "pos", "at", "kind", "sku", "qty", "ref"))
+    "store", "till", "epoch", "seq", "pos", "at", "kind", "sku", "qty", "ref"), fresh=True)
 MEMBER_ENTRIES = Insert("member_entries", (
     "store", "till", "epoch", "seq", "at", "member", "what", "delta", "after", "reason",
-    "sale_id", "ref"))
+    "sale_id", "ref"), fresh=True)
 MEMBERS = Insert("hq_members", ("member", "store", "tier", "registered"))
 SHIFT_OPENS = Insert("shifts", ("store", "shift_id", "till", "opened_at", "operator"))
 SHIFT_CLOSES = Insert(
@@ -53,7 +55,7 @@ DAY_CLOSES = Insert(
 DAY_REOPENS = Insert("till_days", ("store", "till", "day", "state", "closes"),
                      "(store, till, day) DO UPDATE SET state='open'")
 TILL_AUDIT = Insert("till_audit", ("store", "till", "epoch", "seq", "at", "kind", "actor",
-                                   "data"))
+                                   "data"), fresh=True)
 OPEN_SALE = Insert("till_live", ("store", "till", "open_sale", "open_since"),
                    "(store, till) DO UPDATE SET open_sale=excluded.open_sale,"
                    " open_since=excluded.open_since")
@@ -107,11 +109,19 @@ class Projection:
 
     def project(self, ev: JournalRecord) -> None:
         """Every projector of the event's kind, then those of its family (`stock.*`)."""
-        family = ev.kind.split(".", 1)[0] + ".*"
-        for fn in (*PROJECTORS.get(ev.kind, ()), *PROJECTORS.get(family, ())):
+        fns = _BY_KIND.get(ev.kind)
+        if fns is None:
+            family = ev.kind.split(".", 1)[0] + ".*"
+            fns = (*PROJECTORS.get(ev.kind, ()), *PROJECTORS.get(family, ()))
+            if len(_BY_KIND) < 1000:  # the journal's kinds, not whatever a till may send
+                _BY_KIND[ev.kind] = fns
+        for fn in fns:
             fn(self, ev)
 
-    def write(self, tx: HqTx) -> None:
+    def write(self, tx: HqTx, fresh: bool = True) -> None:
+        """`fresh`: the push's events are new to head office (`apply_push` checked so under the
+        epoch's lock), so the rows keyed by them or by its new sales are loaded as
+        `HqTx.insert_fresh` does; False: every insert keeps its ON CONFLICT."""
         costs = aggregates.unit_costs_later(tx, self.store, self.skus) if self.skus else None
         self.new_sales = tx.insert_new(SALES, self.sales, "sale_id")  # the costs' answer too
         if costs is not None:
@@ -119,8 +129,13 @@ class Projection:
         for sale_id in self.new_sales:
             for insert, row in self.sale_rows[sale_id]:
                 self.add(insert, [row])
+        if fresh:  # first: on PostgreSQL the COPYs leave the pipeline, the inserts rejoin it
+            for insert, rows in self.rows.items():
+                if insert.fresh:
+                    tx.insert_fresh(insert, rows)
         for insert, rows in self.rows.items():
-            tx.insert(insert, rows)
+            if not (fresh and insert.fresh):
+                tx.insert(insert, rows)
         for step in self.steps:
             step(self, tx)
         if self.open_sale is not None:
@@ -135,12 +150,14 @@ class Projection:
 
 Projector = Callable[[Projection, JournalRecord], None]
 PROJECTORS: dict[str, list[Projector]] = {}
+_BY_KIND: dict[str, tuple[Projector, ...]] = {}  # a kind's projectors and its family's
 
 
 def projects(*kinds: str) -> Callable[[Projector], Projector]:
     def deco(fn: Projector) -> Projector:
         for kind in kinds:
             PROJECTORS.setdefault(kind, []).append(fn)
+        _BY_KIND.clear()
         return fn
 
     return deco

@@ -151,3 +151,29 @@ def test_take_push_is_bounded_by_count_and_bytes_but_never_empty():
     till = ReplConnection(Side.TILL)
     with pytest.raises(ReplProtocolError):
         till.send_push(ten)  # a push before the link says hello
+
+
+def test_push_data_is_each_events_data_as_the_till_sent_it():
+    events = [ev(s, s) for s in range(1, 21)]
+    rows = [(e["seq"], e["at"], e["kind"], pack(e["data"])) for e in events]
+    _, frame = repl.take_push("e1", rows, 100, 1 << 20)
+    assert repl.push_data(frame) == [r[3] for r in rows]
+    # the bytes as they came, not packed again: a longer encoding than msgpack's shortest
+    odd = b"\x81\xa7sale_id\xd9\x02s1"  # {"sale_id": "s1"} with "s1" as a str8
+    _, frame = repl.take_push("e1", [(1, 1, "sale.completed", odd)], 10, 1 << 20)
+    assert repl.decode(frame, Side.TILL).events[0].data == {"sale_id": "s1"}
+    assert repl.push_data(frame) == [odd] and pack({"sale_id": "s1"}) != odd
+    # a key given twice: the last one, as decoding takes it
+    twice = b"".join([b"\x84", *map(pack, ["type", "push", "epoch", "e1", "from_seq", 1,
+                                          "events"]), b"\x91\x85",
+                      *map(pack, ["seq", 1, "at", 1, "kind", "k", "data", {}, "data", {"a": 1}])])
+    assert repl.decode(twice, Side.TILL).events[0].data == {"a": 1}
+    assert repl.push_data(twice) == [b"\x81\xa1a\x01"]
+    events_twice = b"".join([b"\x85", *map(pack, [
+        "type", "push", "epoch", "e1", "from_seq", 1,
+        "events", [{"seq": 1, "at": 1, "kind": "k", "data": {"a": 1}}],
+        "events", [{"seq": 1, "at": 1, "kind": "k", "data": {"b": 2}}]])])
+    assert repl.decode(events_twice, Side.TILL).events[0].data == {"b": 2}
+    assert repl.push_data(events_twice) == [pack({"b": 2})]
+    for not_a_push in (pack([1]), pack({"events": 1}), pack({"events": [1]}), b"\xc1", b""):
+        assert repl.push_data(not_a_push) is None
