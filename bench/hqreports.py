@@ -51,6 +51,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from bench.harness import Row, Timing
 from gatewayd.hq import aggregates, replenish, reports
+from gatewayd.hq import stock as hq_stock
 from gatewayd.hq.db import HqStore, HqTx, open_backend
 from protocol.codec import pack
 
@@ -75,7 +76,7 @@ LINE_COLS = ("store", "sale_id", "pos", "line_id", "sku", "qty", "amount")
 MOVE_COLS = ("store", "till", "epoch", "seq", "pos", "at", "kind", "sku", "qty", "ref")
 TRANSFER_COLS = ("no", "kind", "from_store", "to_store", "sent_at", "sent_till", "lines",
                  "state", "received_no", "received_till", "received_at", "received",
-                 "confirmations")
+                 "confirmations", "differing")
 UNIT = 1000  # qty is in thousandths: one piece
 DIFFER = 0.03  # share of the lines received that are counted one piece short or over
 TENDER_COLS = ("store", "sale_id", "pos", "method", "amount", "ref")
@@ -170,7 +171,7 @@ class Chain:
         if arrives >= len(self.days):  # still on its way at the year's end
             self.stats["in_transit"] += 1
             self.transfers.append((no, "transfer", s, peer, sent_at, "T01", pack_sent,
-                                   "in_transit", None, None, None, None, 0))
+                                   "in_transit", None, None, None, None, 0, None))
             return
         day_in = self.days[arrives]
         got = self._counted(sent)
@@ -178,8 +179,7 @@ class Chain:
         self.plan.setdefault((peer, day_in), []).append(
             (got_at, "stock.transferred", rno, got))
         self.transfers.append((no, "transfer", s, peer, sent_at, "T01", pack_sent, "received",
-                               rno, "T01", got_at,
-                               pack([{"sku": sku, "qty": q} for sku, q in got]), 1))
+                               rno, "T01", got_at, *_received(sent, got)))
 
     @staticmethod
     def _at(day: dt.date, hour: int) -> int:
@@ -230,7 +230,7 @@ class Chain:
                 self.transfers.append((
                     no, kind, src, store, sent_at, None,
                     pack([{"sku": sku, "qty": q} for sku, q in lines]), "received", rno,
-                    "T01", got_at, pack([{"sku": sku, "qty": q} for sku, q in got]), 1))
+                    "T01", got_at, *_received(lines, got)))
                 self.stats["transfers"] += 1
         for at, kind, ref, lines in self.plan.pop((store, day), []):
             self._moves(store, at, kind, ref, lines, deltas, out)
@@ -308,6 +308,14 @@ class Chain:
                         [(sku, -qty) for sku, qty, _, _ in back], deltas, out)
             made += len(back)
         return made
+
+
+def _received(sent: list[tuple[str, int]], got: list[tuple[str, int]]) -> tuple:
+    """A received transfer's `received`, `confirmations` and `differing` columns, as the
+    apply writes them (gatewayd/hq/stock.py `received`)."""
+    got_lines = [{"sku": sku, "qty": q} for sku, q in got]
+    return (pack(got_lines), 1, pack(hq_stock.differing(
+        [{"sku": sku, "qty": q} for sku, q in sent], got_lines)))
 
 
 def seed(store: HqStore, chain: Chain, progress: Callable[[str], None] = print) -> int:

@@ -64,7 +64,7 @@ def received(tx: HqTx, store: str, till: str, ev: JournalRecord, lines: list[dic
     ref = d.get("ref")
     if not ref:
         return None  # a receipt from outside the chain: nothing to match
-    row = tx.lock_for_update("SELECT kind, state, received_no, received_till, to_store"
+    row = tx.lock_for_update("SELECT kind, state, received_no, received_till, to_store, lines"
                              " FROM transfers WHERE no=?", (ref,))
     if row is None or (row["kind"] == "purchase") != (what == "purchase"):
         return None
@@ -74,9 +74,25 @@ def received(tx: HqTx, store: str, till: str, ev: JournalRecord, lines: list[dic
                 f"first confirmation was {row['received_no']} at {row['to_store']}/"
                 f"{row['received_till']}: the second is not counted at head office")
     tx.execute("UPDATE transfers SET state='received', received_no=?, received_till=?,"
-               " received_at=?, received=?, confirmations=1 WHERE no=?",
-               (d["no"], till, ev.at, pack(lines), ref))
+               " received_at=?, received=?, differing=?, confirmations=1 WHERE no=?",
+               (d["no"], till, ev.at, pack(lines),
+                pack(differing(unpack(bytes(row["lines"])), lines)), ref))
     return None
+
+
+def differing(sent: list[dict[str, Any]], got: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items counted differently from what was sent: [{sku, sent, received,
+    difference}] by sku, as `transfer_view` has them (kept on the row, `differing`)."""
+    counted: dict[str, int] = defaultdict(int)
+    for ln in got:
+        counted[ln["sku"]] += ln["qty"]
+    sent_by: dict[str, int] = defaultdict(int)
+    for ln in sent:
+        sent_by[ln["sku"]] += ln["qty"]
+    return [{"sku": s, "sent": sent_by.get(s, 0), "received": counted.get(s, 0),
+             "difference": counted.get(s, 0) - sent_by.get(s, 0)}
+            for s in sorted(set(sent_by) | set(counted))
+            if counted.get(s, 0) != sent_by.get(s, 0)]
 
 
 # -- the store's figures ---------------------------------------------------------------------------
