@@ -17,6 +17,13 @@ until their time, and what head office owns read-only here.
                      A download cut before its last part applies nothing; the hello after
                      says what is staged (`staged {version, pos}`) and head office goes on
                      from there.
+                     The till sells meanwhile: each step of a download (a part's write, a
+                     slice of decoding and checking, a staged chunk of SMALL_CHUNK items)
+                     waits until the till is between sales (`Store.make_way`), so a sale
+                     waits behind at most one step of a few milliseconds, on the writer or
+                     for the GIL. The switch journals `master.applied` only (not the items:
+                     a rebuilt till gets them from head office again, as for a small
+                     version).
     run()            the held changes' task: sleeps until the earliest `effective_at`, then
                      applies everything due in one transaction (`master.effective`), in
                      version order; due ones left by a stopped daemon go in at start.
@@ -35,6 +42,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import trio
@@ -44,7 +53,7 @@ from gatewayd.sales.catalog.repository import write_rows
 from gatewayd.sales.catalog.validation import ItemIn
 from gatewayd.sales.catalog_stage import CHUNK, import_items
 from gatewayd.store.db import Store, Tx, now_us
-from gatewayd.store.stage import YIELD_S
+from gatewayd.store.stage import SMALL_CHUNK, YIELD_S
 from protocol import repl
 from protocol.codec import pack, unpack
 from protocol.errors import ProtocolError
@@ -54,6 +63,12 @@ log = logging.getLogger("gatewayd.replication.master")
 # an import: written in one transaction, it would hold the writer longer than a sale may wait
 STAGE_ITEMS = CHUNK + 1
 HELD_RECHECK_S = 30.0  # the held changes' task looks again at least this often (clock jumps)
+# a big version's changes are read, decoded and checked this many at a time, the till's sales
+# let in between (a slice is a millisecond or two of Python, holding the GIL)
+SLICE = 100
+# a part with this many changes or more is a download's: written SMALL_CHUNK changes a
+# transaction, each when the till is between sales
+BIG_PART = 100
 
 
 class MasterError(Exception):
@@ -201,13 +216,22 @@ class MasterData:
         """Stage a part; apply the version when it is whole. Returns the version applied."""
         if frame.version <= self.version():
             return None  # applied already (a resend after a cut link)
-        if frame.changes:
-            def stage(tx: Tx) -> None:  # on the writer thread: the packing too
-                tx.execute("DELETE FROM master_incoming WHERE version<>?", (frame.version,))
+        big = len(frame.changes) >= BIG_PART
+        step = SMALL_CHUNK if big else max(1, len(frame.changes))
+        for i in range(0, len(frame.changes), step):  # in pos order: `staged` is a prefix
+            some = frame.changes[i:i + step]
+
+            def stage(tx: Tx, some: list[dict[str, Any]] = some) -> None:
+                # on the writer thread: the packing too. (`version<>?` scanned the whole
+                # table: 100+ ms a part, late in a 200k download.)
+                tx.execute("DELETE FROM master_incoming WHERE version<? OR version>?",
+                           (frame.version, frame.version))
                 tx.executemany("INSERT OR REPLACE INTO master_incoming(version, pos, change)"
                                " VALUES (?,?,?)",
-                               [(frame.version, c["pos"], pack(c)) for c in frame.changes])
+                               [(frame.version, c["pos"], pack(c)) for c in some])
 
+            if big:  # a download's: after the sale at hand
+                await self.store.make_way_async()
             await self.store.write(stage)
         if frame.more:
             return None
@@ -234,7 +258,8 @@ class MasterData:
             check_kinds(changes)
             due, held = _split(changes, now)
             kinds = apply_changes(tx, due)
-            self._finish(tx, version, due, held, kinds, staged=False)
+            self._finish(tx, version, len(due), held, Counter(c["kind"] for c in changes),
+                         staged=False)
             return kinds, held
 
         (kinds, held), _ = await self.store.write(fn)
@@ -250,47 +275,73 @@ class MasterData:
         if count < STAGE_ITEMS:
             return None
         with _collections_held():  # while its objects live: made, staged, switched in
-            changes = readers.run_sync(lambda snap: _incoming(snap, version))
+            big = self._read_paced(version, now)
+            if len(big.items) < STAGE_ITEMS:
+                return None
+            return self._apply_staged(version, big), big.held
+
+    def _read_paced(self, version: int, now: int) -> _Big:
+        """A version's staged changes read, decoded, sorted (due or held) and the due items
+        checked (ItemIn), SLICE at a time, the till's sales let in between."""
+        big = _Big()
+        after = -1
+
+        def read(snap: Any, after: int) -> list[Any]:
+            return snap.execute("SELECT pos, change FROM master_incoming WHERE version=? AND"
+                                " pos>? ORDER BY pos LIMIT ?", (version, after, SLICE)).fetchall()
+
+        while True:
+            rows = self.store.readers.run_sync(partial(read, after=after))
+            if not rows:
+                return big
+            changes = [unpack(r[1]) for r in rows]
             check_kinds(changes)
             due, held = _split(changes, now)
-            if sum(1 for c in due if c["kind"] == "item") < STAGE_ITEMS:
-                return None
-            items = [_item(c) for c in due if c["kind"] == "item"]
-            return self._apply_staged(version, due, held, items), held
+            big.held += held
+            big.due += len(due)
+            big.kinds.update(c["kind"] for c in changes)
+            for c in due:
+                if c["kind"] == "item":
+                    big.items.append(_item(c))
+                else:
+                    big.others.append(c)
+            after = rows[-1][0]
+            self.store.make_way()
 
-    def _apply_staged(self, version: int, due: list[dict[str, Any]],
-                      held: list[dict[str, Any]], items: list[ItemIn]) -> Counter[str]:
+    def _apply_staged(self, version: int, big: _Big) -> Counter[str]:
         """The items staged and switched in by the catalog's import; the rest of the version
-        goes in the switch's transaction."""
-        others = [c for c in due if c["kind"] != "item"]
+        goes in the switch's transaction (`master.applied`; no item events, see above)."""
         kinds: Counter[str] = Counter()
 
         def also(tx: Tx) -> None:
-            kinds.update(apply_changes(tx, others))
-            kinds["item"] += len(items)
-            self._finish(tx, version, due, held, kinds, staged=True)
+            kinds.update(apply_changes(tx, big.others))
+            kinds["item"] += len(big.items)
+            self._finish(tx, version, big.due, big.held, big.kinds, staged=True)
 
-        import_items(self.store, items, list(range(len(items))), f"hq:{version}", also=also)
+        import_items(self.store, big.items, range(len(big.items)), f"hq:{version}",
+                     also=also, journal=False)
         while True:  # the download's parts, let go of in short transactions like the import's
             (n, _) = self.store.write_sync(lambda tx: tx.execute(
                 "DELETE FROM master_incoming WHERE (version, pos) IN (SELECT version, pos FROM"
-                " master_incoming LIMIT ?)", (CHUNK,)).rowcount)
-            time.sleep(YIELD_S)
+                " master_incoming LIMIT ?)", (SMALL_CHUNK * 5,)).rowcount)
+            if not self.store.make_way():
+                time.sleep(YIELD_S)
             if n == 0:
                 return kinds
 
-    def _finish(self, tx: Tx, version: int, due: list[dict[str, Any]],
-                held: list[dict[str, Any]], kinds: Counter[str], staged: bool) -> None:
+    def _finish(self, tx: Tx, version: int, due: int, held: list[dict[str, Any]],
+                every: Counter[str], staged: bool) -> None:
+        """The version's end, in its transaction: `due` changes applied, `held` scheduled,
+        `every` the version's changes by kind (counted before: 200k of them)."""
         tx.executemany(
             "INSERT OR REPLACE INTO master_scheduled(version, pos, effective_at, change)"
             " VALUES (?,?,?,?)", [(version, c["pos"], c["effective_at"], pack(c)) for c in held])
-        every = Counter(c["kind"] for c in (*due, *held))
         tx.executemany("INSERT OR IGNORE INTO master_owned(kind, since) VALUES (?,?)",
                        [(KIND_OWNS.get(k, k), version) for k in every])
         if not staged:  # a staged version's parts are let go of after the switch
             tx.execute("DELETE FROM master_incoming")
         tx.execute("UPDATE master_state SET version=? WHERE id=1", (version,))
-        tx.append("master.applied", {"version": version, "changes": len(due),
+        tx.append("master.applied", {"version": version, "changes": due,
                                      "scheduled": len(held), "kinds": dict(every),
                                      "staged": staged})
 
@@ -333,6 +384,17 @@ class MasterData:
 
         kinds, _ = await self.store.write(fn)
         self._announce(kinds)
+
+
+@dataclass
+class _Big:
+    """A big version as read (`MasterData._read_paced`)."""
+
+    items: list[ItemIn] = field(default_factory=list)  # due, checked
+    others: list[dict[str, Any]] = field(default_factory=list)  # due, of other kinds
+    held: list[dict[str, Any]] = field(default_factory=list)  # effective later
+    due: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)  # every change's, held ones too
 
 
 @contextmanager

@@ -35,30 +35,36 @@ VERSION = "SELECT n FROM catalog_version"
 def _stage(staging: Staging, items: Sequence[ItemIn], at: int,
            progress: Callable[[str], None] | None) -> tuple[int, list[dict[str, str]]]:
     moved_count, moved = 0, list[dict[str, str]]()
-    for i in range(0, len(items), CHUNK):
-        part = items[i:i + CHUNK]
+    rows = staging.rows
+    for i in range(0, len(items), rows):
+        part = items[i:i + rows]
         def write(tx: Any, part: Sequence[ItemIn] = part) -> tuple[int, list[dict[str, str]]]:
             return write_rows(tx, part, at, staging.staged("items"), staging.staged("barcodes"))
 
         n, some = staging.chunk(write)
         moved_count += n
         moved += some[:100 - len(moved)]
-        if progress and len(items) >= 10 * CHUNK and (i // CHUNK) % 10 == 9:
+        if progress and len(items) >= 10 * CHUNK and (i + len(part)) % (10 * CHUNK) == 0:
             progress(f"staged {i + len(part)} of {len(items)} items")
     return moved_count, moved
 
 
 def import_items(store: Any, items: Sequence[ItemIn], rows: Sequence[int], source: str,
                  progress: Callable[[str], None] | None = None,
-                 also: Callable[[Any], None] | None = None) -> dict[str, Any]:
+                 also: Callable[[Any], None] | None = None,
+                 journal: bool = True) -> dict[str, Any]:
     """Stage `items` (validated) beside the catalog and switch them in (see above). `also`
     runs in the switch's transaction: what must change with the catalog (a master version
-    from head office: its other changes and its journal event)."""
+    from head office: its other changes and its journal event). `journal` False: the
+    switch journals no catalog events (`also` journals the change: a master version's
+    `master.applied`, whose items head office sends a rebuilt till again), only the catalog
+    version moves; 200k items' events written in the switch held the writer for seconds."""
     errors = store.readers.run_sync(lambda snap: _store_checks(snap, items, rows))
     if errors:
         raise CatalogError(errors)
     skus = [it.sku for it in items]
-    events = item_events(items)  # dumped and packed now, not while the switch holds the lock
+    # dumped and packed now, not while the switch holds the lock
+    events = item_events(items) if journal else None
     staging = Staging(store, TABLES, VERSION)
     for _attempt in range(ATTEMPTS):
         try:
@@ -87,10 +93,15 @@ def import_items(store: Any, items: Sequence[ItemIn], rows: Sequence[int], sourc
 
 
 def _switched(tx: Any, report: dict[str, Any], items: Sequence[ItemIn],
-              events: Sequence[tuple[dict[str, Any], bytes]],
-              also: Callable[[Any], None] | None) -> int:
-    """The switch's own writes: the events (and the version bump), and `also`'s."""
-    seq = journal_upsert(tx, report, items, events)
+              events: Sequence[tuple[dict[str, Any], bytes]] | None,
+              also: Callable[[Any], None] | None) -> int | None:
+    """The switch's own writes: the events (and the version bump), and `also`'s. `events`
+    None: no catalog events, only the version bump (see import_items' `journal`)."""
+    if events is not None:
+        seq: int | None = journal_upsert(tx, report, items, events)
+    else:
+        tx.execute("UPDATE catalog_version SET n = n + 1")  # the scan caches empty
+        seq = None
     if also is not None:
         also(tx)
     return seq

@@ -65,6 +65,13 @@ PRAGMAS = (
 # memory on a store of years, instead of a read from the OS for each (the default is 2 MB).
 WRITER_CACHE_KIB = 16384
 CHECKPOINT_IDLE_S = 10.0  # after the last commit: the WAL is copied back when the till idles
+# Background work in this process (a staged import's chunks, a master download's decoding):
+# between its steps it waits for the daemon's writer to have been this long without a write
+# asked for (a sale's sale.add and sale.tender come a round trip apart: the gap between two
+# of them is not a pause), or at most MAKE_WAY_PATIENCE_S (a till that never pauses still
+# gets its download, a step between two of its writes).
+MAKE_WAY_QUIET_S = 0.004
+MAKE_WAY_PATIENCE_S = 0.1
 
 
 # SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN: the disk, not the write
@@ -217,6 +224,8 @@ class Store:
         self.last_seq = self._w.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()[0]
         self.write_error: str | None = None  # why the last write failed, if the disk did
         self._busy = False  # a write() is in flight
+        self._asked = 0  # write()s asked for and not yet returned (background work waits)
+        self._asked_done = time.monotonic()  # when the last of them returned
         self._waiting = trio.lowlevel.ParkingLot()
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None  # started by the first write()
@@ -292,6 +301,14 @@ class Store:
     async def write(self, fn: Callable[[Tx], T]) -> tuple[T, list[JournalEvent]]:
         """The one way to change the store from trio. Cancellation waits for the commit."""
         await trio.lowlevel.checkpoint_if_cancelled()
+        self._asked += 1
+        try:
+            return await self._write(fn)
+        finally:
+            self._asked -= 1
+            self._asked_done = time.monotonic()
+
+    async def _write(self, fn: Callable[[Tx], T]) -> tuple[T, list[JournalEvent]]:
         if self._busy:  # one write in flight at a time; the others wait here, in order
             await self._waiting.park()  # woken with the turn handed over
         self._busy = True
@@ -336,6 +353,43 @@ class Store:
                 job.error = exc
             job.done = True
             os.write(self._wake_w, b"\0")
+
+    # -- background work ----------------------------------------------------------------
+    def serves_writes(self) -> bool:
+        """This process runs the daemon's writer (write() has been used): background work
+        here paces itself with `make_way`, not with SQLite's busy handler."""
+        return self._writer is not None
+
+    def _way_wait(self, quiet_s: float, until: float) -> float:
+        """Seconds to wait yet before background work takes its next step (0: go)."""
+        now = time.monotonic()
+        if now >= until:
+            return 0.0
+        if self._asked:
+            return min(quiet_s, until - now)
+        return max(0.0, min(quiet_s - (now - self._asked_done), until - now))
+
+    def make_way(self, quiet_s: float = MAKE_WAY_QUIET_S,
+                 patience_s: float = MAKE_WAY_PATIENCE_S) -> bool:
+        """Between two steps of background work on a worker thread (a staged chunk, a
+        slice of decoding): returns once no write() has been asked for in `quiet_s` (the
+        till is between sales), or after `patience_s` whatever. A sale then waits behind
+        at most the one step that began just before it. False, at once: no writer runs in
+        this process (the CLI; the daemon's sales are another process's), pace otherwise."""
+        if not self.serves_writes():
+            return False
+        until = time.monotonic() + patience_s
+        while (wait := self._way_wait(quiet_s, until)) > 0:
+            time.sleep(wait)
+        return True
+
+    async def make_way_async(self, quiet_s: float = MAKE_WAY_QUIET_S,
+                             patience_s: float = MAKE_WAY_PATIENCE_S) -> None:
+        """`make_way` for a trio task."""
+        until = time.monotonic() + patience_s
+        while (wait := self._way_wait(quiet_s, until)) > 0:
+            await trio.sleep(wait)
+        await trio.lowlevel.checkpoint()
 
     # -- checkpoints -------------------------------------------------------------------
     async def checkpoints(self, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:

@@ -13,8 +13,12 @@ a sale meanwhile waited out the 5 s busy timeout and failed with "database is lo
 2. `copy`: copies the live rows in, `CHUNK` keys per transaction (a staging that replaces
    the whole content skips it);
 3. `chunk(fn)`: runs the caller's writes into the staged tables, one short transaction
-   each. Every transaction holds the write lock for milliseconds and then lets go of it for
-   `YIELD_S`, so the daemon's writer (a sale) gets it in between;
+   each (`rows` rows). Every transaction holds the write lock for milliseconds and then
+   lets go of it, so the daemon's writer (a sale) gets it in between: in the daemon's own
+   process (a master download, a big `catalog.upsert`) chunks of `SMALL_CHUNK` rows, each
+   begun only when the till is between sales (`Store.make_way`), so a sale waits behind at
+   most one chunk of a few milliseconds; from another process (`gatewayd catalog import`)
+   chunks of `CHUNK` rows, each followed by `YIELD_S` without the lock;
 4. `switch(fn)`: in one short transaction, the live tables are renamed away, the staged ones
    take their names, and `fn(tx)` journals the change (and bumps the version, below). A
    reader sees the whole old content or the whole new one, as with one transaction;
@@ -44,7 +48,10 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-CHUNK = 2000  # rows per staged transaction
+CHUNK = 2000  # rows per staged transaction, from a process that is not the daemon
+# rows per staged transaction in the daemon's process: a chunk of 2,000 items held the writer
+# about 25 ms (a sale behind it took 10x its time); 200 hold it 2-3 ms
+SMALL_CHUNK = 200
 # After each chunk the staging lets go of the write lock for this long. A writer in another
 # process (the daemon's, with a sale) waits in SQLite's busy handler, which retries every
 # 100 ms once it has waited a while: released for less, back-to-back chunks could starve it
@@ -57,8 +64,11 @@ class Changed(Exception):
 
 
 class Staging:
-    def __init__(self, store: Any, tables: Sequence[tuple[str, str]], version_sql: str):
+    def __init__(self, store: Any, tables: Sequence[tuple[str, str]], version_sql: str,
+                 rows: int | None = None):
         self.store = store
+        # rows per transaction: see 3. above
+        self.rows = rows or (SMALL_CHUNK if store.serves_writes() else CHUNK)
         self.tables = list(tables)  # (live table, its key column), parents first
         self.version_sql = version_sql
         self.version: int | None = None  # what `prepare` saw
@@ -82,17 +92,18 @@ class Staging:
             return tx.one(self.version_sql)[0]
 
         self.version, _ = self.store.write_sync(fn)
+        self.pause()
         return self.version
 
     def copy(self) -> None:
-        """The live rows into the staged tables, CHUNK keys per transaction."""
+        """The live rows into the staged tables, `rows` keys per transaction."""
         for table, key in self.tables:
             last = ""
             while True:
                 def fn(tx: Any, table: str = table, key: str = key, last: str = last
                        ) -> str | None:
                     row = tx.one(f"SELECT MAX({key}) FROM (SELECT {key} FROM {table} WHERE"
-                                 f" {key} > ? ORDER BY {key} LIMIT ?)", (last, CHUNK))
+                                 f" {key} > ? ORDER BY {key} LIMIT ?)", (last, self.rows))
                     if row[0] is None:
                         return None
                     tx.execute(f"INSERT INTO {self.staged(table)} SELECT * FROM {table}"
@@ -106,14 +117,20 @@ class Staging:
 
     def chunk(self, fn: Callable[[Any], T]) -> T:
         """`fn(tx)` (writes into the staged tables) in one transaction that first checks
-        the version, then a pause in which others write (YIELD_S)."""
+        the version, then way made for others' writes (`pause`)."""
         def checked(tx: Any) -> T:
             self._check(tx)
             return fn(tx)
 
         out, _ = self.store.write_sync(checked)
-        time.sleep(YIELD_S)
+        self.pause()
         return out
+
+    def pause(self) -> None:
+        """Between two staged transactions: in the daemon's process until the till is
+        between sales (Store.make_way), else YIELD_S."""
+        if not self.store.make_way():
+            time.sleep(YIELD_S)
 
     def switch(self, fn: Callable[[Any], T]) -> T:
         """In one transaction: the staged tables take the live ones' names, then `fn(tx)`
@@ -127,6 +144,7 @@ class Staging:
             return fn(tx)
 
         out, _ = self.store.write_sync(switched)
+        self.pause()
         return out
 
     def drop_old(self) -> None:
@@ -136,13 +154,14 @@ class Staging:
             while True:
                 def delete(tx: Any, t: str = old, k: str = key) -> int:
                     return tx.execute(f"DELETE FROM {t} WHERE {k} IN (SELECT {k} FROM {t}"
-                                      f" LIMIT ?)", (CHUNK * 5,)).rowcount
+                                      f" LIMIT ?)", (self.rows * 5,)).rowcount
 
                 n, _ = self.store.write_sync(delete)
-                time.sleep(YIELD_S)
+                self.pause()
                 if n == 0:
                     break
             self.store.write_sync(lambda tx, t=old: tx.execute(f"DROP TABLE {t}"))
+            self.pause()
 
     # -- helpers -------------------------------------------------------------------------
     def _check(self, tx: Any) -> None:

@@ -401,6 +401,10 @@ async def test_a_master_download_cut_mid_way_applies_nothing_and_resumes(
     assert d.app.catalog.count() == n + 2
     assert journal_kinds(d, "master.applied") == [{
         "version": 1, "changes": n, "scheduled": 0, "kinds": {"item": n}, "staged": True}]
+    # the switch journals the version, not its items (a rebuilt till gets them from head
+    # office again): 3000 items' events in the switch would hold the writer
+    assert [e["count"] for e in journal_kinds(d, "catalog.upserted")] == [len(ITEMS)]  # ours
+    assert sum(len(e["items"]) for e in journal_kinds(d, "catalog.items")) == len(ITEMS)
     # the download's parts are let go of after the switch, in short transactions
     await wait_for(lambda: d.app.store.scalar("SELECT COUNT(*) FROM master_incoming") == 0)
 

@@ -7,6 +7,8 @@ import csv
 import os
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 import trio
@@ -248,3 +250,62 @@ async def test_a_big_catalog_upsert_is_staged_and_sales_go_on(daemon):
     assert store.one("SELECT COUNT(*) FROM items")[0] == 5000 + len(SELL)
     done = [e for e in store.journal(limit=10**6) if e.kind == "catalog.upserted"]
     assert [e.data["count"] for e in done] == [len(SELL), 5000]
+
+
+async def test_in_the_daemons_process_a_write_waits_behind_one_small_chunk_at_most(tmp_path,
+                                                                                   monkeypatch):
+    """Staged in the daemon's own process (a master download, a big catalog.upsert): chunks
+    of SMALL_CHUNK items, each begun when no write of the daemon's is asked for, so a write
+    (a sale's) waits behind at most the one chunk that began just before it; and a till
+    writing without pause still gets its import done (Store.make_way's patience)."""
+    from gatewayd.sales.catalog.validation import ItemIn
+    from gatewayd.store import stage
+
+    store = Store(tmp_path / "t.db")
+    try:
+        await store.write(lambda tx: upsert(tx, SELL))  # the daemon's writer runs
+        items = [ItemIn(sku=f"S{i:06d}", name=f"商品{i}", price=100 + i,
+                        barcodes=[gtin(f"69{i:010d}")]) for i in range(3000)]
+        chunks: list[tuple[float, float]] = []  # each staged transaction's start and end
+        sizes: list[int] = []
+        real_write_rows = catalog_stage.write_rows
+
+        def write_rows(tx, part, *args, **kw):
+            sizes.append(len(part))
+            return real_write_rows(tx, part, *args, **kw)
+
+        real_write_sync = store.write_sync
+
+        def write_sync(fn):
+            if threading.current_thread().name == "gatewayd-writer":
+                return real_write_sync(fn)
+            began = []
+            out = real_write_sync(lambda tx: (began.append(time.monotonic()), fn(tx))[1])
+            chunks.append((began[0], time.monotonic()))
+            return out
+
+        monkeypatch.setattr(catalog_stage, "write_rows", write_rows)
+        monkeypatch.setattr(store, "write_sync", write_sync)
+        waits: list[tuple[float, float]] = []  # each write of the till's: asked, began
+        done = trio.Event()
+
+        async def till_writes() -> None:  # a till writing one transaction after another
+            while not done.is_set():
+                asked = time.monotonic()
+                began, _ = await store.write(lambda tx: (tx.execute(
+                    "UPDATE catalog_version SET n = n"), time.monotonic())[1])
+                waits.append((asked, began))
+                await trio.sleep(0.001)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(till_writes)
+            report = await trio.to_thread.run_sync(
+                catalog_stage.import_items, store, items, list(range(len(items))), "test")
+            done.set()
+        assert report["count"] == 3000 and Catalog(store).count() == 3000 + len(SELL)
+        assert sizes and max(sizes) <= stage.SMALL_CHUNK and sum(sizes) == 3000
+        assert len(waits) > len(chunks)  # the till wrote all along
+        behind = [sum(1 for _, end in chunks if asked < end < began) for asked, began in waits]
+        assert max(behind) <= 1, "a write waited behind more than one staged chunk"
+    finally:
+        store.close()
