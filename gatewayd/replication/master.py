@@ -218,6 +218,7 @@ class MasterData:
             return None  # applied already (a resend after a cut link)
         big = len(frame.changes) >= BIG_PART
         step = SMALL_CHUNK if big else max(1, len(frame.changes))
+        took = 0.0
         for i in range(0, len(frame.changes), step):  # in pos order: `staged` is a prefix
             some = frame.changes[i:i + step]
 
@@ -231,8 +232,10 @@ class MasterData:
                                [(frame.version, c["pos"], pack(c)) for c in some])
 
             if big:  # a download's: after the sale at hand
-                await self.store.make_way_async()
+                await self.store.make_way_async(took)
+            began = time.monotonic()
             await self.store.write(stage)
+            took = time.monotonic() - began
         if frame.more:
             return None
         try:
