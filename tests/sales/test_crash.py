@@ -168,7 +168,9 @@ class Till:
         else:
             assert active["id"] == acked["id"], (acked, active)
             if active["version"] == acked["version"]:
-                assert same(active, acked), (acked, active)
+                assert same(active, acked), {  # what differs, acknowledged vs restarted
+                    k: (acked.get(k), active.get(k)) for k in set(acked) | set(active)
+                    if acked.get(k) != active.get(k)}
             else:
                 assert flight is not None and active["version"] == acked["version"] + 1, (
                     flight, acked, active)
