@@ -206,7 +206,7 @@ class App:
         api.devices.register(reg, devices, store)
         api.catalog.register(reg, self.catalog, store, publish, self.master.guard_local)
         api.printing.register(reg, self.printing, devices, store)
-        api.sales.register(reg, self.sales, self.master.guard_local)
+        api.sales.register(reg, self.sales, self.master.guard_local, self.central)
         api.alerts.register(reg, store, publish)
         api.shifts.register(reg, self.shifts)
         api.returns.register(reg, self.returns)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from gatewayd.sales.config import tenders_taken
 from gatewayd.sales.payments import SimulatedProvider
 from protocol.errors import ProtocolError
 from protocol.methods import (
@@ -28,6 +29,7 @@ from protocol.methods import (
 )
 
 if TYPE_CHECKING:
+    from gatewayd.replication.central import CentralSettings
     from gatewayd.sales.service import SaleService
     from gatewayd.server.registry import CallContext, Registry
 
@@ -36,11 +38,16 @@ def approver_of(ctx: CallContext) -> str | None:
     return ctx.approver.id if ctx.approver else None
 
 
-def register(reg: Registry, svc: SaleService,
-             guard_local: Callable[[str, str], None]) -> None:
+def register(reg: Registry, svc: SaleService, guard_local: Callable[[str, str], None],
+             central: CentralSettings) -> None:
     @reg.method("sale.current")
     async def sale_current(ctx: CallContext, p: NoParams) -> dict[str, Any]:
         return svc.current()
+
+    @reg.method("sale.tenders")
+    async def sale_tenders(ctx: CallContext, p: NoParams) -> dict[str, Any]:
+        # svc.cfg is central's [sale]: what sale.tender checks, read at each call
+        return {"tenders": tenders_taken(svc.cfg), "source": central.source("payment", "tenders")}
 
     @reg.method("sale.add")
     async def sale_add(ctx: CallContext, p: SaleAddParams) -> dict[str, Any]:

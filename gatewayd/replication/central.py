@@ -165,6 +165,10 @@ class CentralSettings:
         self.from_hq = out
         return out
 
+    def source(self, kind: str, key: str) -> str:
+        """Where the setting in force comes from: `hq` (head office sent it) or `config`."""
+        return "hq" if key in self.from_hq.get(kind, {}) else "config"
+
 
 def summary(store: Any) -> dict[str, Any] | None:
     """What head office sets on this till (nil: nothing): its settings and the categories it

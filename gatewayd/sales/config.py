@@ -38,7 +38,7 @@ says. A bad key is named in the error (`sale.max_qty: ...`, `promotions[0].qty: 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -56,12 +56,21 @@ class PaymentSimConfig(BaseModel):
     polls: int = Field(default=1, ge=0, le=1000)
 
 
+TenderMethod = Literal["cash", "card", "mobile", "alipay", "wechat", "stored_value", "voucher",
+                       "points"]
+TENDER_METHODS: tuple[str, ...] = get_args(TenderMethod)
+
+
+def tenders_taken(cfg: SaleConfig) -> list[str]:
+    """The tender methods `cfg` takes, in TENDER_METHODS' order (no `tenders`: every one)."""
+    return [m for m in TENDER_METHODS if cfg.tenders is None or m in cfg.tenders]
+
+
 class SaleConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     cash_rounding: Literal["none", "drop_fen", "drop_jiao", "half_up_jiao"] = "none"
     # the tender methods this till takes (None: every one); another is refused at sale.tender
-    tenders: list[Literal["cash", "card", "mobile", "alipay", "wechat", "stored_value",
-                          "voucher", "points"]] | None = None
+    tenders: list[TenderMethod] | None = None
     tax_mode: Literal["inclusive", "exclusive"] = "inclusive"
     rounding: Literal["half_up", "half_even", "down", "up"] = "half_up"
     max_cashier_discount_percent: int = Field(default=10, ge=0, le=100)

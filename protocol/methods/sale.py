@@ -307,6 +307,15 @@ class Voucher(Result):
     amount: Fen
 
 
+class SaleTenders(Result):
+    tenders: list[StrictStr] = Field(
+        description="the tender methods `sale.tender` takes at this till, in the order "
+        "cash, card, mobile, alipay, wechat, stored_value, voucher, points")
+    source: Literal["hq", "config"] = Field(
+        description="`hq`: head office's payment setting `tenders` (hq.payment.set); "
+        "`config`: the till's `[sale] tenders` (absent there: every method)")
+
+
 class PaymentSimState(Result):
     outcome: StrictStr
     polls: StrictInt
@@ -406,6 +415,18 @@ method(
                         "due": 0, "cash_due": 0, "change": 1000}},
     **_sale,
     result=Sale,
+)
+method(
+    "sale.tenders",
+    NoParams,
+    "viewer",
+    "The tender methods this till takes now: head office's payment setting `tenders` when "
+    "it sent one, else the config file's `[sale] tenders`, else every method. A checkout "
+    "offers only these; `sale.tender` refuses another with `invalid_params` (details "
+    "`method`, `tenders`).",
+    example={"params": {}, "result": {"tenders": ["cash", "alipay", "wechat"],
+                                      "source": "config"}},
+    result=SaleTenders,
 )
 method(
     "sale.suspend",

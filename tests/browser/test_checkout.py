@@ -11,7 +11,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ROOT, login, yuan
+from tests.browser.conftest import ROOT, Demo, free_port, login, yuan
 
 WATER = "6921168509256"  # 农夫山泉饮用天然水550ml  ¥2.00
 COKE = "6928804011142"  # 可口可乐330ml罐装          ¥3.00
@@ -110,6 +110,40 @@ def test_cashier_sale_by_keyboard_with_weighed_item_and_split_tender(demo, page,
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("tender")).to_have_count(0)
     expect(lines(page)).to_have_count(0)
+
+
+def test_the_tender_screen_offers_only_the_tenders_this_till_takes(tmp_path, page):
+    """A till that takes card and WeChat Pay only (`[sale] tenders`; head office's payment
+    settings arrive the same way, through sale.tenders): no cash, voucher, stored-value or
+    points buttons, and their keys tender nothing."""
+    config = tmp_path / "tenders.toml"
+    config.write_text('[sale]\ntenders = ["card", "wechat"]\n')
+    demo = Demo(tmp_path / "demo", free_port(), config=config)
+    demo.start()
+    try:
+        demo.open_shift()
+        page.goto(demo.url("/"))
+        login(page)
+        demo.call("sim.scan", {"data": WATER})
+        wait_lines(page, 1)
+        page.keyboard.press("Enter")  # the tender screen
+        expect(page.get_by_test_id("due")).to_have_text("¥2.00")
+        expect(page.get_by_test_id("method-card")).to_be_visible()
+        expect(page.get_by_test_id("method-paycode")).to_be_visible()  # a WeChat Pay code
+        expect(page.get_by_test_id("method-coupon")).to_be_visible()  # not a tender method
+        for gone in ("cash-tenders", "quick-F1", "method-voucher", "method-stored_value",
+                     "method-points"):
+            expect(page.get_by_test_id(gone)).to_have_count(0)
+        page.keyboard.press("Enter")  # cash by key: refused on the page, nothing sent
+        expect(page.get_by_test_id("toast").filter(has_text="现金")).to_be_visible()
+        page.keyboard.press("F7")  # voucher
+        expect(page.get_by_test_id("toast").filter(has_text="券")).to_be_visible()
+        assert current(demo)["tenders"] == []
+        page.keyboard.press("F5")  # card: the rest
+        expect(page.get_by_test_id("completed")).to_be_visible()
+        assert [t["method"] for t in current(demo)["tenders"]] == ["card"]
+    finally:
+        demo.stop()
 
 
 def test_no_sale_is_paid_without_a_shift_and_a_refund_asks_a_supervisor_inline(demo, page):

@@ -112,6 +112,8 @@ async def test_payment_settings_from_hq_refuse_a_disabled_tender_and_round_cash(
         await wait_for(lambda: d.app.sales.cfg.tenders == ["cash", "wechat"])
         assert d.app.master.version() == 1
         assert d.app.config.sale.tenders is None  # the file's config is left as it was
+        # what the checkout reads to show only these tenders' buttons
+        assert await gw.call("sale.tenders") == {"tenders": ["cash", "wechat"], "source": "hq"}
         await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
         await open_shift(gw)
         sale = await gw.call("sale.add", {"sku": "3002"})  # ¥1.99
@@ -134,6 +136,8 @@ async def test_payment_settings_from_hq_refuse_a_disabled_tender_and_round_cash(
         await wait_for(lambda: (d.app.sales.cfg.tenders, d.app.sales.cfg.cash_rounding)
                        == (None, "none"))
         assert d.app.master.version() == 2
+        assert (await gw.call("sale.tenders"))["tenders"] == [
+            "cash", "card", "mobile", "alipay", "wechat", "stored_value", "voucher", "points"]
         await gw.call("sale.add", {"sku": "3002"})
         paid = await gw.call("sale.tender", {"method": "card"})
         assert (paid["state"], paid["rounding"]) == ("completed", 0)

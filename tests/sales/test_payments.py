@@ -209,3 +209,35 @@ async def test_simulator_is_idempotent_and_survives_restart(tmp_path):
     assert again.charges["s:1"].refunded == 300
     with pytest.raises(ValueError):
         sim.script("bogus")
+
+
+async def test_a_tender_this_till_does_not_take_is_refused_and_nothing_is_charged(
+        tmp_path, nursery):
+    """`[sale] tenders` limits what sale.tender takes (head office's payment setting does the
+    same: tests/hq/test_master_central.py), and sale.tenders tells the checkout which."""
+    app = App(make_config(tmp_path, sale={"tenders": ["cash", "wechat"]}))
+    await nursery.start(app.run)
+    d = Daemon(app)
+    d.operator("1001", "cashier")
+    async with connect(d.url, d.token("admin")) as admin:
+        await admin.call("catalog.upsert", {"items": [{"sku": "a", "name": "A", "price": 1000}]})
+        await admin.call("voucher.issue", {"code": "V1", "amount": 500})
+        assert await admin.call("sale.tenders") == {"tenders": ["cash", "wechat"],
+                                                    "source": "config"}
+        await admin.call("auth.login", {"operator": "1001", "pin": "1234"})
+        await open_shift(admin)
+        await admin.call("sale.add", {"sku": "a"})
+        for params in ({"method": "card"}, {"code": ALIPAY},  # a classified code: alipay
+                       {"method": "voucher", "code": "V1"}, {"method": "points"}):
+            err = await expect("invalid_params", admin.call("sale.tender", params))
+            assert "is not taken at this till" in err.message
+            assert err.details["field"] == "method"
+            assert err.details["tenders"] == ["cash", "wechat"]
+            assert err.details["method"] == params.get("method", "alipay")
+        assert app.sales.provider.charged() == {}
+        assert app.store.one("SELECT count(*) AS n FROM payment_attempts")["n"] == 0
+        sale = await admin.call("sale.current")
+        assert (sale["paid"], sale["tenders"]) == (0, [])
+        done = await admin.call("sale.tender", {"method": "wechat", "code": WECHAT})
+        assert done["state"] == "completed"
+    app.close()

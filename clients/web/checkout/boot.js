@@ -31,6 +31,7 @@ const store = new Store({
   member: null,         // the attached member as the daemon shows it (member_info / member.get)
   auths: {},            // tender ref -> how head office authorized it (sale.tender / sale.coupon answers)
   shift: undefined,     // shift.current: {shift, day}; undefined: not known (not served)
+  tenders: null,        // sale.tenders: the methods this till takes; null: not known (all shown)
 });
 window.posStore = store;
 
@@ -56,6 +57,7 @@ gw.onConnect = async ({ restarted }) => {
   const sc = store.state.devices.scale;
   if (sc && sc.status && sc.status.grams !== undefined) store.set({ scale: { device: 'scale', ...sc.status } });
   servedMethods();
+  await refreshTenders({ raw: true });
   if (store.state.operator) {
     await refreshSale({ raw: true });
     await refreshShift({ raw: true });
@@ -79,6 +81,19 @@ async function refreshSale(opts = {}) {
   } catch (e) {
     if (e.code !== 'unknown_method') toast(errText(e), 'error');
   }
+}
+
+// The tender methods this till takes: head office's payment settings, else the till's config
+// (sale.tenders). Read at every connect and each time the tender screen opens, as head office
+// may change them while the page is open; the daemon refuses any other tender all the same.
+async function refreshTenders(opts = {}) {
+  if (!gw.can('sale.tenders')) { store.set({ tenders: null }); return; }
+  try { store.set({ tenders: (await gw.call('sale.tenders', {}, opts)).tenders }); } catch (e) { /* kept */ }
+}
+
+function takes(...methods) {
+  const taken = store.state.tenders;
+  return !taken || methods.some(m => taken.includes(m));
 }
 
 async function refreshShift(opts = {}) {
@@ -613,6 +628,7 @@ function TenderScreen() {
   const [busy, setBusy] = useState(false);
   // the amount box keeps the focus, except from a dialog over it (the shift's float, an approval)
   useEffect(() => { if (!s.dialog && !approvals.state.open) ref.current && ref.current.focus(); });
+  useEffect(() => { if (s.tender) refreshTenders(); }, [s.tender]);
   if (!s.tender || !sale) return null;
   const completed = sale.state === 'completed';
   const due = sale.due ?? sale.total;
@@ -639,29 +655,36 @@ function TenderScreen() {
     store.set({ tender: false, sale: null, selected: null });
     refreshSale();
   }
+  // only the methods this till takes have buttons; their keys say so instead of tendering
+  const cash = takes('cash');
   const quick = [];
-  if (!completed) {
+  if (!completed && cash) {
     quick.push({ key: 'F1', label: t('tender.exact'), amount: cashDue });
     for (const [k, step] of [['F2', 10], ['F3', 50], ['F4', 100]]) {
       const a = nextNote(cashDue, step);
       if (!quick.some(q => q.amount === a)) quick.push({ key: k, label: yuan(a), amount: a });
     }
   }
+  const paycode = takes('alipay', 'wechat');  // a scanned code is classified as one of them
   const methods = [
-    { key: 'F5', method: 'card', label: t('tender.card'), icon: '💳' },
-    { key: 'F6', method: 'paycode', label: t('tender.paycode'), icon: '📱' },
-    { key: 'F7', method: 'voucher', label: t('tender.voucher'), icon: '🎫' },
+    { key: 'F5', method: 'card', label: t('tender.card'), icon: '💳', taken: takes('card') },
+    { key: 'F6', method: 'paycode', label: t('tender.paycode'), icon: '📱', taken: paycode },
+    { key: 'F7', method: 'voucher', label: t('tender.voucher'), icon: '🎫', taken: takes('voucher') },
   ];
   // The member's money: stored value and points need the member on the sale; a coupon
   // (bearer or the member's own) is redeemed by its code.
   const member = s.member;
   const memberMethods = [
     { key: 'F8', method: 'stored_value', label: t('tender.stored_value'), icon: '💳',
-      disabled: !sale.member, note: member && sale.member ? yuan(member.balance) : t('tender.needs_member') },
+      taken: takes('stored_value'), disabled: !sale.member, note: member && sale.member ? yuan(member.balance) : t('tender.needs_member') },
     { key: 'F9', method: 'points', label: t('tender.points'), icon: '⭐',
-      disabled: !sale.member, note: member && sale.member ? t('member.points', { n: member.points }) : t('tender.needs_member') },
-    { key: 'F10', method: 'coupon', label: t('tender.coupon'), icon: '🎟', disabled: !gw.can('sale.coupon') },
+      taken: takes('points'), disabled: !sale.member, note: member && sale.member ? t('member.points', { n: member.points }) : t('tender.needs_member') },
+    { key: 'F10', method: 'coupon', label: t('tender.coupon'), icon: '🎟', taken: true,
+      disabled: !gw.can('sale.coupon') },
   ];
+  const others = methods.filter(m => m.taken);
+  const members = memberMethods.filter(m => m.taken);
+  const notTaken = (label) => toast(t('tender.not_taken', { method: label }), 'warn');
   function other(m) {
     // card, stored value, points: the typed amount (or the rest); payment code, voucher and
     // coupon: the typed text is the code
@@ -706,6 +729,7 @@ function TenderScreen() {
     }
     if (e.key === 'Enter' || e.key === 'F12') {
       e.preventDefault();
+      if (!cash) { notTaken(t('tender.cash')); return; }
       const a = typed();
       if (a === undefined) return;
       tender('cash', a ?? cashDue);
@@ -714,7 +738,7 @@ function TenderScreen() {
     const q = quick.find(x => x.key === e.key);
     if (q) { e.preventDefault(); tender('cash', q.amount); return; }
     const m = methods.find(x => x.key === e.key) || memberMethods.find(x => x.key === e.key);
-    if (m) { e.preventDefault(); other(m); }
+    if (m) { e.preventDefault(); if (m.taken) other(m); else notTaken(m.label); }
   }
   return html`<div class="modal-back tender-back" onKeyDown=${onKeyDown}>
     <div class="modal tender" data-testid="tender">
@@ -745,31 +769,31 @@ function TenderScreen() {
             <p class="muted small">${t('tender.hint')}</p>
           </div>
           <div class="tender-right">
-            <div class="section-title">💴 ${t('tender.cash')}</div>
-            <div class="quick">
+            ${cash ? html`<div class="section-title">💴 ${t('tender.cash')}</div>
+            <div class="quick" data-testid="cash-tenders">
               ${quick.map(q => html`<button class="quick-btn" data-testid=${`quick-${q.key}`} disabled=${busy}
                 onMouseDown=${e => e.preventDefault()} onClick=${() => tender('cash', q.amount)}>
                 <kbd>${q.key}</kbd><span>${q.label}</span></button>`)}
               <button class="quick-btn" disabled=${busy} onMouseDown=${e => e.preventDefault()}
                 onClick=${() => { const a = typed(); if (a !== undefined) tender('cash', a ?? cashDue); }}>
                 <kbd>Enter</kbd><span>${t('tender.cash_typed')}</span></button>
-            </div>
-            <div class="section-title">${t('tender.other')}</div>
+            </div>` : ''}
+            ${others.length ? html`<div class="section-title">${t('tender.other')}</div>
             <div class="quick">
-              ${methods.map(m => html`<button class="quick-btn method" data-testid=${`method-${m.method}`} disabled=${busy}
+              ${others.map(m => html`<button class="quick-btn method" data-testid=${`method-${m.method}`} disabled=${busy}
                 onMouseDown=${e => e.preventDefault()}
                 onClick=${() => other(m)}>
                 <kbd>${m.key}</kbd><span>${m.icon} ${m.label}</span></button>`)}
-            </div>
+            </div>` : ''}
             <div class="section-title">⭐ ${t('tender.member')}</div>
             <div class="quick" data-testid="member-tenders">
-              ${memberMethods.map(m => html`<button class="quick-btn method" data-testid=${`method-${m.method}`} disabled=${busy || m.disabled}
+              ${members.map(m => html`<button class="quick-btn method" data-testid=${`method-${m.method}`} disabled=${busy || m.disabled}
                 onMouseDown=${e => e.preventDefault()}
                 onClick=${() => other(m)}>
                 <kbd>${m.key}</kbd><span>${m.icon} ${m.label}${m.note ? html`<small class="muted"> ${m.note}</small>` : ''}</span></button>`)}
             </div>
             ${sale.payment && sale.payment.state ? html`<p class="paying" data-testid="payment-state">⏳ ${t(`payment.${sale.payment.state}`)}</p>` : ''}
-            <p class="muted small">📱 ${t('tender.paycode_hint')}</p>
+            ${paycode ? html`<p class="muted small">📱 ${t('tender.paycode_hint')}</p>` : ''}
             <button class="ghost" onClick=${() => (!sale.tenders || !sale.tenders.length) ? store.set({ tender: false }) : toast(t('tender.cannot_leave'), 'warn')}>
               <kbd>Esc</kbd> ${t('tender.back')}</button>
           </div>

@@ -547,6 +547,13 @@ export interface SaleTenderParams {
   ref?: string | null;
 }
 
+export interface SaleTenders {
+  /** the tender methods `sale.tender` takes at this till, in the order cash, card, mobile, alipay, wechat, stored_value, voucher, points */
+  tenders: string[];
+  /** `hq`: head office's payment setting `tenders` (hq.payment.set); `config`: the till's `[sale] tenders` (absent there: every method) */
+  source: "hq" | "config";
+}
+
 export interface SaleIdParams {
   approve?: Approve | null;
   id: string;
@@ -2541,6 +2548,7 @@ export interface Methods {
   "sale.discount": { params: SaleDiscountParams; result: Sale };
   "sale.price": { params: SalePriceParams; result: Sale };
   "sale.tender": { params: SaleTenderParams; result: Sale };
+  "sale.tenders": { params: NoParams; result: SaleTenders };
   "sale.suspend": { params: NoParams; result: Sale };
   "sale.resume": { params: SaleIdParams; result: Sale };
   "sale.suspended": { params: NoParams; result: SuspendedSales };
