@@ -311,7 +311,7 @@ def _retention(big: Path, work: Path) -> Row:
     try:
         cfg = RetentionConfig()
         policy = retention.Policy(cfg.keep_days, cfg.journal_days, cfg.print_days,
-                                  cfg.return_window_days, cfg.max_store_mb << 20)
+                                  cfg.return_window_days, cfg.max_store_bytes)
         before = retention.live_bytes(store._r)
         t0 = time.monotonic()
         out = retention.run(store, work / "archive", policy, ZoneInfo("Asia/Shanghai"),

@@ -113,8 +113,13 @@ class RetentionConfig(Section):
     journal_days: int = Field(default=7, ge=1)  # with head office: acknowledged journal
     print_days: int = Field(default=7, ge=1)  # finished print jobs (receipt documents)
     return_window_days: int = Field(default=90, ge=1)  # a returnable sale stays live
-    max_store_mb: int = Field(default=1024, ge=16)  # past it, older sales go sooner
+    # past it, older sales go sooner; MB of 10^6 bytes, so the default is 1 GB = 10^9 bytes
+    max_store_mb: int = Field(default=1000, ge=16)
     archive_dir: Path | None = None  # default: DATA_DIR/archive
+
+    @property
+    def max_store_bytes(self) -> int:
+        return self.max_store_mb * 1_000_000
 
 
 class AuthConfig(Section):

@@ -167,7 +167,7 @@ class Maintenance:
         if status.state == "running":
             raise RetentionError("retention is already running")
         policy = retention.Policy(cfg.keep_days, cfg.journal_days, cfg.print_days,
-                                  cfg.return_window_days, cfg.max_store_mb << 20)
+                                  cfg.return_window_days, cfg.max_store_bytes)
         store = self.store
         when = now_us if now_us is not None else time.time_ns() // 1000
         abandoned = False

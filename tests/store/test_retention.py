@@ -215,3 +215,12 @@ def test_a_vacuum_step_is_sized_to_hold_the_writer_briefly():
     assert retention.vacuum_step(first, step / 10) == first * 2
     assert retention.vacuum_step(most, 0.0) == most
     assert retention.vacuum_step(first, step * 0.8) == first
+
+
+def test_the_size_bound_is_in_decimal_megabytes_and_one_gigabyte_by_default():
+    # "the live store stays under 1 GB": 10^9 bytes, not 1 GiB (a 1024 MiB bound let a
+    # three-year store end 0.3 % over 10^9 bytes)
+    from gatewayd.config import RetentionConfig
+
+    assert RetentionConfig().max_store_bytes == 10**9
+    assert RetentionConfig(max_store_mb=250).max_store_bytes == 250_000_000
