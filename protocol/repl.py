@@ -252,6 +252,15 @@ class Enrolled(_Frame):
     credential: StrictStr
 
 
+class CentralValue(_Frame):
+    """A central setting as head office sent it to the till (gatewayd/replication/central.py):
+    kind payment, config or members; its key; its value as the till's config takes it."""
+
+    kind: Ident
+    key: Ident
+    value: Any
+
+
 class Restoring(_Frame):
     """The restore code was good: the till's journal at head office is seqs 1..acked_seq of
     its latest epoch (and the epochs before it); `head_seq` is how far the till last said its
@@ -264,6 +273,9 @@ class Restoring(_Frame):
     acked_seq: Seq
     head_seq: Seq
     credential: StrictStr
+    # extension: the central settings the till had in force (its applied master version),
+    # which its journal does not carry; laid into the restored store before the rebuild
+    central: list[CentralValue] = []
 
 
 class Page(_Frame):

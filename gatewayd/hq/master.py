@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, Valida
 
 from gatewayd.auth import check_role, hash_pin
 from gatewayd.hq.db import HqTx, now_us
-from gatewayd.replication.central import check_setting, check_tax_rate
+from gatewayd.replication.central import SETTING_KINDS, check_setting, check_tax_rate
 from gatewayd.sales.catalog.csvfile import parse_csv
 from gatewayd.sales.catalog.validation import PRICE_CAP, row_error, validate_items
 from gatewayd.sales.promotions import PromotionError, parse_promotions
@@ -285,6 +285,22 @@ def read_part(tx: HqTx, version: int, after_pos: int, store_scopes: Sequence[str
             change["effective_at"] = r["effective_at"]
         out.append(change)
     return out
+
+
+def settings_at(tx: HqTx, version: int, at: int) -> list[dict[str, Any]]:
+    """The central settings {kind, key, value} a till that applied master `version` had in
+    force at `at`: each setting's last change up to that version and due by then (a nil value,
+    given back to the till's file, is left out). For a till rebuilt from its journal, which
+    does not carry them (restore.py). It reads every change up to `version`: a restore reads
+    the whole journal anyway, and master_current says only what the chain has now."""
+    kinds = sorted(SETTING_KINDS)
+    rows = tx.all(
+        "SELECT kind, key, data FROM master_changes WHERE version <= ? AND scope IS NULL AND"
+        f" kind IN ({','.join('?' * len(kinds))}) AND (effective_at IS NULL OR"
+        " effective_at <= ?) ORDER BY version, pos", (version, *kinds, at))
+    last = {(r["kind"], r["key"]): unpack(bytes(r["data"]))["value"] for r in rows}
+    return [{"kind": kind, "key": key, "value": value}
+            for (kind, key), value in sorted(last.items()) if value is not None]
 
 
 def current(tx: HqTx, kind: str, key: str | None = None) -> list[dict[str, Any]]:

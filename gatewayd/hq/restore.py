@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from gatewayd.hq import ingest
+from gatewayd.hq import ingest, master
 from gatewayd.hq.db import HqTx, now_us
 from protocol import repl
 from protocol.codec import unpack
@@ -99,13 +99,20 @@ def begin(tx: HqTx, frame: repl.Restore) -> Plan:
                                 "`gatewayd hq till restore-code STORE TILL`)")
     credential = ingest.claim_code(tx, row, frame.code, frame.store, frame.till, now_us())
     latest, segs = segments(tx, frame.store, frame.till)
+    # the member rules, payment and receipt settings the till had from head office: the
+    # journal records that a batch came, not what it set, and the rebuild replays the
+    # members' point lots by those rules
+    applied = tx.one("SELECT master_version FROM till_epochs WHERE store=? AND till=? AND"
+                     " epoch=?", (frame.store, frame.till, latest["epoch"]))
+    central = master.settings_at(tx, applied["master_version"] if applied else 0, now_us())
     tx.execute("INSERT INTO audit(id, at, actor, action, detail) VALUES (?,?,?,?,?)",
                (uuid.uuid4().hex, now_us(), f"{frame.store}/{frame.till}", "till.restore",
                 f"download of seqs 1..{latest['acked_seq']} of epoch {latest['epoch']}"))
     restoring = repl.Restoring(
         store=frame.store, till=frame.till, epoch=latest["epoch"],
         acked_seq=latest["acked_seq"], head_seq=max(latest["head_seq"], latest["acked_seq"]),
-        credential=credential)
+        credential=credential,
+        central=[repl.CentralValue(**s) for s in central])
     return Plan(restoring, segs)
 
 

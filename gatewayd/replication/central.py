@@ -140,7 +140,10 @@ class CentralSettings:
         self.from_hq: dict[str, dict[str, Any]] = {}
 
     def load(self) -> dict[str, dict[str, Any]]:
-        rows = self.store.all("SELECT kind, key, value FROM central_settings")
+        return self.lay(self.store.all("SELECT kind, key, value FROM central_settings"))
+
+    def lay(self, rows: Any) -> dict[str, dict[str, Any]]:
+        """Lay the central_settings `rows` over the file's sections (what `load` reads)."""
         held = {(r["kind"], r["key"]): unpack(r["value"]) for r in rows}
         out: dict[str, dict[str, Any]] = {}
         for kind, settings in CENTRAL.items():

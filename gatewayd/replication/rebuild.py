@@ -12,7 +12,9 @@ projections from it, event by event, in seq order, inside one transaction on the
                              the move, schema 7), thresholds, documents and their counters
     members                  member.registered (phone and QR token, schema 7) / updated, the
                              points and balance moves (checked by ledger.replay), point lots
-                             (ledger.lots_moved), purchases, tiers, coupons
+                             (ledger.lots_moved, by the [members] rules the live till used:
+                             the file's under head office's central settings, which the
+                             restore put in the store), purchases, tiers, coupons
     print jobs               print.queued (its document, schema 7) and what became of it
     operators, promotions    operator.added (PIN hash, schema 7), promo.upserted, vouchers
 
@@ -36,6 +38,7 @@ from zoneinfo import ZoneInfo
 
 from gatewayd.config import Config
 from gatewayd.members import ledger
+from gatewayd.replication.central import CentralSettings
 from gatewayd.sales.catalog.repository import write_rows
 from gatewayd.sales.catalog.validation import ItemIn
 from gatewayd.store.db import JournalEvent, Store, Tx
@@ -80,6 +83,11 @@ class Rebuild:
     def __init__(self, tx: Tx, cfg: Config):
         self.tx = tx
         self.cfg = cfg
+        # the [members] rules the live till used: the file's with head office's central
+        # settings laid over them (the restore put them in the store: they are not journaled)
+        central = CentralSettings(None, cfg.sale, cfg.members)
+        central.lay(tx.execute("SELECT kind, key, value FROM central_settings").fetchall())
+        self.members_cfg = central.members
         self.tz = ZoneInfo(cfg.till.timezone)
         self.report = Report()
         self.versions: dict[str, int] = {}  # sale id -> version at its last event
@@ -565,7 +573,7 @@ class Rebuild:
                    " remaining > 0 AND expires_at IS NOT NULL AND expires_at <= ?",
                    (d["member"], ev.at))
         else:
-            ledger.lots_moved(self.tx, self.cfg.members, d["member"], d["delta"], ev.at,
+            ledger.lots_moved(self.tx, self.members_cfg, d["member"], d["delta"], ev.at,
                               d.get("sale_id"))
         if d["reason"] == "referral" and d.get("ref"):
             self.x("UPDATE members SET referral_done = 1 WHERE id = ?", (d["ref"],))
@@ -756,8 +764,9 @@ class Rebuild:
             miss.append(
                 f"master data from head office ({self.master_batches} batches, up to version "
                 f"{self.master_version}): the journal records the batches, not their items, "
-                "prices, promotions, operators, tax rates and central settings (until they "
-                "come again, the config file's settings apply); the restored till says master "
+                "prices, promotions, operators and tax rates (until they come again, the config "
+                "file's settings apply; head office's central settings came with the "
+                "restore); the restored till says master "
                 "version 0 and "
                 "head office sends it all again when it links: start the daemon linked before "
                 "selling")

@@ -4,7 +4,9 @@ office's copy of its journal (DESIGN §8, 数据回卷).
     1. restore {code, store, till}  -> restoring {epoch, acked_seq, head_seq, credential}
     2. fetch/page until the staged store's journal holds seqs 1..acked_seq, verbatim
        (STORE.from-hq beside the store; a cut link leaves it there and a rerun resumes it)
-    3. the tables derived from that journal (rebuild.py), in the staged store
+    3. the tables derived from that journal (rebuild.py), in the staged store, with head
+       office's central settings as the till had them (`restoring` carries them: the
+       journal does not), so the members' point lots follow the rules the till used
     4. the staged store gets a NEW epoch whose base is acked_seq (those seqs are at head office
        already, under the old epoch: nothing is sent again), the new credential, and a
        `store.restored` event naming what could not be restored; then it is renamed over
@@ -21,7 +23,7 @@ import secrets
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +32,8 @@ from websockets.trio.client import connect
 from websockets.typing import Subprotocol
 
 from gatewayd.config import Config
-from gatewayd.replication import link
+from gatewayd.replication import central, link
+from gatewayd.replication.central import SETTING_KINDS
 from gatewayd.replication.enroll import EnrollError, exchange, explain
 from gatewayd.replication.rebuild import Report, rebuild_tables
 from gatewayd.replication.replicator import first_failure
@@ -85,7 +88,7 @@ async def restore_from_hq(cfg: Config, url: str, code: str, ca_file: str | None,
         staging = staging_path(target)
         plan, credential = await _download(cfg, url, code, ca_file, staging, progress)
         try:
-            report = await trio.to_thread.run_sync(_derive, staging, cfg)
+            report = await trio.to_thread.run_sync(_derive, staging, cfg, plan.central)
         except Exception as exc:  # a journal this gatewayd cannot make sense of
             raise RestoreError(
                 f"the tables could not be rebuilt from the journal ({type(exc).__name__}: "
@@ -214,7 +217,8 @@ def _keep_page(store: Store, held: int, page: repl.Page) -> int:
 
 
 # -- 3, 4: the tables, the new epoch, the swap ---------------------------------------------
-def _derive(staging: Path, cfg: Config) -> Report:
+def _derive(staging: Path, cfg: Config,
+            settings: Sequence[repl.CentralValue] = ()) -> Report:
     store = Store(staging)
     try:
         def clear(tx: Tx) -> None:  # a rerun after a failed rebuild starts from the journal
@@ -224,6 +228,11 @@ def _derive(staging: Path, cfg: Config) -> Report:
                 if table not in SEEDED:
                     tx.execute(f'DELETE FROM "{table}"')
             tx.execute("UPDATE totals_state SET built = 0")
+            # head office's settings as the till had them: the rebuild replays the members'
+            # point lots by those rules, and the restored till sells by them until it links
+            for s in settings:
+                if s.kind in SETTING_KINDS:  # a newer head office's other kinds: not here
+                    central.apply_setting(tx, s.kind, {"key": s.key, "value": s.value})
 
         store.write_sync(clear)
     finally:

@@ -20,6 +20,8 @@ from gatewayd.replication import link
 from gatewayd.replication import restore as till_restore
 from gatewayd.replication.restore import staging_path
 from gatewayd.sales.payments import PaymentResult
+from gatewayd.store.db import Store
+from protocol.codec import unpack
 from tests.conftest import Daemon, make_config
 from tests.hq.conftest import FAST_LINK, ITEMS, enroll_till, sell
 from tests.hq.faultproxy import FaultProxy
@@ -196,6 +198,52 @@ async def test_a_lost_till_is_rebuilt_from_hq_and_sells_on_without_double_counti
         (old_epoch, 0, None), (settings.epoch, acked, old_epoch)]
     alerts = await hq.app.store.read(lambda tx: tx.all("SELECT kind FROM alerts"))
     assert alerts == []  # head office had every event the till journaled
+
+
+async def test_point_lots_are_rebuilt_by_the_member_rules_head_office_sent(hq, tmp_path):
+    """The live till's point lots expire as head office's central member rules say (the file
+    says never); the journal does not carry those rules, so the restore brings them and the
+    rebuild lays the lots by them, not by the file's."""
+    cfg = config(tmp_path / "till")
+    assert cfg.members.points_expire_days == 0  # the file's: points never expire
+    async with running(cfg) as d:
+        d.operator("1001", "cashier", "1234")
+        await enroll_till(hq, d)
+        async with connect(hq.url, hq.token("manager")) as client:
+            await client.call("hq.members.set", {"settings": {"points_expire_days": 30}})
+        with trio.fail_after(20):
+            while d.app.central.members.points_expire_days != 30:
+                await trio.sleep(0.05)
+        async with connect(d.url, d.token("admin")) as gw:
+            await gw.call("catalog.upsert", {"items": ITEMS})
+            await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+            await gw.call("member.register", {"phone": PHONE, "name": "王芳", "card": CARD})
+            await sell(gw, 1)  # the shift
+            for qty in (3000, 2000):
+                await gw.call("sale.add", {"sku": "1001", "qty": qty})
+                await gw.call("sale.member", {"code": PHONE})
+                await gw.call("sale.tender", {"method": "cash", "amount": 10000})
+        lots = "SELECT member_id, earned_at, expires_at, remaining, sale_id FROM" \
+               " member_point_lots ORDER BY id"
+        before = [tuple(r) for r in d.app.store.all(lots)]
+        await hq.wait_acked("S001", "T01", d.app.store.last_seq)
+    assert [r[3] for r in before] == [10, 7]  # ¥10.50 and ¥7.00: a point a whole yuan
+    assert all(r[2] == r[1] + 30 * 86_400_000_000 for r in before)
+
+    shutil.rmtree(cfg.data_dir)
+    rc = await run_cli("--data-dir", str(cfg.data_dir), "restore", "--from-hq", hq.base,
+                       restore_code(hq))
+    assert rc == 0
+    store = Store(cfg.store_path)  # as restored, before it links to head office again
+    try:
+        assert [tuple(r) for r in store.all(lots)] == before
+        held = store.all("SELECT kind, key, value FROM central_settings")
+        assert [(r["kind"], r["key"], unpack(r["value"])) for r in held] == [
+            ("members", "points_expire_days", 30)]
+    finally:
+        store.close()
+    async with running(cfg) as d:  # and it sells by them until head office sends them again
+        assert d.app.central.members.points_expire_days == 30
 
 
 async def test_events_hq_never_got_are_reported_and_alerted(hq, tmp_path, capsys):
