@@ -50,6 +50,7 @@ from protocol.errors import ProtocolError
 if TYPE_CHECKING:
     from gatewayd.ports import Devices, Publish
     from gatewayd.store.db import Store
+    from gatewayd.store.reader import Reads
 
 log = logging.getLogger("gatewayd.printing")
 REPRINT_MARK = "*** 重打印 REPRINT ***"
@@ -126,17 +127,24 @@ class PrintQueue:
                 event.set()
 
     def jobs(self, printer: str | None = None, states: tuple[str, ...] = ("queued", "printing",
-             "held"), limit: int = 100) -> list[dict[str, Any]]:
-        """Jobs in `states`, newest first (the queue, what is held aside, what was printed)."""
-        marks = ",".join("?" * len(states))
-        where, args = f"state IN ({marks})", list(states)
-        if printer is not None:
-            where, args = where + " AND printer=?", [*args, printer]
-        rows = self.store.all(
-            "SELECT id, printer, kind, ref, state, attempts, failures, last_error, created_at,"
-            f" updated_at FROM print_jobs WHERE {where} ORDER BY created_at DESC, rowid DESC"
-            " LIMIT ?", (*args, limit))
-        return [{"job_id": r["id"], **{k: r[k] for k in r.keys() if k != "id"}} for r in rows]
+             "held"), limit: int = 100, reads: Reads | None = None) -> list[dict[str, Any]]:
+        """Jobs in `states`, newest first (the queue, what is held aside, what was printed).
+        One query a state, each a range of print_jobs_state read newest first and merged
+        here: states bound as parameters cannot use the partial print_jobs_pending, and an
+        IN list over an index is sorted whole in a temporary b-tree (done jobs grow with
+        history). The protocol runs it on a reader thread: a printer's jobs are picked out
+        of every printer's of that state."""
+        where = "state = ?" + (" AND printer = ?" if printer is not None else "")
+        rows: list[Any] = []
+        for state in states:
+            args = (state, printer) if printer is not None else (state,)
+            rows += (reads or self.store).all(
+                "SELECT rowid AS pos, id, printer, kind, ref, state, attempts, failures,"
+                f" last_error, created_at, updated_at FROM print_jobs WHERE {where}"
+                " ORDER BY created_at DESC, rowid DESC LIMIT ?", (*args, limit))
+        rows.sort(key=lambda r: (r["created_at"], r["pos"]), reverse=True)
+        return [{"job_id": r["id"], **{k: r[k] for k in r.keys() if k not in ("id", "pos")}}
+                for r in rows[:limit]]
 
     async def cancel(self, job_id: str, actor: str | None) -> dict[str, Any]:
         """Cancel a job that has not printed (queued, held aside, or interrupted)."""

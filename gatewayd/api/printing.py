@@ -40,7 +40,8 @@ def register(reg: Registry, queue: PrintQueue, devices: DeviceManager, store: St
     @reg.method("printer.jobs")
     async def printer_jobs(ctx: CallContext, p: PrintJobsParams) -> dict[str, Any]:
         states = (p.state,) if p.state else ("queued", "printing", "held")
-        return {"jobs": queue.jobs(p.device, states, p.limit)}
+        return {"jobs": await store.read(lambda snap: queue.jobs(p.device, states, p.limit,
+                                                                 snap))}
 
     @reg.method("printer.job_cancel")
     async def printer_job_cancel(ctx: CallContext, p: PrintJobParams) -> dict[str, Any]:

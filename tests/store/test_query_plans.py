@@ -137,6 +137,44 @@ async def test_histories_that_grow_are_read_by_index(till):
         assert_indexed(store, t, method)
 
 
+async def test_print_jobs_are_listed_by_index_newest_first_off_the_event_loop(till):
+    """printer.jobs: each state's jobs by index, whatever the history of printed receipts,
+    merged newest first across the states asked, on a reader thread."""
+    store = till.daemon.app.store
+    jobs = [(f"j{n}", printer, state, 1_000 + n)  # created in n's order
+            for n, (printer, state) in enumerate(
+                [("printer", "done")] * 40 + [("kitchen", "done")] * 5
+                + [("printer", "held"), ("kitchen", "queued"), ("printer", "queued"),
+                   ("printer", "cancelled"), ("printer", "printing"), ("kitchen", "held")])]
+    store.write_sync(lambda tx: tx.executemany(
+        "INSERT INTO print_jobs(id, printer, kind, ref, document, state, created_at, updated_at)"
+        " VALUES (?, ?, 'receipt', NULL, x'90', ?, ?, ?)",
+        [(job, printer, state, at, at) for job, printer, state, at in jobs]))
+    newest = [j for j in reversed(jobs)]
+    cases = [({}, [j[0] for j in newest if j[2] in ("queued", "printing", "held")]),
+             ({"device": "printer"}, [j[0] for j in newest if j[1] == "printer"
+                                      and j[2] in ("queued", "printing", "held")]),
+             ({"state": "done", "limit": 3}, ["j44", "j43", "j42"]),
+             ({"state": "done", "device": "printer", "limit": 2}, ["j39", "j38"]),
+             ({"limit": 2}, ["j50", "j49"])]
+    main = []  # what ran on the event loop's own connections
+    for conn in (store._r, store._w):
+        conn.set_trace_callback(main.append)
+    try:
+        for params, want in cases:
+            with Traced(store) as t:
+                got = (await till.call("printer.jobs", params))["jobs"]
+            assert [j["job_id"] for j in got] == want, params
+            assert_indexed(store, t, f"printer.jobs {params}")
+            assert all("print_jobs_state" in " ".join(
+                r[3] for r in store._r.execute("EXPLAIN QUERY PLAN " + q)) for q in t.queries()
+                if "FROM print_jobs" in q), params
+    finally:
+        for conn in (store._r, store._w):
+            conn.set_trace_callback(None)
+    assert not [q for q in main if "FROM print_jobs" in q]  # all on reader threads
+
+
 def test_the_checker_sees_a_scan(tmp_path):
     """The check above can fail: an unindexed filter and a sort are reported."""
     from gatewayd.store.db import Store
