@@ -9,14 +9,7 @@ import pytest
 import trio
 
 from clients.python import GatewayError, connect
-
-
-async def wait_for(gw, topic, pred, timeout=5.0):
-    with trio.fail_after(timeout):
-        while True:
-            event = await gw.next_event(topic, timeout=timeout)
-            if pred(event["data"]):
-                return event
+from tests.demo.conftest import wait_for
 
 
 async def test_every_device_online_and_listed(demo):

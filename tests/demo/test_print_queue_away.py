@@ -13,14 +13,7 @@ from gatewayd import demo as demo_mod
 from gatewayd import printing
 from gatewayd.app import App
 from gatewayd.printing import REPRINT_MARK
-
-
-async def wait_for(gw, topic, pred, timeout=5.0):
-    with trio.fail_after(timeout):
-        while True:
-            event = await gw.next_event(topic, timeout=timeout)
-            if pred(event["data"]):
-                return event
+from tests.demo.conftest import wait_for
 
 
 def _count_retries(app) -> list[str]:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import trio
 
+from clients.python.client import connect
 from gatewayd import config as config_mod
 from gatewayd.app import App
 from gatewayd.hq import ingest
@@ -184,6 +185,20 @@ async def sell(gw, n: int, sku: str = "1001") -> list[dict]:
         assert sale["state"] == "completed", sale
         out.append(sale)
     return out
+
+
+async def enroll_and_sell(hq: Hq, d: Daemon, n: int = 1) -> list[dict]:
+    """Enroll till `d` at `hq`, sell `n` (the ITEMS catalog, cashier 1001, who must exist,
+    logged in; a shift opened) and wait until head office has acknowledged the whole
+    journal: the setup of every test that needs a till with sales at head office."""
+    await enroll_till(hq, d)
+    async with connect(d.url, d.token("admin")) as gw:
+        await gw.call("catalog.upsert", {"items": ITEMS})
+        await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
+        sold = await sell(gw, n)
+    till = d.app.config.till
+    await hq.wait_acked(till.store, till.till, d.app.store.last_seq)
+    return sold
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -9,7 +9,7 @@ import urllib.request
 import trio
 
 from clients.python.client import GatewayError, connect
-from tests.hq.conftest import ITEMS, enroll_till, sell, start_till
+from tests.hq.conftest import ITEMS, enroll_and_sell, enroll_till, sell, start_till
 
 
 async def http_get(url: str) -> tuple[int, bytes]:
@@ -85,12 +85,7 @@ async def test_a_push_whose_rows_are_there_already_is_applied_not_wedged(hq, tmp
     from protocol.codec import pack
 
     d = await start_till(nursery, tmp_path / "till")
-    await enroll_till(hq, d)
-    async with connect(d.url, d.token("admin")) as gw:
-        await gw.call("catalog.upsert", {"items": ITEMS})
-        await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
-        await sell(gw, 1)
-    await hq.wait_acked("S001", "T01", d.app.store.last_seq)
+    await enroll_and_sell(hq, d)
 
     def plant(tx) -> None:  # in the writer's transaction: nothing is applied meanwhile
         row = tx.one("SELECT epoch, acked_seq FROM till_epochs WHERE store='S001'")

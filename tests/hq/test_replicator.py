@@ -9,7 +9,7 @@ import trio
 from clients.python.client import connect
 from gatewayd.hq import ingest
 from tests.conftest import open_shift
-from tests.hq.conftest import ITEMS, enroll_till, sell, start_hq, start_till
+from tests.hq.conftest import ITEMS, enroll_and_sell, enroll_till, sell, start_hq, start_till
 
 
 async def test_sales_go_on_while_hq_is_away_and_arrive_after(tmp_path, hq_dsn, nursery):
@@ -19,13 +19,8 @@ async def test_sales_go_on_while_hq_is_away_and_arrive_after(tmp_path, hq_dsn, n
             hq = await start_hq(inner, tmp_path / "hq", hq_dsn)
             port = hq.app.port
             d = await start_till(nursery, tmp_path / "till")
-            await enroll_till(hq, d)
-            async with connect(d.url, d.token("admin")) as gw:
-                await gw.call("catalog.upsert", {"items": ITEMS})
-                await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
-                await sell(gw, 2)
-                await hq.wait_acked("S001", "T01", d.app.store.last_seq)
-                first_run.cancel()  # head office goes away
+            await enroll_and_sell(hq, d, 2)
+            first_run.cancel()  # head office goes away
     hq.app.close()
     rep = d.app.replicator
     async with connect(d.url, d.token("admin")) as gw:

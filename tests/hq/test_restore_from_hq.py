@@ -23,7 +23,7 @@ from gatewayd.sales.payments import PaymentResult
 from gatewayd.store.db import Store
 from protocol.codec import unpack
 from tests.conftest import Daemon, make_config
-from tests.hq.conftest import FAST_LINK, ITEMS, enroll_till, sell
+from tests.hq.conftest import FAST_LINK, ITEMS, enroll_and_sell, enroll_till, sell
 from tests.hq.faultproxy import FaultProxy
 
 PHONE, CARD = "13812345678", "88001234"
@@ -250,11 +250,7 @@ async def test_events_hq_never_got_are_reported_and_alerted(hq, tmp_path, capsys
     cfg = config(tmp_path / "till")
     async with running(cfg) as d:
         d.operator("1001", "cashier", "1234")
-        await enroll_till(hq, d)
-        async with connect(d.url, d.token("admin")) as gw:
-            await gw.call("catalog.upsert", {"items": ITEMS})
-            await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
-            await sell(gw, 1)
+        await enroll_and_sell(hq, d)
     acked = (await hq.tills())[("S001", "T01")]["acked_seq"]
     # the till journaled more, said so in a hello, and died before pushing it
     await hq.app.store.write(lambda tx: tx.execute(
@@ -283,12 +279,7 @@ async def test_bad_codes_a_revoked_till_and_a_store_in_the_way_are_refused(
     cfg = config(tmp_path / "till")
     async with running(cfg) as d:
         d.operator("1001", "cashier", "1234")
-        await enroll_till(hq, d)
-        async with connect(d.url, d.token("admin")) as gw:
-            await gw.call("catalog.upsert", {"items": ITEMS})
-            await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
-            await sell(gw, 1)
-        await hq.wait_acked("S001", "T01", d.app.store.last_seq)
+        await enroll_and_sell(hq, d)
     argv = ("--data-dir", str(cfg.data_dir), "restore", "--from-hq", hq.base)
     code = restore_code(hq)
 
@@ -323,11 +314,7 @@ async def test_a_download_cut_half_way_leaves_no_store_and_the_rerun_resumes(
     cfg = config(tmp_path / "till")
     async with running(cfg) as d:
         d.operator("1001", "cashier", "1234")
-        await enroll_till(hq, d)
-        async with connect(d.url, d.token("admin")) as gw:
-            await gw.call("catalog.upsert", {"items": ITEMS})
-            await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
-            await sell(gw, 20)
+        await enroll_and_sell(hq, d, 20)
         async with connect(d.url, d.token("admin")) as gw:
             before = await gw.call("report.z")
         acked = d.app.store.last_seq
@@ -374,12 +361,7 @@ async def test_a_till_restored_twice_gets_its_whole_journal_across_both_epochs(h
     argv = ("--data-dir", str(cfg.data_dir), "restore", "--from-hq", hq.base)
     async with running(cfg) as d:
         d.operator("1001", "cashier", "1234")
-        await enroll_till(hq, d)
-        async with connect(d.url, d.token("admin")) as gw:
-            await gw.call("catalog.upsert", {"items": ITEMS})
-            await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
-            await sell(gw, 2)
-        await hq.wait_acked("S001", "T01", d.app.store.last_seq)
+        await enroll_and_sell(hq, d, 2)
     shutil.rmtree(cfg.data_dir)
     assert await run_cli(*argv, restore_code(hq)) == 0
     async with running(cfg) as d:  # the second life, under the new epoch
