@@ -376,7 +376,7 @@ class ReplConnection:
         self.their_side = Side.HQ if our_side is Side.TILL else Side.TILL
         self.state = State.IDLE
 
-    def _advance(self, side: Side, frame: Frame | _Typed) -> None:
+    def _advance(self, side: Side, frame: Frame | _Typed | RawMaster) -> None:
         nxt = TRANSITIONS.get((side, self.state, frame.type))
         if nxt is None:
             raise ReplProtocolError(
@@ -398,6 +398,49 @@ class ReplConnection:
         frame = decode(raw, self.their_side)
         self._advance(self.their_side, frame)
         return frame
+
+    def receive_master(self, raw: bytes) -> RawMaster | None:
+        """`raw` as an undecoded `master` frame (`master_head`), the link's state moved as
+        `receive` would; None when it is not one (then `receive` it)."""
+        head = master_head(raw)
+        if head is not None:
+            self._advance(self.their_side, head)
+        return head
+
+
+@dataclass(frozen=True)
+class RawMaster:
+    """A `master` frame as received, its changes not decoded: `version` and `more` read
+    from the map, the bytes kept for the process that decodes and checks them whole
+    (`decode`, in the till's download process: gatewayd/replication/download.py)."""
+
+    version: int
+    more: bool
+    raw: bytes
+    type: str = "master"
+
+
+def master_head(raw: bytes) -> RawMaster | None:
+    """A `master` frame's version and `more`, its changes skipped, not decoded (a part of a
+    download: 500 changes a frame, walked in C). None when `raw` is not a map of type
+    `master` with a valid version and `more`: `decode` says what is wrong with it."""
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=len(raw) + 1)
+    unpacker.feed(raw)
+    head: dict[str, Any] = {}
+    try:
+        for _ in range(unpacker.read_map_header()):
+            key = unpacker.unpack()
+            if key in ("type", "version", "more"):
+                head[key] = unpacker.unpack()
+            else:
+                unpacker.skip()
+    except (ValueError, msgpack.UnpackException):
+        return None
+    version, more = head.get("version"), head.get("more", False)
+    if head.get("type") != "master" or type(version) is not int or version < 0 or \
+            type(more) is not bool:
+        return None
+    return RawMaster(version=version, more=more, raw=raw)
 
 
 # -- head office: what a push means -----------------------------------------------------------

@@ -17,13 +17,14 @@ until their time, and what head office owns read-only here.
                      A download cut before its last part applies nothing; the hello after
                      says what is staged (`staged {version, pos}`) and head office goes on
                      from there.
-                     The till sells meanwhile: each step of a download (a part's write, a
-                     slice of decoding and checking, a staged chunk of SMALL_CHUNK items)
-                     waits until the till is between sales (`Store.make_way`), so a sale
-                     waits behind at most one step of a few milliseconds, on the writer or
-                     for the GIL. The switch journals `master.applied` only (not the items:
-                     a rebuilt till gets them from head office again, as for a small
-                     version).
+                     The till sells meanwhile: a version in parts (a download) is decoded,
+                     checked, written and staged by a process of its own
+                     (gatewayd/replication/download.py), off the daemon's GIL; each of its
+                     write transactions waits until the till is between sales and the
+                     daemon lends it the write lock (`Store.lend`), so a sale waits behind
+                     at most one of them; the daemon does the switch. The switch journals
+                     `master.applied` only (not the items: a rebuilt till gets them from
+                     head office again, as for a small version).
     run()            the held changes' task: sleeps until the earliest `effective_at`, then
                      applies everything due in one transaction (`master.effective`), in
                      version order; due ones left by a stopped daemon go in at start.
@@ -36,12 +37,10 @@ error that stops the version (nothing applied, the link shows it), never skipped
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -49,11 +48,14 @@ from typing import Any
 import trio
 
 from gatewayd.replication import central
+from gatewayd.replication.download import Download
 from gatewayd.sales.catalog.repository import write_rows
 from gatewayd.sales.catalog.validation import ItemIn
-from gatewayd.sales.catalog_stage import CHUNK, import_items
+from gatewayd.sales.catalog_stage import CHUNK
+from gatewayd.sales.catalog_stage import TABLES as CATALOG_TABLES
+from gatewayd.sales.catalog_stage import VERSION as CATALOG_VERSION
 from gatewayd.store.db import Store, Tx, now_us
-from gatewayd.store.stage import SMALL_CHUNK, YIELD_S
+from gatewayd.store.stage import SMALL_CHUNK, Changed, Staging
 from protocol import repl
 from protocol.codec import pack, unpack
 from protocol.errors import ProtocolError
@@ -174,6 +176,7 @@ class MasterData:
         self.changed = changed  # told the kinds a commit changed (the sale reloads promotions)
         self.error: str | None = None  # why the last version could not be applied
         self._held = trio.Event()
+        self._download: Download | None = None  # the version in parts being downloaded
 
     # -- state ---------------------------------------------------------------------------------
     def version(self) -> int:
@@ -212,10 +215,48 @@ class MasterData:
         return out
 
     # -- a version from the link ---------------------------------------------------------------
-    async def receive(self, frame: repl.Master) -> int | None:
-        """Stage a part; apply the version when it is whole. Returns the version applied."""
+    async def receive(self, frame: repl.Master | repl.RawMaster) -> int | None:
+        """Stage a part; apply the version when it is whole. Returns the version applied.
+        A part not decoded (`RawMaster`: a big frame, peeked by the replicator) of a version
+        in parts, and every part after it, go to the version's download process
+        (gatewayd/replication/download.py); the rest is staged here."""
         if frame.version <= self.version():
             return None  # applied already (a resend after a cut link)
+        try:
+            if self._download is not None and self._download.version != frame.version:
+                await self.stop_download()  # a version left unfinished: it stays staged
+            if isinstance(frame, repl.RawMaster):
+                if self._download is None and not frame.more:  # one part: no download
+                    frame = await trio.to_thread.run_sync(_decode_master, frame.raw)
+                else:
+                    if self._download is None:
+                        self._download = await Download.start(self.store, frame.version)
+                    await self._download.ask(["part", frame.raw], "staged")
+            elif self._download is not None:
+                await self._download.ask(["part", repl.encode(frame)], "staged")
+            if isinstance(frame, repl.Master) and self._download is None:
+                await self._stage(frame)
+            if frame.more:
+                return None
+            await self._apply(frame.version)
+        except BaseException as exc:
+            await self.stop_download()
+            if isinstance(exc, Exception):
+                self.error = f"master version {frame.version}: {exc}"[:300]
+                log.error("cannot apply %s", self.error)
+            raise
+        self.error = None
+        return frame.version
+
+    async def stop_download(self, finished: bool = False) -> None:
+        """The version's download process ended (killed unless `finished`): what it
+        committed stays staged (`staged`), the rest rolled back with it."""
+        download, self._download = self._download, None
+        if download is not None:
+            await download.close(finished)
+
+    async def _stage(self, frame: repl.Master) -> None:
+        """A part's changes into master_incoming, in this process."""
         big = len(frame.changes) >= BIG_PART
         step = SMALL_CHUNK if big else max(1, len(frame.changes))
         took = 0.0
@@ -236,25 +277,19 @@ class MasterData:
             began = time.monotonic()
             await self.store.write(stage)
             took = time.monotonic() - began
-        if frame.more:
-            return None
-        try:
-            await self._apply(frame.version)
-        except Exception as exc:
-            self.error = f"master version {frame.version}: {exc}"[:300]
-            log.error("cannot apply %s", self.error)
-            raise
-        self.error = None
-        return frame.version
 
     async def _apply(self, version: int) -> None:
         now = now_us()
-        # a big version is read, sorted and staged on a worker thread: its 200k changes must
-        # not hold the event loop (the till sells meanwhile)
-        big = await trio.to_thread.run_sync(self._apply_big, version, now)
-        if big is not None:
-            self._done(*big)
-            return
+        count = await self.store.read(lambda snap: snap.execute(
+            "SELECT COUNT(*) FROM master_incoming WHERE version=?", (version,)).fetchone()[0])
+        if count >= STAGE_ITEMS:  # a big version: read, checked and staged by its process
+            if self._download is None:  # (parts staged before, the last one small)
+                self._download = await Download.start(self.store, version)
+            got = await self._download.ask(["apply", version, now], "small", "ready")
+            if got[0] == "ready":
+                await self._switch_in(version, got)
+                return
+            await self.stop_download(finished=True)
 
         def fn(tx: Tx) -> tuple[Counter[str], list[dict[str, Any]]]:
             changes = _incoming(tx, version)
@@ -268,24 +303,37 @@ class MasterData:
         (kinds, held), _ = await self.store.write(fn)
         self._done(kinds, held)
 
-    def _apply_big(self, version: int,
-                   now: int) -> tuple[Counter[str], list[dict[str, Any]]] | None:
-        """On a worker thread: a version with more items due than STAGE_ITEMS, staged and
-        switched in (None: a small one, for one transaction)."""
-        readers = self.store.readers
-        count = readers.run_sync(lambda snap: snap.execute(
-            "SELECT COUNT(*) FROM master_incoming WHERE version=?", (version,)).fetchone()[0])
-        if count < STAGE_ITEMS:
-            return None
-        with _collections_held():  # while its objects live: made, staged, switched in
-            big = self._read_paced(version, now)
-            if len(big.items) < STAGE_ITEMS:
-                return None
-            return self._apply_staged(version, big), big.held
+    async def _switch_in(self, version: int, got: list[Any]) -> None:
+        """What the download process staged, switched in by one transaction of the daemon's
+        writer with the version's other changes and `master.applied` (no item events: a
+        rebuilt till gets the items from head office again, as for a small version)."""
+        assert self._download is not None
+        while True:
+            ready = got[1]
+            staging = Staging(self.store, CATALOG_TABLES, CATALOG_VERSION)
+            staging.version = ready["catalog"]
 
-    def _read_paced(self, version: int, now: int) -> _Big:
+            def also(tx: Tx, ready: dict[str, Any] = ready) -> Counter[str]:
+                tx.execute("UPDATE catalog_version SET n = n + 1")  # the scan caches empty
+                kinds = apply_changes(tx, ready["others"])
+                kinds["item"] += ready["items"]
+                self._finish(tx, version, ready["due"], ready["held"],
+                             Counter(ready["kinds"]), staged=True)
+                return kinds
+
+            try:
+                kinds, _ = await self.store.write(partial(staging.switch_tx, fn=also))
+                break
+            except Changed:  # a catalog write came between: staged again from a fresh copy
+                got = await self._download.ask(["changed"], "ready")
+        await self._download.ask(["switched"], "cleaned")  # the old tables, the parts let go
+        await self.stop_download(finished=True)
+        self._done(kinds, ready["held"])
+
+    def read_paced(self, version: int, now: int) -> _Big:
         """A version's staged changes read, decoded, sorted (due or held) and the due items
-        checked (ItemIn), SLICE at a time, the till's sales let in between."""
+        checked (ItemIn), SLICE at a time, `make_way` between (in the download process,
+        gatewayd/replication/download.py, whose store paces each write instead)."""
         big = _Big()
         after = -1
 
@@ -310,27 +358,6 @@ class MasterData:
                     big.others.append(c)
             after = rows[-1][0]
             self.store.make_way()
-
-    def _apply_staged(self, version: int, big: _Big) -> Counter[str]:
-        """The items staged and switched in by the catalog's import; the rest of the version
-        goes in the switch's transaction (`master.applied`; no item events, see above)."""
-        kinds: Counter[str] = Counter()
-
-        def also(tx: Tx) -> None:
-            kinds.update(apply_changes(tx, big.others))
-            kinds["item"] += len(big.items)
-            self._finish(tx, version, big.due, big.held, big.kinds, staged=True)
-
-        import_items(self.store, big.items, range(len(big.items)), f"hq:{version}",
-                     also=also, journal=False)
-        while True:  # the download's parts, let go of in short transactions like the import's
-            (n, _) = self.store.write_sync(lambda tx: tx.execute(
-                "DELETE FROM master_incoming WHERE (version, pos) IN (SELECT version, pos FROM"
-                " master_incoming LIMIT ?)", (SMALL_CHUNK * 5,)).rowcount)
-            if not self.store.make_way():
-                time.sleep(YIELD_S)
-            if n == 0:
-                return kinds
 
     def _finish(self, tx: Tx, version: int, due: int, held: list[dict[str, Any]],
                 every: Counter[str], staged: bool) -> None:
@@ -391,27 +418,13 @@ class MasterData:
 
 @dataclass
 class _Big:
-    """A big version as read (`MasterData._read_paced`)."""
+    """A big version as read (`MasterData.read_paced`)."""
 
     items: list[ItemIn] = field(default_factory=list)  # due, checked
     others: list[dict[str, Any]] = field(default_factory=list)  # due, of other kinds
     held: list[dict[str, Any]] = field(default_factory=list)  # effective later
     due: int = 0
     kinds: Counter[str] = field(default_factory=Counter)  # every change's, held ones too
-
-
-@contextmanager
-def _collections_held() -> Iterator[None]:
-    """No cyclic garbage collection while a big version's objects live (seconds): each full
-    collection would walk them all, holding the GIL (the event loop, a sale) for 100+ ms.
-    They hold no cycles; reference counting frees them."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _incoming(src: Any, version: int) -> list[dict[str, Any]]:
@@ -428,3 +441,11 @@ def _split(changes: list[dict[str, Any]],
     for c in changes:
         (held if c.get("effective_at") is not None and c["effective_at"] > now else due).append(c)
     return due, held
+
+
+def _decode_master(raw: bytes) -> repl.Master:
+    """A one-part version's frame, decoded whole (on a worker thread)."""
+    frame = repl.decode(raw, repl.Side.HQ)
+    if not isinstance(frame, repl.Master):
+        raise repl.ReplProtocolError("bad_frame", f"a {frame.type} frame as master data")
+    return frame

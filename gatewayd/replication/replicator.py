@@ -240,7 +240,8 @@ class Replicator:
             self._live = (ws, conn)
             self._set_state("online")
             sending = self._send_lock  # pushes, `applied` and requests share the link
-            to_master, master_frames = trio.open_memory_channel[repl.Master](MASTER_QUEUE)
+            to_master, master_frames = trio.open_memory_channel[repl.Master | repl.RawMaster](
+                MASTER_QUEUE)
             try:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._sender, ws, conn, cursor, settings.epoch, sending)
@@ -256,10 +257,15 @@ class Replicator:
         self.last_contact = now_us()
 
     async def _receiver(self, ws, conn: ReplConnection, cursor: Cursor,
-                        to_master: trio.MemorySendChannel[repl.Master]) -> None:
+                        to_master: trio.MemorySendChannel[repl.Master | repl.RawMaster]) -> None:
         async for raw in ws:
-            if len(raw) > DECODE_OFF_LOOP:  # a master part: decoded off the event loop
-                frame = await trio.to_thread.run_sync(conn.receive, raw)
+            frame: repl.Frame | repl.RawMaster | None = None
+            if len(raw) > DECODE_OFF_LOOP:
+                # a master part: not decoded here (its version and `more` read, the changes
+                # skipped in C); the download's process or a worker thread decodes it
+                frame = conn.receive_master(raw)
+                if frame is None:
+                    frame = await trio.to_thread.run_sync(conn.receive, raw)
             else:
                 frame = conn.receive(raw)
             self._contact()
@@ -269,7 +275,7 @@ class Replicator:
             elif isinstance(frame, repl.Resend):
                 cursor.on_resend(frame.from_seq)
                 log.info("head office asks again from seq %d", frame.from_seq)
-            elif isinstance(frame, repl.Master):
+            elif isinstance(frame, repl.Master | repl.RawMaster):
                 await to_master.send(frame)
             elif isinstance(frame, repl.Reply):
                 waiting = self._waiting.get(frame.id)
@@ -281,16 +287,22 @@ class Replicator:
             self._kick()
 
     async def _master(self, ws, conn: ReplConnection,
-                      frames: trio.MemoryReceiveChannel[repl.Master], sending: trio.Lock) -> None:
-        async for frame in frames:
-            try:
-                version = await self.master.receive(frame)
-            except Exception as exc:  # kept staged; the link is dropped and tried again
-                raise MasterRefused(str(exc)) from exc
-            if version is not None:
-                async with sending:
-                    await ws.send(conn.send(repl.Applied(version=version)))
-                self.publish("replication.master", self.master.status())
+                      frames: trio.MemoryReceiveChannel[repl.Master | repl.RawMaster],
+                      sending: trio.Lock) -> None:
+        try:
+            async for frame in frames:
+                try:
+                    version = await self.master.receive(frame)
+                except repl.ReplProtocolError:
+                    raise  # a bad frame: the link is dropped, as for any other
+                except Exception as exc:  # kept staged; the link is dropped and tried again
+                    raise MasterRefused(str(exc)) from exc
+                if version is not None:
+                    async with sending:
+                        await ws.send(conn.send(repl.Applied(version=version)))
+                    self.publish("replication.master", self.master.status())
+        finally:  # a download cut with the link: its process ends, its parts stay staged
+            await self.master.stop_download()
 
     def _kick(self) -> None:
         self._wake.set()

@@ -52,13 +52,17 @@ def _stage(staging: Staging, items: Sequence[ItemIn], at: int,
 def import_items(store: Any, items: Sequence[ItemIn], rows: Sequence[int], source: str,
                  progress: Callable[[str], None] | None = None,
                  also: Callable[[Any], None] | None = None,
-                 journal: bool = True) -> dict[str, Any]:
+                 journal: bool = True,
+                 switch: Callable[[Staging, Callable[[Any], Any]], Any] | None = None
+                 ) -> dict[str, Any]:
     """Stage `items` (validated) beside the catalog and switch them in (see above). `also`
     runs in the switch's transaction: what must change with the catalog (a master version
     from head office: its other changes and its journal event). `journal` False: the
     switch journals no catalog events (`also` journals the change: a master version's
     `master.applied`, whose items head office sends a rebuilt till again), only the catalog
-    version moves; 200k items' events written in the switch held the writer for seconds."""
+    version moves; 200k items' events written in the switch held the writer for seconds.
+    `switch(staging, fn)`: who switches in (default `staging.switch(fn)`; a master download's
+    process asks the daemon to, which raises Changed to it when the catalog moved)."""
     errors = store.readers.run_sync(lambda snap: _store_checks(snap, items, rows))
     if errors:
         raise CatalogError(errors)
@@ -74,8 +78,10 @@ def import_items(store: Any, items: Sequence[ItemIn], rows: Sequence[int], sourc
             moved_count, moved = _stage(staging, items, now_us(), progress)
             report = {"count": len(items), "inserted": new, "updated": len(items) - new,
                       "barcodes_moved": moved_count, "moved": moved, "source": source}
-            report["seq"] = staging.switch(partial(_switched, report=report, items=items,
-                                                   events=events, also=also))
+            switched = partial(_switched, report=report, items=items, events=events,
+                               also=also)
+            report["seq"] = (switch(staging, switched) if switch is not None
+                             else staging.switch(switched))
             break
         except Changed:
             if progress:

@@ -65,7 +65,8 @@ PRAGMAS = (
 # memory on a store of years, instead of a read from the OS for each (the default is 2 MB).
 WRITER_CACHE_KIB = 16384
 CHECKPOINT_IDLE_S = 10.0  # after the last commit: the WAL is copied back when the till idles
-# Background work in this process (a staged import's chunks, a master download's decoding):
+# Background work in this process (a staged import's chunks; a master download's process's
+# transactions, which the daemon lends its write lock, `lend`):
 # between its steps it waits for the daemon's writer to have been this long without a write
 # asked for (a sale's sale.add and sale.tender come a round trip apart: the gap between two
 # of them is not a pause), or at most MAKE_WAY_PATIENCE_S (a till that never pauses still
@@ -236,6 +237,7 @@ class Store:
         self._writer: threading.Thread | None = None  # started by the first write()
         self._wake_r, self._wake_w = os.pipe()
         self._riders: dict[str, Callable[[Tx], None]] = {}  # see ride()
+        self._lent: trio.Event | None = None  # set while another process writes (lend())
         self._riders_lock = threading.Lock()
         os.set_blocking(self._wake_r, False)
         self._closed = False
@@ -308,6 +310,8 @@ class Store:
         await trio.lowlevel.checkpoint_if_cancelled()
         self._asked += 1
         try:
+            while self._lent is not None:  # another process's transaction (`lend`)
+                await self._lent.wait()
             return await self._write(fn)
         finally:
             self._asked -= 1
@@ -401,6 +405,21 @@ class Store:
         while (wait := self._way_wait(quiet_s, until)) > 0:
             await trio.sleep(wait)
         await trio.lowlevel.checkpoint()
+
+    def lend(self) -> Callable[[], None]:
+        """The write lock lent to another process for one transaction (a master download's,
+        gatewayd/replication/download.py), after `make_way_async`: write()s asked for
+        meanwhile wait here until the returned function is called (when that transaction
+        committed or the process ended), not in SQLite's busy handler, which would sleep
+        1, 2, 5, 10 ms... between its tries. From the event loop's thread only."""
+        lent = self._lent = trio.Event()
+
+        def back() -> None:
+            if self._lent is lent:
+                self._lent = None
+            lent.set()
+
+        return back
 
     # -- checkpoints -------------------------------------------------------------------
     async def checkpoints(self, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:

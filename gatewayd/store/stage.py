@@ -15,10 +15,12 @@ a sale meanwhile waited out the 5 s busy timeout and failed with "database is lo
 3. `chunk(fn)`: runs the caller's writes into the staged tables, one short transaction
    each (`rows` rows). Every transaction holds the write lock for milliseconds and then
    lets go of it, so the daemon's writer (a sale) gets it in between: in the daemon's own
-   process (a master download, a big `catalog.upsert`) chunks of `SMALL_CHUNK` rows, each
-   begun only when the till is between sales (`Store.make_way`), so a sale waits behind at
-   most one chunk of a few milliseconds; from another process (`gatewayd catalog import`)
-   chunks of `CHUNK` rows, each followed by `YIELD_S` without the lock;
+   process (a big `catalog.upsert`) chunks of `SMALL_CHUNK` rows, each begun only when the
+   till is between sales (`Store.make_way`), so a sale waits behind at most one chunk of a
+   few milliseconds; in a master download's process likewise, each chunk when the daemon
+   lends it the write lock (gatewayd/replication/download.py); from another process
+   (`gatewayd catalog import`) chunks of `CHUNK` rows, each followed by `YIELD_S` without
+   the lock;
 4. `switch(fn)`: in one short transaction, the live tables are renamed away, the staged ones
    take their names, and `fn(tx)` journals the change (and bumps the version, below). A
    reader sees the whole old content or the whole new one, as with one transaction;
@@ -44,6 +46,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -135,17 +138,19 @@ class Staging:
     def switch(self, fn: Callable[[Any], T]) -> T:
         """In one transaction: the staged tables take the live ones' names, then `fn(tx)`
         (the journal event; it must change the version)."""
-        def switched(tx: Any) -> T:
-            self._check(tx)
-            for table, _ in reversed(self.tables):  # children first: they point at _old
-                tx.execute(f"ALTER TABLE {table} RENAME TO {table}_old")
-            for table, _ in self.tables:  # parents first: the staged children follow them
-                tx.execute(f"ALTER TABLE {self.staged(table)} RENAME TO {table}")
-            return fn(tx)
-
-        out, _ = self.store.write_sync(switched)
+        out, _ = self.store.write_sync(partial(self.switch_tx, fn=fn))
         self.pause()
         return out
+
+    def switch_tx(self, tx: Any, fn: Callable[[Any], T]) -> T:
+        """`switch`'s transaction, for a caller with a writer of its own (the daemon switches
+        in what its download process staged: gatewayd/replication/download.py)."""
+        self._check(tx)
+        for table, _ in reversed(self.tables):  # children first: they point at _old
+            tx.execute(f"ALTER TABLE {table} RENAME TO {table}_old")
+        for table, _ in self.tables:  # parents first: the staged children follow them
+            tx.execute(f"ALTER TABLE {self.staged(table)} RENAME TO {table}")
+        return fn(tx)
 
     def drop_old(self) -> None:
         """The replaced tables, emptied in chunks (each a short transaction) and dropped."""

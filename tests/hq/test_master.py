@@ -344,15 +344,37 @@ async def test_a_price_change_racing_a_sale_of_that_item_at_the_till(hq, tmp_pat
     assert len(applied) == 2
 
 
+@pytest.mark.parametrize("parts", ["daemon", "process"])
 async def test_a_master_download_cut_mid_way_applies_nothing_and_resumes(
-        hq, tmp_path, nursery, monkeypatch):
+        hq, tmp_path, nursery, monkeypatch, parts):
     """A first download in many parts, cut after some are staged: the till applies nothing
     and sells on what it had; when the link is back, head office goes on after what the till
-    holds, and the whole version is switched in at once (staged)."""
+    holds, and the whole version is switched in at once (staged). `parts`: where the parts
+    are decoded and staged: the daemon (frames under DECODE_OFF_LOOP) or the download's
+    process (bigger frames: here every frame is), whose process the cut ends."""
+    from gatewayd.replication import download, replicator
     from gatewayd.replication.enroll import enroll
     from tests.hq.faultproxy import FaultProxy
 
     monkeypatch.setattr(master, "PART_CHANGES", 100)
+    staged_here: list[int] = []  # parts the daemon decoded and staged itself
+    real_stage = MasterData._stage
+
+    async def stage(self, frame):
+        staged_here.append(frame.version)
+        await real_stage(self, frame)
+
+    monkeypatch.setattr(MasterData, "_stage", stage)
+    started: list[download.Download] = []
+    real_start = download.Download.start.__func__
+
+    async def start(cls, store, version):
+        started.append(await real_start(cls, store, version))
+        return started[-1]
+
+    monkeypatch.setattr(download.Download, "start", classmethod(start))
+    if parts == "process":
+        monkeypatch.setattr(replicator, "DECODE_OFF_LOOP", 0)
     n = 3000
     items = [{"sku": f"9{i:06d}", "name": f"商品 {i}", "price": 100 + i % 500}
              for i in range(n)]
@@ -364,7 +386,9 @@ async def test_a_master_download_cut_mid_way_applies_nothing_and_resumes(
         assert got["count"] == n
     proxy = FaultProxy(hq.app.port)
     await nursery.start(proxy.run)
-    proxy.delay_s = 0.03  # a slow link: the download takes a while
+    # a slow link: the download takes a while (a read of 64 KiB, 500 items or so, each
+    # delayed; the download's process keeps up with a faster one)
+    proxy.delay_s = 0.03 if parts == "daemon" else 0.3
     d = await start_till(nursery, tmp_path / "till")
     async with connect(d.url, d.token("admin")) as gw:
         await gw.call("catalog.upsert", {"items": ITEMS})  # what the till sells meanwhile
@@ -386,6 +410,9 @@ async def test_a_master_download_cut_mid_way_applies_nothing_and_resumes(
     held = staged()
     assert held is not None and held.version == 1 and held.pos < n - 1
     assert d.app.master.version() == 0 and journal_kinds(d, "master.applied") == []
+    if parts == "process":  # the cut ended the download's process
+        assert staged_here == [] and len(started) == 1
+        await wait_for(lambda: started[0]._proc.returncode is not None)
     assert d.app.catalog.count() == 2  # nothing of the download is in the catalog
     async with connect(d.url, d.token("admin")) as gw:
         await gw.call("auth.login", {"operator": "1001", "pin": "1234"})
@@ -407,6 +434,65 @@ async def test_a_master_download_cut_mid_way_applies_nothing_and_resumes(
     assert sum(len(e["items"]) for e in journal_kinds(d, "catalog.items")) == len(ITEMS)
     # the download's parts are let go of after the switch, in short transactions
     await wait_for(lambda: d.app.store.scalar("SELECT COUNT(*) FROM master_incoming") == 0)
+    # read, checked and staged by a process of its own (one more after the cut), ended
+    await wait_for(lambda: started[-1]._proc.returncode == 0)
+    if parts == "process":
+        assert staged_here == [] and len(started) == 2  # one more after the cut
+    else:
+        assert len(started) == 1  # for the whole version only, once its parts were in
+
+
+async def test_a_download_with_a_change_the_till_refuses_applies_nothing(tmp_path):
+    """A version in parts, decoded and checked by the download's process: an item the
+    till's rules refuse, or a kind it does not know, stops the version (nothing applied,
+    the error shown, the process ended); a frame that is not a valid `master` drops it as
+    a bad frame."""
+    from gatewayd.replication.download import Download, DownloadError
+    from gatewayd.store.db import Store
+
+    store = Store(tmp_path / "gatewayd.db")
+    await store.write(lambda tx: None)  # the daemon's writer runs
+    md = MasterData(store, lambda *a: None)
+    items = [{"pos": i, "kind": "item", "key": f"9{i:06d}",
+              "data": {"sku": f"9{i:06d}", "name": f"商品 {i}", "price": 100 + i}}
+             for i in range(2500)]
+
+    def part(changes, more, version=1):
+        return repl.master_head(repl.encode(repl.Master(version=version, changes=changes,
+                                                        more=more)))
+
+    try:
+        bad = [*items[:2000], {**items[2000], "data": {**items[2000]["data"], "price": -5}},
+               *items[2001:]]
+        for i in range(0, 2000, 500):
+            assert await md.receive(part(bad[i:i + 500], True)) is None
+        with pytest.raises(DownloadError):
+            await md.receive(part(bad[2000:], False))
+        assert md.error is not None and "price" in md.error
+        assert md.version() == 0 and store.scalar("SELECT COUNT(*) FROM items") == 0
+        assert md._download is None and md.staged() == repl.StagedMaster(version=1, pos=2499)
+        unknown = [*items[:2400], {"pos": 2400, "kind": "voucher", "key": "v", "data": {}}]
+        for i in range(0, 2401, 500):
+            with pytest.raises(DownloadError) if i == 2000 else _nothing():
+                await md.receive(part(unknown[i:i + 500], i + 500 < 2401, version=2))
+        assert md.error is not None and "voucher" in md.error and md.version() == 0
+        with pytest.raises(repl.ReplProtocolError):  # changes that are not maps
+            await md.receive(repl.RawMaster(version=3, more=True, raw=pack(
+                {"type": "master", "version": 3, "changes": [1, 2], "more": True})))
+        assert md._download is None
+        started = await Download.start(store, 4)
+        await started.close()  # killed: nothing staged, the write lock not lent
+        assert store._lent is None
+    finally:
+        store.close()
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
 
 
 async def test_a_version_held_whole_but_not_applied_is_finished_on_connect(
