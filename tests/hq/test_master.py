@@ -550,3 +550,44 @@ async def test_the_documented_examples_of_the_master_methods_run_at_head_office(
             example = SPECS[name].example
             got = await client.call(name, wire(example["params"]))
             assert set(example["result"]) <= set(got), (name, got)
+
+
+async def test_a_catalog_write_during_a_download_makes_it_stage_again(tmp_path):
+    """A local catalog write committed while the download's process staged the version (the
+    catalog version moved): the daemon's switch refuses the stale copy, the process stages
+    again from a fresh one, and the switch brings the version and keeps the local item."""
+    from gatewayd.replication import download
+    from gatewayd.sales.catalog.repository import upsert
+    from gatewayd.store.db import Store
+
+    store = Store(tmp_path / "gatewayd.db")
+    await store.write(lambda tx: None)  # the daemon's writer runs
+    md = MasterData(store, lambda *a: None)
+    n = 2500
+    items = [{"pos": i, "kind": "item", "key": f"9{i:06d}",
+              "data": {"sku": f"9{i:06d}", "name": f"商品 {i}", "price": 100 + i}}
+             for i in range(n)]
+    readies: list[int] = []
+    real_ask = download.Download.ask
+
+    async def ask(self, msg, *answers):
+        got = await real_ask(self, msg, *answers)
+        if got[0] == "ready":
+            readies.append(got[1]["catalog"])
+            if len(readies) == 1:  # a cashier's local item, between staging and switch
+                await store.write(lambda tx: upsert(tx, [
+                    {"sku": "5001", "name": "本店商品", "price": 100}]))
+        return got
+
+    try:
+        download.Download.ask = ask
+        for i in range(0, n, 500):
+            got = await md.receive(repl.master_head(repl.encode(repl.Master(
+                version=1, changes=items[i:i + 500], more=i + 500 < n))))
+        assert got == 1 and len(readies) == 2 and readies[1] > readies[0]
+        assert store.scalar("SELECT COUNT(*) FROM items") == n + 1
+        assert store.scalar("SELECT price FROM items WHERE sku='5001'") == 100
+        assert store.scalar("SELECT COUNT(*) FROM master_incoming") == 0
+    finally:
+        download.Download.ask = real_ask
+        store.close()
