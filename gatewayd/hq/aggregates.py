@@ -20,8 +20,9 @@ when the sale reaches head office; lines of items with no known cost add their a
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from gatewayd.hq.db import HqTx, Insert
@@ -37,8 +38,29 @@ SALE_COLS = ("sales", "refunds", "amount", "refund_amount", "discount", "tax", "
 ITEM_COLS = ("qty", "amount", "cost", "lines")
 
 
+QUARTER_US = 900 * 1_000_000
+_HOURS: dict[int, int] = {}  # a quarter of an hour (UTC) -> its local hour, where one
+
+
 def local_hour(at_us: int) -> int:
-    return datetime.fromtimestamp(at_us / 1e6, UTC).astimezone(CHAIN_TZ).hour
+    """The chain's local hour of `at_us`. A sale's is looked up per quarter of an hour (the
+    zone's offsets and their changes come in quarters of an hour; a quarter is cached only
+    when its offset is the same at both ends), not converted each time: about a fifth of
+    the apply's aggregate steps went to the conversion."""
+    quarter = at_us // QUARTER_US
+    hour = _HOURS.get(quarter)
+    if hour is None:
+        hour = datetime.fromtimestamp(at_us / 1e6, UTC).astimezone(CHAIN_TZ).hour
+        # the same for the whole quarter when its offset is whole quarters and does not
+        # change in it (Shanghai's LMT, +8:05:43 before 1901, is not)
+        offset = datetime.fromtimestamp(quarter * 900, UTC).astimezone(CHAIN_TZ).utcoffset()
+        after = datetime.fromtimestamp(quarter * 900 + 900, UTC).astimezone(CHAIN_TZ)
+        if (offset is not None and offset == after.utcoffset()
+                and offset.total_seconds() % 900 == 0):
+            if len(_HOURS) > 100_000:  # years of quarters: start again
+                _HOURS.clear()
+            _HOURS[quarter] = hour
+    return hour
 
 
 def _add(row: list[int], values: Iterable[int]) -> None:
@@ -61,11 +83,12 @@ class Deltas:
 
     def sale(self, store: str, day: str, hour: int, kind: str, total: int, discount: int,
              tax: int, lines: Iterable[tuple[str, int, int, int | None]],
-             tenders: Iterable[tuple[str, int]]) -> None:
+             tenders: Iterable[Sequence[Any]]) -> None:
         """One sale or refund: `lines` (sku, qty, amount, unit cost or None), signed as
-        stored (negative on a refund); `tenders` (method, signed amount)."""
+        stored (negative on a refund); `tenders` (method, signed amount) pairs."""
         cost = uncosted = 0
         month = day[:6]
+        items_day, items_month, items_chain = self.items_day, self.items_month, self.items_chain
         for sku, qty, amount, unit_cost in lines:  # the apply's hot loop: plain adds
             if unit_cost is None:
                 c = 0
@@ -74,18 +97,28 @@ class Deltas:
                 c = div_round(qty * unit_cost, 1000)
                 cost += c
             n = 1 if qty >= 0 else -1
-            for row in (self.items_day[(store, day, sku)], self.items_month[(store, month, sku)],
-                        self.items_chain[(month, sku)]):
+            for row in (items_day[(store, day, sku)], items_month[(store, month, sku)],
+                        items_chain[(month, sku)]):
                 row[0] += qty
                 row[1] += amount
                 row[2] += c
                 row[3] += n
-        refund = kind == "refund"
-        _add(self.sales[(store, day, hour)],
-             (0 if refund else 1, 1 if refund else 0, total, total if refund else 0,
-              0 if refund else discount, tax if not refund else 0, cost, uncosted, 0, 0))
+        row = self.sales[(store, day, hour)]  # SALE_COLS
+        if kind == "refund":
+            row[1] += 1
+            row[3] += total
+        else:
+            row[0] += 1
+            row[4] += discount
+            row[5] += tax
+        row[2] += total
+        row[6] += cost
+        row[7] += uncosted
+        count = 0 if kind == "refund" else 1
         for method, amount in tenders:
-            _add(self.tenders[(store, day, method)], (0 if refund else 1, amount))
+            row = self.tenders[(store, day, method)]
+            row[0] += count
+            row[1] += amount
 
     def member_sale(self, store: str, day: str, hour: int, member: str, kind: str,
                     total: int) -> None:

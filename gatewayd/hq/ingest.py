@@ -237,17 +237,16 @@ def apply_push(tx: HqTx, link: Link, push: repl.Push, raw: bytes | None = None,
     PostgreSQL). Should one be there all the same (`RowsExist`), the caller applies the push
     again with `fresh` False, every insert with its ON CONFLICT, so the link never wedges."""
     key = (link.store, link.till, link.epoch)
-    # both reads in one round trip on PostgreSQL: the till's row goes with the lock's
-    tills = tx.all_later("SELECT credential_hash, revoked_at FROM tills WHERE store=? AND"
-                         " till=?", key[:2])
+    # one statement: the epoch row locked, the till's credential read with it (not locked:
+    # a hello locks the till's row, then its epoch's)
     row = tx.lock_for_update(
-        "SELECT acked_seq, head_seq FROM till_epochs WHERE store=? AND till=? AND epoch=?", key)
-    till = next(iter(tills()), None)
-    if till is None or till["revoked_at"] is not None or (
-            bytes(till["credential_hash"] or b"") != link.credential_hash):
+        "SELECT e.acked_seq, e.head_seq, t.credential_hash, t.revoked_at FROM till_epochs e"
+        " LEFT JOIN tills t ON t.store=e.store AND t.till=e.till"
+        " WHERE e.store=? AND e.till=? AND e.epoch=?", key, of="e")
+    if row is None or row["revoked_at"] is not None or (  # row: made by hello
+            bytes(row["credential_hash"] or b"") != link.credential_hash):
         raise ReplProtocolError("unauthenticated",
                                 f"till {link.store}/{link.till} is revoked or re-enrolled")
-    assert row is not None  # made by hello
     held = row["acked_seq"]
     plan = repl.plan_push(held, push)
     if plan.resend_from is not None:
@@ -260,7 +259,8 @@ def apply_push(tx: HqTx, link: Link, push: repl.Push, raw: bytes | None = None,
     else:  # a push made here (tests), or a frame that is not the push: pack the data
         data = [pack(ev.data) for ev in plan.new]
     projection = Projection(*key)
-    projection.add(EVENTS, [(*key, ev.seq, ev.at, ev.kind, d)
+    store, till, epoch = key
+    projection.add(EVENTS, [(store, till, epoch, ev.seq, ev.at, ev.kind, d)
                             for ev, d in zip(plan.new, data, strict=True)])
     for ev in plan.new:
         projection.project(ev)

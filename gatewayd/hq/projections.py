@@ -89,14 +89,15 @@ class Projection:
         self.open_sale: tuple[str | None, int | None] | None = None  # None: as the db has it
         self.closed_sales: list[str] = []  # closed while the open sale was the db's
         self.alert: tuple[str, int] | None = None
+        self.stock_moved: list[dict[str, Any]] = []  # the moves of stock_moved's events
 
     def add(self, insert: Insert, rows: Iterable[tuple[Any, ...]]) -> None:
         self.rows.setdefault(insert, []).extend(rows)
 
-    def sale(self, row: tuple[Any, ...], parts: Iterable[tuple[Insert, tuple[Any, ...]]]) -> None:
+    def sale(self, row: tuple[Any, ...], parts: list[tuple[Insert, tuple[Any, ...]]]) -> None:
         """A sale row (its id second) and the rows that go with it if it is new."""
         self.sales.append(row)
-        self.sale_rows[row[1]] = list(parts)
+        self.sale_rows[row[1]] = parts
 
     def then(self, step: Later) -> None:
         self.steps.append(step)
@@ -126,9 +127,15 @@ class Projection:
         self.new_sales = tx.insert_new(SALES, self.sales, "sale_id")  # the costs' answer too
         if costs is not None:
             self._costs = costs()
-        for sale_id in self.new_sales:
+        into: list[tuple[Any, ...]] = []
+        last = None
+        for sale_id in self.new_sales:  # a list per table, not a lookup per row
             for insert, row in self.sale_rows[sale_id]:
-                self.add(insert, [row])
+                if insert is not last:
+                    into, last = self.rows.setdefault(insert, []), insert
+                into.append(row)
+        if self.stock_moved:  # summed in any order: a stock move adds what it says
+            aggregates.deltas(tx).stock(self.store, self.stock_moved)
         if fresh:  # first: on PostgreSQL the COPYs leave the pipeline, the inserts rejoin it
             for insert, rows in self.rows.items():
                 if insert.fresh:
@@ -195,15 +202,20 @@ def _sale(out: Projection, ev: JournalRecord, kind: str, d: dict[str, Any], tota
     """A sale or refund: its row, its lines (line_id, sku, qty, amount) and tenders if it is
     new, and then what it adds to the report aggregates."""
     sale_id = d["sale_id"]
+    store = out.store
     tenders = d.get("tenders", [])
-    out.sale((out.store, sale_id, out.till, out.epoch, ev.seq, ev.at, kind, d["receipt_no"],
+    tax = _tax(d.get("tax"))
+    parts: list[tuple[Insert, tuple[Any, ...]]] = [
+        (SALE_LINES, (store, sale_id, i, *line)) for i, line in enumerate(lines)]
+    parts += [(SALE_TENDERS, (store, sale_id, i, t["method"], sign * abs(t["amount"]),
+                              t.get("ref"))) for i, t in enumerate(tenders)]
+    out.sale((store, sale_id, out.till, out.epoch, ev.seq, ev.at, kind, d["receipt_no"],
               d["business_day"], d.get("shift_id"), d.get("operator"), d.get("refund_of"),
-              total, d.get("subtotal", total), d.get("discount", 0), _tax(d.get("tax")),
-              d.get("rounding", 0), d.get("paid", 0), d.get("change", 0)), [
-        *((SALE_LINES, (out.store, sale_id, i, *line)) for i, line in enumerate(lines)),
-        *((SALE_TENDERS, (out.store, sale_id, i, t["method"], sign * abs(t["amount"]),
-                          t.get("ref"))) for i, t in enumerate(tenders))])
-    out.skus.update(sku for _, sku, _, _ in lines)
+              total, d.get("subtotal", total), d.get("discount", 0), tax,
+              d.get("rounding", 0), d.get("paid", 0), d.get("change", 0)), parts)
+    skus = out.skus
+    for line in lines:
+        skus.add(line[1])
 
     def aggregate(out: Projection, tx: HqTx) -> None:
         if sale_id not in out.new_sales:
@@ -216,9 +228,8 @@ def _sale(out: Projection, ev: JournalRecord, kind: str, d: dict[str, Any], tota
             cash[1] -= change
         aggregates.deltas(tx).sale(
             out.store, d["business_day"], aggregates.local_hour(ev.at), kind, total,
-            d.get("discount", 0), _tax(d.get("tax")),
-            [(sku, qty, amount, costs.get(sku)) for _, sku, qty, amount in lines],
-            [(method, amount) for method, amount in paid])
+            d.get("discount", 0), tax,
+            [(sku, qty, amount, costs.get(sku)) for _, sku, qty, amount in lines], paid)
 
     out.then(aggregate)
 
@@ -264,7 +275,7 @@ def stock_moved(out: Projection, ev: JournalRecord) -> None:
     rows = _moves(out.store, out.till, out.epoch, ev)
     if rows:
         out.add(STOCK_MOVES, rows)
-        out.then(lambda out, tx: aggregates.deltas(tx).stock(out.store, ev.data["moves"]))
+        out.stock_moved.extend(ev.data["moves"])
 
 
 def _moves(store: str, till: str, epoch: str, ev: JournalRecord) -> list[tuple[Any, ...]]:
