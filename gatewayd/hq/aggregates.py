@@ -74,9 +74,9 @@ class Deltas:
     def __init__(self) -> None:
         self.sales: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0] * 10)
         self.tenders: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+        # per store-day-item; the month's and the chain's sums are made from these at the
+        # flush (a line is added once, not three times)
         self.items_day: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * 4)
-        self.items_month: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * 4)
-        self.items_chain: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 4)
         self.members: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
         self.on_hand: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0])
         self.costs: dict[tuple[str, str], int | None] = {}  # read in this transaction
@@ -87,8 +87,7 @@ class Deltas:
         """One sale or refund: `lines` (sku, qty, amount, unit cost or None), signed as
         stored (negative on a refund); `tenders` (method, signed amount) pairs."""
         cost = uncosted = 0
-        month = day[:6]
-        items_day, items_month, items_chain = self.items_day, self.items_month, self.items_chain
+        items_day = self.items_day
         for sku, qty, amount, unit_cost in lines:  # the apply's hot loop: plain adds
             if unit_cost is None:
                 c = 0
@@ -96,13 +95,11 @@ class Deltas:
             else:
                 c = div_round(qty * unit_cost, 1000)
                 cost += c
-            n = 1 if qty >= 0 else -1
-            for row in (items_day[(store, day, sku)], items_month[(store, month, sku)],
-                        items_chain[(month, sku)]):
-                row[0] += qty
-                row[1] += amount
-                row[2] += c
-                row[3] += n
+            row = items_day[(store, day, sku)]
+            row[0] += qty
+            row[1] += amount
+            row[2] += c
+            row[3] += 1 if qty >= 0 else -1
         row = self.sales[(store, day, hour)]  # SALE_COLS
         if kind == "refund":
             row[1] += 1
@@ -134,26 +131,34 @@ class Deltas:
             self.on_hand[(store, m["sku"])][0] += m["qty"]
 
     def flush(self, tx: HqTx) -> None:
-        _upsert(tx, "agg_sales", ("store", "day", "hour"), SALE_COLS, self.sales)
-        _upsert(tx, "agg_tenders", ("store", "day", "method"), ("count", "amount"),
-                self.tenders)
-        _upsert(tx, "agg_items_day", ("store", "day", "sku"), ITEM_COLS, self.items_day)
-        _upsert(tx, "agg_items_month", ("store", "month", "sku"), ITEM_COLS, self.items_month)
-        _upsert(tx, "agg_items_chain", ("month", "sku"), ITEM_COLS, self.items_chain)
-        _upsert(tx, "agg_members_month", ("store", "month", "member"), ("purchases", "amount"),
-                self.members)
-        _upsert(tx, "agg_stock", ("store", "sku"), ("on_hand",), self.on_hand)
+        items_month: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * 4)
+        items_chain: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 4)
+        for (store, day, sku), values in self.items_day.items():
+            _add(items_month[(store, day[:6], sku)], values)
+            _add(items_chain[(day[:6], sku)], values)
+        # one statement for all (keys are distinct: no row is updated twice by it)
+        tx.insert_all([(insert, [(*k, *v) for k, v in rows.items()]) for insert, rows in (
+            (AGG_SALES, self.sales), (AGG_TENDERS, self.tenders),
+            (AGG_ITEMS_DAY, self.items_day), (AGG_ITEMS_MONTH, items_month),
+            (AGG_ITEMS_CHAIN, items_chain), (AGG_MEMBERS_MONTH, self.members),
+            (AGG_STOCK, self.on_hand))])
         self.__init__()  # type: ignore[misc]  # flushed: a later flush adds nothing twice
 
 
-def _upsert(tx: HqTx, table: str, keys: tuple[str, ...], cols: tuple[str, ...],
-            rows: dict) -> None:
-    if not rows:
-        return
+def _upsert(table: str, keys: tuple[str, ...], cols: tuple[str, ...]) -> Insert:
+    """An insert adding `cols` to the row of `keys`, or making it."""
     sets = ", ".join(f"{c}={table}.{c}+excluded.{c}" for c in cols)
-    # one statement (keys are distinct: no row is updated twice by it)
-    tx.insert(Insert(table, (*keys, *cols), f"({', '.join(keys)}) DO UPDATE SET {sets}"),
-              [(*k, *v) for k, v in rows.items()])
+    return Insert(table, (*keys, *cols), f"({', '.join(keys)}) DO UPDATE SET {sets}")
+
+
+AGG_SALES = _upsert("agg_sales", ("store", "day", "hour"), SALE_COLS)
+AGG_TENDERS = _upsert("agg_tenders", ("store", "day", "method"), ("count", "amount"))
+AGG_ITEMS_DAY = _upsert("agg_items_day", ("store", "day", "sku"), ITEM_COLS)
+AGG_ITEMS_MONTH = _upsert("agg_items_month", ("store", "month", "sku"), ITEM_COLS)
+AGG_ITEMS_CHAIN = _upsert("agg_items_chain", ("month", "sku"), ITEM_COLS)
+AGG_MEMBERS_MONTH = _upsert("agg_members_month", ("store", "month", "member"),
+                            ("purchases", "amount"))
+AGG_STOCK = _upsert("agg_stock", ("store", "sku"), ("on_hand",))
 
 
 def deltas(tx: HqTx) -> Deltas:
@@ -180,19 +185,23 @@ def unit_costs_later(tx: HqTx, store: str, skus: Iterable[str]) -> Callable[[], 
     wanted = sorted({sku for sku in skus if (store, sku) not in known})
     if wanted:
         marks = ", ".join("?" * len(wanted))
-        held = tx.all_later(f"SELECT sku, cost FROM item_costs WHERE store=? AND sku IN"
-                            f" ({marks})", [store, *wanted])
-        # never received at this store: the cost in head office's catalog, if any
-        listed = tx.all_later(f"SELECT key, data FROM master_current WHERE kind='item' AND"
-                              f" scope='' AND key IN ({marks})", wanted)
+        # the store's moving average (held, 0), or, for an item never received at this store,
+        # the cost in head office's catalog if any (listed, 1): one statement
+        rows = tx.all_later(f"SELECT 0 AS src, sku, cost, NULL AS data FROM item_costs WHERE"
+                            f" store=? AND sku IN ({marks}) UNION ALL SELECT 1, key, NULL, data"
+                            f" FROM master_current WHERE kind='item' AND scope='' AND key IN"
+                            f" ({marks})", [store, *wanted, *wanted])
 
     def read() -> dict[str, int]:
         if wanted:
-            found: dict[str, int | None] = {r["sku"]: r["cost"] for r in held()}
-            for r in listed():
+            got = rows()
+            found: dict[str, int | None] = {r["sku"]: r["cost"] for r in got if r["src"] == 0}
+            for r in got:
+                if r["src"] == 0:
+                    continue
                 cost = unpack(bytes(r["data"])).get("cost")
-                if r["key"] not in found and isinstance(cost, int):
-                    found[r["key"]] = cost
+                if r["sku"] not in found and isinstance(cost, int):
+                    found[r["sku"]] = cost
             for sku in wanted:
                 known.setdefault((store, sku), found.get(sku))
         return {sku: c for sku in skus if (c := known[(store, sku)]) is not None}
