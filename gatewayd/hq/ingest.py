@@ -262,8 +262,7 @@ def apply_push(tx: HqTx, link: Link, push: repl.Push, raw: bytes | None = None,
     store, till, epoch = key
     projection.add(EVENTS, [(store, till, epoch, ev.seq, ev.at, ev.kind, d)
                             for ev, d in zip(plan.new, data, strict=True)])
-    for ev in plan.new:
-        projection.project(ev)
+    projection.project_all(plan.new)
     projection.write(tx, fresh)  # the events with the rows keyed by them
     last = plan.new[-1]
     tx.send(

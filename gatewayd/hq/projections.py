@@ -110,14 +110,20 @@ class Projection:
 
     def project(self, ev: JournalRecord) -> None:
         """Every projector of the event's kind, then those of its family (`stock.*`)."""
-        fns = _BY_KIND.get(ev.kind)
-        if fns is None:
-            family = ev.kind.split(".", 1)[0] + ".*"
-            fns = (*PROJECTORS.get(ev.kind, ()), *PROJECTORS.get(family, ()))
-            if len(_BY_KIND) < 1000:  # the journal's kinds, not whatever a till may send
-                _BY_KIND[ev.kind] = fns
-        for fn in fns:
-            fn(self, ev)
+        self.project_all((ev,))
+
+    def project_all(self, events: Iterable[JournalRecord]) -> None:
+        """`project` each event, in order (a push's: one loop, not a call an event)."""
+        by_kind = _BY_KIND
+        for ev in events:
+            fns = by_kind.get(ev.kind)
+            if fns is None:
+                family = ev.kind.split(".", 1)[0] + ".*"
+                fns = (*PROJECTORS.get(ev.kind, ()), *PROJECTORS.get(family, ()))
+                if len(by_kind) < 1000:  # the journal's kinds, not whatever a till may send
+                    by_kind[ev.kind] = fns
+            for fn in fns:
+                fn(self, ev)
 
     def write(self, tx: HqTx, fresh: bool = True) -> None:
         """`fresh`: the push's events are new to head office (`apply_push` checked so under the
