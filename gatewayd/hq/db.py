@@ -158,6 +158,14 @@ class HqTx:
         were new. One statement on PostgreSQL (RETURNING), which waits for its answer."""
         if not rows:
             return set()
+        if self._queueing and self.backend.copies:
+            # leave the pipeline with it: the one sync brings its answer and what was queued
+            # (one round trip less than a sync to ask, then another to leave for the COPYs
+            # that follow; statements after it enter a pipeline again)
+            new = self.backend.insert_new_later(self.conn, insert, rows, key)
+            self.queue.close()
+            self._queueing = False
+            return new()
         return self.backend.insert_new(self.conn, insert, rows, key)
 
     def upsert_in_order(self, insert: Insert, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -248,6 +256,11 @@ class Backend:
         at = insert.columns.index(key)
         sql = insert.sql()
         return {row[at] for row in rows if self.execute(conn, sql, row)}
+
+    def insert_new_later(self, conn: Any, insert: Insert, rows: Sequence[tuple[Any, ...]],
+                         key: str) -> Callable[[], set[Any]]:
+        new = self.insert_new(conn, insert, rows, key)
+        return lambda: new
 
     def all(self, conn: Any, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         raise NotImplementedError
@@ -404,9 +417,14 @@ class PostgresBackend(Backend):
     def insert_new(self, conn, insert: Insert, rows: Sequence[tuple[Any, ...]],
                    key: str) -> set[Any]:
         with _synced(conn):  # the caller goes on with the answer
-            cur = conn.execute(f"{self._unnest_sql(conn, insert)} RETURNING {key}",
-                               [list(c) for c in zip(*rows, strict=True)])
-        return {r[key] for r in cur.fetchall()}
+            new = self.insert_new_later(conn, insert, rows, key)
+        return new()
+
+    def insert_new_later(self, conn, insert: Insert, rows: Sequence[tuple[Any, ...]],
+                         key: str) -> Callable[[], set[Any]]:
+        cur = conn.execute(f"{self._unnest_sql(conn, insert)} RETURNING {key}",
+                           [list(c) for c in zip(*rows, strict=True)])
+        return lambda: {r[key] for r in cur.fetchall()}
 
     def copy(self, conn, insert: Insert, rows: Sequence[tuple[Any, ...]]) -> None:
         types = self._column_types(conn, insert.table)
