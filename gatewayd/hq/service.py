@@ -43,6 +43,7 @@ from gatewayd.hq import ingest, master
 from gatewayd.hq.db import HqStore, HqTx, now_us, open_backend
 from gatewayd.hq.link import LiveLink, serve_link
 from gatewayd.metrics import Metrics
+from gatewayd.replication.websocket import LinkServerConnection
 from gatewayd.server.http import response, static_file
 from gatewayd.server.registry import Registry
 from gatewayd.server.session import Session
@@ -292,7 +293,7 @@ class HqApp:
                 process_request=self._process_request,
                 # a push may be up to the limit; the link refuses it above that, clearly
                 max_size=max(cfg.max_frame_bytes, 2 * self.limits.max_push_bytes),
-                compression=None, ping_interval=20,
+                compression=None, ping_interval=20, create_connection=LinkServerConnection,
                 logger=logging.getLogger("gatewayd.hq.ws")))
             nursery.start_soon(self._heartbeat)
             nursery.start_soon(self._publish_tills)

@@ -49,6 +49,7 @@ from gatewayd.ports import Foreground, HqUnavailable
 from gatewayd.replication import link
 from gatewayd.replication.config import LinkConfig
 from gatewayd.replication.master import MasterData
+from gatewayd.replication.websocket import LinkClientConnection
 from gatewayd.store.db import Store, Tx, now_us
 from protocol import repl
 from protocol.repl import REPL_SUBPROTOCOL, Cursor, ReplConnection, ReplProtocolError, Side
@@ -222,6 +223,7 @@ class Replicator:
             link.repl_url(url), subprotocols=[Subprotocol(REPL_SUBPROTOCOL)],
             ssl=link.ssl_context(url, ca),
             open_timeout=OPEN_TIMEOUT_S, compression=None, proxy=None, max_size=1 << 20,
+            create_connection=LinkClientConnection,
             logger=logging.getLogger("gatewayd.replication.ws"),
         ) as ws:
             hello = link.hello(settings, self.till.store, self.till.till, credential,
