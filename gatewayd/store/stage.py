@@ -10,17 +10,16 @@ a sale meanwhile waited out the 5 s busy timeout and failed with "database is lo
 1. `prepare`: creates `<table>_next` for each, with the live table's own definition and
    indexes (index names get a generation suffix, `_g3`: the staged and the live indexes
    exist side by side);
-2. `copy`: copies the live rows in, `CHUNK` keys per transaction (a staging that replaces
+2. `copy`: copies the live rows in, `rows` keys per transaction (a staging that replaces
    the whole content skips it);
 3. `chunk(fn)`: runs the caller's writes into the staged tables, one short transaction
    each (`rows` rows). Every transaction holds the write lock for milliseconds and then
-   lets go of it, so the daemon's writer (a sale) gets it in between: in the daemon's own
-   process (a big `catalog.upsert`) chunks of `SMALL_CHUNK` rows, each begun only when the
-   till is between sales (`Store.make_way`), so a sale waits behind at most one chunk of a
-   few milliseconds; in a master download's process likewise, each chunk when the daemon
-   lends it the write lock (gatewayd/replication/download.py); from another process
-   (`gatewayd catalog import`) chunks of `CHUNK` rows, each followed by `YIELD_S` without
-   the lock;
+   lets go of it, so the daemon's writer (a sale) gets it in between: chunks of
+   `SMALL_CHUNK` rows; in the daemon's own process (a big `catalog.upsert`) each begun only
+   when the till is between sales (`Store.make_way`), so a sale waits behind at most one
+   chunk of a few milliseconds; in a master download's process likewise, each chunk when the
+   daemon lends it the write lock (gatewayd/replication/download.py); from another process
+   (`gatewayd catalog import`) each followed by `YIELD_S` without the lock;
 4. `switch(fn)`: in one short transaction, the live tables are renamed away, the staged ones
    take their names, and `fn(tx)` journals the change (and bumps the version, below). A
    reader sees the whole old content or the whole new one, as with one transaction;
@@ -51,15 +50,18 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-CHUNK = 2000  # rows per staged transaction, from a process that is not the daemon
-# rows per staged transaction in the daemon's process: a chunk of 2,000 items held the writer
-# about 25 ms (a sale behind it took 10x its time); 200 hold it 2-3 ms
+# more items than this are staged (gatewayd/sales/catalog_stage.py); fewer go in one write
+CHUNK = 2000
+# rows per staged transaction, from the daemon's process and from another alike: a chunk of
+# 2,000 items held the writer about 25 ms (a sale behind it took 10x its time); 200 hold it
+# 2-3 ms
 SMALL_CHUNK = 200
-# After each chunk the staging lets go of the write lock for this long. A writer in another
-# process (the daemon's, with a sale) waits in SQLite's busy handler, which retries every
-# 100 ms once it has waited a while: released for less, back-to-back chunks could starve it
-# until its busy timeout.
-YIELD_S = 0.1
+# After each chunk from another process (`gatewayd catalog import`) the staging lets go of the
+# write lock for this long. The daemon's writer, with a sale, waits in SQLite's busy handler,
+# which sleeps 1, 2, 5, 10, 15, 20, 25 ... ms between tries: behind a 2-3 ms chunk its first
+# tries fall in the gap. With 2,000-row chunks (25 ms) it had slept up to 50 ms more than the
+# chunk held (a 200k-item import while selling: sale p99 6x idle, 2026-12-07).
+YIELD_S = 0.015
 
 
 class Changed(Exception):
@@ -71,7 +73,7 @@ class Staging:
                  rows: int | None = None):
         self.store = store
         # rows per transaction: see 3. above
-        self.rows = rows or (SMALL_CHUNK if store.serves_writes() else CHUNK)
+        self.rows = rows or SMALL_CHUNK
         self.tables = list(tables)  # (live table, its key column), parents first
         self.version_sql = version_sql
         self.version: int | None = None  # what `prepare` saw
