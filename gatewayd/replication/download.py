@@ -195,7 +195,7 @@ class _Pipe:
 class LentStore(Store):
     """The till's store as the child writes it: each transaction waits for the daemon's
     lent write lock (["go"]) and gives it back after its commit (["done"]). Its staging runs
-    in chunks of SMALL_CHUNK (as the daemon's own would), paced by the daemon."""
+    in Staging's chunks of SMALL_CHUNK, paced by the daemon."""
 
     def __init__(self, path: Path, pipe: _Pipe):
         super().__init__(path, readers=1)
@@ -228,9 +228,6 @@ class LentStore(Store):
         next writer starts it over and a sale's commit seldom finds 1000 pages in it."""
         with self._lock:
             self._w.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-
-    def serves_writes(self) -> bool:
-        return True  # chunks of SMALL_CHUNK: the daemon sells between them
 
     def make_way(self, quiet_s: float = 0.0, patience_s: float = 0.0) -> bool:
         return True  # paced by the daemon before each transaction (write_sync)
