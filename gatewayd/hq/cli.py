@@ -47,7 +47,7 @@ def cmd_serve(args) -> int:
 
     hq = HqApp(_data(args), args.db, listen=args.listen,
                cert=Path(args.cert) if args.cert else None,
-               key=Path(args.key) if args.key else None)
+               key=Path(args.key) if args.key else None, db_wait_s=args.db_wait)
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
@@ -213,6 +213,9 @@ def add_cli(sub) -> None:
     s.add_argument("--listen", default="127.0.0.1:8760")
     s.add_argument("--cert", help="TLS certificate chain (PEM): serve wss://")
     s.add_argument("--key", help="the certificate's private key (PEM)")
+    s.add_argument("--db-wait", type=float, default=120.0, metavar="SECONDS",
+                   help="at start-up, wait this long for a database that is not reachable "
+                   "yet, trying again with a warning (default 120)")
     s.set_defaults(fn=cmd_serve)
 
     t = cmds.add_parser("till", help="tills").add_subparsers(dest="hq_till", required=True)

@@ -19,6 +19,7 @@ handed the same till serialize on it and the apply stays exactly-once.
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 import threading
@@ -31,6 +32,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import trio
+
+log = logging.getLogger("gatewayd.hq.db")
 
 T = TypeVar("T")
 SQL_DIR = Path(__file__).with_name("sql")
@@ -209,6 +212,7 @@ class Backend:
     name = "?"
     for_update = ""
     copies = False  # HqTx.insert_fresh loads rows by COPY
+    unreachable: tuple[type[BaseException], ...] = ()  # connect() failed: try again later
 
     def connect(self) -> Any:
         raise NotImplementedError
@@ -360,6 +364,7 @@ class PostgresBackend(Backend):
         import psycopg  # only a chain on PostgreSQL needs it
 
         self.psycopg = psycopg
+        self.unreachable = (psycopg.OperationalError,)
         self.dsn = dsn
         self._unnest: dict[Insert, str] = {}  # the INSERT ... unnest() text of each Insert
         self._values: dict[tuple[Insert, int], str] = {}  # INSERT ... VALUES of n rows
@@ -528,13 +533,31 @@ def open_backend(data_dir: Path, dsn: str | None) -> Backend:
     return SqliteBackend(data_dir / "hq.db")
 
 
+def _first_connection(backend: Backend, wait_s: float) -> Any:
+    """A connection, waiting up to `wait_s` for a database that is not up yet (both were
+    started at boot, or the database is restarting): the service waits, loudly, rather than
+    exit and leave every till's link down until someone restarts it."""
+    deadline = time.monotonic() + wait_s
+    delay = 0.25
+    while True:
+        try:
+            return backend.connect()
+        except backend.unreachable as e:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("head office's database %s is not reachable, trying again in %.1f s: "
+                        "%s", backend.describe(), delay, str(e).strip() or type(e).__name__)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
 class HqStore:
     """The store of one HQ process: a write connection used by one worker thread at a time,
     a read connection likewise, both off the event loop."""
 
-    def __init__(self, backend: Backend):
+    def __init__(self, backend: Backend, *, wait_s: float = 0.0):
         self.backend = backend
-        self._w = backend.connect()
+        self._w = _first_connection(backend, wait_s)
         self.schema_version = backend.migrate(self._w)
         self._r = backend.connect()
         self._wlock = threading.Lock()

@@ -91,13 +91,14 @@ class HqAuth:
 class HqApp:
     def __init__(self, data_dir: Path, dsn: str | None = None, *,
                  listen: str = "127.0.0.1:8760", cert: Path | None = None,
-                 key: Path | None = None, limits: Limits | None = None):
+                 key: Path | None = None, limits: Limits | None = None,
+                 db_wait_s: float = 0.0):
         self.data_dir = Path(data_dir)
         self.config = Config.model_validate({
             "server": {"listen": listen},
             "till": {"store": "HQ", "till": "HQ", "name": "gatewayd hq"},
             "data_dir": str(self.data_dir)})
-        self.store = HqStore(open_backend(self.data_dir, dsn))
+        self.store = HqStore(open_backend(self.data_dir, dsn), wait_s=db_wait_s)
         self.version = _version()
         self.started = time.monotonic()
         self.limits = limits or Limits()

@@ -4,11 +4,13 @@ event stored once, every sale once."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
+from urllib.parse import urlsplit, urlunsplit
 
 import trio
 
@@ -17,17 +19,18 @@ from gatewayd.hq import ingest
 from gatewayd.hq.db import HqStore, open_backend
 from gatewayd.replication import link
 from gatewayd.replication.enroll import enroll
-from tests.hq.conftest import ITEMS, sell, start_till
+from tests.hq.conftest import ITEMS, PgDatabase, require_pg, sell, start_till
+from tests.hq.faultproxy import FaultProxy
+from tests.hq.test_link import http_get
 
 
 class HqProcess:
-    def __init__(self, data, dsn):
+    def __init__(self, data, dsn, stderr=subprocess.DEVNULL):
         cmd = [sys.executable, "-m", "gatewayd", "hq", "serve", "--listen", "127.0.0.1:0",
                "--data", str(data)]
         if dsn:
             cmd += ["--db", dsn]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     text=True)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, text=True)
         self.base = ""
 
     async def started(self) -> str:
@@ -98,3 +101,34 @@ async def test_two_processes_share_one_database_and_one_dies(tmp_path, hq_dsn, n
         a.kill()
         b.kill()
         admin.close()
+
+
+async def test_serve_waits_for_a_database_that_is_not_up_yet(tmp_path, nursery):
+    """Head office and its database booting together: `hq serve` started while PostgreSQL
+    refuses every connection keeps trying, says so in its log, and serves once the database
+    answers (before, it exited at once and every till's link stayed down)."""
+    require_pg()
+    db = PgDatabase()
+    proxy = FaultProxy(int(urlsplit(db.dsn).port or 5432))
+    proxy.partitioned = True  # every connection to the database is closed at once
+    await nursery.start(proxy.run)
+    dsn = urlunsplit(urlsplit(db.dsn)._replace(netloc=f"postgres@127.0.0.1:{proxy.port}"))
+    log = tmp_path / "hq.log"
+    with log.open("w") as err:
+        hq = HqProcess(tmp_path / "hq", dsn, stderr=err)
+    try:
+        with trio.fail_after(20):
+            while "not reachable" not in log.read_text():
+                assert hq.proc.poll() is None, log.read_text()
+                await trio.sleep(0.1)
+        await trio.sleep(1.0)  # a few more attempts, all refused
+        assert hq.proc.poll() is None, log.read_text()
+        assert log.read_text().count("not reachable") >= 2
+        proxy.heal()
+        with trio.fail_after(30):
+            base = await hq.started()
+        status, body = await http_get(base.replace("ws://", "http://") + "/healthz")
+        assert status == 200 and json.loads(body)["store"]["ok"], body
+    finally:
+        hq.kill()
+        db.drop()
