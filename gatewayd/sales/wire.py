@@ -124,24 +124,26 @@ class SaleWire:
         return self.wire(st.sale, st.lines, st.tenders, attempt, st.settlement)
 
     def get_wire(self, sale_id: str) -> dict[str, Any] | None:
-        store = self.store
-        row = store.one("SELECT * FROM sales WHERE id=?", (sale_id,))
-        if row is None:
-            return None
-        lines = store.all("SELECT * FROM sale_lines WHERE sale_id=? ORDER BY pos", (sale_id,))
-        tenders = store.all("SELECT * FROM sale_tenders WHERE sale_id=? ORDER BY pos",
-                            (sale_id,))
-        return self.wire(row, lines, tenders, store.one(_OPEN_ATTEMPT, (sale_id,)))
+        with self.store.snapshot() as store:
+            row = store.one("SELECT * FROM sales WHERE id=?", (sale_id,))
+            if row is None:
+                return None
+            lines = store.all("SELECT * FROM sale_lines WHERE sale_id=? ORDER BY pos",
+                              (sale_id,))
+            tenders = store.all("SELECT * FROM sale_tenders WHERE sale_id=? ORDER BY pos",
+                                (sale_id,))
+            return self.wire(row, lines, tenders, store.one(_OPEN_ATTEMPT, (sale_id,)))
 
     def current(self) -> dict[str, Any]:
         """The active sale; else the till's last completed/voided sale (so a checkout keeps
         showing the change until the next scan); else an empty sale with id None."""
-        row = self.store.one(ACTIVE_SALE_SQL, (self.till.till,))
-        if row is None:
-            row = self.store.one(LAST_FINISHED_SQL, (self.till.till,))
-        if row is None:
-            return empty_sale()
-        return self.get_wire(row["id"])  # type: ignore[return-value]
+        with self.store.snapshot() as store:
+            row = store.one(ACTIVE_SALE_SQL, (self.till.till,))
+            if row is None:
+                row = store.one(LAST_FINISHED_SQL, (self.till.till,))
+            if row is None:
+                return empty_sale()
+            return self.get_wire(row["id"])  # type: ignore[return-value]
 
     def list_day(self, day: str, limit: int, offset: int,
                  reads: Reads | None = None) -> dict[str, Any]:

@@ -37,7 +37,8 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -453,6 +454,21 @@ class Store:
     async def read(self, fn: Callable[[Snapshot], T], *, deadline_s: float | None = None) -> T:
         """A read whose cost grows with history, off the event loop (see reader.py)."""
         return await self.readers.run(fn, deadline_s=deadline_s)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Store]:
+        """Reads on the store's own connection that must see one commit (a sale's row, its
+        lines, its tenders): each statement alone sees the latest commit, and a write that
+        lands between two of them (payment recovery beside a client's read) tears the
+        picture. On the event loop's thread, with no await inside."""
+        if self._r.in_transaction:  # nested: the outer snapshot holds
+            yield self
+            return
+        self._r.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            self._r.execute("ROLLBACK")
 
     def one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
         return self._r.execute(sql, params).fetchone()

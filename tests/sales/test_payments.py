@@ -3,12 +3,15 @@ vouchers and split tenders; SimulatedProvider on its own."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import trio
 
 from clients.python.client import GatewayError, connect
 from gatewayd.app import App
 from gatewayd.sales.payments import ProviderUnavailable, SimulatedProvider
+from gatewayd.sales.tenders import Tender
 from tests.conftest import Daemon, make_config, open_shift
 
 ALIPAY = "281234567890123456"  # 18 digits, prefix 28
@@ -241,3 +244,47 @@ async def test_a_tender_this_till_does_not_take_is_refused_and_nothing_is_charge
         done = await admin.call("sale.tender", {"method": "wechat", "code": WECHAT})
         assert done["state"] == "completed"
     app.close()
+
+
+async def test_a_sale_is_read_in_one_snapshot_while_a_tender_commits(pay):
+    """`sale.current` reads the sale's row, lines, tenders and open attempt in several
+    statements. Payment recovery at start-up runs beside the clients, and a tender it
+    committed between two of them gave a picture that never was: the old version with the
+    new tender (the kill -9 test saw it). A commit is forced in there: the answer is the
+    sale before it, whole, and the next read the sale after it, whole."""
+    gw, app = pay, pay.app
+    svc, store = app.sales, app.store
+    await gw.call("sale.add", {"sku": "a"})
+    before = await gw.call("sale.current")
+    real = store._r
+
+    def tender_commits() -> None:
+        store.write_sync(lambda tx: svc._insert_tender(
+            tx, svc.load(tx, before["id"]), Tender("cash", 300), None))
+
+    class CommitAfterTheSaleRow:
+        """The read connection, with a tender committed right after the sale's row."""
+
+        armed = True
+        in_transaction = property(lambda self: real.in_transaction)
+
+        def execute(self, sql, params=()):
+            cur = real.execute(sql, params)
+            if self.armed and sql.startswith("SELECT * FROM sales WHERE id="):
+                self.armed = False
+                row = cur.fetchone()
+                tender_commits()
+                return SimpleNamespace(fetchone=lambda: row)
+            return cur
+
+    store._r = CommitAfterTheSaleRow()
+    try:
+        torn = svc.current()
+    finally:
+        store._r = real
+    assert store._r.in_transaction is False
+    assert (torn["version"], torn["tenders"], torn["paid"]) == (
+        before["version"], [], 0), torn
+    after = await gw.call("sale.current")
+    assert after["version"] == before["version"] + 1 and after["paid"] == 300
+    assert [t["amount"] for t in after["tenders"]] == [300]
