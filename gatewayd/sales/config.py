@@ -18,6 +18,7 @@
     display_idle_s = 5
     payment_timeout_s = 30               # "user is paying" is polled this long, then cancelled
     payment_poll_s = 2
+    payment_recheck_s = 30               # an attempt left pending is asked about this often
 
     [sale.payment_sim]                   # the simulated provider (the default provider)
     outcome = "approve"                  # approve | decline | user_paying | timeout | error
@@ -97,6 +98,7 @@ class SaleConfig(BaseModel):
     payment_provider: Literal["sim"] = "sim"
     payment_timeout_s: float = Field(default=30.0, gt=0)
     payment_poll_s: float = Field(default=2.0, gt=0)
+    payment_recheck_s: float = Field(default=30.0, gt=0)
     payment_sim: PaymentSimConfig = Field(default_factory=PaymentSimConfig)
 
     @field_validator("scale_layouts")

@@ -32,7 +32,7 @@ class CustomerDisplay:
         _display_send: trio.MemorySendChannel[tuple[str, Any]]
         _display_recv: trio.MemoryReceiveChannel[tuple[str, Any]]
 
-        async def recover(self) -> None: ...
+        async def keep_settling(self) -> None: ...
 
     def _display(self, item: tuple[str, Any]) -> None:
         if item[0] != "drawer" and self._device("display", self.cfg.display) is None:
@@ -43,10 +43,15 @@ class CustomerDisplay:
             pass  # the display is behind; the next change shows the latest anyway
 
     async def run(self, task_status=trio.TASK_STATUS_IGNORED) -> None:
-        """The service's own task: recovery of pending payments, then the customer display
-        and drawer worker (after-commit effects that must not slow the call path)."""
-        task_status.started()
-        await self.recover()
+        """The service's own tasks: settling payment attempts left pending, and the
+        customer display and drawer worker (after-commit effects that must not slow the
+        call path)."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self.keep_settling)
+            task_status.started()
+            await self._display_worker()
+
+    async def _display_worker(self) -> None:
         idle_at = math.inf
         while True:
             with trio.move_on_at(idle_at):

@@ -370,8 +370,22 @@ class PaymentFlow:
             return self._finish(tx, st, operator)
         return self.wire_from_tx(tx, att["sale_id"])
 
+    async def keep_settling(self) -> None:
+        """Attempts whose outcome is unknown (the daemon died mid-call, or the provider
+        could not be reached and the attempt was kept) are asked about at start and then
+        every `payment_recheck_s`: one is applied, or reversed once its sale is gone, within
+        minutes rather than at the next restart."""
+        while True:
+            await self.recover()
+            await trio.sleep(self.cfg.payment_recheck_s)
+
     async def recover(self) -> None:
-        """Settle the attempts a crash left pending: ask the provider about each key."""
+        """Settle the attempts left pending: ask the provider about each key. Under the
+        payment lock: a tender in flight holds its own attempt pending meanwhile."""
+        async with self._pay_lock:
+            await self._recover()
+
+    async def _recover(self) -> None:
         # (refund attempts are the returns service's: it re-sends them with the same key)
         rows = self.store.all("SELECT * FROM payment_attempts WHERE kind='charge' AND "
                                   "state IN ('pending','user_paying') ORDER BY created_at")

@@ -21,7 +21,8 @@ WECHAT = "134567890123456789"  # 18 digits, prefix 13
 
 @pytest.fixture
 async def pay(tmp_path, nursery):
-    app = App(make_config(tmp_path, sale={"payment_poll_s": 0.02, "payment_timeout_s": 0.3}))
+    app = App(make_config(tmp_path, sale={"payment_poll_s": 0.02, "payment_timeout_s": 0.3,
+                                          "payment_recheck_s": 0.2}))
     await nursery.start(app.run)
     d = Daemon(app)
     d.operator("1001", "cashier")
@@ -140,6 +141,7 @@ async def test_lost_answer_then_recovery_applies_the_charge_once(pay):
     svc.provider = sim
     await svc.recover()  # asks the provider about the key: approved -> one tender
     await svc.recover()  # nothing left pending: no second tender
+    await trio.sleep(0.5)  # and the service's own re-checks find nothing either
     done = await gw.call("sale.get", {"id": sale["id"]})
     assert done["state"] == "completed" and done["tenders"] == [
         {"method": "card", "amount": 1000, "ref": done["tenders"][0]["ref"]}]
@@ -288,3 +290,36 @@ async def test_a_sale_is_read_in_one_snapshot_while_a_tender_commits(pay):
     after = await gw.call("sale.current")
     assert after["version"] == before["version"] + 1 and after["paid"] == 300
     assert [t["amount"] for t in after["tenders"]] == [300]
+
+
+async def test_an_attempt_kept_pending_is_settled_without_a_restart(pay):
+    """The provider could not be reached: the attempt is kept. Nobody restarts the daemon:
+    the service asks again every `payment_recheck_s` until the provider answers, and the
+    approved charge becomes the sale's tender (it used to wait for the next start-up)."""
+    gw, svc, sim = pay, pay.app.sales, pay.sim
+
+    class Unreachable:
+        name = "sim"
+
+        async def charge(self, *a):
+            await sim.charge(*a)
+            raise ProviderUnavailable("answer lost")
+
+        async def query(self, key):
+            raise ProviderUnavailable("still unreachable")
+
+        cancel, refund = sim.cancel, sim.refund
+
+    svc.provider = Unreachable()
+    await gw.call("sale.add", {"sku": "a"})
+    await expect("payment_declined", gw.call("sale.tender", {"method": "card"}))
+    await trio.sleep(0.6)  # re-checks meanwhile: the provider still does not answer
+    sale = await gw.call("sale.current")
+    assert sale["payment"]["state"] == "pending" and sale["paid"] == 0
+    svc.provider = sim  # the link is back
+    with trio.fail_after(5):
+        while (await gw.call("sale.current"))["state"] != "completed":
+            await trio.sleep(0.05)
+    done = await gw.call("sale.get", {"id": sale["id"]})
+    assert [(t["method"], t["amount"]) for t in done["tenders"]] == [("card", 1000)]
+    assert list(sim.charged().values()) == [1000]
