@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import uuid
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +42,7 @@ from drivers.base import DeviceOffline, TransportError
 from drivers.printer.device import PrinterNotReady
 from drivers.printer.receipt import Cut, Feed, Receipt, Text, receipt_from_dicts, render
 from gatewayd.devices import as_printer
+from gatewayd.ids import new_id
 from gatewayd.store.db import Tx, now_us
 from protocol.codec import pack, unpack
 from protocol.errors import ProtocolError
@@ -81,7 +81,7 @@ def enqueue(tx: Tx, printer: str, document: list[dict[str, Any]], *, kind: str =
             ref: str | None = None) -> str:
     """Queue a job inside the caller's transaction. A document from a client is checked
     with `validate_document` first, outside the transaction."""
-    job_id = str(uuid.uuid4())
+    job_id = new_id()
     now = now_us()
     tx.execute(
         "INSERT INTO print_jobs(id, printer, kind, ref, document, state, created_at, updated_at)"

@@ -27,10 +27,10 @@ uses only the sale service's public calls. The methods: gatewayd/api/members.py.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gatewayd.ids import new_id
 from gatewayd.members import core, ledger
 from gatewayd.members.ledger import MemberError
 from gatewayd.ports import HqUnavailable
@@ -167,7 +167,7 @@ async def authorize(members: MemberService, which: str, member_id: str | None, s
     hq = members.hq
     if hq is None or not hq.enrolled:
         return None
-    hold_id = str(uuid.uuid4())
+    hold_id = new_id()
     pending: list[repl.PendingEntry] = []
     if member_id is not None and which != "coupon":
         pending = [repl.PendingEntry(seq=r["seq"], delta=r["delta"]) for r in members.store.all(

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from gatewayd.ids import new_id
 from gatewayd.members import core
 from gatewayd.members.config import CouponTemplate, MembersConfig
 from protocol.errors import ProtocolError
@@ -68,7 +68,7 @@ def register(
         raise MemberError("conflict", f"phone {core.mask_phone(phone)} is already a member")
     if card is not None and tx.one("SELECT 1 FROM members WHERE card = ?", (card,)):
         raise MemberError("conflict", f"card {card} belongs to another member")
-    member_id = str(uuid.uuid4())
+    member_id = new_id()
     tier = cfg.tiers[0].id
     tx.execute(
         "INSERT INTO members(id, phone, name, birthday, card, qr, tier, referred_by,"
@@ -222,7 +222,7 @@ def topup(tx: Tx, cfg: MembersConfig, member_id: str, amount: int, method: str,
     if amount <= 0 or amount > cfg.max_topup:
         raise MemberError("invalid_params", f"top-up must be 1..{cfg.max_topup} fen")
     bonus = core.topup_bonus(amount, cfg.topup_bonus)
-    topup_ref = ref or str(uuid.uuid4())
+    topup_ref = ref or new_id()
     move_balance(tx, member_id, amount, "topup", ref=topup_ref, method=method)
     if bonus:
         move_balance(tx, member_id, bonus, "bonus", ref=topup_ref)

@@ -9,13 +9,13 @@ and records it in the sale's transaction (`tender_from`)."""
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import trio
 
+from gatewayd.ids import new_id
 from gatewayd.sales import paycodes
 from gatewayd.sales.config import SaleConfig
 from gatewayd.sales.parts import AuthorizedTender, SalePolicy, TenderProvider
@@ -124,7 +124,7 @@ class PaymentFlow:
 
     def _insert_tender(self, tx: Tx, st: Loaded, tender: Tender, operator: str | None,
                        attempt_id: str | None = None) -> None:
-        row = {"id": str(uuid.uuid4()), "sale_id": st.sale["id"], "pos": len(st.tenders),
+        row = {"id": new_id(), "sale_id": st.sale["id"], "pos": len(st.tenders),
                "method": tender.method, "amount": tender.amount, "ref": tender.ref,
                "attempt_id": attempt_id, "operator": operator, "at": tx.at}
         row = dict(tx.row(

@@ -50,13 +50,13 @@ takes it with ``sale.tender {method: "voucher", code}``. A refund and a new sale
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import trio
 
+from gatewayd.ids import new_id
 from gatewayd.ports import NO_DEVICES, Devices, PrintWaker, Publish
 from gatewayd.sales.money import allocate, div_round, line_amount
 from gatewayd.sales.payments import ProviderUnavailable
@@ -387,7 +387,7 @@ class ReturnsService:
                                    reason="refund_pending")
                     return pending["id"], plan, None
                 plan = self._plan(tx, orig, request, exchange, post_void)
-            plan_id = str(uuid.uuid4())
+            plan_id = new_id()
             has_provider = any(p.original for p in plan.parts)
             tx.execute("INSERT INTO pending_refunds(id, sale_id, plan, state, operator,"
                        " created_at, updated_at) VALUES (?,?,?,?,?,?,?)",
@@ -618,7 +618,7 @@ class ReturnsService:
                 " member_price, tax_rate_bp, category, source, qty, unit_price, amount,"
                 " discount, net, tax, gross, orig_line_id) VALUES (?,?,?,?,?,?,?,?,?,?,"
                 " 'return', ?,?,?,?,?,?,?,?)",
-                (str(uuid.uuid4()), plan_id, pos, x.sku, x.name, x.unit, x.list_price,
+                (new_id(), plan_id, pos, x.sku, x.name, x.unit, x.list_price,
                  x.member_price, x.tax_rate_bp, x.category, x.qty, x.unit_price, x.amount,
                  x.discount, x.net, x.tax, x.gross, x.orig_line_id))
             if x.orig_line_id is not None:
@@ -638,7 +638,7 @@ class ReturnsService:
             tx.execute(
                 "INSERT INTO sale_tenders(id, sale_id, pos, method, amount, ref, attempt_id,"
                 " operator, shift_id, business_day, at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (str(uuid.uuid4()), plan_id, i, part.method, -part.amount, ref, key, operator,
+                (new_id(), plan_id, i, part.method, -part.amount, ref, key, operator,
                  shift, day, tx.at))
         tx.execute("UPDATE pending_refunds SET state='done', plan=?, updated_at=? WHERE id=?",
                    (pack(plan.to_dict()), tx.at, plan_id))

@@ -44,7 +44,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from operator import itemgetter
@@ -54,6 +53,7 @@ from zoneinfo import ZoneInfo
 import trio
 
 from drivers.base import DeviceBusy
+from gatewayd.ids import new_id
 from gatewayd.ports import NO_DEVICES, Devices, PrintWaker, Publish
 from gatewayd.sales.catalog.repository import Catalog, Match, compile_scale_layouts
 from gatewayd.sales.config import SaleConfig
@@ -318,7 +318,7 @@ class SaleService(SaleWire, PaymentFlow, CustomerDisplay):
 
     def _open_sale(self, tx: Tx, operator: str | None) -> Loaded:
         self.policy.open_guard(tx)
-        sale_id = str(uuid.uuid4())
+        sale_id = new_id()
         tx.execute(
             "INSERT INTO sales(id, till, state, operator, opened_at, updated_at) "
             "VALUES (?,?, 'open', ?, ?, ?)", (sale_id, self.till.till, operator, tx.at, tx.at))
@@ -425,7 +425,7 @@ class SaleService(SaleWire, PaymentFlow, CustomerDisplay):
                     same["tax_rate_bp"], same["category"]) if same else (
                 item.name, item.unit, item.price, item.member_price, item.tax_rate_bp,
                 item.category)
-            line_id = str(uuid.uuid4())
+            line_id = new_id()
             line = {
                 "id": line_id, "sale_id": st.sale["id"], "pos": len(st.lines),
                 "sku": item.sku, "name": snap[0], "unit": snap[1], "list_price": snap[2],

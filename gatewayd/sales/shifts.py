@@ -36,13 +36,13 @@ the next business day. The business day is the local date in ``[till] timezone``
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from gatewayd.devices import as_drawer
+from gatewayd.ids import new_id
 from gatewayd.ports import NO_DEVICES, Devices, PrintWaker, Publish
 from gatewayd.sales.money import format_yuan
 from gatewayd.store.db import Tx
@@ -394,7 +394,7 @@ class ShiftService:
             if cur is not None:
                 raise _err("conflict", f"a shift is already open on this till (by "
                            f"{cur['operator']}); close it first", shift_id=cur["id"])
-            sid = str(uuid.uuid4())
+            sid = new_id()
             tx.execute("INSERT INTO shifts(id, till, operator, business_day, state, float,"
                        " opened_at) VALUES (?,?,?,?, 'open', ?, ?)",
                        (sid, self.till.till, operator, day, float_, tx.at))
@@ -410,7 +410,7 @@ class ShiftService:
 
     def _cash_move(self, tx: Tx, cur: Any, amount: int, reason: str,
                    operator: str | None) -> dict[str, Any]:
-        mid = str(uuid.uuid4())
+        mid = new_id()
         tx.execute("INSERT INTO cash_moves(id, shift_id, business_day, amount, reason,"
                    " operator, at) VALUES (?,?,?,?,?,?,?)",
                    (mid, cur["id"], cur["business_day"], amount, reason, operator, tx.at))
