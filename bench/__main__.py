@@ -26,8 +26,9 @@ BENCHMARKS = {
     "hq_members": "bench.hq_members",
     "master": "bench.master",
 }
-# Not in `all`: they generate multi-GB stores (make bench-growth, make bench-hq-reports)
-EXTRA = {"growth": "bench.growth", "hqreports": "bench.hqreports"}
+# Not in `all`: they generate multi-GB stores (make bench-growth, make bench-hq-reports),
+# or two indexes of millions of rows (ids)
+EXTRA = {"growth": "bench.growth", "hqreports": "bench.hqreports", "ids": "bench.ids"}
 
 
 def main(argv: list[str] | None = None) -> int:
