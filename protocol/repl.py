@@ -31,6 +31,7 @@ closes the link).
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -485,11 +486,60 @@ def plan_push(held: int, push: Push) -> PushPlan:
     return PushPlan(push.events[skip:], min(skip, len(push.events)), None)
 
 
+# An event as `frame_push` frames it, up to its data: {seq: int, at: int, kind: str (fixstr),
+# data: ...} in that order. An exact grammar (each msgpack int and fixstr form spelled out),
+# so where it matches, the data is what follows it to the end of the event's map.
+_INT = rb"(?:[\x00-\x7f\xe0-\xff]|[\xcc\xd0].|[\xcd\xd1]..|[\xce\xd2].{4}|[\xcf\xd3].{8})"
+_FIXSTR = b"(?:" + b"|".join(bytes([0xa0 + n]) + b".{%d}" % n for n in range(32)) + b")"
+_EVENT_HEAD = re.compile(rb"\x84\xa3seq" + _INT + rb"\xa2at" + _INT + rb"\xa4kind" + _FIXSTR
+                         + rb"\xa4data", re.DOTALL)
+
+
 def push_data(raw: bytes) -> list[bytes] | None:
     """Each event's `data` in a push frame `raw` (one that `decode` accepted), in order, as
     the bytes the till sent: its journal's msgpack (`frame_push`). HQ stores those instead of
     packing the decoded data again. The frame is walked, not decoded (about half the CPU of
-    packing the events again); None when it is not a map holding an `events` array of maps."""
+    packing the events again); None when it is not a map holding an `events` array of maps.
+
+    A frame as `frame_push` makes it (events last, each event's keys in its order) is walked
+    an event at a time: its head matched, the event skipped whole (two calls into msgpack an
+    event, not eleven: 0.4 of the CPU); any other is walked key by key."""
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=len(raw) + 1)
+    unpacker.feed(raw)
+    try:
+        keys = unpacker.read_map_header()
+        for i in range(keys):
+            if unpacker.unpack() == "events":
+                if i == keys - 1:  # the last key: no later one overrides it
+                    framed = _framed_data(raw, unpacker)
+                    if framed is not None:
+                        return framed
+                break
+            unpacker.skip()
+    except (ValueError, msgpack.UnpackException):  # not what decode accepted
+        return None
+    return _walk_data(raw)
+
+
+def _framed_data(raw: bytes, unpacker: msgpack.Unpacker) -> list[bytes] | None:
+    """`push_data` of the events array `unpacker` is at, each event as `frame_push` frames it;
+    None at the first that is not."""
+    out: list[bytes] = []
+    append, match, skip, tell = out.append, _EVENT_HEAD.match, unpacker.skip, unpacker.tell
+    count = unpacker.read_array_header()
+    at = tell()
+    for _ in range(count):
+        head = match(raw, at)
+        if head is None:
+            return None
+        skip()
+        end = tell()
+        append(raw[head.end():end])
+        at = end
+    return out
+
+
+def _walk_data(raw: bytes) -> list[bytes] | None:
     unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=len(raw) + 1)
     unpacker.feed(raw)
     key, skip, tell, map_header = unpacker.unpack, unpacker.skip, unpacker.tell, \

@@ -177,3 +177,16 @@ def test_push_data_is_each_events_data_as_the_till_sent_it():
     assert repl.push_data(events_twice) == [pack({"b": 2})]
     for not_a_push in (pack([1]), pack({"events": 1}), pack({"events": [1]}), b"\xc1", b""):
         assert repl.push_data(not_a_push) is None
+    # framed otherwise than frame_push does (its kind a str8, its keys in another order, its
+    # seq a uint64) after events that are: each event's data all the same
+    long_kind = "k" * 40
+    rows = [(1, 1, "sale.completed", pack({"a": 1})), (2, 2, long_kind, pack({"b": 2}))]
+    mixed = repl.frame_push("e1", rows, 10, 1 << 20)
+    assert mixed is not None
+    other = b"".join([b"\x84", *map(pack, ["data", {"c": 3}, "kind", "k", "at", 3, "seq"]),
+                      b"\xcf" + (3).to_bytes(8, "big")])
+    frame = mixed.frame.replace(b"\x92", b"\x93", 1) + other
+    assert [e.data for e in repl.decode(frame, Side.TILL).events] == [{"a": 1}, {"b": 2},
+                                                                      {"c": 3}]
+    assert repl.push_data(mixed.frame) == [r[3] for r in rows]
+    assert repl.push_data(frame) == [r[3] for r in rows] + [pack({"c": 3})]
