@@ -189,21 +189,18 @@ def push_rows(lk, events: list[dict]) -> list[tuple[str, tuple[str, ...], list[t
     the events, the sales with their lines and tenders, the stock moves. Left out: the few
     upserts of running sums (report aggregates, the till's open sale) that update rows a
     raw insert cannot, which makes the baseline faster and the target harder."""
-    from gatewayd.hq.ingest import EVENTS
-    from gatewayd.hq.projections import SALES, Projection
+    from gatewayd.hq.projections import SALE_LINES, SALE_TENDERS, SALES, Projection
     from protocol.codec import pack
     from protocol.journal import JournalRecord
 
     projection = Projection(lk.store, lk.till, lk.epoch)
-    for e in events:
-        projection.project(JournalRecord(**e))
-    for parts in projection.sale_rows.values():  # every sale of the bench is new
-        for ins, row in parts:
-            projection.add(ins, [row])
-    out = [(EVENTS.table, EVENTS.columns, [
-        (lk.store, lk.till, lk.epoch, e["seq"], e["at"], e["kind"], pack(e["data"]))
-        for e in events]), (SALES.table, SALES.columns, projection.sales)]
-    out += [(ins.table, ins.columns, rows) for ins, rows in projection.rows.items()]
+    projection.project_push([JournalRecord(**e) for e in events],
+                            [pack(e["data"]) for e in events])
+    (events_, rows), *others = projection.rows.items()  # the events first, then the sales
+    out = [(events_.table, events_.columns, rows), (SALES.table, SALES.columns, projection.sales)]
+    out += [(ins.table, ins.columns, rows) for ins, rows in others]
+    out += [(ins.table, ins.columns, rows)  # every sale of the bench is new
+            for ins, rows in ((SALE_LINES, projection.lines), (SALE_TENDERS, projection.tenders))]
     return out
 
 

@@ -71,21 +71,28 @@ def statements(sql: str) -> list[str]:
     return [s.strip() for s in body.split(";") if s.strip()]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Insert:
     """An INSERT of rows of `columns` into `table`; `conflict` is what follows ON CONFLICT.
     `fresh`: its rows are new by construction when the push that makes them stores its
     events (keyed by an event's (store, till, epoch, seq), or by a sale the push just made):
-    `HqTx.insert_fresh` may load them without ON CONFLICT."""
+    `HqTx.insert_fresh` may load them without ON CONFLICT.
+
+    Each is a module's constant: it is a dict key by identity (hashing its fields cost a
+    push ~100 hashes of the column tuples), and its SQL is made once."""
 
     table: str
     columns: tuple[str, ...]
     conflict: str = "DO NOTHING"
     fresh: bool = False
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_sql", (
+            f"INSERT INTO {self.table}({', '.join(self.columns)})"
+            f" VALUES ({', '.join('?' * len(self.columns))}) ON CONFLICT {self.conflict}"))
+
     def sql(self) -> str:
-        return (f"INSERT INTO {self.table}({', '.join(self.columns)})"
-                f" VALUES ({', '.join('?' * len(self.columns))}) ON CONFLICT {self.conflict}")
+        return self._sql  # type: ignore[attr-defined]
 
 
 class HqTx:
@@ -198,10 +205,20 @@ class HqTx:
                         of: str | None = None) -> dict[str, Any] | None:
         """`sql` with its rows locked; `of`: lock only that table's (or alias's) rows of a
         join, the others are read as they are."""
+        return self.one(self._for_update(sql, of), params)
+
+    def lock_for_update_later(self, sql: str, params: Sequence[Any] = (), of: str | None = None,
+                              ) -> Callable[[], dict[str, Any] | None]:
+        """`lock_for_update` in a write, asked now and read when called: on PostgreSQL the
+        server runs it while the caller goes on (`all_later`)."""
+        rows = self.all_later(self._for_update(sql, of), params)
+        return lambda: next(iter(rows()), None)
+
+    def _for_update(self, sql: str, of: str | None) -> str:
         suffix = self.backend.for_update
         if suffix and of:
             suffix += f" OF {of}"
-        return self.one(sql + suffix, params)
+        return sql + suffix
 
 
 class RowsExist(Exception):

@@ -16,7 +16,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 
-from gatewayd.hq.db import HqTx, Insert, now_us
+from gatewayd.hq.db import HqTx, now_us
 from gatewayd.hq.projections import Projection
 from protocol import repl
 from protocol.codec import pack
@@ -26,7 +26,6 @@ log = logging.getLogger("gatewayd.hq.ingest")
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud, typed by hand
 CODE_HOURS = 72
 CLOCK_SKEW_ALERT_US = 5 * 60 * 1_000_000
-EVENTS = Insert("events", ("store", "till", "epoch", "seq", "at", "kind", "data"), fresh=True)
 
 
 def digest(secret: str) -> bytes:
@@ -239,10 +238,19 @@ def apply_push(tx: HqTx, link: Link, push: repl.Push, raw: bytes | None = None,
     key = (link.store, link.till, link.epoch)
     # one statement: the epoch row locked, the till's credential read with it (not locked:
     # a hello locks the till's row, then its epoch's)
-    row = tx.lock_for_update(
+    locked = tx.lock_for_update_later(
         "SELECT e.acked_seq, e.head_seq, t.credential_hash, t.revoked_at FROM till_epochs e"
         " LEFT JOIN tills t ON t.store=e.store AND t.till=e.till"
         " WHERE e.store=? AND e.till=? AND e.epoch=?", key, of="e")
+    # While the database locks it, the push is projected as if every event were new (a
+    # projection reads nothing): they are, but for a replayed push or a resend's overlap.
+    sent = repl.push_data(raw) if raw is not None else None
+    if sent is None or len(sent) != len(push.events):
+        # a push made here (tests), or a frame that is not the push: pack the data
+        sent = [pack(ev.data) for ev in push.events]
+    projection = Projection(*key)
+    projection.project_push(push.events, sent)
+    row = locked()
     if row is None or row["revoked_at"] is not None or (  # row: made by hello
             bytes(row["credential_hash"] or b"") != link.credential_hash):
         raise ReplProtocolError("unauthenticated",
@@ -253,16 +261,9 @@ def apply_push(tx: HqTx, link: Link, push: repl.Push, raw: bytes | None = None,
         return repl.Resend(from_seq=plan.resend_from)
     if not plan.new:
         return repl.Ack(seq=held)
-    sent = repl.push_data(raw) if raw is not None else None
-    if sent is not None and len(sent) == len(push.events):
-        data = sent[plan.duplicates:]
-    else:  # a push made here (tests), or a frame that is not the push: pack the data
-        data = [pack(ev.data) for ev in plan.new]
-    projection = Projection(*key)
-    store, till, epoch = key
-    projection.add(EVENTS, [(store, till, epoch, ev.seq, ev.at, ev.kind, d)
-                            for ev, d in zip(plan.new, data, strict=True)])
-    projection.project_all(plan.new)
+    if plan.duplicates:  # only what is new
+        projection = Projection(*key)
+        projection.project_push(plan.new, sent[plan.duplicates:])
     projection.write(tx, fresh)  # the events with the rows keyed by them
     last = plan.new[-1]
     tx.send(

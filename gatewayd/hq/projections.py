@@ -19,8 +19,9 @@ others are keyed by the event's (store, till, epoch, seq), which is unique by co
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from gatewayd.hq import aggregates, members, stock
@@ -28,6 +29,7 @@ from gatewayd.hq.db import HqTx, Insert
 from protocol.codec import pack
 from protocol.journal import JournalRecord
 
+EVENTS = Insert("events", ("store", "till", "epoch", "seq", "at", "kind", "data"), fresh=True)
 SALES = Insert("sales", (
     "store", "sale_id", "till", "epoch", "seq", "at", "kind", "receipt_no", "business_day",
     "shift_id", "operator", "refund_of", "total", "subtotal", "discount", "tax", "rounding",
@@ -81,11 +83,17 @@ class Projection:
         self.store, self.till, self.epoch = store, till, epoch
         self.rows: dict[Insert, list[tuple[Any, ...]]] = {}
         self.sales: list[tuple[Any, ...]] = []
-        self.sale_rows: dict[str, list[tuple[Insert, tuple[Any, ...]]]] = {}
+        # the sales' lines and tenders, one list each (rows keyed by their sale, second),
+        # and where each sale's are in them: (sale_id, lines from, to, tenders from, to)
+        self.lines: list[tuple[Any, ...]] = []
+        self.tenders: list[tuple[Any, ...]] = []
+        self.sale_parts: list[tuple[str, int, int, int, int]] = []
         self.steps: list[Later] = []
+        self.sales_batch: list[tuple[Any, ...]] | None = None  # _sale's, the last step's
         self.new_sales: set[str] = set()
         self.skus: set[str] = set()  # whose cost a step may need: read once for the push
         self._costs: dict[str, int] | None = None
+        self._deltas: aggregates.Deltas | None = None
         self.open_sale: tuple[str | None, int | None] | None = None  # None: as the db has it
         self.closed_sales: list[str] = []  # closed while the open sale was the db's
         self.alert: tuple[str, int] | None = None
@@ -94,13 +102,20 @@ class Projection:
     def add(self, insert: Insert, rows: Iterable[tuple[Any, ...]]) -> None:
         self.rows.setdefault(insert, []).extend(rows)
 
-    def sale(self, row: tuple[Any, ...], parts: list[tuple[Insert, tuple[Any, ...]]]) -> None:
-        """A sale row (its id second) and the rows that go with it if it is new."""
+    def sale(self, row: tuple[Any, ...], lines: list[tuple[Any, ...]],
+             tenders: list[tuple[Any, ...]]) -> None:
+        """A sale row (its id second) and its SALE_LINES and SALE_TENDERS rows, which go in
+        only if it is new."""
         self.sales.append(row)
-        self.sale_rows[row[1]] = parts
+        here, paid = self.lines, self.tenders
+        self.sale_parts.append((row[1], len(here), len(here) + len(lines), len(paid),
+                                len(paid) + len(tenders)))
+        here += lines
+        paid += tenders
 
     def then(self, step: Later) -> None:
         self.steps.append(step)
+        self.sales_batch = None  # a sale after this step is summed after it
 
     def costs(self, tx: HqTx) -> dict[str, int]:
         """The store's item costs as the push goes: read once, moved by its receipts."""
@@ -108,20 +123,25 @@ class Projection:
             self._costs = aggregates.unit_costs(tx, self.store, self.skus)
         return self._costs
 
-    def project(self, ev: JournalRecord) -> None:
-        """Every projector of the event's kind, then those of its family (`stock.*`)."""
-        self.project_all((ev,))
+    def deltas(self, tx: HqTx) -> aggregates.Deltas:
+        """`aggregates.deltas(tx)`, looked up once a push rather than once a sale."""
+        if self._deltas is None:
+            self._deltas = aggregates.deltas(tx)
+        return self._deltas
 
-    def project_all(self, events: Iterable[JournalRecord]) -> None:
-        """`project` each event, in order (a push's: one loop, not a call an event)."""
+    def project_push(self, events: Sequence[JournalRecord], data: Sequence[bytes]) -> None:
+        """The push's EVENTS rows (each event with `data`, its bytes as the till sent them)
+        and its projections, in one walk over its events."""
+        store, till, epoch = self.store, self.till, self.epoch
+        # the events' table first (of those written in any order)
+        append = self.rows.setdefault(EVENTS, []).append
         by_kind = _BY_KIND
-        for ev in events:
-            fns = by_kind.get(ev.kind)
+        for ev, d in zip(events, data, strict=True):  # the events' hot loop: no call to spare
+            kind = ev.kind
+            append((store, till, epoch, ev.seq, ev.at, kind, d))
+            fns = by_kind.get(kind)
             if fns is None:
-                family = ev.kind.split(".", 1)[0] + ".*"
-                fns = (*PROJECTORS.get(ev.kind, ()), *PROJECTORS.get(family, ()))
-                if len(by_kind) < 1000:  # the journal's kinds, not whatever a till may send
-                    by_kind[ev.kind] = fns
+                fns = _projectors(kind)
             for fn in fns:
                 fn(self, ev)
 
@@ -133,15 +153,10 @@ class Projection:
         self.new_sales = tx.insert_new(SALES, self.sales, "sale_id")  # the costs' answer too
         if costs is not None:
             self._costs = costs()
-        into: list[tuple[Any, ...]] = []
-        last = None
-        for sale_id in self.new_sales:  # a list per table, not a lookup per row
-            for insert, row in self.sale_rows[sale_id]:
-                if insert is not last:
-                    into, last = self.rows.setdefault(insert, []), insert
-                into.append(row)
+        if self.sales:
+            self._sale_parts()
         if self.stock_moved:  # summed in any order: a stock move adds what it says
-            aggregates.deltas(tx).stock(self.store, self.stock_moved)
+            self.deltas(tx).stock(self.store, self.stock_moved)
         if fresh:  # first: on PostgreSQL the COPYs leave the pipeline, the inserts rejoin it
             for insert, rows in self.rows.items():
                 if insert.fresh:
@@ -159,6 +174,32 @@ class Projection:
                            [(self.store, self.till, s) for s in self.closed_sales])
         if self.alert is not None:
             tx.upsert_in_order(TILL_ALERT, [(self.store, self.till, *self.alert)])
+
+    def _sale_parts(self) -> None:
+        """The lines and tenders of the new sales, into `rows`: all of them when every sale
+        is new (as a push's usually are); else those of the new ones, a sale given twice in
+        the push with the parts of its last."""
+        lines, tenders = self.lines, self.tenders
+        if len(self.new_sales) < len(self.sales):
+            last = {sale_id: (l0, l1, t0, t1) for sale_id, l0, l1, t0, t1 in self.sale_parts}
+            lines, tenders = [], []
+            for sale_id in self.new_sales:
+                l0, l1, t0, t1 = last[sale_id]
+                lines += self.lines[l0:l1]
+                tenders += self.tenders[t0:t1]
+        if lines:
+            self.add(SALE_LINES, lines)
+        if tenders:
+            self.add(SALE_TENDERS, tenders)
+
+
+def _projectors(kind: str) -> tuple[Projector, ...]:
+    """A kind's projectors and its family's, remembered for the journal's kinds."""
+    family = kind.split(".", 1)[0] + ".*"
+    fns = (*PROJECTORS.get(kind, ()), *PROJECTORS.get(family, ()))
+    if len(_BY_KIND) < 1000:  # the journal's kinds, not whatever a till may send
+        _BY_KIND[kind] = fns
+    return fns
 
 
 Projector = Callable[[Projection, JournalRecord], None]
@@ -199,60 +240,74 @@ def _upsert(insert: Insert, row: tuple[Any, ...]) -> Later:
 def _tax(tax: Any) -> int:
     """A sale's tax is a list of groups {rate_bp, net, tax, base}: its total."""
     if isinstance(tax, list):
-        return sum(g.get("tax", 0) for g in tax)
+        total = 0
+        for group in tax:
+            total += group.get("tax", 0)
+        return total
     return int(tax or 0)
 
 
 def _sale(out: Projection, ev: JournalRecord, kind: str, d: dict[str, Any], total: int,
-          lines: list[tuple[str, str, int, int]], sign: int) -> None:
-    """A sale or refund: its row, its lines (line_id, sku, qty, amount) and tenders if it is
-    new, and then what it adds to the report aggregates."""
+          lines: list[tuple[Any, ...]], sign: int) -> None:
+    """A sale or refund: its row, its lines (SALE_LINES rows: sku, qty and amount from the
+    fifth) and tenders if it is new, and then what it adds to the report aggregates."""
     sale_id = d["sale_id"]
     store = out.store
-    tenders = d.get("tenders", [])
-    tax = _tax(d.get("tax"))
-    parts: list[tuple[Insert, tuple[Any, ...]]] = [
-        (SALE_LINES, (store, sale_id, i, *line)) for i, line in enumerate(lines)]
-    parts += [(SALE_TENDERS, (store, sale_id, i, t["method"], sign * abs(t["amount"]),
-                              t.get("ref"))) for i, t in enumerate(tenders)]
+    get = d.get
+    tenders = get("tenders", [])
+    tax = _tax(get("tax"))
+    discount = get("discount", 0)
+    change = get("change", 0)
+    day = d["business_day"]
     out.sale((store, sale_id, out.till, out.epoch, ev.seq, ev.at, kind, d["receipt_no"],
-              d["business_day"], d.get("shift_id"), d.get("operator"), d.get("refund_of"),
-              total, d.get("subtotal", total), d.get("discount", 0), tax,
-              d.get("rounding", 0), d.get("paid", 0), d.get("change", 0)), parts)
-    skus = out.skus
-    for line in lines:
-        skus.add(line[1])
+              day, get("shift_id"), get("operator"), get("refund_of"), total,
+              get("subtotal", total), discount, tax, get("rounding", 0), get("paid", 0),
+              change), lines,
+             [(store, sale_id, i, t["method"], sign * abs(t["amount"]), t.get("ref"))
+              for i, t in enumerate(tenders)])
+    out.skus.update([line[4] for line in lines])
+    # the sales since the last other step are summed by one step (in journal order still)
+    batch = out.sales_batch
+    if batch is None:
+        batch = out.sales_batch = []
+        out.steps.append(partial(_aggregate, batch))
+    batch.append((sale_id, ev.at, kind, day, total, discount, tax,
+                  change if kind == "sale" else 0, lines, tenders, sign))
 
-    def aggregate(out: Projection, tx: HqTx) -> None:
-        if sale_id not in out.new_sales:
-            return  # the same sale under an earlier epoch: counted once
-        costs = out.costs(tx)
+
+def _aggregate(batch: list[tuple[Any, ...]], out: Projection, tx: HqTx) -> None:
+    """What sales (`_sale`) add to the report aggregates, in journal order (their lines are
+    costed as the push's receipts before them left the costs)."""
+    new, store, local_hour = out.new_sales, out.store, aggregates.local_hour
+    costs = out.costs(tx)
+    add = out.deltas(tx).sale
+    for sale_id, at, kind, day, total, discount, tax, change, lines, tenders, sign in batch:
+        if sale_id not in new:
+            continue  # the same sale under an earlier epoch: counted once
         paid = [[t["method"], sign * abs(t["amount"])] for t in tenders]
-        change = d.get("change", 0) if kind == "sale" else 0
         if change and paid:  # the payment mix counts what was kept: change is given in cash
             cash = next((t for t in paid if t[0] == "cash"), paid[-1])
             cash[1] -= change
-        aggregates.deltas(tx).sale(
-            out.store, d["business_day"], aggregates.local_hour(ev.at), kind, total,
-            d.get("discount", 0), tax,
-            [(sku, qty, amount, costs.get(sku)) for _, sku, qty, amount in lines], paid)
-
-    out.then(aggregate)
+        add(store, day, local_hour(at), kind, total, discount, tax,
+            [(sku, qty, amount, costs.get(sku)) for _, _, _, _, sku, qty, amount in lines], paid)
 
 
 @projects("sale.completed")
 def sale_completed(out: Projection, ev: JournalRecord) -> None:
     d = ev.data
+    store, sale_id = out.store, d["sale_id"]
     _sale(out, ev, "sale", d, d["total"],
-          [(ln["line_id"], ln["sku"], ln["qty"], ln["net"]) for ln in d.get("lines", [])], 1)
+          [(store, sale_id, i, ln["line_id"], ln["sku"], ln["qty"], ln["net"])
+           for i, ln in enumerate(d.get("lines", []))], 1)
 
 
 @projects("sale.refunded")
 def sale_refunded(out: Projection, ev: JournalRecord) -> None:
     d = {**ev.data, "sale_id": ev.data["refund_id"]}
+    store, sale_id = out.store, d["sale_id"]
     _sale(out, ev, "refund", d, -abs(d.get("money", d.get("total", 0))),
-          [(ln["line_id"], ln["sku"], -abs(ln["qty"]), -abs(ln.get("gross", 0)))
-           for ln in d.get("lines", [])], -1)
+          [(store, sale_id, i, ln["line_id"], ln["sku"], -abs(ln["qty"]),
+            -abs(ln.get("gross", 0))) for i, ln in enumerate(d.get("lines", []))], -1)
 
 
 MATCHED = ("stock.transferred", "stock.received")  # receipts matched to what was sent
@@ -281,15 +336,17 @@ def stock_moved(out: Projection, ev: JournalRecord) -> None:
     rows = _moves(out.store, out.till, out.epoch, ev)
     if rows:
         out.add(STOCK_MOVES, rows)
-        out.stock_moved.extend(ev.data["moves"])
+        out.stock_moved += ev.data["moves"]
 
 
 def _moves(store: str, till: str, epoch: str, ev: JournalRecord) -> list[tuple[Any, ...]]:
-    moves = ev.data.get("moves")
+    get = ev.data.get
+    moves = get("moves")
     if not moves:
         return []  # stock.low, stock.threshold_set, stock.count_saved: no quantity moved
-    ref = ev.data.get("sale_id") or ev.data.get("no") or ev.data.get("ref")
-    return [(store, till, epoch, ev.seq, i, ev.at, ev.kind, m["sku"], m["qty"], ref)
+    ref = get("sale_id") or get("no") or get("ref")
+    seq, at, kind = ev.seq, ev.at, ev.kind
+    return [(store, till, epoch, seq, i, at, kind, m["sku"], m["qty"], ref)
             for i, m in enumerate(moves)]
 
 

@@ -103,3 +103,52 @@ async def test_a_push_whose_rows_are_there_already_is_applied_not_wedged(hq, tmp
         assert (await client.call("hq.sales", {"store": "S001"}))["count"] == 21
     if hq.app.store.name == "postgresql":
         assert "applied again with ON CONFLICT" in caplog.text
+
+
+def test_a_sale_held_already_or_given_twice_in_a_push_counts_once(tmp_path, hq_dsn):
+    """A push's sales go in with one statement that says which are new; only those get their
+    lines and tenders and a share of the report sums: a sale head office holds under an
+    earlier epoch counts once, and a sale given twice in one push has its lines once."""
+    from bench.hq import sale_events
+    from gatewayd.hq import ingest
+    from gatewayd.hq.db import HqStore, open_backend
+    from protocol import repl
+    from protocol.codec import pack
+
+    store = HqStore(open_backend(tmp_path / "hq", hq_dsn))
+    code = store.write_sync(lambda tx: ingest.add_till(tx, "S001", "T01"))
+    cred = store.write_sync(lambda tx: ingest.enroll(tx, repl.Enroll(
+        code=code, store="S001", till="T01", epoch="e1")))
+
+    def push(epoch: str, events: list[dict]) -> None:
+        lk = store.write_sync(lambda tx: ingest.hello(tx, repl.Hello(
+            store="S001", till="T01", epoch=epoch, credential=cred, head_seq=events[-1]["seq"])))
+        _, frame = repl.take_push(epoch, [(e["seq"], e["at"], e["kind"], pack(e["data"]))
+                                          for e in events], 1000, 1 << 30)
+        p = repl.decode(frame, repl.Side.TILL)
+        ack = store.write_sync(lambda tx: ingest.apply_push(tx, lk, p, frame))
+        assert ack == repl.Ack(seq=events[-1]["seq"])
+
+    def count(sql: str) -> int:
+        return store.read_sync(lambda tx: tx.one(sql))["n"]
+
+    try:
+        a, b, c = (sale_events(1, 0, 7) for _ in range(3))  # a sale each: 3 lines, a tender
+        push("e1", a)
+        # under a new epoch: a again (held), b new
+        push("e2", [{**e, "seq": i + 1} for i, e in enumerate([*a, *b])])
+        assert count("SELECT COUNT(*) AS n FROM sales") == 2
+        assert count("SELECT COUNT(*) AS n FROM sales WHERE epoch='e1'") == 1
+        assert count("SELECT COUNT(*) AS n FROM sale_lines") == 6
+        assert count("SELECT COUNT(*) AS n FROM sale_tenders") == 2
+        sums = store.read_sync(lambda tx: tx.one(
+            "SELECT SUM(sales) AS n, SUM(amount) AS amount FROM agg_sales"))
+        assert (sums["n"], sums["amount"]) == (2, 2 * 1053)
+        # c given twice in one push: its lines and tenders once
+        push("e2", [{**e, "seq": 15 + i} for i, e in enumerate([*c, *c])])
+        assert count("SELECT COUNT(*) AS n FROM sales") == 3
+        assert count("SELECT COUNT(*) AS n FROM sale_lines") == 9
+        assert count("SELECT COUNT(*) AS n FROM sale_tenders") == 3
+        assert count("SELECT COUNT(*) AS n FROM events") == 7 + 14 + 14
+    finally:
+        store.close()
