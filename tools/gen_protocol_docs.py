@@ -343,7 +343,8 @@ whose id could not be read.
   items are sold per kg and their quantity is **grams** (1000 = 1 kg). Line amount =
   round-half-up of `unit_price * qty / 1000`.
 - **Time**: the msgpack **timestamp extension (type -1)**, always UTC on the wire.
-- **Identifiers**: sales, lines and jobs carry UUID strings; receipt numbers are
+- **Identifiers**: sales, lines and jobs carry UUID strings (opaque to clients; this daemon
+  makes version-7 UUIDs, time first, so its indexes grow at one end); receipt numbers are
   `{store}-{till}-{day}-{n}`.
 
 In this document frames are shown as msgpack-equivalent JSON: a msgpack `bin` is written
