@@ -91,6 +91,7 @@ class Projection:
         self.steps: list[Later] = []
         self.sales_batch: list[tuple[Any, ...]] | None = None  # _sale's, the last step's
         self.new_sales: set[str] = set()
+        self.uncounted: set[str] | None = None  # new sales not yet summed (_aggregate)
         self.skus: set[str] = set()  # whose cost a step may need: read once for the push
         self._costs: dict[str, int] | None = None
         self._deltas: aggregates.Deltas | None = None
@@ -178,13 +179,15 @@ class Projection:
     def _sale_parts(self) -> None:
         """The lines and tenders of the new sales, into `rows`: all of them when every sale
         is new (as a push's usually are); else those of the new ones, a sale given twice in
-        the push with the parts of its last."""
+        the push with the parts of its first, whose row the sales insert kept."""
         lines, tenders = self.lines, self.tenders
         if len(self.new_sales) < len(self.sales):
-            last = {sale_id: (l0, l1, t0, t1) for sale_id, l0, l1, t0, t1 in self.sale_parts}
+            first: dict[str, tuple[int, int, int, int]] = {}
+            for sale_id, l0, l1, t0, t1 in self.sale_parts:
+                first.setdefault(sale_id, (l0, l1, t0, t1))
             lines, tenders = [], []
             for sale_id in self.new_sales:
-                l0, l1, t0, t1 = last[sale_id]
+                l0, l1, t0, t1 = first[sale_id]
                 lines += self.lines[l0:l1]
                 tenders += self.tenders[t0:t1]
         if lines:
@@ -278,12 +281,16 @@ def _sale(out: Projection, ev: JournalRecord, kind: str, d: dict[str, Any], tota
 def _aggregate(batch: list[tuple[Any, ...]], out: Projection, tx: HqTx) -> None:
     """What sales (`_sale`) add to the report aggregates, in journal order (their lines are
     costed as the push's receipts before them left the costs)."""
-    new, store, local_hour = out.new_sales, out.store, aggregates.local_hour
+    store, local_hour = out.store, aggregates.local_hour
+    if out.uncounted is None:
+        out.uncounted = set(out.new_sales)
+    uncounted = out.uncounted
     costs = out.costs(tx)
     add = out.deltas(tx).sale
     for sale_id, at, kind, day, total, discount, tax, change, lines, tenders, sign in batch:
-        if sale_id not in new:
-            continue  # the same sale under an earlier epoch: counted once
+        if sale_id not in uncounted:
+            continue  # the same sale under an earlier epoch, or again in this push: once
+        uncounted.remove(sale_id)  # its first in the push, as its rows
         paid = [[t["method"], sign * abs(t["amount"])] for t in tenders]
         if change and paid:  # the payment mix counts what was kept: change is given in cash
             cash = next((t for t in paid if t[0] == "cash"), paid[-1])

@@ -144,11 +144,28 @@ def test_a_sale_held_already_or_given_twice_in_a_push_counts_once(tmp_path, hq_d
         sums = store.read_sync(lambda tx: tx.one(
             "SELECT SUM(sales) AS n, SUM(amount) AS amount FROM agg_sales"))
         assert (sums["n"], sums["amount"]) == (2, 2 * 1053)
-        # c given twice in one push: its lines and tenders once
-        push("e2", [{**e, "seq": 15 + i} for i, e in enumerate([*c, *c])])
+        # c given twice in one push (the second completion saying other sums): its row,
+        # lines and tenders once, the first's, and the report sums follow those rows
+        again = [{**e, "data": {**e["data"], "total": 999, "lines": [
+            {**ln, "net": 300} for ln in e["data"]["lines"]]}}
+            if e["kind"] == "sale.completed" else e for e in c]
+        push("e2", [{**e, "seq": 15 + i} for i, e in enumerate([*c, *again])])
         assert count("SELECT COUNT(*) AS n FROM sales") == 3
         assert count("SELECT COUNT(*) AS n FROM sale_lines") == 9
         assert count("SELECT COUNT(*) AS n FROM sale_tenders") == 3
         assert count("SELECT COUNT(*) AS n FROM events") == 7 + 14 + 14
+        rows = store.read_sync(lambda tx: tx.one(
+            "SELECT (SELECT SUM(total) FROM sales) AS total,"
+            " (SELECT SUM(amount) FROM sale_lines) AS lines,"
+            " (SELECT SUM(amount) FROM sale_tenders) AS paid"))
+        sums = store.read_sync(lambda tx: tx.one(
+            "SELECT (SELECT SUM(sales) FROM agg_sales) AS n,"
+            " (SELECT SUM(amount) FROM agg_sales) AS total,"
+            " (SELECT SUM(amount) FROM agg_items_day) AS lines,"
+            " (SELECT SUM(lines) FROM agg_items_day) AS n_lines,"
+            " (SELECT SUM(count) FROM agg_tenders) AS n_paid"))
+        assert rows["total"] == 3 * 1053
+        assert (sums["n"], sums["total"], sums["lines"], sums["n_lines"], sums["n_paid"]) == (
+            3, rows["total"], rows["lines"], 9, 3)
     finally:
         store.close()
