@@ -85,6 +85,9 @@ class Insert:
     columns: tuple[str, ...]
     conflict: str = "DO NOTHING"
     fresh: bool = False
+    # columns usually of one value in a push's rows (its till, business day, operator...):
+    # `insert_new` on PostgreSQL sends such a column as one value when it is so
+    uniform: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_sql", (
@@ -107,6 +110,8 @@ class HqTx:
         # alerts raised in this transaction (ingest.raise_alert), for the caller to publish
         # on `hq.alert` once it has committed
         self.alerts: list[Any] = []
+        # writes for the transaction's last statement (`send_last`), and the aggregates'
+        self.closing: list[tuple[Insert | str, Sequence[Any]]] = []
         self.queue = ExitStack()  # the pipeline, from the first statement that may wait
         self._queueing = False
 
@@ -136,13 +141,27 @@ class HqTx:
             self.backend.insert(self.conn, insert, rows)
 
     def insert_all(self, inserts: Sequence[tuple[Insert, Sequence[tuple[Any, ...]]]]) -> None:
-        """`insert` into several tables (each insert's rows as there), as one statement on
-        PostgreSQL: the report aggregates' few rows in six tables a push cost psycopg and the
-        server more per statement than per row."""
-        inserts = [(insert, rows) for insert, rows in inserts if rows]
-        if inserts:
+        """`insert` into several tables (each insert's rows as there), with the transaction's
+        last statement (`send_last`)."""
+        for insert, rows in inserts:
+            if rows:
+                self.closing.append((insert, rows))
+
+    def send_last(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """A write that nothing later in the transaction reads, and that changes no row
+        another `send_last` or `insert_all` of it does: sent just before the commit, on
+        PostgreSQL in one statement with the others (a data-modifying WITH query each). A
+        push's report aggregates (a few rows in six tables), its epoch's acked seq and the
+        till's open sale cost psycopg and the server more per statement than per row."""
+        self.closing.append((sql, params))
+
+    def send_closing(self) -> None:
+        """What `send_last` and `insert_all` gathered (`HqStore.write_sync`, after the
+        `before_commit` hooks)."""
+        if self.closing:
             self._queue()
-            self.backend.insert_all(self.conn, inserts)
+            self.backend.insert_all(self.conn, self.closing)
+            self.closing = []
 
     def insert_fresh(self, insert: Insert, rows: Sequence[tuple[Any, ...]]) -> None:
         """Insert rows that no earlier transaction can have written: keyed by events this one
@@ -259,10 +278,14 @@ class Backend:
     def insert(self, conn: Any, insert: Insert, rows: Sequence[tuple[Any, ...]]) -> None:
         self.executemany(conn, insert.sql(), rows)
 
-    def insert_all(self, conn: Any,
-                   inserts: Sequence[tuple[Insert, Sequence[tuple[Any, ...]]]]) -> None:
-        for insert, rows in inserts:
-            self.insert(conn, insert, rows)
+    def insert_all(self, conn: Any, inserts: Sequence[tuple[Insert | str, Sequence[Any]]],
+                   ) -> None:
+        """Each insert's rows, or each statement (`HqTx.send_last`) with its parameters."""
+        for what, rows in inserts:
+            if isinstance(what, Insert):
+                self.insert(conn, what, rows)
+            else:
+                self.send(conn, what, rows)
 
     def copy(self, conn: Any, insert: Insert, rows: Sequence[tuple[Any, ...]]) -> None:
         raise NotImplementedError
@@ -383,9 +406,11 @@ class PostgresBackend(Backend):
         self.psycopg = psycopg
         self.unreachable = (psycopg.OperationalError,)
         self.dsn = dsn
-        self._unnest: dict[Insert, str] = {}  # the INSERT ... unnest() text of each Insert
-        # insert_all's statement for a shape: ((insert, rows or None for unnest), ...)
-        self._all: dict[tuple[tuple[Insert, int | None], ...], str] = {}
+        # insert_new's INSERT ... unnest() text of an Insert and its columns of one value
+        self._unnest: dict[tuple[Insert, tuple[bool, ...]], str] = {}
+        # insert_all's statement for a shape: ((insert, rows or None for unnest), ...), a
+        # statement's (sql, -1)
+        self._all: dict[tuple[tuple[Insert | str, int | None], ...], str] = {}
         self._types: dict[str, dict[str, str]] = {}  # table -> column -> its SQL type
 
     def connect(self) -> Any:
@@ -417,15 +442,15 @@ class PostgresBackend(Backend):
     def insert(self, conn, insert: Insert, rows: Sequence[tuple[Any, ...]]) -> None:
         self.insert_all(conn, [(insert, rows)])
 
-    def insert_all(self, conn, inserts: Sequence[tuple[Insert, Sequence[tuple[Any, ...]]]],
-                   ) -> None:
-        # one statement: each insert but the last a data-modifying WITH query (the tables
-        # differ, so no row is changed twice). Its text is made once for its shape, with
+    def insert_all(self, conn, inserts: Sequence[tuple[Insert | str, Sequence[Any]]]) -> None:
+        # one statement: each insert or statement but the last a data-modifying WITH query
+        # (HqTx.send_last: no row is changed twice). Its text is made once for its shape, with
         # PostgreSQL's own $n placeholders, and sent by a raw cursor: psycopg parses a
         # statement of over 50 parameters for its %s anew each time (0.38 ms for the
         # aggregates' 87 here, a sixth of a push's client CPU).
-        shape = tuple((insert, len(rows) if len(rows) * len(insert.columns) <= VALUES_MAX_PARAMS
-                       else None) for insert, rows in inserts)
+        shape = tuple((what, -1 if not isinstance(what, Insert)  # a statement: its parameters
+                       else len(rows) if len(rows) * len(what.columns) <= VALUES_MAX_PARAMS
+                       else None) for what, rows in inserts)
         sql = self._all.get(shape)
         if sql is None:
             sql = self._all_sql(conn, shape)
@@ -433,16 +458,24 @@ class PostgresBackend(Backend):
                 self._all[shape] = sql
         params: list[Any] = []
         for (_, rows), (_, n) in zip(inserts, shape, strict=True):
-            if n is not None:
+            if n == -1:
+                params += rows
+            elif n is not None:
                 params += [v for row in rows for v in row]
             else:
                 params += [_Column(c) for c in zip(*rows, strict=True)]
         self.psycopg.RawCursor(conn).execute(sql, params)
 
-    def _all_sql(self, conn, shape: tuple[tuple[Insert, int | None], ...]) -> str:
+    def _all_sql(self, conn, shape: tuple[tuple[Insert | str, int | None], ...]) -> str:
         texts: list[str] = []
         at = 0  # the parameters so far
         for insert, n in shape:
+            if not isinstance(insert, Insert):  # a statement: its ? become $n
+                parts = insert.split("?")
+                texts.append(parts[0] + "".join(f"${at + i + 1}{p}"
+                                                for i, p in enumerate(parts[1:])))
+                at += len(parts) - 1
+                continue
             types = self._column_types(conn, insert.table)
             head = f"INSERT INTO {insert.table}({', '.join(insert.columns)})"
             if n is None:  # a binary array a column (_Column)
@@ -475,8 +508,15 @@ class PostgresBackend(Backend):
 
     def insert_new_later(self, conn, insert: Insert, rows: Sequence[tuple[Any, ...]],
                          key: str) -> Callable[[], set[Any]]:
-        cur = conn.execute(f"{self._unnest_sql(conn, insert)} RETURNING {key}",
-                           [list(c) for c in zip(*rows, strict=True)])
+        columns = list(zip(*rows, strict=True))
+        # a uniform column of one value (a push's sales: its store, till, epoch, day...) goes
+        # as that value, not an array: psycopg dumps an array element by element in Python
+        same = tuple(len(rows) > 1 and name in insert.uniform and c.count(c[0]) == len(c)
+                     for name, c in zip(insert.columns, columns, strict=True))
+        cur = conn.execute(  # the values first, as the statement has them, then the arrays
+            f"{self._unnest_sql(conn, insert, same)} RETURNING {key}",
+            [c[0] for c, one in zip(columns, same, strict=True) if one]
+            + [list(c) for c, one in zip(columns, same, strict=True) if not one])
         return lambda: {r[key] for r in cur.fetchall()}
 
     def copy(self, conn, insert: Insert, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -502,14 +542,21 @@ class PostgresBackend(Backend):
             types = self._types[table] = {r["attname"]: r["type"] for r in cur.fetchall()}
         return types
 
-    def _unnest_sql(self, conn, insert: Insert) -> str:
-        sql = self._unnest.get(insert)
+    def _unnest_sql(self, conn, insert: Insert, same: tuple[bool, ...]) -> str:
+        """INSERT ... SELECT FROM unnest(an array a column), but a column `same` says is one
+        value: that as a parameter of its own."""
+        sql = self._unnest.get((insert, same))
         if sql is None:
             types = self._column_types(conn, insert.table)
-            arrays = ", ".join(f"%b::{types[c]}[]" for c in insert.columns)  # binary: cheaper
-            sql = self._unnest[insert] = (
-                f"INSERT INTO {insert.table}({', '.join(insert.columns)})"
-                f" SELECT * FROM unnest({arrays}) ON CONFLICT {insert.conflict}")
+            cols = [(c, f"%b::{types[c]}") for c in insert.columns]  # binary: cheaper
+            kept = list(zip(cols, same, strict=True))
+            arrays = ", ".join(f"{p}[]" for (_, p), one in kept if not one)
+            names = ", ".join(c for (c, _), one in kept if not one)
+            values = ", ".join(p if one else f"u.{c}" for (c, p), one in kept)
+            sql = (f"INSERT INTO {insert.table}({', '.join(insert.columns)}) SELECT {values}"
+                   f" FROM unnest({arrays}) AS u({names}) ON CONFLICT {insert.conflict}")
+            if len(self._unnest) < 10_000:
+                self._unnest[(insert, same)] = sql
         return sql
 
     def all(self, conn, sql, params):
@@ -625,6 +672,7 @@ class HqStore:
                     result = fn(tx)
                     for hook in tx.before_commit:
                         hook(tx)
+                    tx.send_closing()
                     backend.commit(conn)
             except BaseException:
                 if not backend.broken(conn):

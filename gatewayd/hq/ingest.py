@@ -266,7 +266,7 @@ def apply_push(tx: HqTx, link: Link, push: repl.Push, raw: bytes | None = None,
         projection.project_push(plan.new, sent[plan.duplicates:])
     projection.write(tx, fresh)  # the events with the rows keyed by them
     last = plan.new[-1]
-    tx.send(
+    tx.send_last(  # with the report aggregates: nothing after reads it
         "UPDATE till_epochs SET acked_seq=?, acked_at=?, head_seq=?, last_contact=?"
         " WHERE store=? AND till=? AND epoch=?",
         (last.seq, last.at, max(row["head_seq"], last.seq), now_us(), *key))

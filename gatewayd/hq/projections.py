@@ -33,7 +33,8 @@ EVENTS = Insert("events", ("store", "till", "epoch", "seq", "at", "kind", "data"
 SALES = Insert("sales", (
     "store", "sale_id", "till", "epoch", "seq", "at", "kind", "receipt_no", "business_day",
     "shift_id", "operator", "refund_of", "total", "subtotal", "discount", "tax", "rounding",
-    "paid", "change_due"))
+    "paid", "change_due"), uniform=(
+    "store", "till", "epoch", "kind", "business_day", "shift_id", "operator", "refund_of"))
 SALE_LINES = Insert("sale_lines", ("store", "sale_id", "pos", "line_id", "sku", "qty", "amount"),
                     fresh=True)
 SALE_TENDERS = Insert("sale_tenders", ("store", "sale_id", "pos", "method", "amount", "ref"),
@@ -167,8 +168,8 @@ class Projection:
                 tx.insert(insert, rows)
         for step in self.steps:
             step(self, tx)
-        if self.open_sale is not None:
-            tx.upsert_in_order(OPEN_SALE, [(self.store, self.till, *self.open_sale)])
+        if self.open_sale is not None:  # the till's alert below is another statement
+            tx.send_last(OPEN_SALE.sql(), (self.store, self.till, *self.open_sale))
         elif self.closed_sales:
             tx.executemany("UPDATE till_live SET open_sale=NULL, open_since=NULL WHERE store=?"
                            " AND till=? AND open_sale=?",
