@@ -4,6 +4,8 @@ measured in the same run on the same machine.
 The big store is bench/bigstore.py's: `BENCH_GROWTH_SALES` sales (default 200,000; `make
 bench-growth` sets 1,600,000: three years at 1,500 a day), generated once into
 `BENCH_GROWTH_DIR` (default a temp dir; set it to keep the store between runs).
+`BENCH_GROWTH_ROWS` (a comma list: sale, current, reprint, report, rtt, import, backup)
+measures only those rows.
 
     growth.sale            a sale (5 sale.add + cash tender) on the big store vs a fresh
                            store                                                 <= 1.1x
@@ -55,6 +57,10 @@ RETENTION = os.environ.get("BENCH_GROWTH_RETENTION", "1") != "0"
 BACKUP = os.environ.get("BENCH_GROWTH_BACKUP", "1") != "0"
 # 0: skip the import rows (writing and importing 200,000 items: a minute or two)
 IMPORT = os.environ.get("BENCH_GROWTH_IMPORT", "1") != "0"
+# a comma list of the rows to measure (sale, current, reprint, report, rtt, import, backup;
+# default all of them): a change to one path re-measured without the others' minutes
+ROWS = set(os.environ.get("BENCH_GROWTH_ROWS", "sale,current,reprint,report,rtt,import,"
+                          "backup").split(","))
 RTT_CALLS = 1000  # system.info calls idle and as many while reporting: enough for a p99
 IMPORT_IDLE = 150  # sales before the import and as many after it: the baseline
 PRINTER = {"printer": {"kind": "printer", "driver": "escpos", "transport": "tcp:127.0.0.1:9"}}
@@ -133,64 +139,84 @@ async def _measure(big: Path, fresh: Path, work: Path) -> list[Row]:
         app, gw, _ = await _daemon(big, work / "big", nursery)
         await _sales(gw, 10)  # warm both
         await _sales(fresh_gw, 10)
-        big_t, fresh_t = [], []
-        for _ in range(SALE_ROUNDS // 20):  # interleaved rounds: both see the same load
-            big_t += (await _sales(gw, 10)).samples
-            fresh_t += (await _sales(fresh_gw, 10)).samples
-        rows.append(Row("growth.sale", Timing.of(big_t), Timing.of(fresh_t), target=1.1,
-                        note=f"{SALES} sales vs fresh"))
-        current = await time_async(lambda: gw.call("sale.current"), 500, warmup=20)
-        current_fresh = await time_async(lambda: fresh_gw.call("sale.current"), 500,
-                                         warmup=20)
-        rows.append(Row("growth.sale.current", value=current.p50 * 1e3,
-                        value_p99=current.p99 * 1e3, unit="ms", limit=2))
-        rows.append(Row("growth.sale.current.vs_fresh", current, current_fresh,
-                        note="the same call on the fresh store, same run"))
-        # the reprint and the floor alternate: both meet the same load (the VM is shared)
-        reprint_t: list[float] = []
-        floor_t: list[float] = []
-        for _ in range(310):  # the first 10 of each warm up
-            t0 = time.perf_counter()
-            await gw.call("receipt.reprint", {})
-            t1 = time.perf_counter()
-            await app.store.write(lambda tx: tx.append("bench.noop", {}))
-            reprint_t.append(t1 - t0)
-            floor_t.append(time.perf_counter() - t1)
-        reprint, floor = Timing.of(reprint_t[10:]), Timing.of(floor_t[10:])
-        reprint_fresh = await time_async(lambda: fresh_gw.call("receipt.reprint", {}), 300,
-                                         warmup=10)
-        rows.append(Row("growth.reprint", value=reprint.p50 * 1e3,
-                        value_p99=reprint.p99 * 1e3, unit="ms", limit=2,
-                        note="one write: renders the receipt, queues it, journals (the "
-                             "bench's printer is away: the job waits)"))
-        rows.append(Row("growth.reprint.vs_fresh", reprint, reprint_fresh,
-                        note="the same call on the fresh store, same run"))
-        rows.append(Row("growth.reprint.vs_floor", reprint, floor,
-                        note="against growth.write.floor, rounds alternating"))
-        rows.append(Row("growth.write.floor", value=floor.p50 * 1e3,
-                        value_p99=floor.p99 * 1e3, unit="ms",
-                        note="one-event commit through the writer (fsync): any write's floor"))
-        slowest, name = 0.0, ""
-        for method, params in REPORTS:
-            t = await time_async(lambda m=method, p=params: gw.call(
-                m, {**p, "from": "2000-01-01"}), 5, warmup=1)
-            if t.p99 > slowest:
-                slowest, name = t.p99, f"{method} {params['by']}"
-        rows.append(Row("growth.report.max", value=slowest * 1e3, unit="ms", limit=200,
-                        note=f"all history; slowest: {name}"))
-        idle = await time_async(lambda: gw.call("system.info"), RTT_CALLS, warmup=20)
-        reporting, rate = await _rtt_while_reporting(app, gw)
-        rows.append(Row("growth.rtt.reporting", reporting, idle, target=1.5,
-                        note=f"system.info while another process runs reports vs idle;"
-                             f" {rate}"))
-        if IMPORT:
+        if "sale" in ROWS:
+            rows.append(await _sale_vs_fresh(gw, fresh_gw))
+        if "current" in ROWS:
+            rows += await _current(gw, fresh_gw)
+        if "reprint" in ROWS:
+            rows += await _reprint(app, gw, fresh_gw)
+        if "report" in ROWS:
+            rows.append(await _reports(gw))
+        if "rtt" in ROWS:
+            idle = await time_async(lambda: gw.call("system.info"), RTT_CALLS, warmup=20)
+            reporting, rate = await _rtt_while_reporting(app, gw)
+            rows.append(Row("growth.rtt.reporting", reporting, idle, target=1.5,
+                            note=f"system.info while another process runs reports vs idle;"
+                                 f" {rate}"))
+        if IMPORT and "import" in ROWS:
             rows += await _import_while_selling(app, gw, work)
-        if BACKUP:
+        if BACKUP and "backup" in ROWS:
             quiet, selling = await _backups(app, gw, work)
             rows.append(Row("growth.backup.selling", value=selling / quiet, unit="x", limit=2,
                             note=f"quiet {quiet:.1f} s, selling 1/s {selling:.1f} s"))
         nursery.cancel_scope.cancel()
     return rows
+
+
+async def _sale_vs_fresh(gw, fresh_gw) -> Row:
+    big_t, fresh_t = [], []
+    for _ in range(SALE_ROUNDS // 20):  # interleaved rounds: both see the same load
+        big_t += (await _sales(gw, 10)).samples
+        fresh_t += (await _sales(fresh_gw, 10)).samples
+    return Row("growth.sale", Timing.of(big_t), Timing.of(fresh_t), target=1.1,
+               note=f"{SALES} sales vs fresh")
+
+
+async def _current(gw, fresh_gw) -> list[Row]:
+    current = await time_async(lambda: gw.call("sale.current"), 500, warmup=20)
+    current_fresh = await time_async(lambda: fresh_gw.call("sale.current"), 500, warmup=20)
+    return [Row("growth.sale.current", value=current.p50 * 1e3, value_p99=current.p99 * 1e3,
+                unit="ms", limit=2),
+            Row("growth.sale.current.vs_fresh", current, current_fresh,
+                note="the same call on the fresh store, same run")]
+
+
+async def _reprint(app, gw, fresh_gw) -> list[Row]:
+    # the reprint and the floor alternate: both meet the same load (the VM is shared)
+    reprint_t: list[float] = []
+    floor_t: list[float] = []
+    for _ in range(310):  # the first 10 of each warm up
+        t0 = time.perf_counter()
+        await gw.call("receipt.reprint", {})
+        t1 = time.perf_counter()
+        await app.store.write(lambda tx: tx.append("bench.noop", {}))
+        reprint_t.append(t1 - t0)
+        floor_t.append(time.perf_counter() - t1)
+    reprint, floor = Timing.of(reprint_t[10:]), Timing.of(floor_t[10:])
+    reprint_fresh = await time_async(lambda: fresh_gw.call("receipt.reprint", {}), 300,
+                                     warmup=10)
+    return [Row("growth.reprint", value=reprint.p50 * 1e3, value_p99=reprint.p99 * 1e3,
+                unit="ms", limit=2,
+                note="one write: copies the receipt's job, queues it, journals (the bench's"
+                     " printer is away: the job waits)"),
+            Row("growth.reprint.vs_fresh", reprint, reprint_fresh,
+                note="the same call on the fresh store, same run"),
+            Row("growth.reprint.vs_floor", reprint, floor,
+                note="against growth.write.floor, rounds alternating"),
+            Row("growth.write.floor", value=floor.p50 * 1e3, value_p99=floor.p99 * 1e3,
+                unit="ms",
+                note="one-event commit through the writer (fsync): any write's floor")]
+
+
+async def _reports(gw) -> Row:
+    slowest, name = 0.0, ""
+    for method, params in REPORTS:
+        t = await time_async(lambda m=method, p=params: gw.call(
+            m, {**p, "from": "2000-01-01"}), 5, warmup=1)
+        if t.p99 > slowest:
+            slowest, name = t.p99, f"{method} {params['by']}"
+    return Row("growth.report.max", value=slowest * 1e3, unit="ms", limit=200,
+               note=f"all history; slowest: {name}")
 
 
 async def _rtt_while_reporting(app, gw) -> tuple[Timing, str]:
