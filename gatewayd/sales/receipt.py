@@ -34,6 +34,12 @@ def _qty(qty: int, unit: str) -> str:
     return str(qty // 1000) if qty % 1000 == 0 else f"{qty / 1000:g}"
 
 
+def reprint_mark(count: int) -> dict[str, Any]:
+    """The first item of a reprint: 重打印 with its count."""
+    return {"type": "text", "text": f"*** 重打印 REPRINT ({count}) ***", "align": "center",
+            "bold": True}
+
+
 def receipt_document(sale: dict[str, Any], cfg: Any, till: Any, tz: tzinfo,
                      reprint: int = 0) -> list[dict[str, Any]]:
     doc: list[dict[str, Any]] = []
@@ -48,7 +54,7 @@ def receipt_document(sale: dict[str, Any], cfg: Any, till: Any, tz: tzinfo,
         doc.append({"type": "rule", "char": ch})
 
     if reprint:
-        text(f"*** 重打印 REPRINT ({reprint}) ***", align="center", bold=True)
+        doc.append(reprint_mark(reprint))
     text(cfg.store_name, align="center", bold=True, double_width=True)
     for line in cfg.receipt_header:
         text(line, align="center")

@@ -73,7 +73,7 @@ from gatewayd.sales.pricing import (
     price_sale,
 )
 from gatewayd.sales.promotions import Promotion, PromotionError, parse_promotions
-from gatewayd.sales.receipt import receipt_document
+from gatewayd.sales.receipt import receipt_document, reprint_mark
 from gatewayd.sales.records import Loaded, pack_list
 from gatewayd.sales.records import sale_error as _err
 from gatewayd.sales.states import ACTIVE, move
@@ -95,6 +95,10 @@ if TYPE_CHECKING:
     from gatewayd.till import TillConfig
 
 log = logging.getLogger("gatewayd.sales")
+# the job a completed sale or refund queued for its receipt: the first of its ref (its
+# reprints come after it), read in print_jobs_ref's rowid order without a sort
+FIRST_RECEIPT_JOB_SQL = ("SELECT document FROM print_jobs WHERE ref=? AND kind IN ('receipt',"
+                         " 'refund') ORDER BY rowid LIMIT 1")
 
 class SaleService(SaleWire, PaymentFlow, CustomerDisplay):
     """The sale, built with what it uses (DESIGN §1): its store, its `[sale]` section and the
@@ -790,24 +794,38 @@ class SaleService(SaleWire, PaymentFlow, CustomerDisplay):
 
         def fn(tx: Tx) -> dict[str, Any]:
             retention.bring_back(tx, self.store.archive_dir, receipt_no)
-            row = tx.one("SELECT id FROM sales WHERE receipt_no=?", (receipt_no,))
+            row = tx.one("SELECT id, reprints FROM sales WHERE receipt_no=?", (receipt_no,))
             if row is None:
                 raise _err("not_found", f"no receipt {receipt_no}", receipt_no=receipt_no)
             tx.execute("UPDATE sales SET reprints=reprints+1 WHERE id=?", (row["id"],))
-            wire = self.wire_from_tx(tx, row["id"])
+            count = row["reprints"] + 1
             from gatewayd import printing
 
-            job = printing.enqueue(tx, printer, self.receipt_document(wire, wire["reprints"]),
+            job = printing.enqueue(tx, printer, self._reprint_document(tx, row["id"], receipt_no,
+                                                                       count),
                                    kind="reprint", ref=receipt_no)
             tx.append("receipt.reprinted", {"receipt_no": receipt_no, "sale_id": row["id"],
-                                            "count": wire["reprints"], "operator": operator,
+                                            "count": count, "operator": operator,
                                             "job_id": job})
-            return {"receipt_no": receipt_no, "reprints": wire["reprints"], "job_id": job}
+            return {"receipt_no": receipt_no, "reprints": count, "job_id": job}
 
         result, _ = await self.store.write(fn)
         if self.printing is not None:
             self.printing.wake()
         return result
+
+    def _reprint_document(self, tx: Tx, sale_id: str, receipt_no: str,
+                          count: int) -> list[dict[str, Any]]:
+        """The receipt as it was first queued (sale or refund slip), headed with the reprint
+        mark: a copy of what the customer was given (its member points line, a refund's
+        original receipt number), and no reading and rendering of the sale inside the write
+        (0.4-0.5 ms of the writer's time, issue 18). Rendered from the sale when that job
+        is gone (retention archived it, or no printer was configured then)."""
+        first = tx.one(FIRST_RECEIPT_JOB_SQL, (receipt_no,))
+        if first is None:
+            wire = self.wire_from_tx(tx, sale_id)
+            return self.receipt_document(wire, count)
+        return [reprint_mark(count), *unpack(first["document"])]
 
     # ------------------------------------------------------------------ promotions, vouchers
     async def upsert_promotions(self, operator: str | None,

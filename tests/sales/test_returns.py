@@ -394,6 +394,39 @@ async def test_refund_hooks_run_inside_the_transaction_and_the_slip_is_queued(ti
     assert snapshot(app) == before
 
 
+async def test_a_reprint_is_the_receipt_as_first_queued_marked(till):
+    """A reprint copies the job its sale or refund queued (a refund slip names the original
+    receipt, which the refund's own row does not hold: rendered again from the refund it
+    named the original sale's id); with that job gone (retention archives documents) it is
+    rendered from the sale."""
+    gw, app = till, till.app
+    from tests.sales.test_service import FakePrinter, fake_devices
+
+    fake_devices(app, FakePrinter())
+    sale = await sell(gw, [("1001", 2000)], [{"method": "cash"}])
+    ref = await gw.call("sale.refund", {"receipt_no": sale["receipt_no"]})
+
+    def doc(job_id: str) -> list[dict]:
+        return unpack(app.store.one("SELECT document FROM print_jobs WHERE id=?",
+                                    (job_id,))["document"])
+
+    slip = app.store.one("SELECT id FROM print_jobs WHERE kind='refund'")["id"]
+    for count in (1, 2):
+        r = await gw.call("receipt.reprint", {"receipt_no": ref["receipt_no"]})
+        assert r["reprints"] == count
+        got = doc(r["job_id"])
+        assert got[0]["text"] == f"*** 重打印 REPRINT ({count}) ***" and got[1:] == doc(slip)
+    texts = " ".join(d.get("text", "") for d in got)
+    assert f"原单 Original: {sale['receipt_no']}" in texts
+    receipt = app.store.one("SELECT id FROM print_jobs WHERE kind='receipt' AND ref=?",
+                            (sale["receipt_no"],))["id"]
+    first = doc(receipt)
+    await app.store.write(lambda tx: tx.execute("DELETE FROM print_jobs WHERE kind='receipt'"))
+    r = await gw.call("receipt.reprint", {"receipt_no": sale["receipt_no"]})
+    got = doc(r["job_id"])
+    assert got[0]["text"] == "*** 重打印 REPRINT (1) ***" and got[1:] == first
+
+
 async def test_receipt_scan_in_refund_mode(till):
     gw, app = till, till.app
     sale = await sell(gw, [("1001", 1000), ("1002", 1000)], [{"method": "cash"}])
