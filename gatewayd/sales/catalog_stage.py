@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
+from gatewayd.sales.catalog.pinyin import pinyin_initials
 from gatewayd.sales.catalog.repository import (
     _store_checks,
     item_events,
@@ -38,8 +39,12 @@ def _stage(staging: Staging, items: Sequence[ItemIn], at: int,
     rows = staging.rows
     for i in range(0, len(items), rows):
         part = items[i:i + rows]
-        def write(tx: Any, part: Sequence[ItemIn] = part) -> tuple[int, list[dict[str, str]]]:
-            return write_rows(tx, part, at, staging.staged("items"), staging.staged("barcodes"))
+        pinyin = [pinyin_initials(it.name) for it in part]  # before the lock, not under it
+
+        def write(tx: Any, part: Sequence[ItemIn] = part, pinyin: list[str] = pinyin
+                  ) -> tuple[int, list[dict[str, str]]]:
+            return write_rows(tx, part, at, staging.staged("items"), staging.staged("barcodes"),
+                              pinyin)
 
         n, some = staging.chunk(write)
         moved_count += n

@@ -80,6 +80,12 @@ MAKE_WAY_PATIENCE_S = 0.1
 MAKE_WAY_REST = 3.0
 
 
+# The write lock held by another process: tried again this often, for this long (as the
+# busy timeout, PRAGMAS)
+LOCK_POLL_S = 0.0002
+LOCK_WAIT_S = 5.0
+SQLITE_BUSY = 5
+
 # SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN: the disk, not the write
 STORAGE_ERRORS = {8, 10, 13, 14}
 
@@ -223,6 +229,9 @@ class Store:
         for suffix in ("-wal", "-shm"):  # SQLite gives them the store's mode; older ones too
             private_file(Path(f"{self.path}{suffix}"), create=False)
         self.schema_version = migrate(self._w)
+        # the write lock is waited for by `_begin`, not by SQLite's busy handler; inside a
+        # transaction begun IMMEDIATE no statement waits for a lock
+        self._w.execute("PRAGMA busy_timeout=0")
         self._r = connect(self.path, readonly=True)
         self.readers = ReaderPool(self.path, connect, readers, read_deadline_s)
         self._lock = threading.Lock()  # guards the write connection for sync callers (CLI)
@@ -244,17 +253,26 @@ class Store:
         self._closed = False
 
     # -- writes ------------------------------------------------------------------------
-    def write_sync(self, fn: Callable[[Tx], T]) -> tuple[T, list[JournalEvent]]:
-        """Run `fn` in one BEGIN IMMEDIATE transaction (in the calling thread)."""
+    def write_sync(self, fn: Callable[[Tx], T], *,
+                   durable: bool = True) -> tuple[T, list[JournalEvent]]:
+        """Run `fn` in one BEGIN IMMEDIATE transaction (in the calling thread). `durable`
+        False: committed without an fsync of the log (synchronous=NORMAL), for writes a
+        power cut may take back because nothing stands on them until a durable commit
+        follows, which syncs the log they are in (a staged import's chunks: only the
+        switch must survive). Never for a write that journals: the replicator sends an
+        event to head office as soon as it is committed, and a seq head office holds must
+        never be taken back and given to another event. Riders wait for a durable write."""
         with self._lock:
             conn = self._w
+            if not durable:
+                conn.execute("PRAGMA synchronous=NORMAL")
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                self._begin(conn)
                 # Another process (the CLI) may have appended since we last looked.
                 last = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM journal").fetchone()[0]
                 tx = Tx(conn, last, self.check_schema)
                 result = fn(tx)
-                if self._riders:
+                if self._riders and durable:  # a rider's change must not be taken back
                     self._run_riders(tx)
                 conn.execute("COMMIT")
             except BaseException as exc:
@@ -262,6 +280,9 @@ class Store:
                     conn.execute("ROLLBACK")
                 self._note_storage_failure(exc)
                 raise
+            finally:
+                if not durable:
+                    conn.execute("PRAGMA synchronous=FULL")
             self.write_error = None  # a write went through: the disk has room again
             self.commits += 1
             self.last_seq = tx.seq
@@ -271,6 +292,23 @@ class Store:
                 except Exception:  # committed already: the write stands, whatever a hook does
                     log.exception("an on_commit hook failed")
             return result, tx.events
+
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        """BEGIN IMMEDIATE, polling every LOCK_POLL_S while another process (a catalog
+        import's chunk) holds the write lock, for at most the busy timeout. SQLite's busy
+        handler sleeps 1, 2, 5, 10 ms... between its tries: a write that met a 2-3 ms chunk
+        slept up to 5 ms past it (one write of the till's in 10 during a 200,000-item
+        import, docs/bench.md)."""
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorcode", 0) & 0xFF != SQLITE_BUSY or \
+                        time.monotonic() >= deadline:
+                    raise
+            time.sleep(LOCK_POLL_S)
 
     def ride(self, key: str, fn: Callable[[Tx], None]) -> None:
         """Run `fn` in the next write's transaction, after that write's own function, whoever
@@ -442,6 +480,14 @@ class Store:
                     await trio.to_thread.run_sync(self._checkpoint, conn)
         finally:
             conn.close()
+
+    def checkpoint(self) -> None:
+        """The log copied back now on the write connection (PASSIVE: no writer waits for
+        it): background work in another process (an import, a master download) after each
+        of its transactions, so its pages are written back a few at a time by itself, not
+        1,000 at once inside the commit of a sale that found them in the log."""
+        with self._lock:
+            self._w.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
         try:

@@ -19,11 +19,17 @@ a sale meanwhile waited out the 5 s busy timeout and failed with "database is lo
    when the till is between sales (`Store.make_way`), so a sale waits behind at most one
    chunk of a few milliseconds; in a master download's process likewise, each chunk when the
    daemon lends it the write lock (gatewayd/replication/download.py); from another process
-   (`gatewayd catalog import`) each followed by `YIELD_S` without the lock;
+   (`gatewayd catalog import`) each followed by a checkpoint of its pages (by the
+   importer, not by the commit of a sale that would find 1,000 of them in the log: 50-250
+   ms) and `YIELD_S` without the lock. The staged
+   transactions (1.-3., and 5.'s deletes) commit without an fsync (`durable=False`): a
+   power cut may take back rows nothing reads and the import has not reported, and a
+   sale's commit no longer queues behind an fsync of the import's every 18 ms;
 4. `switch(fn)`: in one short transaction, the live tables are renamed away, the staged ones
    take their names, and `fn(tx)` journals the change (and bumps the version, below). A
    reader sees the whole old content or the whole new one, as with one transaction;
-5. `drop_old`: the replaced tables are emptied in chunks and dropped.
+5. `drop_old`: the replaced tables are emptied in chunks and dropped (the drop synced: the
+   next switch needs the name free).
 
 `version_sql` names one number that every other write of these tables changes (the
 catalog's `catalog_version`): each staged transaction checks it and raises `Changed` when it
@@ -57,10 +63,9 @@ CHUNK = 2000
 # 2-3 ms
 SMALL_CHUNK = 200
 # After each chunk from another process (`gatewayd catalog import`) the staging lets go of the
-# write lock for this long. The daemon's writer, with a sale, waits in SQLite's busy handler,
-# which sleeps 1, 2, 5, 10, 15, 20, 25 ... ms between tries: behind a 2-3 ms chunk its first
-# tries fall in the gap. With 2,000-row chunks (25 ms) it had slept up to 50 ms more than the
-# chunk held (a 200k-item import while selling: sale p99 6x idle, 2026-12-07).
+# write lock for this long, the daemon's sales' writes in between. (They wait for the lock
+# by polling it, Store._begin; SQLite's busy handler, which sleeps 1, 2, 5, 10, 15 ... ms
+# between tries, had them sleep up to 50 ms past a 2,000-row chunk: sale p99 6x idle.)
 YIELD_S = 0.015
 
 
@@ -96,7 +101,7 @@ class Staging:
                     tx.execute(sql)
             return tx.one(self.version_sql)[0]
 
-        self.version, _ = self.store.write_sync(fn)
+        self.version, _ = self.store.write_sync(fn, durable=False)
         self.pause()
         return self.version
 
@@ -127,14 +132,16 @@ class Staging:
             self._check(tx)
             return fn(tx)
 
-        out, _ = self.store.write_sync(checked)
+        out, _ = self.store.write_sync(checked, durable=False)
         self.pause()
         return out
 
     def pause(self) -> None:
         """Between two staged transactions: in the daemon's process until the till is
-        between sales (Store.make_way), else YIELD_S."""
+        between sales (Store.make_way); from another process, the transaction's pages
+        copied back into the database (`Store.checkpoint`), then YIELD_S."""
         if not self.store.make_way():
+            self.store.checkpoint()
             time.sleep(YIELD_S)
 
     def switch(self, fn: Callable[[Any], T]) -> T:
@@ -163,7 +170,7 @@ class Staging:
                     return tx.execute(f"DELETE FROM {t} WHERE {k} IN (SELECT {k} FROM {t}"
                                       f" LIMIT ?)", (self.rows * 5,)).rowcount
 
-                n, _ = self.store.write_sync(delete)
+                n, _ = self.store.write_sync(delete, durable=False)
                 self.pause()
                 if n == 0:
                     break

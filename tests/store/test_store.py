@@ -54,6 +54,45 @@ def test_a_failed_transaction_leaves_nothing(tmp_path):
     assert events[0].seq == 2  # no gap where the rollback was
 
 
+def test_the_write_lock_held_elsewhere_is_polled_for_not_slept_on(tmp_path, monkeypatch):
+    """Another process's transaction (a catalog import's chunk): the writer tries the lock
+    again every LOCK_POLL_S, not through SQLite's busy handler (which sleeps 1, 2, 5 ms...
+    between tries), until the busy timeout; any other error is raised at once."""
+    from gatewayd.store import db
+
+    store = Store(tmp_path / "t.db")
+    assert store._w.execute("PRAGMA busy_timeout").fetchone()[0] == 0
+    other = sqlite3.connect(tmp_path / "t.db", isolation_level=None, check_same_thread=False)
+    sleeps: list[float] = []
+    real_sleep = time.sleep
+
+    def counted(s: float) -> None:
+        sleeps.append(s)
+        real_sleep(s)
+
+    monkeypatch.setattr(db.time, "sleep", counted)
+    other.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.05, lambda: other.execute("COMMIT"))
+    release.start()
+    store.write_sync(lambda tx: tx.append("a", {}))
+    release.join()
+    assert len(sleeps) >= 10 and set(sleeps) == {db.LOCK_POLL_S}
+    assert [e.kind for e in store.journal()] == ["a"]
+    monkeypatch.setattr(db, "LOCK_WAIT_S", 0.05)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        store.write_sync(lambda tx: tx.append("b", {}))
+    other.execute("ROLLBACK")
+    sleeps.clear()
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        store.write_sync(lambda tx: tx.execute("SELECT * FROM nowhere"))
+    assert sleeps == []
+    store.write_sync(lambda tx: tx.append("c", {}))
+    assert [e.kind for e in store.journal()] == ["a", "c"]
+    other.close()
+    store.close()
+
+
 async def test_cancel_waits_for_the_commit(tmp_path):
     store = Store(tmp_path / "t.db")
 
@@ -154,6 +193,29 @@ async def test_a_rider_goes_in_the_next_write_and_never_fails_it(tmp_path):
     await store.write(lambda tx: tx.append("sale", {}))
     assert saved == ["first", "first", "lost"] and not store.riding("k")
     assert [e.seq for e in store.journal()] == [1, 2, 3]
+    # a write that is not synced carries none: a power cut could take the rider back
+    store.ride("k", partial(mark, name="later"))
+    store.write_sync(lambda tx: tx.execute("INSERT INTO marks(key, n) VALUES ('x', 0)"),
+                     durable=False)
+    assert store.riding("k")
+    await store.write(lambda tx: tx.append("sale", {}))
+    assert saved[-1] == "later" and not store.riding("k")
+
+
+def test_a_write_that_is_not_durable_commits_unsynced_and_the_next_is_synced(tmp_path):
+    store = Store(tmp_path / "t.db")
+    modes = []
+    store.write_sync(lambda tx: modes.append(tx.one("PRAGMA synchronous")[0]), durable=False)
+
+    def boom(tx):
+        modes.append(tx.one("PRAGMA synchronous")[0])
+        raise RuntimeError("refused")
+
+    with pytest.raises(RuntimeError):
+        store.write_sync(boom, durable=False)
+    store.write_sync(lambda tx: modes.append(tx.one("PRAGMA synchronous")[0]))
+    assert modes == [1, 1, 2]  # NORMAL, NORMAL, FULL
+    store.close()
 
 
 def test_one_store_serves_several_trio_runs(tmp_path):
