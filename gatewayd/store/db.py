@@ -274,6 +274,9 @@ class Store:
                 result = fn(tx)
                 if self._riders and durable:  # a rider's change must not be taken back
                     self._run_riders(tx)
+                if tx.events and not durable:
+                    raise RuntimeError("a write that journals must be durable: head office "
+                                       "may hold its events as soon as it commits")
                 conn.execute("COMMIT")
             except BaseException as exc:
                 if conn.in_transaction:

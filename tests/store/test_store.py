@@ -215,6 +215,10 @@ def test_a_write_that_is_not_durable_commits_unsynced_and_the_next_is_synced(tmp
         store.write_sync(boom, durable=False)
     store.write_sync(lambda tx: modes.append(tx.one("PRAGMA synchronous")[0]))
     assert modes == [1, 1, 2]  # NORMAL, NORMAL, FULL
+    # a write that journals is refused unsynced, and nothing of it stays
+    with pytest.raises(RuntimeError, match="must be durable"):
+        store.write_sync(lambda tx: tx.append("sale", {}), durable=False)
+    assert store.journal() == [] and store.last_seq == 0
     store.close()
 
 
