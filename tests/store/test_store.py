@@ -57,7 +57,8 @@ def test_a_failed_transaction_leaves_nothing(tmp_path):
 def test_the_write_lock_held_elsewhere_is_polled_for_not_slept_on(tmp_path, monkeypatch):
     """Another process's transaction (a catalog import's chunk): the writer tries the lock
     again every LOCK_POLL_S, not through SQLite's busy handler (which sleeps 1, 2, 5 ms...
-    between tries), until the busy timeout; any other error is raised at once."""
+    between tries), then less often (a long hold costs a try every LOCK_POLL_MAX_S), until
+    the busy timeout; any other error is raised at once."""
     from gatewayd.store import db
 
     store = Store(tmp_path / "t.db")
@@ -76,8 +77,17 @@ def test_the_write_lock_held_elsewhere_is_polled_for_not_slept_on(tmp_path, monk
     release.start()
     store.write_sync(lambda tx: tx.append("a", {}))
     release.join()
-    assert len(sleeps) >= 10 and set(sleeps) == {db.LOCK_POLL_S}
+    fast = [s for s in sleeps if s == db.LOCK_POLL_S]
+    assert len(fast) >= 10 and sleeps[:len(fast)] == fast  # first polled fast
+    assert max(sleeps) == db.LOCK_POLL_MAX_S  # then backing off, to the bound
     assert [e.kind for e in store.journal()] == ["a"]
+    sleeps.clear()  # a hold of 0.3 s: ~100 fast tries and ~150 slow ones, not ~1,500
+    other.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    release.start()
+    store.write_sync(lambda tx: tx.append("a2", {}))
+    release.join()
+    assert len(sleeps) < db.LOCK_POLL_FAST_S / db.LOCK_POLL_S + 0.3 / db.LOCK_POLL_MAX_S + 10
     monkeypatch.setattr(db, "LOCK_WAIT_S", 0.05)
     other.execute("BEGIN IMMEDIATE")
     with pytest.raises(sqlite3.OperationalError, match="locked"):
@@ -88,7 +98,7 @@ def test_the_write_lock_held_elsewhere_is_polled_for_not_slept_on(tmp_path, monk
         store.write_sync(lambda tx: tx.execute("SELECT * FROM nowhere"))
     assert sleeps == []
     store.write_sync(lambda tx: tx.append("c", {}))
-    assert [e.kind for e in store.journal()] == ["a", "c"]
+    assert [e.kind for e in store.journal()] == ["a", "a2", "c"]
     other.close()
     store.close()
 
