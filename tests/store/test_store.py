@@ -345,8 +345,8 @@ def test_online_backup_while_writing(tmp_path):
 
 async def test_the_checkpointer_empties_the_wal_when_the_till_is_quiet(tmp_path, monkeypatch):
     """`Store.checkpoints` copies the WAL back once no commit came for CHECKPOINT_IDLE_S,
-    never while commits keep coming; the writer's own 1000-page auto-checkpoint stays the
-    bound for a till that never pauses."""
+    never while commits keep coming; the writer's own auto-checkpoint stays the bound for a
+    till that never pauses."""
     from gatewayd.store import db
 
     monkeypatch.setattr(db, "CHECKPOINT_IDLE_S", 1.5)
@@ -354,7 +354,8 @@ async def test_the_checkpointer_empties_the_wal_when_the_till_is_quiet(tmp_path,
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(store.checkpoints)
-            assert store._w.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+            assert (store._w.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+                    == db.WAL_AUTOCHECKPOINT_PAGES)
             for i in range(25):  # commits closer together than the quiet time
                 await store.write(lambda tx, i=i: tx.append("test.event", {"i": i}))
                 await trio.sleep(0.1)
@@ -365,6 +366,27 @@ async def test_the_checkpointer_empties_the_wal_when_the_till_is_quiet(tmp_path,
             wal = store._w.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             assert wal[1] == wal[2], "the quiet checkpoint left frames in the WAL"
             nursery.cancel_scope.cancel()
+    finally:
+        store.close()
+
+
+def test_a_till_that_never_pauses_keeps_its_wal_at_the_writers_mark(tmp_path):
+    """Commits back to back (no quiet time for `Store.checkpoints`): the commit that crosses
+    WAL_AUTOCHECKPOINT_PAGES copies the log back, so the WAL file (reused from its start
+    after each checkpoint) never grows much past that many pages; SQLite's default of 1000
+    would let it reach 1000 (checkpoints writing back three times as much at once)."""
+    from gatewayd.store import db
+
+    store = Store(tmp_path / "t.db")
+    try:
+        page = store._w.execute("PRAGMA page_size").fetchone()[0]
+        wal = tmp_path / "t.db-wal"
+        frames = 0
+        while frames < 1500:  # well past 1000 pages written
+            store.write_sync(lambda tx: tx.append("test.event", {"pad": "x" * 3000}))
+            frames += 1
+        most = (wal.stat().st_size - 32) // (page + 24)
+        assert db.WAL_AUTOCHECKPOINT_PAGES <= most < db.WAL_AUTOCHECKPOINT_PAGES + 50, most
     finally:
         store.close()
 
