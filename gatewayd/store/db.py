@@ -10,10 +10,9 @@ with their own connections, a deadline and cancel (gatewayd/store/reader.py).
 
 WAL checkpoints: SQLite copies the WAL back into the database file inside the commit that
 crosses WAL_AUTOCHECKPOINT_PAGES, so one sale in a few pays for writing and fsyncing the
-pages the commits since wrote, scattered over the file (many and far apart on a big store).
-At 300 pages rather than SQLite's 1000 a till selling flat out meets it about three times
-as often, and each time writes back about a third: on a three-year store, whose pages lie
-far apart, the slowest sales (which meet it either way) lose most. The daemon runs
+pages the commits since wrote, scattered over the file (many and far apart on a big store;
+300 pages instead of SQLite's 1000 was tried: no gain at the sale's p99 beyond the runs'
+spread, and the reprint's p50 on a three-year store rose, docs/bench.md). The daemon runs
 `Store.checkpoints`, which checkpoints on a connection of its own in a worker thread when
 the till has been quiet for `CHECKPOINT_IDLE_S`: a till that sells with pauses between
 customers empties its WAL in the pauses, and a sale does not meet the mark. A
@@ -68,9 +67,9 @@ PRAGMAS = (
 # The writer's page cache (KiB): the interior pages of every index a sale writes stay in
 # memory on a store of years, instead of a read from the OS for each (the default is 2 MB).
 WRITER_CACHE_KIB = 16384
-# The writer's automatic checkpoint: smaller than SQLite's 1000 pages, so the sale whose
-# commit crosses it writes back fewer pages (see the module docstring)
-WAL_AUTOCHECKPOINT_PAGES = 300
+# The writer's automatic checkpoint (SQLite's default, set here so a test holds it; see the
+# module docstring)
+WAL_AUTOCHECKPOINT_PAGES = 1000
 CHECKPOINT_IDLE_S = 10.0  # after the last commit: the WAL is copied back when the till idles
 # Background work in this process (a staged import's chunks; a master download's process's
 # transactions, which the daemon lends its write lock, `lend`):

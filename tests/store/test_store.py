@@ -373,8 +373,7 @@ async def test_the_checkpointer_empties_the_wal_when_the_till_is_quiet(tmp_path,
 def test_a_till_that_never_pauses_keeps_its_wal_at_the_writers_mark(tmp_path):
     """Commits back to back (no quiet time for `Store.checkpoints`): the commit that crosses
     WAL_AUTOCHECKPOINT_PAGES copies the log back, so the WAL file (reused from its start
-    after each checkpoint) never grows much past that many pages; SQLite's default of 1000
-    would let it reach 1000 (checkpoints writing back three times as much at once)."""
+    after each checkpoint) never grows much past that many pages."""
     from gatewayd.store import db
 
     store = Store(tmp_path / "t.db")
@@ -382,7 +381,7 @@ def test_a_till_that_never_pauses_keeps_its_wal_at_the_writers_mark(tmp_path):
         page = store._w.execute("PRAGMA page_size").fetchone()[0]
         wal = tmp_path / "t.db-wal"
         frames = 0
-        while frames < 1500:  # well past 1000 pages written
+        while frames < 2 * db.WAL_AUTOCHECKPOINT_PAGES:  # well past the mark
             store.write_sync(lambda tx: tx.append("test.event", {"pad": "x" * 3000}))
             frames += 1
         most = (wal.stat().st_size - 32) // (page + 24)
