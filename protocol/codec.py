@@ -36,23 +36,6 @@ def unpack(data: bytes) -> Any:
     return msgpack.unpackb(data, raw=False, timestamp=3, strict_map_key=True)
 
 
-class Packed(bytes):
-    """A method's result packed already, off the event loop (a report, by the reader thread
-    that read it): `result_frame` puts these bytes in the answer as they are. Packing a
-    1,000-row report took the loop up to 0.9 ms, which every other client waited out."""
-
-
-def result_frame(call_id: int, result: Any) -> bytes:
-    """The answer frame {type: result, id, result}; a `Packed` result is not packed again."""
-    if isinstance(result, Packed):
-        return b"".join((_RESULT_HEAD, pack(call_id), _RESULT_KEY, result))
-    return pack({"type": "result", "id": call_id, "result": result})
-
-
-_RESULT_HEAD = b"\x83" + pack("type") + pack("result") + pack("id")  # a map of three
-_RESULT_KEY = pack("result")
-
-
 MAX_DEPTH = 32  # maps and arrays inside a frame; a receipt document needs about five
 
 

@@ -45,7 +45,7 @@ from gatewayd.bus import SNAPSHOT_TOPICS, BusEvent, matches, websocket_binary
 from gatewayd.foreground import Foreground
 from gatewayd.server.registry import CallContext
 from gatewayd.store.reader import ReadTimeout
-from protocol.codec import decode_client_frame, frame_id, pack, result_frame, validation_details
+from protocol.codec import decode_client_frame, frame_id, pack, validation_details
 from protocol.errors import ProtocolError
 from protocol.frames import Call, Hello
 from protocol.methods import check_result
@@ -422,7 +422,7 @@ class Session:
             foreground.call_started()
         try:
             result = await self.dispatch(call)
-            answer = result_frame(call.id, result)
+            answer = pack({"type": "result", "id": call.id, "result": result})
         except ProtocolError as exc:
             outcome = exc.code
             answer = _error_frame(call.id, exc)

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from protocol.codec import Packed, pack, unpack
+from protocol.codec import pack, unpack
 from protocol.roles import Role, rank
 
 Fen = Annotated[StrictInt, Field(description="money in fen (0.01 CNY)")]
@@ -95,7 +95,7 @@ def check_result(spec: MethodSpec, result: Any) -> None:
     adds a key. Raises ValueError or pydantic.ValidationError."""
     if spec.result is None:
         raise ValueError(f"{spec.name} declares no result model")
-    data = unpack(result if isinstance(result, Packed) else pack(result))
+    data = unpack(pack(result))
     again = spec.result.model_validate(data).model_dump(exclude_unset=True, by_alias=True)
     if again != data:
         raise ValueError(f"{spec.name}: the result model does not round-trip the answer "

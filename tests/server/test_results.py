@@ -58,19 +58,3 @@ async def test_the_daemon_refuses_an_answer_off_its_model(daemon, monkeypatch):
             await gw.call("system.info")
         assert err.value.code == "internal"
         assert (await gw.call("system.health"))["store"]["ok"] is True
-
-
-def test_a_packed_result_is_the_same_answer_frame_and_still_checked():
-    """A report packs its answer on the reader thread (protocol.codec.Packed): the frame
-    must be byte for byte the one packing the result on the loop gives, and the result
-    check must see through it."""
-    from protocol.codec import Packed, pack, result_frame, unpack
-
-    answer = {"columns": ["day", "net"], "rows": [["20260501", 350]] * 3, "totals": {"net": 1050}}
-    for call_id in (0, 7, 2**31):
-        packed = result_frame(call_id, Packed(pack(answer)))
-        assert packed == result_frame(call_id, answer)
-        assert unpack(packed) == {"type": "result", "id": call_id, "result": answer}
-    check_result(SPECS["sale.add"], Packed(pack(_sale(added="l1"))))
-    with pytest.raises(ValidationError):
-        check_result(SPECS["sale.add"], Packed(pack(_sale(colour="red"))))
