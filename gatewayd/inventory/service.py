@@ -146,13 +146,21 @@ class Inventory:
 
     def moves(self, sku: str, limit: int = 100, before: int | None = None,
               reads: Reads | None = None) -> list[dict]:
-        """An item's moves, newest first, a page at a time (by index, on a reader thread
-        from the protocol: an item's history grows without bound)."""
-        rows = (reads or self.store).all(
-            "SELECT id, seq, at, kind, qty, on_hand, unit_cost, value, ref, line_id"
-            " FROM stock_moves WHERE sku = ? AND id < ? ORDER BY id DESC LIMIT ?",
-            (sku, before if before is not None else 1 << 62, limit),
-        )
+        """An item's moves, newest first in journal order, a page at a time: the page after
+        the move `before` (by the (sku, seq) index, on a reader thread from the protocol: an
+        item's history grows without bound)."""
+        select = ("SELECT id, seq, at, kind, qty, on_hand, unit_cost, value, ref, line_id"
+                  " FROM stock_moves WHERE sku = ?")
+        if before is None:
+            sql, params = select, (sku,)
+        else:
+            # after `before` in (seq, id) order; gone since (retention), after the move
+            # below it, by rowid
+            sql = (select + " AND (seq, id) < ((SELECT seq FROM stock_moves WHERE id <= ?"
+                   " ORDER BY id DESC LIMIT 1), ?)")
+            params = (sku, before, before)
+        rows = (reads or self.store).all(sql + " ORDER BY seq DESC, id DESC LIMIT ?",
+                                         (*params, limit))
         return [{**dict(r), "at": utc(r["at"])} for r in rows]
 
     def doc(self, no: str) -> dict[str, Any] | None:

@@ -25,7 +25,9 @@ class StockSkuParams(Params):
 class StockMovesParams(Params):
     sku: Sku
     limit: StrictInt = Field(default=100, ge=1, le=1000)
-    before: StrictInt | None = Field(default=None, description="move id: older than this")
+    before: StrictInt | None = Field(default=None,
+                                     description="move id: the moves older than it, in journal"
+                                                 " order")
 
 
 class ReceiveLine(BaseModel):
@@ -315,9 +317,9 @@ method(
     "stock.moves",
     StockMovesParams,
     "viewer",
-    "An item's movement history, newest first: [{id, at, kind (sale|refund|void|receive|"
-    "count|transfer_out|transfer_in|writeoff), qty (signed), on_hand (after), unit_cost, "
-    "value, ref (document or sale id), seq}]. Page with `before` = the last id.",
+    "An item's movement history, newest first in journal order: [{id, at, kind (sale|refund|"
+    "void|receive|count|transfer_out|transfer_in|writeoff), qty (signed), on_hand (after), "
+    "unit_cost, value, ref (document or sale id), seq}]. Page with `before` = the last id.",
     errors=("not_found",),
     example={"params": {"sku": "700001", "limit": 2},
              "result": {"sku": "700001", "moves": [{"id": 9, "kind": "sale", "qty": -1250,

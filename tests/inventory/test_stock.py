@@ -211,3 +211,37 @@ def test_replay_of_the_journal_equals_the_projection(tmp_path_factory, ops):
             assert run == table[sku]
     finally:
         store.close()
+
+
+def test_an_items_history_pages_newest_first_by_one_index(inv):
+    """stock.moves pages an item's moves in journal order, newest first, after the move
+    `before`, by the (sku, seq) index; a move gone since (retention) still marks the place,
+    and a move put back with a new rowid (a returned archived sale) keeps its journal place."""
+    for i in range(7):  # A and B interleaved, two A moves in one event now and then
+        moves = [Move("A", -1000), Move("B", -500)] + ([Move("A", -1000)] if i % 3 == 0 else [])
+        inv.store.write_sync(lambda tx, m=moves, i=i: apply_moves(
+            tx, "sale", m, event="stock.sold", data={"kind": "sale", "sale_id": f"s{i}"},
+            ref=f"s{i}", sale=True))
+    whole = inv.moves("A", 100)
+    assert len(whole) == 10 and all(m["kind"] == "sale" for m in whole)
+    assert [(m["seq"], m["id"]) for m in whole] == sorted(
+        ((m["seq"], m["id"]) for m in whole), reverse=True)
+    pages, before = [], None
+    while page := inv.moves("A", 3, before):
+        pages += page
+        before = page[-1]["id"]
+    assert pages == whole
+    gone = whole[4]  # the page after a deleted move starts where it was
+    inv.store.write_sync(lambda tx: tx.execute("DELETE FROM stock_moves WHERE id = ?",
+                                               (gone["id"],)))
+    assert inv.moves("A", 3, gone["id"]) == whole[5:8]
+    oldest = whole[-1]  # put back under a new rowid: still the oldest of the item's moves
+    inv.store.write_sync(lambda tx: tx.execute(
+        "UPDATE stock_moves SET id = (SELECT MAX(id) + 1 FROM stock_moves) WHERE id = ?",
+        (oldest["id"],)))
+    assert inv.moves("A", 100)[-1]["seq"] == oldest["seq"]
+    plan = " ".join(r[3] for r in inv.store.all(
+        "EXPLAIN QUERY PLAN SELECT id FROM stock_moves WHERE sku = ? AND (seq, id) <"
+        " ((SELECT seq FROM stock_moves WHERE id <= ? ORDER BY id DESC LIMIT 1), ?)"
+        " ORDER BY seq DESC, id DESC LIMIT ?", ("A", 5, 5, 3)))
+    assert "stock_moves_seq" in plan and "TEMP B-TREE" not in plan, plan

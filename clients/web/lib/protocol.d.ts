@@ -943,7 +943,7 @@ export interface StockMovesParams {
   sku: string;
   /** ≥ 1; ≤ 1000 */
   limit?: number;
-  /** move id: older than this */
+  /** move id: the moves older than it, in journal order */
   before?: number | null;
 }
 
