@@ -9,8 +9,8 @@ grows with history (reports, exports, lists) go to `Store.read`, a pool of reade
 with their own connections, a deadline and cancel (gatewayd/store/reader.py).
 
 WAL checkpoints: SQLite copies the WAL back into the database file inside the commit that
-crosses WAL_AUTOCHECKPOINT_PAGES, so one sale in a few pays for writing and fsyncing the
-pages the commits since wrote, scattered over the file (many and far apart on a big store;
+crosses WAL_AUTOCHECKPOINT_PAGES (a sale logs about 50), so one sale in about twenty pays
+for writing and fsyncing the pages the commits since wrote, scattered over the file (many and far apart on a big store;
 300 pages instead of SQLite's 1000 was tried: no gain at the sale's p99 beyond the runs'
 spread, and the reprint's p50 on a three-year store rose, docs/bench.md). The daemon runs
 `Store.checkpoints`, which checkpoints on a connection of its own in a worker thread when
