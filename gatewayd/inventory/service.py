@@ -151,8 +151,9 @@ class Inventory:
         item's history grows without bound)."""
         select = ("SELECT id, seq, at, kind, qty, on_hand, unit_cost, value, ref, line_id"
                   " FROM stock_moves WHERE sku = ?")
+        params: tuple[str | int, ...] = (sku,)
         if before is None:
-            sql, params = select, (sku,)
+            sql = select
         else:
             # after `before` in (seq, id) order; gone since (retention), after the move
             # below it, by rowid

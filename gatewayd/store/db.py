@@ -10,9 +10,10 @@ with their own connections, a deadline and cancel (gatewayd/store/reader.py).
 
 WAL checkpoints: SQLite copies the WAL back into the database file inside the commit that
 crosses WAL_AUTOCHECKPOINT_PAGES (a sale logs about 50), so one sale in about twenty pays
-for writing and fsyncing the pages the commits since wrote, scattered over the file (many and far apart on a big store;
-300 pages instead of SQLite's 1000 was tried: no gain at the sale's p99 beyond the runs'
-spread, and the reprint's p50 on a three-year store rose, docs/bench.md). The daemon runs
+for writing and fsyncing the pages the commits since wrote, scattered over the file (many
+and far apart on a big store; 300 pages instead of SQLite's 1000 was tried: no gain at the
+sale's p99 beyond the runs' spread, and the reprint's p50 on a three-year store rose,
+docs/bench.md). The daemon runs
 `Store.checkpoints`, which checkpoints on a connection of its own in a worker thread when
 the till has been quiet for `CHECKPOINT_IDLE_S`: a till that sells with pauses between
 customers empties its WAL in the pauses, and a sale does not meet the mark. A
