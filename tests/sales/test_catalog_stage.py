@@ -40,14 +40,19 @@ def write_csv(path, n: int, price: str = "1.00") -> None:
                         1000 + i if i < 500 else ""])
 
 
+def import_generated(store, tmp_path, n: int, price: str = "1.00") -> dict:
+    """`write_csv`'s n items, imported by `import_csv`; its report."""
+    path = tmp_path / f"c{price}.csv"
+    write_csv(path, n, price)
+    return import_csv(store, path)
+
+
 def test_the_switch_keeps_the_catalogs_shape_and_keys(tmp_path):
     store = Store(tmp_path / "t.db")
     try:
         store.write_sync(lambda tx: upsert(tx, SELL))
         for price in ("1.00", "2.00"):  # twice: the second stages from a staged catalog
-            path = tmp_path / f"c{price}.csv"
-            write_csv(path, 3000, price)
-            report = import_csv(store, path)
+            report = import_generated(store, tmp_path, 3000, price)
             assert report["count"] == 3000
         assert (report["inserted"], report["updated"]) == (0, 3000)
         assert [e.data["count"] for e in store.journal() if e.kind == "catalog.upserted"] == \
@@ -95,9 +100,7 @@ def test_only_the_switch_and_the_drops_are_synced(tmp_path, monkeypatch):
     monkeypatch.setattr(store, "write_sync", write_sync)
     monkeypatch.setattr(catalog_stage.Staging, "pause", lambda self: None)
     try:
-        path = tmp_path / "c.csv"
-        write_csv(path, 1000)
-        import_csv(store, path)
+        import_generated(store, tmp_path, 1000)
         synced = [i for i, (mode, _) in enumerate(seen) if mode == 2]
         assert [mode for mode, _ in seen[:synced[0]]] == [1] * synced[0]
         assert len(seen[:synced[0]]) > 1000 // stage.SMALL_CHUNK  # prepare, chunks
@@ -122,9 +125,7 @@ def test_from_another_process_each_staged_transaction_is_checkpointed(tmp_path,
     monkeypatch.setattr(store, "checkpoint", lambda: (writes.append("c"), real_checkpoint()))
     monkeypatch.setattr(stage, "YIELD_S", 0.0)
     try:
-        path = tmp_path / "c.csv"
-        write_csv(path, 1000)
-        import_csv(store, path)
+        import_generated(store, tmp_path, 1000)
         assert len(writes) > 2 * (1000 // stage.SMALL_CHUNK)
         assert writes == ["w", "c"] * (len(writes) // 2)
     finally:
@@ -148,9 +149,7 @@ def test_a_staged_chunk_works_out_no_pinyin_under_the_write_lock(tmp_path, monke
     monkeypatch.setattr(repository, "pinyin_initials", spy)
     monkeypatch.setattr(catalog_stage.Staging, "pause", lambda self: None)
     try:
-        path = tmp_path / "c.csv"
-        write_csv(path, 1000)
-        import_csv(store, path)
+        import_generated(store, tmp_path, 1000)
         assert len(inside) >= 1000 and not any(inside)
         assert store.one("SELECT pinyin FROM items WHERE sku = 'S0000007'")[0] == real("商品7")
     finally:
@@ -183,9 +182,7 @@ def test_the_switch_does_not_dump_or_pack_the_items(tmp_path, monkeypatch):
     monkeypatch.setattr(stage.Staging, "switch", switch)
     monkeypatch.setattr(ItemIn, "model_dump", dump)
     try:
-        path = tmp_path / "c.csv"
-        write_csv(path, 3000)
-        import_csv(store, path)
+        import_generated(store, tmp_path, 3000)
         assert dumped_then == []
         events = [e for e in store.journal(limit=10**6) if e.kind == "catalog.items"]
         items = [it for e in events for it in e.data["items"]]
@@ -211,9 +208,7 @@ def test_a_catalog_write_during_staging_makes_the_import_start_over(tmp_path, mo
 
     monkeypatch.setattr(catalog_stage, "_stage", meddling)
     try:
-        path = tmp_path / "c.csv"
-        write_csv(path, 100)
-        import_csv(store, path)
+        import_generated(store, tmp_path, 100)
         assert len(calls) == 2 and calls[1] > calls[0]
         assert Catalog(store).get("X") is not None  # the other write survived the switch
         assert Catalog(store).count() == 101
