@@ -10,14 +10,21 @@ full, and the till's reader waits on the till's lock. Neither side reads again, 
 keepalive ping waits on the same lock, so the link never comes back (seen in a 200k-item
 download at 81,500, 88,000 and 166,000 changes; docs/bench.md).
 
-Here the reader flushes itself only when the lock is free. While a send holds it, the reader
-keeps reading, so the peer's sends go through, and a task of its own waits for the lock and
-flushes what the protocol had to answer (a pong, a close) as soon as the send is through.
+Here the reader never sends. What the protocol has to answer (a pong, a close) is flushed by
+a task of its own, after any send that holds the lock, while the reader keeps reading, so
+the peer's sends go through. Flushing only when the lock was taken was not enough: with no
+send under way (the till's pushes waiting for acks) but the socket toward the peer full
+(head office reading nothing until its acks, queued behind the part it was sending, went
+out), the reader took the free lock for a pong, blocked in the socket and read no more (a
+200k download stopped for good with the till 2.7 MB behind in reading; tests/hq/
+test_link_websocket.py). Once the protocol is closed the reader sends as websockets' does:
+only the end of the stream, after which it closes the connection.
 """
 
 from __future__ import annotations
 
 import trio
+from websockets.protocol import State
 from websockets.trio.client import ClientConnection
 from websockets.trio.server import ServerConnection
 
@@ -29,15 +36,18 @@ class _ReadsWhileSending:
     nursery: trio.Nursery
     _reader: trio.lowlevel.Task | None = None
     _flushing = False
+    _again = False  # the reader has queued something since the flush began
 
     async def recv_events(self) -> None:
         self._reader = trio.lowlevel.current_task()
         await super().recv_events()  # type: ignore[misc]
 
     async def send_data(self) -> None:
-        if self.send_lock.locked() and trio.lowlevel.current_task() is self._reader:
-            # the reader reads on; a task of its own flushes (a pong, a close) once the
-            # blocked send is through, as the reader would have
+        if (trio.lowlevel.current_task() is self._reader
+                and self.protocol.state is not State.CLOSED):  # type: ignore[attr-defined]
+            # the reader reads on; a task of its own flushes (a pong, a close), after the
+            # send that holds the lock if any, as the reader would have
+            self._again = True
             if not self._flushing:
                 self._flushing = True
                 try:
@@ -49,7 +59,9 @@ class _ReadsWhileSending:
 
     async def _flush(self) -> None:
         try:
-            await super().send_data()  # type: ignore[misc]
+            while self._again:  # what the reader queued while this one was sending, too
+                self._again = False
+                await super().send_data()  # type: ignore[misc]
         except Exception as exc:  # as the reader does with a failed send: the link is gone
             self.set_connection_exc(exc)  # type: ignore[attr-defined]
         finally:

@@ -48,3 +48,48 @@ async def test_both_ends_sending_much_at_once_do_not_deadlock():
                         await trio.sleep(0.01)  # staging a part is slower than sending it
         nursery.cancel_scope.cancel()
     assert got == {"hq": PARTS, "till": PARTS}
+
+
+async def test_the_reader_reads_on_while_its_own_flush_is_blocked():
+    """No send holds the lock (the till's pushes wait for acks) but the socket toward the peer
+    is full (head office reads nothing until its acks, queued behind the part it is sending,
+    go out): a ping read then made websockets' reader send the pong itself, take the free
+    lock and block in the socket, and it read nothing more, so the part head office was
+    sending never went through. Here the till's transport blocks every send until released,
+    standing in for the full socket: the reader must still read the frames behind the ping."""
+    got: list[bytes] = []
+    release, full_now = trio.Event(), trio.Event()
+
+    async def head_office(ws):
+        await full_now.wait()
+        await ws.ping()
+        for i in range(3):
+            await ws.send(b"part %d" % i)
+        await release.wait()
+        await ws.recv()
+
+    async with trio.open_nursery() as nursery:
+        server = await nursery.start(lambda task_status: serve(
+            head_office, 0, host="127.0.0.1", create_connection=LinkServerConnection,
+            ping_interval=None, task_status=task_status))
+        port = server.listeners[0].socket.getsockname()[1]
+        async with connect(f"ws://127.0.0.1:{port}", ping_interval=None,
+                           create_connection=LinkClientConnection) as ws:
+            real_send_all = ws.stream.send_all
+
+            async def full(data):  # the socket toward head office: full until released
+                await release.wait()
+                await real_send_all(data)
+
+            ws.stream.send_all = full
+            full_now.set()
+            try:
+                with trio.move_on_after(10):
+                    for _ in range(3):
+                        got.append(await ws.recv())
+            finally:
+                release.set()  # else the close would wait on the full socket for good
+            ws.stream.send_all = real_send_all
+            await ws.send(b"push")
+        nursery.cancel_scope.cancel()
+    assert got == [b"part 0", b"part 1", b"part 2"]
