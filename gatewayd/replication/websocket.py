@@ -15,10 +15,10 @@ a task of its own, after any send that holds the lock, while the reader keeps re
 the peer's sends go through. Flushing only when the lock was taken was not enough: with no
 send under way (the till's pushes waiting for acks) but the socket toward the peer full
 (head office reading nothing until its acks, queued behind the part it was sending, went
-out), the reader took the free lock for a pong, blocked in the socket and read no more (a
-200k download stopped for good with the till 2.7 MB behind in reading; tests/hq/
-test_link_websocket.py). Once the protocol is closed the reader sends as websockets' does:
-only the end of the stream, after which it closes the connection.
+out), the reader took the free lock for a pong, blocked in the socket and read no more
+(tests/hq/test_link_websocket.py; two 200k downloads that stopped for good looked like it).
+Once the protocol is closed the reader sends as websockets' does: only the end of the
+stream, after which it closes the connection.
 """
 
 from __future__ import annotations
