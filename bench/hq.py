@@ -35,8 +35,9 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import trio
@@ -81,6 +82,13 @@ async def timed_sale(gw):
         return time.perf_counter() - t0
 
     return sale
+
+
+async def paced_sale(sale: Callable[[], Awaitable[float]]) -> float:
+    """`sale()` then 10 ms: the till's sales beside a catch-up or a download, and idle."""
+    took = await sale()
+    await trio.sleep(0.01)
+    return took
 
 
 def sale_events(first_seq: int, at: int, n: int) -> list[dict]:
@@ -551,12 +559,7 @@ async def _catchup_round(rdir: Path, hq_cpu: int | None, out: Catchup) -> None:
             url = f"ws://127.0.0.1:{app.port}/ws"
             async with connect(url, token, reconnect=False) as gw:
                 sale = await timed_sale(gw)
-
-                async def paced() -> float:
-                    took = await sale()
-                    await trio.sleep(0.01)
-                    return took
-
+                paced = partial(paced_sale, sale)
                 for _ in range(20):
                     await paced()  # warm-up
                 out.idle.append([await paced() for _ in range(200)])
