@@ -479,7 +479,8 @@ def _toml(cfg: dict) -> str:
 
 
 class HqProgress:
-    """How far head office holds a till's journal, read from its database (read-only)."""
+    """How far head office holds a till's journal, and the master version it records the
+    till applied, read from its database (read-only)."""
 
     def __init__(self, data: Path, store: str, till: str):
         import sqlite3
@@ -488,8 +489,14 @@ class HqProgress:
         self.key = (store, till)
 
     def acked(self) -> int:
-        row = self.conn.execute("SELECT MAX(acked_seq) FROM till_epochs WHERE store=? AND "
-                                "till=?", self.key).fetchone()
+        return self._most("acked_seq")
+
+    def master_applied(self) -> int:
+        return self._most("master_version")
+
+    def _most(self, column: str) -> int:
+        row = self.conn.execute(f"SELECT MAX({column}) FROM till_epochs WHERE store=? AND"
+                                " till=?", self.key).fetchone()
         return row[0] or 0
 
     def close(self) -> None:

@@ -34,7 +34,7 @@ from types import SimpleNamespace
 import trio
 
 from bench.harness import Row, Timing
-from bench.hq import OTHER_TILL, OtherTill, enroll_store, paced_sale, timed_sale
+from bench.hq import OTHER_TILL, HqProgress, OtherTill, enroll_store, paced_sale, timed_sale
 
 N_TILLS = int(os.environ.get("GATEWAYD_BENCH_MASTER_TILLS", "50"))
 CHANGES = int(os.environ.get("GATEWAYD_BENCH_MASTER_CHANGES", "40"))
@@ -164,7 +164,7 @@ async def _download(tmp: Path) -> Download:
                 proc = OtherTill(tmp / "other", None)  # not pinned: it shares the till's CPUs
                 try:
                     with trio.fail_after(1800):
-                        while other.applied() < 1:
+                        while other.master_applied() < 1:
                             floor.append(await paced())
                 finally:
                     proc.stop()
@@ -186,25 +186,7 @@ async def _download(tmp: Path) -> Download:
     return Download(Timing.of(idle), Timing.of(floor), Timing.of(busy), took, floor_took)
 
 
-class _Applied:
-    """The master version head office records as applied by a till (read-only)."""
-
-    def __init__(self, data: Path, store: str, till: str):
-        import sqlite3
-
-        self.conn = sqlite3.connect(f"file:{data / 'hq.db'}?mode=ro", uri=True)
-        self.key = (store, till)
-
-    def applied(self) -> int:
-        row = self.conn.execute("SELECT MAX(master_version) FROM till_epochs WHERE store=?"
-                                " AND till=?", self.key).fetchone()
-        return row[0] or 0
-
-    def close(self) -> None:
-        self.conn.close()
-
-
-def _other_till(data: Path, hq: SimpleNamespace) -> _Applied:
+def _other_till(data: Path, hq: SimpleNamespace) -> HqProgress:
     """The floor's till store, made and enrolled at `hq` (its daemon not started yet)."""
     from gatewayd.config import TillConfig
     from gatewayd.store.db import Store
@@ -214,7 +196,7 @@ def _other_till(data: Path, hq: SimpleNamespace) -> _Applied:
         enroll_store(hq, store, TillConfig(store=OTHER_TILL[0], till=OTHER_TILL[1]))
     finally:
         store.close()
-    return _Applied(hq.data, *OTHER_TILL)
+    return HqProgress(hq.data, *OTHER_TILL)
 
 
 def run() -> list[Row]:
