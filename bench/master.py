@@ -97,7 +97,7 @@ async def _visible(tmp: Path) -> tuple[Timing, Timing]:
 
 # -- a first download of a big catalog while the till sells ----------------------------------------
 @dataclass
-class Download:
+class DownloadRun:
     idle: Timing  # the till's sales, nothing else running
     floor: Timing  # the same, while another till's daemon downloads the version
     busy: Timing  # the same, while the till downloads it itself
@@ -105,7 +105,7 @@ class Download:
     floor_took: float  # the other till's
 
 
-async def _download(tmp: Path) -> Download:
+async def _download(tmp: Path) -> DownloadRun:
     """Head office runs as `gatewayd hq serve` in its own process, as in a chain (its work of
     reading and sending the version is not the till's); the till is measured in this one.
     The floor's till is `gatewayd run` in a process of its own: the same download on the same
@@ -139,7 +139,8 @@ async def _download(tmp: Path) -> Download:
         text=True)
     assert server.stdout is not None
     server.stdout.readline()  # "gatewayd hq on ws://...": listening
-    hq = SimpleNamespace(store=hq_store, port=port, data=tmp / "hq")  # enroll_store's
+    # what enroll_store uses of head office (store, port) and _other_till (data)
+    hq = SimpleNamespace(store=hq_store, port=port, data=tmp / "hq")
     cfg = Config.model_validate({"server": {"listen": "127.0.0.1:0"},
                                  "data_dir": str(tmp / "till"), "hq": {"poll_s": 0.02}})
     app = App(cfg)
@@ -183,7 +184,7 @@ async def _download(tmp: Path) -> Download:
         app.close()
         other.close()
         hq_store.close()
-    return Download(Timing.of(idle), Timing.of(floor), Timing.of(busy), took, floor_took)
+    return DownloadRun(Timing.of(idle), Timing.of(floor), Timing.of(busy), took, floor_took)
 
 
 def _other_till(data: Path, hq: SimpleNamespace) -> HqProgress:
