@@ -22,12 +22,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from gatewayd.store.check import interrupted_after
 from gatewayd.store.db import private_file, put_in_place
 
 PAGES_PER_STEP = 1024  # 4 MB per step with 4 KB pages
@@ -124,40 +124,40 @@ def check(path: Path | str, progress: Progress | None = None, *,
     (empty: ok). Raises BackupError past the deadline, sqlite3.DatabaseError if the file is
     not a database at all."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-    # an integrity check is one long VM instruction: SQLite's progress handler is not called
-    # inside it, but an interrupt from another thread stops it
     deadline = time.monotonic() + deadline_s
-    timer = threading.Timer(deadline_s, conn.interrupt)
-    timer.start()
     try:
-        try:
-            tables = [r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_schema WHERE type='table' AND name NOT LIKE"
-                " 'sqlite_%' ORDER BY name")]
-        except sqlite3.OperationalError as exc:
-            if "interrupted" in str(exc):  # the deadline passed before the first table
-                raise BackupError(f"the check did not finish within {deadline_s:g} s "
-                                  "(0 tables checked)") from None
-            raise
-        problems: list[str] = []
-        for i, table in enumerate(tables):
-            late = BackupError(f"the check did not finish within {deadline_s:g} s "
-                               f"({i} of {len(tables)} tables checked)")
-            if time.monotonic() > deadline:
-                raise late
-            try:
-                rows = conn.execute(f'PRAGMA quick_check("{table}")').fetchall()
-            except sqlite3.OperationalError as exc:
-                if "interrupted" in str(exc):
-                    raise late from None
-                rows = [(str(exc),)]
-            except sqlite3.DatabaseError as exc:  # a damaged b-tree: a problem found
-                rows = [(str(exc),)]
-            problems += [f"{table}: {r[0]}" for r in rows if r[0] != "ok"]
-            if progress:
-                progress(i + 1, len(tables))
-        return problems
+        with interrupted_after(conn, deadline_s):
+            return _check_tables(conn, progress, deadline, deadline_s)
     finally:
-        timer.cancel()
-        timer.join()  # an interrupt already under way ends before the connection closes
         conn.close()
+
+
+def _check_tables(conn: sqlite3.Connection, progress: Progress | None, deadline: float,
+                  deadline_s: float) -> list[str]:
+    try:
+        tables = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_schema WHERE type='table' AND name NOT LIKE"
+            " 'sqlite_%' ORDER BY name")]
+    except sqlite3.OperationalError as exc:
+        if "interrupted" in str(exc):  # the deadline passed before the first table
+            raise BackupError(f"the check did not finish within {deadline_s:g} s "
+                              "(0 tables checked)") from None
+        raise
+    problems: list[str] = []
+    for i, table in enumerate(tables):
+        late = BackupError(f"the check did not finish within {deadline_s:g} s "
+                           f"({i} of {len(tables)} tables checked)")
+        if time.monotonic() > deadline:
+            raise late
+        try:
+            rows = conn.execute(f'PRAGMA quick_check("{table}")').fetchall()
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):
+                raise late from None
+            rows = [(str(exc),)]
+        except sqlite3.DatabaseError as exc:  # a damaged b-tree: a problem found
+            rows = [(str(exc),)]
+        problems += [f"{table}: {r[0]}" for r in rows if r[0] != "ok"]
+        if progress:
+            progress(i + 1, len(tables))
+    return problems

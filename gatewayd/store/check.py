@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +61,31 @@ def _schema(conn: sqlite3.Connection, path: Path) -> int:
     return version
 
 
+@contextmanager
+def interrupted_after(conn: sqlite3.Connection, seconds: float) -> Iterator[None]:
+    """Interrupt what `conn` runs once `seconds` have passed, from a thread of its own: an
+    integrity check runs inside one VDBE step, where SQLite never calls a progress handler.
+    The interrupt is repeated until the block ends, because one that lands between two
+    statements (or before the first has started) is lost."""
+    done = threading.Event()
+
+    def interrupt() -> None:
+        if done.wait(seconds):
+            return
+        while True:
+            conn.interrupt()
+            if done.wait(0.01):
+                return
+
+    thread = threading.Thread(target=interrupt, name="store-check-deadline")
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()  # before the connection closes under it
+
+
 def check_store(path: Path, seconds: float) -> str | None:
     """None when the store may be used (or does not exist yet); else why not."""
     if not path.exists():
@@ -69,21 +96,16 @@ def check_store(path: Path, seconds: float) -> str | None:
         return str(exc)
     try:
         _schema(conn, path)
-        # interrupted from a timer thread: the check runs inside one VDBE step, so a progress
-        # handler is never called while it runs (3 years of sales: 8 minutes of start-up)
-        timer = threading.Timer(seconds, conn.interrupt)
-        timer.start()
         try:
-            rows = [r[0] for r in conn.execute("PRAGMA quick_check(5)")]
+            # 3 years of sales: 8 minutes of start-up, unless stopped at the deadline
+            with interrupted_after(conn, seconds):
+                rows = [r[0] for r in conn.execute("PRAGMA quick_check(5)")]
         except sqlite3.OperationalError as exc:
             if "interrupted" not in str(exc):
                 raise
             log.warning("%s: quick_check stopped after %g s; the store was not checked to the "
                         "end (store.check_seconds)", path, seconds)
             return None
-        finally:
-            timer.cancel()
-            timer.join()  # before the connection closes under it
         if rows != ["ok"]:
             return f"{path} failed its integrity check: {'; '.join(rows[:3])}"
         return None

@@ -417,3 +417,17 @@ def test_the_start_up_check_of_a_large_store_stops_at_its_deadline(tmp_path, cap
     assert "quick_check stopped after 0.001 s" in caplog.text
     # stopped at its deadline, not after the b-trees' check (most of the whole check's time)
     assert stopped < whole / 4, (stopped, whole)
+
+
+def test_a_deadline_that_passes_before_the_statement_starts_still_stops_it():
+    """SQLite forgets an interrupt that lands while no statement runs: on a loaded machine the
+    start-up check's deadline can pass before its quick_check has begun (CI saw it once)."""
+    from gatewayd.store.check import interrupted_after
+
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+        with interrupted_after(conn, 0):
+            time.sleep(0.05)  # the deadline passes here, before the statement starts
+            conn.execute("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                         "LIMIT 100000000) SELECT count(*) FROM c").fetchone()
+    conn.close()
