@@ -465,8 +465,7 @@ def vacuum(store: Any, read: sqlite3.Connection,
     while not should_stop() and read.execute("PRAGMA freelist_count").fetchone()[0] > 0:
         before = read.execute("PRAGMA freelist_count").fetchone()[0]
         started = time.monotonic()
-        store.write_sync(lambda tx, n=pages: tx.execute(f"PRAGMA incremental_vacuum({n})")
-                         .fetchall())
+        store.write_sync(lambda tx, n=pages: _free_pages(tx, n))
         pages = vacuum_step(pages, time.monotonic() - started)
         after = read.execute("PRAGMA freelist_count").fetchone()[0]
         if after >= before:
@@ -474,6 +473,13 @@ def vacuum(store: Any, read: sqlite3.Connection,
         freed += before - after
         time.sleep(VACUUM_PAUSE_S)
     return freed
+
+
+def _free_pages(tx: Any, pages: int) -> None:
+    """`PRAGMA incremental_vacuum(N)` frees one page per step of its statement, and Python's
+    sqlite3 steps a statement without result columns once: N pages take N statements."""
+    for _ in range(pages):
+        tx.execute("PRAGMA incremental_vacuum(1)")
 
 
 def vacuum_step(pages: int, seconds: float) -> int:
