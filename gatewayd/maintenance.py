@@ -74,6 +74,8 @@ class RetentionStatus:
 
 
 class Maintenance:
+    _retention_running: retention.Outcome | None  # the run under way, counted as it goes
+
     def __init__(self, store: Store, backup: BackupConfig, retention: RetentionConfig, *,
                  backup_dir: Path, archive_dir: Path, timezone: str, publish: Publish):
         self.store = store
@@ -82,6 +84,7 @@ class Maintenance:
         self.publish = publish
         self.tz = ZoneInfo(timezone)
         self.backup_status = BackupStatus()
+        self._retention_running = None
         self.retention_status = RetentionStatus()
 
     async def _daily(self, at: str, job) -> None:
@@ -172,9 +175,11 @@ class Maintenance:
         when = now_us if now_us is not None else time.time_ns() // 1000
         abandoned = False
 
+        out = self._retention_running = retention.Outcome()
+
         def work() -> retention.Outcome:
             return retention.run(store, self.archive_dir, policy, self.tz, when,
-                                 retention.hq_acked_seq(store), lambda: abandoned)
+                                 retention.hq_acked_seq(store), lambda: abandoned, out)
 
         status.state = "running"
         try:
@@ -189,6 +194,7 @@ class Maintenance:
             raise RetentionError(status.last_error) from exc
         finally:
             status.state = "idle"
+            self._retention_running = None
         status.last_run_at, status.last_error = time.time(), None
         status.last_archived = {"sales": out.sales, "journal": out.journal,
                                 "print_jobs": out.print_jobs}
@@ -196,5 +202,10 @@ class Maintenance:
         return out
 
     def health(self) -> dict[str, Any]:
-        return {"backup": asdict(self.backup_status),
-                "retention": asdict(self.retention_status)}
+        retention_health = asdict(self.retention_status)
+        out = self._retention_running
+        if out is not None:  # counted by the run's thread as it goes
+            retention_health["progress"] = {
+                "phase": out.phase, "sales": out.sales, "journal": out.journal,
+                "print_jobs": out.print_jobs, "freed_mb": round(out.freed_bytes / 1e6, 1)}
+        return {"backup": asdict(self.backup_status), "retention": retention_health}

@@ -89,9 +89,13 @@ class Policy:
 
 @dataclass
 class Outcome:
+    """What a run archived and freed; counted as it goes, so a run's progress is this read
+    from another thread (`system.health` while it runs)."""
     sales: int = 0
     journal: int = 0
     print_jobs: int = 0
+    freed_bytes: int = 0  # given back to the file system by the vacuum
+    phase: str = ""  # journal | print_jobs | sales | vacuum | done
     live_bytes: int = 0
     files: set[str] = field(default_factory=set)
 
@@ -453,11 +457,13 @@ def archive_print_jobs(store: Any, read: sqlite3.Connection, directory: Path, be
 
 
 def vacuum(store: Any, read: sqlite3.Connection,
-           should_stop: Callable[[], bool] = lambda: False) -> int:
+           should_stop: Callable[[], bool] = lambda: False,
+           progress: Callable[[int], None] = lambda freed: None) -> int:
     """Give free pages back to the file system in short steps (auto_vacuum=INCREMENTAL
     stores; a store from before it only reuses them until it is converted:
     gatewayd/store/vacuum.py). Each step is sized to hold the writer about VACUUM_STEP_S,
-    with a pause between steps, so sales go on meanwhile."""
+    with a pause between steps, so sales go on meanwhile; `progress` gets the pages freed so
+    far after each."""
     freed = 0
     if read.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
         return 0
@@ -471,6 +477,7 @@ def vacuum(store: Any, read: sqlite3.Connection,
         if after >= before:
             break
         freed += before - after
+        progress(freed)
         time.sleep(VACUUM_PAUSE_S)
     return freed
 
@@ -494,10 +501,12 @@ def vacuum_step(pages: int, seconds: float) -> int:
 
 
 def run(store: Any, directory: Path, policy: Policy, tz: ZoneInfo, now_us: int,
-        acked_seq: int | None, should_stop: Callable[[], bool] = lambda: False) -> Outcome:
+        acked_seq: int | None, should_stop: Callable[[], bool] = lambda: False,
+        out: Outcome | None = None) -> Outcome:
     """One retention pass (blocking: the daemon runs it on a worker thread; every write
-    goes through the store's writer in short transactions)."""
-    out = Outcome()
+    goes through the store's writer in short transactions). `out`, when given, is counted
+    into as the pass goes (its progress)."""
+    out = out if out is not None else Outcome()
     with_hq = acked_seq is not None
     journal_days = policy.journal_days if with_hq else policy.keep_days
     floor = max(policy.return_window_days, 1)
@@ -507,10 +516,13 @@ def run(store: Any, directory: Path, policy: Policy, tz: ZoneInfo, now_us: int,
         # journal times rise with seqs: a sale last changed before the acknowledged event
         # has all its events acknowledged
         ack_us = None if acked_seq is None else _at_of_seq(read, directory, acked_seq)
+        out.phase = "journal"
         archive_journal(store, read, directory, now_us - journal_days * DAY_US, acked_seq,
                         out, should_stop)
+        out.phase = "print_jobs"
         archive_print_jobs(store, read, directory, now_us - policy.print_days * DAY_US, out,
                            should_stop)
+        out.phase = "sales"
         archive_sales(store, read, directory, _business_day(tz, now_us, sale_days),
                       ack_us, out, should_stop)
         # over the size bound: older sales past the return window go, a month at a time
@@ -520,8 +532,12 @@ def run(store: Any, directory: Path, policy: Policy, tz: ZoneInfo, now_us: int,
             days = max(floor, days - 30)
             archive_sales(store, read, directory, _business_day(tz, now_us, days), ack_us,
                           out, should_stop)
-        vacuum(store, read, should_stop)
+        out.phase = "vacuum"
+        page = read.execute("PRAGMA page_size").fetchone()[0]
+        vacuum(store, read, should_stop,
+               lambda freed: setattr(out, "freed_bytes", freed * page))
         out.live_bytes = live_bytes(read)
+        out.phase = "done"
     finally:
         read.close()
     for month in out.files:  # the archive is on disk before anyone relies on it

@@ -80,8 +80,10 @@ class SystemHealth(Result):
         default=None, description="the daily backup: state (idle|running), done and total "
         "(pages of the running one), last_ok_at, last_path, last_seq, last_seconds, last_error")
     retention: dict[StrictStr, Any] | None = Field(
-        default=None, description="the daily retention run: state, last_run_at, "
-        "last_archived {sales, journal, print_jobs}, live_mb, last_error")
+        default=None, description="the daily retention run: state (idle|running), "
+        "last_run_at, last_archived {sales, journal, print_jobs}, live_mb, last_error; while "
+        "it runs, progress {phase (journal|print_jobs|sales|vacuum|done), sales, journal, "
+        "print_jobs, freed_mb}")
 
 
 class BackupResult(Result):

@@ -12,6 +12,7 @@ async def test_info_human_and_json(daemon, posctl):
     r = await posctl("--url", daemon.url, "--token", token, "info")
     assert r.rc == 0, r.err
     assert "gatewayd" in r.out and "S001/T01" in r.out and "viewer" in r.out
+    assert "backup" in r.out and "not run yet" in r.out  # retention
     r = await posctl("--url", daemon.url, "--token", token, "--json", "info")
     assert r.rc == 0
     data = json.loads(r.out)

@@ -206,6 +206,40 @@ async def test_an_archived_sale_is_still_read_refunded_and_reprinted(archived_ti
     assert health["retention"]["last_archived"]["sales"] > 0
 
 
+async def test_a_running_retention_shows_its_progress(store_path, tmp_path, nursery,
+                                                     monkeypatch):
+    """A store of years takes minutes: system.health (and posctl info) say where it is."""
+    from clients.cli.commands.info import _retention_line
+
+    app = App(make_config(tmp_path, store={"path": str(store_path)},
+                          till={"timezone": str(TZ)},
+                          retention={"keep_days": 60, "return_window_days": 30}))
+    await nursery.start(app.run)
+    seen: list[dict] = []
+    step = retention.vacuum_step
+
+    def watched(pages: int, seconds: float) -> int:  # on the run's thread, after each step
+        seen.append(app.maintenance.health()["retention"])
+        return step(pages, seconds)
+
+    monkeypatch.setattr(retention, "vacuum_step", watched)
+    try:
+        out = await app.maintenance.retention_now()
+        assert len(seen) > 1 and all(h["state"] == "running" for h in seen)
+        progress = [h["progress"] for h in seen]
+        assert all(p["phase"] == "vacuum" for p in progress)
+        assert progress[-1]["sales"] == out.sales > 0
+        assert progress[-1]["journal"] == out.journal > 0
+        freed = [p["freed_mb"] for p in progress]
+        assert freed == sorted(freed) and freed[-1] > 0
+        assert "running: vacuum; archived" in _retention_line(seen[-1])
+        done = app.maintenance.health()["retention"]
+        assert done["state"] == "idle" and "progress" not in done
+        assert _retention_line(done).startswith(f"last run archived {out.sales} sales")
+    finally:
+        app.close()
+
+
 def test_a_vacuum_step_is_sized_to_hold_the_writer_briefly():
     """A step that took long halves the next (a store of years is all holes: moving pages
     is slow), a quick one doubles it, within the bounds."""

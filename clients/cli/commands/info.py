@@ -51,9 +51,41 @@ def cmd_info(args: argparse.Namespace) -> Any:
             line = (f"{rep.get('state')}, acked {rep.get('acked_seq')}/{rep.get('head_seq')}, "
                     f"lag {rep.get('lag_events')} events {rep.get('lag_s')} s")
             rows.append(("head office", line + (f" ({rep['error']})" if rep.get("error") else "")))
+        for name, line in (("backup", _backup_line(health.get("backup"))),
+                           ("retention", _retention_line(health.get("retention")))):
+            if line:
+                rows.append((name, line))
         out(key_values(rows))
 
     return s.run(body)
+
+
+def _backup_line(b: dict[str, Any] | None) -> str | None:
+    if not b:
+        return None
+    if b.get("state") == "running":
+        return f"running, {b.get('done')}/{b.get('total')} pages"
+    if b.get("last_error"):
+        return f"FAILED {b['last_error']}"
+    if b.get("last_ok_at"):
+        return f"last {b.get('last_path')} (journal seq {b.get('last_seq')})"
+    return "none yet"
+
+
+def _retention_line(r: dict[str, Any] | None) -> str | None:
+    if not r:
+        return None
+    p = r.get("progress")
+    if r.get("state") == "running" and p:  # a store of years: minutes, shown as it goes
+        return (f"running: {p['phase']}; archived {p['sales']} sales, {p['journal']} events,"
+                f" {p['print_jobs']} print jobs; {p['freed_mb']} MB given back")
+    if r.get("last_error"):
+        return f"FAILED {r['last_error']}"
+    if r.get("last_archived"):
+        a = r["last_archived"]
+        return (f"last run archived {a['sales']} sales, {a['journal']} events, "
+                f"{a['print_jobs']} print jobs; live store {r.get('live_mb')} MB")
+    return "not run yet"
 
 
 def cmd_call(args: argparse.Namespace) -> Any:
