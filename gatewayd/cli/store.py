@@ -33,8 +33,8 @@ def add(sub: Any) -> None:
     r.add_argument("--deadline", type=float, default=600.0, metavar="SECONDS",
                    help="give up the integrity check if not done by then")
     r.set_defaults(fn=cmd_restore)
-    v = sub.add_parser("vacuum", help="convert a store from before incremental vacuum "
-                       "(daemon must be stopped)")
+    v = sub.add_parser("vacuum", help="convert a store from before incremental vacuum, or "
+                       "compact one that is mostly free pages (daemon must be stopped)")
     v.set_defaults(fn=cmd_vacuum)
     j = sub.add_parser("journal", help="the journal").add_subparsers(dest="sub", required=True)
     jt = j.add_parser("tail", help="print the last events")
@@ -175,15 +175,18 @@ def _new_epoch(target: Path) -> str:
 
 
 def cmd_vacuum(args) -> int:
-    """Rewrite a store from before incremental vacuum once (gatewayd/store/vacuum.py), so
-    retention gives the pages it frees back to the file system."""
+    """Rewrite a store from before incremental vacuum once, so retention gives the pages it
+    frees back to the file system; or one that is mostly free pages, at once
+    (gatewayd/store/vacuum.py)."""
     from gatewayd.store import lock, vacuum
 
     cfg = load_config(args)
     path = cfg.store_path
-    if not vacuum.needs_conversion(path):
-        print(f"{path} already gives freed pages back (incremental vacuum): nothing to do",
-              file=sys.stderr)
+    converting = vacuum.needs_conversion(path)
+    free = vacuum.free_share(path)
+    if not converting and free < vacuum.COMPACT_SHARE:
+        print(f"{path} already gives freed pages back (incremental vacuum) and {free:.0%} of "
+              "it is free: nothing to do", file=sys.stderr)
         return EXIT_OK
     try:
         fd = lock.acquire(path)
@@ -199,7 +202,8 @@ def cmd_vacuum(args) -> int:
         return die(f"{exc}; the store is as it was")
     finally:
         os.close(fd)
-    print(f"\n{path}: incremental vacuum on; {done.bytes_before >> 20} MB -> "
+    what = "incremental vacuum on" if converting else f"compacted ({free:.0%} was free)"
+    print(f"\n{path}: {what}; {done.bytes_before >> 20} MB -> "
           f"{done.bytes_after >> 20} MB in {done.seconds:.1f} s", file=sys.stderr)
     return EXIT_OK
 

@@ -14,6 +14,11 @@ puts it in the store's place. It needs the store to itself: the caller holds the
   `SMALL_BYTES`: a few seconds at most; gatewayd/cli/daemon.py);
 - otherwise by hand at a quiet moment, the daemon stopped: `gatewayd vacuum`, which shows its
   progress. It needs free disk for one more copy of the store's pages in use.
+
+The same rewrite compacts a store that is mostly free pages (`COMPACT_SHARE`): after the
+first retention run of a store of years, whose holes retention's incremental vacuum gives
+back a few MB a second (each page it moves is a random read and write), `gatewayd vacuum`
+rewrites the pages in use in one sequential pass instead.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from pathlib import Path
 from gatewayd.store.db import put_in_place
 
 SMALL_BYTES = 64 << 20  # converted at start-up below this
+COMPACT_SHARE = 0.25  # `gatewayd vacuum` rewrites an incremental store this much free
 INCREMENTAL = 2  # PRAGMA auto_vacuum's value
 Progress = Callable[[int, int], None]  # (bytes written, bytes to write)
 
@@ -53,6 +59,18 @@ def needs_conversion(path: Path | str) -> bool:
     try:
         tables = conn.execute("SELECT COUNT(*) FROM sqlite_schema").fetchone()[0]
         return bool(tables) and conn.execute("PRAGMA auto_vacuum").fetchone()[0] != INCREMENTAL
+    finally:
+        conn.close()
+
+
+def free_share(path: Path | str) -> float:
+    """The share of the store's pages that are free (0 for an empty or missing file)."""
+    if not Path(path).exists():
+        return 0.0
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        return conn.execute("PRAGMA freelist_count").fetchone()[0] / pages if pages else 0.0
     finally:
         conn.close()
 

@@ -125,6 +125,38 @@ def test_gatewayd_vacuum_refuses_a_store_in_use_then_converts_it(tmp_path):
     assert again.returncode == 0 and "nothing to do" in again.stderr
 
 
+def test_gatewayd_vacuum_compacts_a_store_that_is_mostly_free(tmp_path):
+    """After the first retention of a store of years most of the file is holes; the daemon's
+    incremental vacuum moves them back a page at a time, `gatewayd vacuum` in one pass."""
+    data = tmp_path / "data"
+    data.mkdir()
+    path = data / "gatewayd.db"
+    store = Store(path)
+    try:
+        blob = "x" * 3000
+        for i in range(400):
+            store.write_sync(lambda tx, i=i: tx.append("w", {"i": i, "pad": blob}))
+        seq = store.journal_seq()
+        store.write_sync(lambda tx: tx.execute("DELETE FROM journal WHERE seq < ?", (seq,)))
+    finally:
+        store.close()
+    cfg = tmp_path / "gatewayd.toml"
+    cfg.write_text(f'data_dir = "{data}"\n')
+    assert mode(path) == vacuum.INCREMENTAL and vacuum.free_share(path) > 0.5
+    size = path.stat().st_size
+    out = gatewayd(cfg, "vacuum")
+    assert out.returncode == 0, out.stderr
+    assert "compacted (" in out.stderr and "% was free)" in out.stderr
+    assert path.stat().st_size < size // 2 and mode(path) == vacuum.INCREMENTAL
+    store = Store(path)
+    try:
+        assert store.journal_seq() == seq
+    finally:
+        store.close()
+    again = gatewayd(cfg, "vacuum")
+    assert again.returncode == 0 and "is free: nothing to do" in again.stderr
+
+
 def test_start_up_converts_a_small_store_only(tmp_path, monkeypatch):
     from gatewayd.cli.daemon import _convert_if_small
 
