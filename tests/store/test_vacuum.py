@@ -38,6 +38,14 @@ def old_store(path: Path, events: int = 400) -> int:
         store.close()
 
 
+def journal_seq(path: Path) -> int:
+    store = Store(path)
+    try:
+        return store.journal_seq()
+    finally:
+        store.close()
+
+
 def mode(path: Path) -> int:
     conn = sqlite3.connect(path)
     try:
@@ -116,11 +124,7 @@ def test_gatewayd_vacuum_refuses_a_store_in_use_then_converts_it(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "vacuum: " in out.stderr and "incremental vacuum on" in out.stderr
     assert mode(path) == vacuum.INCREMENTAL
-    store = Store(path)
-    try:
-        assert store.journal_seq() == seq
-    finally:
-        store.close()
+    assert journal_seq(path) == seq
     again = gatewayd(cfg, "vacuum")
     assert again.returncode == 0 and "nothing to do" in again.stderr
 
@@ -148,11 +152,7 @@ def test_gatewayd_vacuum_compacts_a_store_that_is_mostly_free(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "compacted (" in out.stderr and "% was free)" in out.stderr
     assert path.stat().st_size < size // 2 and mode(path) == vacuum.INCREMENTAL
-    store = Store(path)
-    try:
-        assert store.journal_seq() == seq
-    finally:
-        store.close()
+    assert journal_seq(path) == seq
     again = gatewayd(cfg, "vacuum")
     assert again.returncode == 0 and "is free: nothing to do" in again.stderr
 
