@@ -70,6 +70,7 @@ class RetentionStatus:
     last_run_at: float | None = None  # unix time
     last_archived: dict[str, int] | None = None  # {sales, journal, print_jobs}
     live_mb: float | None = None  # the store in use after the last run
+    free_mb: float | None = None  # free pages left in the file (the next run goes on)
     last_error: str | None = None
 
 
@@ -199,6 +200,7 @@ class Maintenance:
         status.last_archived = {"sales": out.sales, "journal": out.journal,
                                 "print_jobs": out.print_jobs}
         status.live_mb = round(out.live_bytes / 1e6, 1)
+        status.free_mb = round(out.free_bytes / 1e6, 1)
         return out
 
     def health(self) -> dict[str, Any]:

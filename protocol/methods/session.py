@@ -81,7 +81,8 @@ class SystemHealth(Result):
         "(pages of the running one), last_ok_at, last_path, last_seq, last_seconds, last_error")
     retention: dict[StrictStr, Any] | None = Field(
         default=None, description="the daily retention run: state (idle|running), "
-        "last_run_at, last_archived {sales, journal, print_jobs}, live_mb, last_error; while "
+        "last_run_at, last_archived {sales, journal, print_jobs}, live_mb, free_mb (left "
+        "in the file: the vacuum stops after 30 min, the next run goes on), last_error; while "
         "it runs, progress {phase (journal|print_jobs|sales|vacuum|done), sales, journal, "
         "print_jobs, freed_mb}")
 

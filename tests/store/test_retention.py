@@ -235,9 +235,36 @@ async def test_a_running_retention_shows_its_progress(store_path, tmp_path, nurs
         assert "running: vacuum; archived" in _retention_line(seen[-1])
         done = app.maintenance.health()["retention"]
         assert done["state"] == "idle" and "progress" not in done
+        assert done["free_mb"] == 0  # the vacuum finished within its budget
         assert _retention_line(done).startswith(f"last run archived {out.sales} sales")
+        assert "gatewayd vacuum" not in _retention_line(done)
     finally:
         app.close()
+
+
+def test_the_vacuum_stops_at_its_budget_and_says_what_is_left(store_path, tmp_path,
+                                                              monkeypatch):
+    """A store of years is mostly holes after its first run: the vacuum stops at its budget
+    (the next run goes on) and the status says how much is left, and what gives it back."""
+    from clients.cli.commands.info import _retention_line
+
+    monkeypatch.setattr(retention, "VACUUM_BUDGET_S", 0.0)
+    store = Store(store_path)
+    try:
+        out = retention.run(store, tmp_path / "archive", POLICY, TZ, now_us(), acked_seq=None)
+        assert out.sales > 0 and out.freed_bytes == 0 and out.free_bytes > 0
+        assert out.free_bytes == store.one("PRAGMA freelist_count")[0] * 4096
+        line = _retention_line({"state": "idle", "live_mb": out.live_bytes / 1e6,
+                                "free_mb": out.free_bytes / 1e6, "last_archived": {
+                                    "sales": out.sales, "journal": out.journal,
+                                    "print_jobs": out.print_jobs}})
+        assert "MB free (gatewayd vacuum gives it back at once)" in line
+        monkeypatch.setattr(retention, "VACUUM_BUDGET_S", 1800.0)
+        again = retention.run(store, tmp_path / "archive", POLICY, TZ, now_us(),
+                              acked_seq=None)
+        assert again.freed_bytes == out.free_bytes and again.free_bytes == 0
+    finally:
+        store.close()
 
 
 def test_a_vacuum_step_is_sized_to_hold_the_writer_briefly():

@@ -83,8 +83,12 @@ def _retention_line(r: dict[str, Any] | None) -> str | None:
         return f"FAILED {r['last_error']}"
     if r.get("last_archived"):
         a = r["last_archived"]
-        return (f"last run archived {a['sales']} sales, {a['journal']} events, "
+        line = (f"last run archived {a['sales']} sales, {a['journal']} events, "
                 f"{a['print_jobs']} print jobs; live store {r.get('live_mb')} MB")
+        free = r.get("free_mb") or 0
+        if free and free >= (r.get("live_mb") or 0) / 3:  # vacuum.COMPACT_SHARE of the file
+            line += f", {free} MB free (gatewayd vacuum gives it back at once)"
+        return line
     return "not run yet"
 
 
