@@ -30,12 +30,17 @@ def old_store(path: Path, events: int = 400) -> int:
     conn.close()
     store = Store(path)
     try:
-        blob = "x" * 3000
-        for i in range(events):
-            store.write_sync(lambda tx, i=i: tx.append("w", {"i": i, "pad": blob}))
-        return store.journal_seq()
+        return fill(store, events)
     finally:
         store.close()
+
+
+def fill(store: Store, events: int = 400) -> int:
+    """`events` journal events of 3 KB each (pages to free later); the last seq."""
+    blob = "x" * 3000
+    for i in range(events):
+        store.write_sync(lambda tx, i=i: tx.append("w", {"i": i, "pad": blob}))
+    return store.journal_seq()
 
 
 def journal_seq(path: Path) -> int:
@@ -81,9 +86,7 @@ def test_one_vacuum_step_gives_back_the_pages_it_was_sized_for(tmp_path):
     path = tmp_path / "gatewayd.db"
     store = Store(path)
     try:
-        blob = "x" * 3000
-        for i in range(400):
-            store.write_sync(lambda tx, i=i: tx.append("w", {"i": i, "pad": blob}))
+        fill(store)
         store.write_sync(lambda tx: tx.execute("DELETE FROM journal"))
         free = store._r.execute("PRAGMA freelist_count").fetchone()[0]
         first = retention.VACUUM_PAGES[1]
@@ -137,10 +140,7 @@ def test_gatewayd_vacuum_compacts_a_store_that_is_mostly_free(tmp_path):
     path = data / "gatewayd.db"
     store = Store(path)
     try:
-        blob = "x" * 3000
-        for i in range(400):
-            store.write_sync(lambda tx, i=i: tx.append("w", {"i": i, "pad": blob}))
-        seq = store.journal_seq()
+        seq = fill(store)
         store.write_sync(lambda tx: tx.execute("DELETE FROM journal WHERE seq < ?", (seq,)))
     finally:
         store.close()
