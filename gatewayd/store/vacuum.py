@@ -17,7 +17,7 @@ puts it in the store's place. It needs the store to itself: the caller holds the
 
 The same rewrite compacts a store that is mostly free pages (`COMPACT_SHARE`): after the
 first retention run of a store of years, whose holes retention's incremental vacuum gives
-back a few MB a second (each page it moves is a random read and write), `gatewayd vacuum`
+back under 1 MB a second (each page it moves is a random read and write), `gatewayd vacuum`
 rewrites the pages in use in one sequential pass instead.
 """
 
