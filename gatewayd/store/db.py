@@ -9,20 +9,18 @@ grows with history (reports, exports, lists) go to `Store.read`, a pool of reade
 with their own connections, a deadline and cancel (gatewayd/store/reader.py).
 
 WAL checkpoints: SQLite copies the WAL back into the database file inside the commit that
-crosses its auto-checkpoint mark, so that commit pays for writing and fsyncing the pages the
-commits since wrote, scattered over the file (on a store of years twice as many pages a sale
-as on a fresh one, far apart: the sale that met it was a big store's p99). So the daemon
-copies the log back from `Store.checkpoints`, a task with a connection of its own whose
-PASSIVE checkpoint runs in a worker thread beside the writer (a commit goes on appending
-meanwhile): when a customer's transaction ends (a commit journaling one of PAUSE_KINDS)
-and CHECKPOINT_PAUSE_COMMITS commits wait in the log, the next second after
-CHECKPOINT_BUSY_COMMITS without a pause (a till writing without sales), and once the till
-has been quiet for CHECKPOINT_IDLE_S. The writer's own mark, WAL_AUTOCHECKPOINT_PAGES, is
-only the bound for a log no task copies back; at SQLite's 1,000 the log outgrew it between
-two of the task's checkpoints (the log starts over only from one fully copied, which
-commits landing during the copy prevent) and a sale paid inline again. Tried before: the
-task after every 200 commits with no other trigger (the burst of `make bench` sale 12-20 %
-slower) and a 300-page mark (no gain beyond the runs' spread): docs/bench.md.
+crosses WAL_AUTOCHECKPOINT_PAGES (a sale logs about 50), so one sale in about twenty pays
+for writing and fsyncing the pages the commits since wrote, scattered over the file (many
+and far apart on a big store; 300 pages instead of SQLite's 1000 was tried: no gain at the
+sale's p99 beyond the runs' spread, and the reprint's p50 on a three-year store rose,
+docs/bench.md). The daemon runs
+`Store.checkpoints`, which checkpoints on a connection of its own in a worker thread when
+the till has been quiet for `CHECKPOINT_IDLE_S`: a till that sells with pauses between
+customers empties its WAL in the pauses, and a sale does not meet the mark. A
+till selling flat out still meets it, and pays it inline as before: a writer that never
+checkpointed (tried: the task after every 200 commits instead) made the burst of
+`make bench` sale 12-20 % slower here, its checkpoints' fsyncs competing with the commits'
+and the longer WAL slowing every read. A PASSIVE checkpoint takes no lock a writer waits on.
 
 Why a thread of our own rather than `trio.to_thread`: a commit waits on fsync, so it cannot
 run on the event loop, but the hop to another thread is paid on every write. The writer
@@ -70,19 +68,10 @@ PRAGMAS = (
 # The writer's page cache (KiB): the interior pages of every index a sale writes stay in
 # memory on a store of years, instead of a read from the OS for each (the default is 2 MB).
 WRITER_CACHE_KIB = 16384
-# The writer's automatic checkpoint: the bound on the log should `checkpoints` not keep up
-# (16 MB of 4 KB pages; see the module docstring)
-WAL_AUTOCHECKPOINT_PAGES = 4000
+# The writer's automatic checkpoint (SQLite's default, set here so a test holds it; see the
+# module docstring)
+WAL_AUTOCHECKPOINT_PAGES = 1000
 CHECKPOINT_IDLE_S = 10.0  # after the last commit: the WAL is copied back when the till idles
-# a customer's transaction ended: the till pauses for the next customer (a sale logs about
-# 50 pages in 6 commits, so about 250 pages a checkpoint)
-PAUSE_KINDS = frozenset({"sale.completed", "sale.voided", "sale.suspended", "sale.refunded",
-                         "shift.closed", "day.closed"})
-CHECKPOINT_PAUSE_COMMITS = 30
-CHECKPOINT_BUSY_COMMITS = 100  # without a pause, checked each second
-# a checkpoint that left frames in the log (commits landed while it copied) copies again,
-# up to this many times: the log starts over from its beginning only once all of it is back
-CHECKPOINT_PASSES = 3
 # Background work in this process (a staged import's chunks; a master download's process's
 # transactions, which the daemon lends its write lock, `lend`):
 # between its steps it waits for the daemon's writer to have been this long without a write
@@ -248,7 +237,6 @@ class Store:
         self._w.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
         self.commits = 0  # committed writes, for the checkpointer
         self.checkpointed = 0  # checkpoints `checkpoints` ran
-        self._paused = trio.Event()  # a commit ended a customer's transaction (PAUSE_KINDS)
         for suffix in ("-wal", "-shm"):  # SQLite gives them the store's mode; older ones too
             private_file(Path(f"{self.path}{suffix}"), create=False)
         self.schema_version = migrate(self._w)
@@ -408,8 +396,6 @@ class Store:
                 self._busy = False
         if job.error is not None:
             raise job.error
-        if any(event.kind in PAUSE_KINDS for event in job.result[1]):
-            self._paused.set()
         return job.result
 
     async def _done(self, job: _Job) -> None:
@@ -494,26 +480,20 @@ class Store:
 
     # -- checkpoints -------------------------------------------------------------------
     async def checkpoints(self, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        """Copy the WAL back from a worker thread, on a connection of its own, beside the
-        writer (see the module docstring for when). Cancelled, it leaves the rest to close()
-        (the last connection to close checkpoints the WAL)."""
+        """Checkpoint the WAL from a worker thread whenever the till has been quiet for
+        CHECKPOINT_IDLE_S after a commit (see the module docstring). Cancelled, it leaves
+        the rest to close() (the last connection to close checkpoints the WAL)."""
         conn = connect(self.path)
         try:
             done = seen = self.commits
             changed = trio.current_time()
             task_status.started()
             while True:
-                with trio.move_on_after(1.0):
-                    await self._paused.wait()
-                paused = self._paused.is_set()
-                if paused:
-                    self._paused = trio.Event()
+                await trio.sleep(1.0)
                 if self.commits != seen:
                     seen, changed = self.commits, trio.current_time()
-                waiting = seen - done
                 quiet = trio.current_time() - changed >= CHECKPOINT_IDLE_S
-                if ((waiting and quiet) or (paused and waiting >= CHECKPOINT_PAUSE_COMMITS)
-                        or waiting >= CHECKPOINT_BUSY_COMMITS):
+                if seen != done and quiet:
                     done = seen
                     await trio.to_thread.run_sync(self._checkpoint, conn)
         finally:
@@ -529,10 +509,7 @@ class Store:
 
     def _checkpoint(self, conn: sqlite3.Connection) -> None:
         try:
-            for _ in range(CHECKPOINT_PASSES):
-                _, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                if copied == frames:
-                    break
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             self.checkpointed += 1
         except sqlite3.Error as exc:  # the next one tries again; the WAL only grows
             log.warning("WAL checkpoint failed: %s", exc)

@@ -397,7 +397,6 @@ def archive_sales(store: Any, read: sqlite3.Connection, directory: Path, before_
             archives.rollback()
             raise
         deleted, _ = store.write_sync(lambda tx, ids=ids: _delete_sales(tx, ids))
-        _copy_back(read)
         out.sales += deleted
 
 
@@ -429,7 +428,6 @@ def archive_journal(store: Any, read: sqlite3.Connection, directory: Path, befor
         first, last = rows[0]["seq"], rows[-1]["seq"]
         store.write_sync(lambda tx, a=first, b=last: tx.execute(
             "DELETE FROM journal WHERE seq BETWEEN ? AND ?", (a, b)))
-        _copy_back(read)
         out.journal += len(rows)
 
 
@@ -463,7 +461,6 @@ def archive_print_jobs(store: Any, read: sqlite3.Connection, directory: Path, be
         ids = [r["id"] for r in rows]
         store.write_sync(lambda tx, ids=ids: tx.execute(
             f"DELETE FROM print_jobs WHERE id IN ({', '.join('?' * len(ids))})", ids))
-        _copy_back(read)
         out.print_jobs += len(rows)
 
 
@@ -483,7 +480,6 @@ def vacuum(store: Any, read: sqlite3.Connection,
         before = read.execute("PRAGMA freelist_count").fetchone()[0]
         started = time.monotonic()
         store.write_sync(lambda tx, n=pages: _free_pages(tx, n))
-        _copy_back(read)  # the file shrinks here: the truncation is in the log until then
         pages = vacuum_step(pages, time.monotonic() - started)
         after = read.execute("PRAGMA freelist_count").fetchone()[0]
         if after >= before:
@@ -492,14 +488,6 @@ def vacuum(store: Any, read: sqlite3.Connection,
         progress(freed)
         time.sleep(VACUUM_PAUSE_S)
     return freed
-
-
-def _copy_back(read: sqlite3.Connection) -> None:
-    """The batch just written copied from the log into the database file, from this
-    thread, beside the daemon's writer (PASSIVE; a query_only connection may checkpoint): a
-    batch logs hundreds of pages, which the daemon's checkpointer, counting commits, would
-    leave in the log until a sale's commit met the writer's mark (gatewayd/store/db.py)."""
-    read.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def _free_pages(tx: Any, pages: int) -> None:

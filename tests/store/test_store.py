@@ -11,7 +11,6 @@ import textwrap
 import threading
 import time
 from functools import partial
-from pathlib import Path
 
 import pytest
 import trio
@@ -371,13 +370,12 @@ async def test_the_checkpointer_empties_the_wal_when_the_till_is_quiet(tmp_path,
         store.close()
 
 
-def test_a_log_no_task_copies_back_stays_at_the_writers_mark(tmp_path, monkeypatch):
-    """Commits back to back and no `Store.checkpoints` running (a CLI's store): the commit
-    that crosses WAL_AUTOCHECKPOINT_PAGES copies the log back, so the WAL file (reused from
-    its start after each checkpoint) never grows much past that many pages."""
+def test_a_till_that_never_pauses_keeps_its_wal_at_the_writers_mark(tmp_path):
+    """Commits back to back (no quiet time for `Store.checkpoints`): the commit that crosses
+    WAL_AUTOCHECKPOINT_PAGES copies the log back, so the WAL file (reused from its start
+    after each checkpoint) never grows much past that many pages."""
     from gatewayd.store import db
 
-    monkeypatch.setattr(db, "WAL_AUTOCHECKPOINT_PAGES", 300)  # the mechanism, in fewer writes
     store = Store(tmp_path / "t.db")
     try:
         page = store._w.execute("PRAGMA page_size").fetchone()[0]
@@ -388,70 +386,6 @@ def test_a_log_no_task_copies_back_stays_at_the_writers_mark(tmp_path, monkeypat
             frames += 1
         most = (wal.stat().st_size - 32) // (page + 24)
         assert db.WAL_AUTOCHECKPOINT_PAGES <= most < db.WAL_AUTOCHECKPOINT_PAGES + 50, most
-    finally:
-        store.close()
-
-
-def _wal_frames(store: Store) -> tuple[int, int]:
-    """(frames in the log, frames copied back), read from the WAL index's header in the
-    -shm file (mxFrame, then nBackfill after the header's two copies: SQLite's walformat),
-    not by a checkpoint, which would copy them back itself."""
-    import struct
-
-    head = Path(f"{store.path}-shm").read_bytes()[:100]
-    return struct.unpack_from("=I", head, 16)[0], struct.unpack_from("=I", head, 96)[0]
-
-
-async def test_the_checkpointer_copies_the_log_back_when_a_customer_is_done(tmp_path,
-                                                                          monkeypatch):
-    """A commit that journals the end of a customer's transaction (PAUSE_KINDS), with
-    CHECKPOINT_PAUSE_COMMITS commits in the log: the task copies it back beside the writer,
-    so the sale that would have crossed the writer's mark does not pay for it inline."""
-    from gatewayd.store import db
-
-    monkeypatch.setattr(db, "PAUSE_KINDS", frozenset({"test.done"}))
-    store = Store(tmp_path / "t.db")
-    try:
-        async with trio.open_nursery() as nursery:
-            await nursery.start(store.checkpoints)
-            for i in range(db.CHECKPOINT_PAUSE_COMMITS - 2):
-                await store.write(lambda tx, i=i: tx.append("test.event", {"i": i}))
-            await store.write(lambda tx: tx.append("test.done", {}))  # too few commits yet
-            await trio.sleep(0.3)
-            assert store.checkpointed == 0
-            frames, copied = _wal_frames(store)
-            assert frames > 0 and copied == 0
-            await store.write(lambda tx: tx.append("test.event", {}))
-            await store.write(lambda tx: tx.append("test.done", {}))
-            with trio.fail_after(5):
-                while store.checkpointed == 0:
-                    await trio.sleep(0.01)
-            frames, copied = _wal_frames(store)
-            assert frames == copied > 0, "the pause's checkpoint left frames in the log"
-            nursery.cancel_scope.cancel()
-    finally:
-        store.close()
-
-
-async def test_a_till_writing_without_pauses_is_checkpointed_beside_the_writer(tmp_path):
-    """Commits that never end a customer's transaction (a stock count, reprints): after
-    CHECKPOINT_BUSY_COMMITS of them the task copies the log back within a second, before
-    the log reaches the writer's own mark."""
-    from gatewayd.store import db
-
-    store = Store(tmp_path / "t.db")
-    try:
-        async with trio.open_nursery() as nursery:
-            await nursery.start(store.checkpoints)
-            for i in range(db.CHECKPOINT_BUSY_COMMITS):
-                await store.write(lambda tx, i=i: tx.append("test.event", {"i": i}))
-            frames, copied = _wal_frames(store)
-            assert copied == 0 and 0 < frames < db.WAL_AUTOCHECKPOINT_PAGES
-            with trio.fail_after(5):
-                while store.checkpointed == 0:
-                    await store.write(lambda tx: tx.append("test.event", {}))
-                    await trio.sleep(0.05)
-            nursery.cancel_scope.cancel()
     finally:
         store.close()
 
