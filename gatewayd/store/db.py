@@ -9,18 +9,20 @@ grows with history (reports, exports, lists) go to `Store.read`, a pool of reade
 with their own connections, a deadline and cancel (gatewayd/store/reader.py).
 
 WAL checkpoints: SQLite copies the WAL back into the database file inside the commit that
-crosses WAL_AUTOCHECKPOINT_PAGES (a sale logs about 50), so one sale in about twenty pays
-for writing and fsyncing the pages the commits since wrote, scattered over the file (many
-and far apart on a big store; 300 pages instead of SQLite's 1000 was tried: no gain at the
-sale's p99 beyond the runs' spread, and the reprint's p50 on a three-year store rose,
-docs/bench.md). The daemon runs
+crosses WAL_AUTOCHECKPOINT_PAGES (a sale of five lines logs about 90 pages, 130-150
+distinct ones in eight sales), so one sale in about ten pays for writing and fsyncing the
+pages the commits since wrote, scattered over the file (on a store of years, 90-110 runs of
+pages far apart, a third of them the (sku, seq) index of stock moves, a page per item; 300
+pages instead of SQLite's 1000 was tried: no gain at the sale's p99 beyond the runs'
+spread, and the reprint's p50 on a three-year store rose, docs/bench.md). The daemon runs
 `Store.checkpoints`, which checkpoints on a connection of its own in a worker thread when
 the till has been quiet for `CHECKPOINT_IDLE_S`: a till that sells with pauses between
 customers empties its WAL in the pauses, and a sale does not meet the mark. A
 till selling flat out still meets it, and pays it inline as before: a writer that never
 checkpointed (tried: the task after every 200 commits instead) made the burst of
 `make bench` sale 12-20 % slower here, its checkpoints' fsyncs competing with the commits'
-and the longer WAL slowing every read. A PASSIVE checkpoint takes no lock a writer waits on.
+(the cause as we read it; a WAL of 4,000 frames alone did not slow a report, measured
+since). A PASSIVE checkpoint takes no lock a writer waits on.
 
 Why a thread of our own rather than `trio.to_thread`: a commit waits on fsync, so it cannot
 run on the event loop, but the hop to another thread is paid on every write. The writer
