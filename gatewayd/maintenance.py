@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import trio
 
 from gatewayd.store import backup as backups
-from gatewayd.store import retention
+from gatewayd.store import retention, vacuum
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -71,6 +71,7 @@ class RetentionStatus:
     last_archived: dict[str, int] | None = None  # {sales, journal, print_jobs}
     live_mb: float | None = None  # the store in use after the last run
     free_mb: float | None = None  # free pages left in the file (the next run goes on)
+    compact: bool = False  # so many that `gatewayd vacuum` is worth running (vacuum.py)
     last_error: str | None = None
 
 
@@ -201,6 +202,7 @@ class Maintenance:
                                 "print_jobs": out.print_jobs}
         status.live_mb = round(out.live_bytes / 1e6, 1)
         status.free_mb = round(out.free_bytes / 1e6, 1)
+        status.compact = vacuum.worth_compacting(out.free_bytes, out.live_bytes)
         return out
 
     def health(self) -> dict[str, Any]:

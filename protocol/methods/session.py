@@ -82,7 +82,9 @@ class SystemHealth(Result):
     retention: dict[StrictStr, Any] | None = Field(
         default=None, description="the daily retention run: state (idle|running), "
         "last_run_at, last_archived {sales, journal, print_jobs}, live_mb, free_mb (left "
-        "in the file: the vacuum stops after 30 min, the next run goes on), last_error; while "
+        "in the file: the vacuum stops after 30 min, the next run goes on), compact (true "
+        "when they are a quarter of the file or more: `gatewayd vacuum` gives them back at "
+        "once), last_error; while "
         "it runs, progress {phase (journal|print_jobs|sales|vacuum|done), sales, journal, "
         "print_jobs, freed_mb}")
 

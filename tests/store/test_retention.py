@@ -14,7 +14,7 @@ import pytest
 from bench.bigstore import make_store
 from clients.python.client import connect
 from gatewayd.app import App
-from gatewayd.store import retention
+from gatewayd.store import retention, vacuum
 from gatewayd.store.db import Store
 from tests.conftest import Daemon, make_config
 
@@ -237,34 +237,38 @@ async def test_a_running_retention_shows_its_progress(store_path, tmp_path, nurs
         assert done["state"] == "idle" and "progress" not in done
         assert done["free_mb"] == 0  # the vacuum finished within its budget
         assert _retention_line(done).startswith(f"last run archived {out.sales} sales")
-        assert "gatewayd vacuum" not in _retention_line(done)
+        assert done["compact"] is False and "gatewayd vacuum" not in _retention_line(done)
     finally:
         app.close()
 
 
-def test_the_vacuum_stops_at_its_budget_and_says_what_is_left(store_path, tmp_path,
-                                                              monkeypatch):
+async def test_the_vacuum_stops_at_its_budget_and_says_what_is_left(store_path, tmp_path,
+                                                                    nursery, monkeypatch):
     """A store of years is mostly holes after its first run: the vacuum stops at its budget
     (the next run goes on) and the status says how much is left, and what gives it back."""
     from clients.cli.commands.info import _retention_line
 
+    app = App(make_config(tmp_path, store={"path": str(store_path)},
+                          till={"timezone": str(TZ)},
+                          retention={"keep_days": 60, "return_window_days": 30}))
+    await nursery.start(app.run)
     monkeypatch.setattr(retention, "VACUUM_BUDGET_S", 0.0)
-    store = Store(store_path)
     try:
-        out = retention.run(store, tmp_path / "archive", POLICY, TZ, now_us(), acked_seq=None)
+        out = await app.maintenance.retention_now()
         assert out.sales > 0 and out.freed_bytes == 0 and out.free_bytes > 0
-        assert out.free_bytes == store.one("PRAGMA freelist_count")[0] * 4096
-        line = _retention_line({"state": "idle", "live_mb": out.live_bytes / 1e6,
-                                "free_mb": out.free_bytes / 1e6, "last_archived": {
-                                    "sales": out.sales, "journal": out.journal,
-                                    "print_jobs": out.print_jobs}})
-        assert "MB free (gatewayd vacuum gives it back at once)" in line
+        assert out.free_bytes == app.store.one("PRAGMA freelist_count")[0] * 4096
+        status = app.maintenance.health()["retention"]
+        assert status["free_mb"] == round(out.free_bytes / 1e6, 1)
+        assert status["compact"] is True  # the holes are most of the file
+        assert out.free_bytes >= vacuum.COMPACT_SHARE * (out.free_bytes + out.live_bytes)
+        assert "MB free (gatewayd vacuum gives it back at once)" in _retention_line(status)
         monkeypatch.setattr(retention, "VACUUM_BUDGET_S", 1800.0)
-        again = retention.run(store, tmp_path / "archive", POLICY, TZ, now_us(),
-                              acked_seq=None)
+        again = await app.maintenance.retention_now()
         assert again.freed_bytes == out.free_bytes and again.free_bytes == 0
+        status = app.maintenance.health()["retention"]
+        assert status["compact"] is False and "gatewayd vacuum" not in _retention_line(status)
     finally:
-        store.close()
+        app.close()
 
 
 def test_a_vacuum_step_is_sized_to_hold_the_writer_briefly():

@@ -85,9 +85,8 @@ def _retention_line(r: dict[str, Any] | None) -> str | None:
         a = r["last_archived"]
         line = (f"last run archived {a['sales']} sales, {a['journal']} events, "
                 f"{a['print_jobs']} print jobs; live store {r.get('live_mb')} MB")
-        free = r.get("free_mb") or 0
-        if free and free >= (r.get("live_mb") or 0) / 3:  # vacuum.COMPACT_SHARE of the file
-            line += f", {free} MB free (gatewayd vacuum gives it back at once)"
+        if r.get("compact"):  # the daemon says when the free pages are worth a rewrite
+            line += f", {r.get('free_mb')} MB free (gatewayd vacuum gives it back at once)"
         return line
     return "not run yet"
 

@@ -74,7 +74,7 @@ export interface SystemHealth {
   member_tenders?: Record<string, unknown> | null;
   /** the daily backup: state (idle|running), done and total (pages of the running one), last_ok_at, last_path, last_seq, last_seconds, last_error */
   backup?: Record<string, unknown> | null;
-  /** the daily retention run: state (idle|running), last_run_at, last_archived {sales, journal, print_jobs}, live_mb, free_mb (left in the file: the vacuum stops after 30 min, the next run goes on), last_error; while it runs, progress {phase (journal|print_jobs|sales|vacuum|done), sales, journal, print_jobs, freed_mb} */
+  /** the daily retention run: state (idle|running), last_run_at, last_archived {sales, journal, print_jobs}, live_mb, free_mb (left in the file: the vacuum stops after 30 min, the next run goes on), compact (true when they are a quarter of the file or more: `gatewayd vacuum` gives them back at once), last_error; while it runs, progress {phase (journal|print_jobs|sales|vacuum|done), sales, journal, print_jobs, freed_mb} */
   retention?: Record<string, unknown> | null;
 }
 
