@@ -202,7 +202,8 @@ class Maintenance:
                                 "print_jobs": out.print_jobs}
         status.live_mb = round(out.live_bytes / 1e6, 1)
         status.free_mb = round(out.free_bytes / 1e6, 1)
-        status.compact = vacuum.worth_compacting(out.free_bytes, out.live_bytes)
+        status.compact = vacuum.worth_compacting(
+            out.free_bytes / ((out.free_bytes + out.live_bytes) or 1))
         return out
 
     def health(self) -> dict[str, Any]:

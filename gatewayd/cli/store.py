@@ -184,7 +184,7 @@ def cmd_vacuum(args) -> int:
     path = cfg.store_path
     converting = vacuum.needs_conversion(path)
     free = vacuum.free_share(path)
-    if not converting and free < vacuum.COMPACT_SHARE:
+    if not converting and not vacuum.worth_compacting(free):
         print(f"{path} already gives freed pages back (incremental vacuum) and {free:.0%} of "
               "it is free: nothing to do", file=sys.stderr)
         return EXIT_OK

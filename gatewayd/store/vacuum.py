@@ -63,10 +63,11 @@ def needs_conversion(path: Path | str) -> bool:
         conn.close()
 
 
-def worth_compacting(free_bytes: int, live_bytes: int) -> bool:
-    """Free pages are COMPACT_SHARE of the file or more: `gatewayd vacuum` gives them back
-    at once rather than retention's incremental vacuum over its next runs."""
-    return free_bytes > 0 and free_bytes >= COMPACT_SHARE * (free_bytes + live_bytes)
+def worth_compacting(free: float) -> bool:
+    """`free` (the share of the store's pages that are free) is COMPACT_SHARE or more:
+    `gatewayd vacuum` gives them back at once, not retention's incremental vacuum over its
+    next runs."""
+    return free > 0 and free >= COMPACT_SHARE
 
 
 def free_share(path: Path | str) -> float:
